@@ -1,0 +1,212 @@
+"""CIE L*a*b* colour, written in `keras.ops`, and the scaling the models see.
+
+The definition is scikit-image's (`skimage.color.rgb2lab` / `lab2rgb`): sRGB companding,
+the sRGB-to-XYZ matrix of IEC 61966-2-1, the D65 white point for the 2° observer, and the
+CIE 1976 L*a*b* formulas with scikit-image's piecewise constants. Every function takes any
+leading dimensions with channels last, so the same code converts one pixel, one photo, or a
+batch inside a model.
+
+Arrays in: numpy arrays, nested lists, or tensors of the active Keras backend (TensorFlow,
+JAX or PyTorch). Numpy in gives numpy out, computed by a compiled kernel; a tensor in gives a
+tensor out, computed by plain `keras.ops`, so it is differentiable and traceable inside a
+`keras.Model`, a `tf.data` pipeline or `jax.jit`.
+"""
+
+import functools
+
+import keras
+import numpy as np
+from keras import ops
+
+# The write-up scales a and b by 1/128 so that targets share tanh's range [-1, 1].
+AB_SCALE = 128.0
+# Lightness L* runs from 0 (black) to 100 (white); models take it centred on 0, in [-1, 1].
+L_MAX = 100.0
+L_CENTER = 50.0
+
+# sRGB primaries with a D65 white (IEC 61966-2-1), as in skimage.color.colorconv.
+XYZ_FROM_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
+# CIE XYZ of the D65 illuminant, 2° observer, normalised to Y = 1 (scikit-image's values).
+D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+# sRGB companding: linear below the knee, a 2.4 power above it.
+_SRGB_KNEE = 0.04045
+_LINEAR_KNEE = 0.0031308
+# CIE L*a*b*: cube root above (6/29)^3, a straight line below it (scikit-image's constants).
+_LAB_EPSILON = 0.008856
+_LAB_SLOPE = 7.787
+_LAB_OFFSET = 16.0 / 116.0
+_LAB_KNEE = 0.2068966  # = 6/29, where the two pieces of f(t) meet
+
+
+def rgb_to_lab(rgb):
+    """Convert sRGB to CIE L*a*b* (D65, 2° observer), as `skimage.color.rgb2lab` does.
+
+    Args:
+        rgb: (..., 3) sRGB, channels last. uint8 is read as 0-255; any float as 0-1.
+            Numpy array, list, or a tensor of the active Keras backend.
+
+    Returns:
+        (..., 3) float32 Lab: L in [0, 100]; a and b roughly in [-128, 128] for sRGB
+        colours. Numpy for numpy input, otherwise a backend tensor.
+    """
+    if _is_numpy_like(rgb):
+        rgb = _as_channels_last_array(rgb, "rgb")
+        return ops.convert_to_numpy(_compiled(_rgb_to_lab)(rgb))
+    return _rgb_to_lab(rgb)
+
+
+def lab_to_rgb(lab):
+    """Convert CIE L*a*b* (D65, 2° observer) to sRGB, as `skimage.color.lab2rgb` does.
+
+    Lab colours outside the sRGB gamut are clipped to [0, 1] (scikit-image also clips, and
+    clips negative Z to 0), so the result is always a valid, finite colour and the gradient
+    stays finite.
+
+    Args:
+        lab: (..., 3) float Lab, channels last: L in [0, 100], a and b about ±128.
+
+    Returns:
+        (..., 3) float32 sRGB in [0, 1]; numpy for numpy input, otherwise a backend tensor.
+    """
+    if _is_numpy_like(lab):
+        lab = _as_channels_last_array(lab, "lab")
+        return ops.convert_to_numpy(_compiled(_lab_to_rgb)(lab))
+    return _lab_to_rgb(lab)
+
+
+def lightness_to_input(lightness):
+    """Scale lightness L* in [0, 100] to the models' input range [-1, 1]: L/50 - 1.
+
+    Centring the input keeps the first ReLU layers away from saturating, which the
+    write-up's raw 0-100 input did not.
+    """
+    return (lightness - L_CENTER) / L_CENTER
+
+
+def ab_to_target(ab):
+    """Scale a and b (about ±128) to the models' tanh range: ab / 128 (the write-up's choice)."""
+    return ab / AB_SCALE
+
+
+def target_to_ab(scaled_ab):
+    """Undo `ab_to_target`: a model's tanh output in [-1, 1] times 128 gives a and b."""
+    return scaled_ab * AB_SCALE
+
+
+def split_lab(lab):
+    """Split (..., 3) Lab into lightness (..., 1) and ab (..., 2), channels kept."""
+    return lab[..., :1], lab[..., 1:]
+
+
+def join_lab(lightness, ab):
+    """Join lightness (..., 1) and ab (..., 2) into (..., 3) Lab."""
+    return ops.concatenate([lightness, ab], axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The conversions themselves, in keras.ops only. The `where` branches evaluate both sides, so
+# each power is taken of an input clamped to its own side of the knee: that keeps the unused
+# branch finite and its gradient free of NaN.
+
+
+def _rgb_to_lab(rgb):
+    rgb = _as_float_rgb(rgb)
+    linear = ops.where(
+        rgb > _SRGB_KNEE,
+        ops.power((ops.maximum(rgb, _SRGB_KNEE) + 0.055) / 1.055, 2.4),
+        rgb / 12.92,
+    )
+    xyz = _apply_matrix(XYZ_FROM_RGB / D65_WHITE[:, None], linear)
+    f = ops.where(
+        xyz > _LAB_EPSILON,
+        ops.power(ops.maximum(xyz, _LAB_EPSILON), 1.0 / 3.0),
+        _LAB_SLOPE * xyz + _LAB_OFFSET,
+    )
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    lightness = 116.0 * fy - 16.0
+    a = 500.0 * (fx - fy)
+    b = 200.0 * (fy - fz)
+    return ops.stack([lightness, a, b], axis=-1)
+
+
+def _lab_to_rgb(lab):
+    lab = ops.cast(lab, "float32")
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    fy = (lightness + 16.0) / 116.0
+    fx = a / 500.0 + fy
+    fz = ops.maximum(fy - b / 200.0, 0.0)  # negative Z is not a colour; scikit-image clips too
+    f = ops.stack([fx, fy, fz], axis=-1)
+    xyz = ops.where(
+        f > _LAB_KNEE,
+        ops.power(ops.maximum(f, _LAB_KNEE), 3.0),
+        (f - _LAB_OFFSET) / _LAB_SLOPE,
+    )
+    linear = _apply_matrix(RGB_FROM_XYZ * D65_WHITE[None, :], xyz)
+    rgb = ops.where(
+        linear > _LINEAR_KNEE,
+        1.055 * ops.power(ops.maximum(linear, _LINEAR_KNEE), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )
+    return ops.clip(rgb, 0.0, 1.0)
+
+
+def _apply_matrix(matrix, pixels):
+    """(3, 3) matrix times each (..., 3) pixel, written as three weighted sums.
+
+    Three multiply-adds per output channel fuse into one elementwise kernel under XLA and
+    broadcast over any leading dimensions on every backend, where a batched matmul would not.
+    """
+    matrix = matrix.astype("float32")
+    channels = [pixels[..., 0], pixels[..., 1], pixels[..., 2]]
+    rows = [sum(float(weight) * channel for weight, channel in zip(row, channels)) for row in matrix]
+    return ops.stack(rows, axis=-1)
+
+
+def _as_float_rgb(rgb):
+    """uint8 0-255 → float32 0-1; any other dtype → float32 as it is."""
+    if keras.backend.standardize_dtype(rgb.dtype) == "uint8":
+        return ops.cast(rgb, "float32") / 255.0
+    return ops.cast(rgb, "float32")
+
+
+# ---------------------------------------------------------------------------------------------
+# Numpy in, numpy out: one compiled kernel per backend instead of a dozen eager passes over
+# a 12-megapixel photo.
+
+
+def _is_numpy_like(value):
+    return isinstance(value, (np.ndarray, np.generic, list, tuple, int, float))
+
+
+def _as_channels_last_array(value, name):
+    array = np.asarray(value)
+    if array.ndim == 0 or array.shape[-1] != 3:
+        raise ValueError(f"{name} must have 3 channels in its last axis, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = array.astype(np.float32, copy=False)
+    return array
+
+
+@functools.cache
+def _compiled_for(backend, function):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, jit_compile=True, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function  # torch: eager ops are already fused enough; torch.compile costs seconds
+
+
+def _compiled(function):
+    return _compiled_for(keras.backend.backend(), function)
