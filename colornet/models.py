@@ -1,0 +1,175 @@
+"""The write-up's two colorization networks, as Keras 3 functional models.
+
+Both take scaled lightness (`colornet.color.lightness_to_input`, shape (batch, H, W, 1) in
+[-1, 1]) and return scaled colour (`colornet.color.ab_to_target`, (batch, H, W, 2) in [-1, 1],
+tanh). Both are fully convolutional: any input whose sides are multiples of 8 works, since three
+stride-2 convolutions are undone by three 2× upsamplings.
+
+- `single_image_net`: Version 1, 32,202 parameters, trained on the very image it colorizes.
+- `fusion_colorizer`: the final version, 6,541,202 parameters: encoder → fusion with a
+  classifier's embedding → decoder.
+"""
+
+import keras
+from keras import ops
+
+# Three stride-2 convolutions: input sides must divide by 2³.
+SIZE_MULTIPLE = 8
+DEFAULT_IMAGE_SIZE = 256
+# InceptionResNetV2's 1000 ImageNet class scores: the write-up's embedding.
+DEFAULT_EMBEDDING_SIZE = 1000
+
+
+def single_image_net(upsampling="nearest", name="single_image_net"):
+    """Version 1: the write-up's 12-layer, 32,202-parameter convolutional net.
+
+    Args:
+        upsampling: "nearest" (the write-up's; it also trained to a lower loss than
+            "bilinear" in our one-image runs, see benchmarks/single_image.py) or "bilinear".
+
+    Returns:
+        A `keras.Sequential` from scaled lightness (None, None, None, 1) to scaled ab
+        (None, None, None, 2).
+    """
+    _check_upsampling(upsampling)
+
+    def conv(filters, strides=1, activation="relu", name=None):
+        return keras.layers.Conv2D(
+            filters, 3, strides=strides, padding="same", activation=activation, name=name
+        )
+
+    def up(name):
+        return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name)
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None, None, 1), name="lightness"),
+            conv(8, strides=2, name="conv_1"),  # H/2
+            conv(8, name="conv_2"),
+            conv(16, name="conv_3"),
+            conv(16, strides=2, name="conv_4"),  # H/4
+            conv(32, name="conv_5"),
+            conv(32, strides=2, name="conv_6"),  # H/8
+            up("up_1"),  # H/4
+            conv(32, name="conv_7"),
+            up("up_2"),  # H/2
+            conv(16, name="conv_8"),
+            up("up_3"),  # H
+            conv(2, activation="tanh", name="ab"),
+        ],
+        name=name,
+    )
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class FuseEmbedding(keras.layers.Layer):
+    """Repeat a per-image embedding over every cell of a feature grid and append it.
+
+    The write-up used `RepeatVector(32 * 32)` and `Reshape([32, 32, 1000])`, which ties the
+    model to 256×256 inputs. This layer reads the grid size from the features instead, so the
+    same weights run at any input size.
+
+    Call with `[features, embedding]`: features (batch, h, w, C), embedding (batch, E).
+    Returns the embedding tiled to (batch, h, w, E) when `concatenate=False`, otherwise the
+    features and the tiled embedding joined to (batch, h, w, C + E).
+    """
+
+    def __init__(self, concatenate=True, **kwargs):
+        super().__init__(**kwargs)
+        self.concatenate = concatenate
+
+    def call(self, inputs):
+        features, embedding = inputs
+        grid_shape = ops.shape(features)
+        tiled = ops.broadcast_to(
+            embedding[:, None, None, :],
+            (grid_shape[0], grid_shape[1], grid_shape[2], ops.shape(embedding)[-1]),
+        )
+        tiled = ops.cast(tiled, features.dtype)
+        if not self.concatenate:
+            return tiled
+        return ops.concatenate([features, tiled], axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        features_shape, embedding_shape = input_shapes
+        channels = embedding_shape[-1]
+        if self.concatenate:
+            channels = None if features_shape[-1] is None or channels is None else (
+                features_shape[-1] + channels
+            )
+        return (*features_shape[:-1], channels)
+
+    def get_config(self):
+        return {**super().get_config(), "concatenate": self.concatenate}
+
+
+def fusion_colorizer(
+    image_size=DEFAULT_IMAGE_SIZE,
+    embedding_size=DEFAULT_EMBEDDING_SIZE,
+    upsampling="nearest",
+    name="fusion_colorizer",
+):
+    """The final version: encoder, fusion with an image embedding, decoder.
+
+    At the defaults its layers match the write-up's table one for one (the table's
+    RepeatVector and Reshape are one `FuseEmbedding(concatenate=False)` here, with the same
+    (None, 32, 32, 1000) output), 6,541,202 parameters in all.
+
+    Args:
+        image_size: input side in pixels, a multiple of 8, or None for any size (the weights
+            do not depend on it).
+        embedding_size: width of the backbone's embedding (1000 for InceptionResNetV2's
+            ImageNet class scores).
+        upsampling: "nearest" (the write-up's) or "bilinear".
+
+    Returns:
+        A `keras.Model` with inputs {"lightness": (None, S, S, 1), "embedding": (None, E)} and
+        output scaled ab (None, S, S, 2).
+    """
+    if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
+        raise ValueError(
+            f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size}"
+        )
+    if embedding_size < 1:
+        raise ValueError(f"embedding_size must be positive, got {embedding_size}")
+    _check_upsampling(upsampling)
+
+    def conv(filters, kernel=3, strides=1, activation="relu", name=None):
+        return keras.layers.Conv2D(
+            filters, kernel, strides=strides, padding="same", activation=activation, name=name
+        )
+
+    lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    embedding = keras.Input(shape=(embedding_size,), name="embedding")
+
+    # Encoder: S → S/8, 256 channels.
+    x = conv(64, strides=2, name="encoder_conv_1")(lightness)
+    x = conv(128, name="encoder_conv_2")(x)
+    x = conv(128, strides=2, name="encoder_conv_3")(x)
+    x = conv(256, name="encoder_conv_4")(x)
+    x = conv(256, strides=2, name="encoder_conv_5")(x)
+    x = conv(512, name="encoder_conv_6")(x)
+    x = conv(512, name="encoder_conv_7")(x)
+    encoded = conv(256, name="encoder_conv_8")(x)  # (S/8, S/8, 256)
+
+    # Fusion: every grid cell sees the whole image's embedding.
+    tiled = FuseEmbedding(concatenate=False, name="fusion_repeat")([encoded, embedding])
+    x = keras.layers.Concatenate(name="fusion_concatenate")([encoded, tiled])
+    x = conv(256, kernel=1, name="fusion_conv")(x)  # (S/8, S/8, 256)
+
+    # Decoder: back to S, two tanh channels.
+    x = conv(128, name="decoder_conv_1")(x)
+    x = keras.layers.UpSampling2D(2, interpolation=upsampling, name="decoder_up_1")(x)
+    x = conv(64, name="decoder_conv_2")(x)
+    x = keras.layers.UpSampling2D(2, interpolation=upsampling, name="decoder_up_2")(x)
+    x = conv(32, name="decoder_conv_3")(x)
+    x = conv(16, name="decoder_conv_4")(x)
+    x = conv(2, activation="tanh", name="decoder_ab")(x)
+    ab = keras.layers.UpSampling2D(2, interpolation=upsampling, name="ab")(x)
+
+    return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
+
+
+def _check_upsampling(upsampling):
+    if upsampling not in ("nearest", "bilinear"):
+        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
