@@ -1,0 +1,78 @@
+"""Version 1 learns one photo's colours, and refuses what it cannot learn from."""
+
+import numpy as np
+import pytest
+
+from colornet import color, colorize, evaluation, single_image
+
+
+def blobs_photo(size=32, seed=0):
+    """A small photo whose colour follows its lightness: dark red blobs on a light blue field."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:size, 0:size]
+    blobs = np.zeros((size, size))
+    for _ in range(4):
+        centre = rng.integers(4, size - 4, size=2)
+        blobs = np.maximum(blobs, np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / 18))
+    lab = np.stack([80 - 45 * blobs, 55 * blobs - 5, 40 * blobs - 30], axis=-1)
+    return color.lab_to_rgb(lab)
+
+
+@pytest.mark.slow
+def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
+    photo = blobs_photo()
+    run = single_image.train_single_image(
+        photo, single_image.SingleImageConfig(steps=300, learning_rate=0.01), progress=False
+    )
+    assert len(run.losses) == 300
+    assert run.losses[-1] < run.losses[0] / 20
+    colorized = run.colorize()
+    grey = evaluation.grey_baseline(photo)
+    assert evaluation.psnr(photo, colorized) > evaluation.psnr(photo, grey) + 6
+
+
+def test_fit_size_keeps_aspect_and_divides_by_8():
+    assert single_image.fit_size((512, 512, 3), 256) == (256, 256)
+    assert single_image.fit_size((300, 451, 3), 256) == (168, 256)
+    assert single_image.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
+    assert single_image.fit_size((9, 4000, 3), 256) == (8, 256)
+
+
+def test_a_grey_photo_is_refused_with_a_clear_error():
+    grey = np.repeat(np.linspace(0, 1, 32 * 32).reshape(32, 32, 1), 3, axis=-1)
+    with pytest.raises(ValueError, match=r"grey\.png is grey .*colour photo"):
+        single_image.train_single_image(grey, progress=False, name="grey.png")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (4, 30, 3)])
+def test_a_photo_smaller_than_8_pixels_is_refused(shape):
+    with pytest.raises(ValueError, match="too small"):
+        single_image.train_single_image(np.ones(shape) * [1, 0, 0], progress=False)
+
+
+def test_a_non_rgb_array_is_refused():
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        single_image.train_single_image(np.zeros((32, 32)), progress=False)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [({"steps": 0}, "steps"), ({"learning_rate": 0}, "learning_rate"), ({"image_size": 4}, "image_size")],
+)
+def test_bad_config_values_are_refused(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        single_image.SingleImageConfig(**arguments)
+
+
+def test_a_trained_run_colorizes_other_sizes_at_full_resolution():
+    run = single_image.train_single_image(
+        blobs_photo(), single_image.SingleImageConfig(steps=2), progress=False
+    )
+    big = np.random.default_rng(0).random((77, 131, 3)).astype(np.float32)
+    colorized = run.colorize(big)
+    assert colorized.shape == big.shape
+    # The lightness is the input's own, pixel for pixel.
+    np.testing.assert_allclose(
+        color.rgb_to_lab(colorized)[..., 0], color.rgb_to_lab(big)[..., 0], atol=0.5
+    )
+    assert colorize.colorize_rgb(run.model, big).shape == big.shape
