@@ -4,7 +4,13 @@ The network sees lightness L* and predicts the a*b* colour channels; the colour 
 original lightness recombined with the predicted colour (see `colornet.color`).
 """
 
-from colornet.color import lab_to_rgb, rgb_to_lab
+import os
+
+# TensorFlow's C++ start-up notices (oneDNN, XLA, CPU features) drown the output of a short
+# script; keep its warnings and errors. Set TF_CPP_MIN_LOG_LEVEL yourself to choose otherwise.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from colornet.color import lab_to_rgb, rgb_to_lab  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,101 @@
+"""The command line as a user meets it: help, results on disk, one-line errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colornet import cli, images
+
+from .test_single_image import blobs_photo
+
+
+def run_cli(*arguments):
+    """Run `colornet ARGS` in a fresh interpreter, as a user's shell would."""
+    return subprocess.run(
+        [sys.executable, "-m", "colornet.cli", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def photo_path(tmp_path):
+    path = tmp_path / "blobs.png"
+    images.save_image(path, blobs_photo(64))
+    return path
+
+
+def test_help_explains_every_option_of_single(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["single", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ("--output", "--size", "--steps", "--learning-rate", "--seed", "--figure", "--save-model"):
+        assert option in help_text
+
+
+def test_no_subcommand_prints_usage(capsys):
+    assert cli.main([]) == 2
+    assert "single" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_single_writes_the_colorized_photo_figure_and_model_and_prints_scores(tmp_path, photo_path):
+    output = tmp_path / "out" / "colorized.png"
+    model_path = tmp_path / "v1.keras"
+    before = photo_path.read_bytes()
+    result = run_cli("single", photo_path, "-o", output, "--steps", "60", "--size", "64",
+                     "--save-model", model_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "PSNR" in result.stdout and "grey baseline" in result.stdout
+    assert images.load_rgb(output).shape == (64, 64, 3)
+    assert Image.open(tmp_path / "out" / "colorized_comparison.png").size[0] > 600
+    assert model_path.stat().st_size > 0
+    assert photo_path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "make_input, message",
+    [
+        (lambda tmp_path: tmp_path / "missing.jpg", "missing.jpg"),
+        (lambda tmp_path: _write(tmp_path / "notes.jpg", b"not an image"), "notes.jpg"),
+        (lambda tmp_path: _save(tmp_path / "grey.png", np.full((32, 32, 3), 0.5)), "is grey"),
+        (lambda tmp_path: _save(tmp_path / "tiny.png", np.ones((1, 1, 3)) * [1, 0, 0]), "too small"),
+    ],
+)
+def test_single_bad_input_gets_one_line_error_and_status_1(tmp_path, capsys, make_input, message):
+    path = make_input(tmp_path)
+    status = cli.main(["single", str(path), "-o", str(tmp_path / "out.png"), "--steps", "1", "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert message in error
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_single_refuses_to_overwrite_its_input(tmp_path, photo_path, capsys):
+    before = photo_path.read_bytes()
+    status = cli.main(["single", str(photo_path), "-o", str(photo_path), "--steps", "1", "--quiet"])
+    assert status == 1
+    assert "input" in capsys.readouterr().err
+    assert photo_path.read_bytes() == before
+
+
+def test_lab_writes_a_channel_figure(tmp_path, photo_path):
+    output = tmp_path / "lab.png"
+    assert cli.main(["lab", str(photo_path), "-o", str(output)]) == 0
+    assert Image.open(output).size[0] > 800
+
+
+def _write(path, content):
+    path.write_bytes(content)
+    return path
+
+
+def _save(path, rgb):
+    images.save_image(path, rgb)
+    return path
