@@ -1,0 +1,435 @@
+"""Pretrained image classifiers whose class scores are the colorizer's image embedding.
+
+The write-up fed InceptionResNetV2's 1000 ImageNet class scores to the fusion layer
+(`colornet.models.fusion_colorizer`). This module holds that backbone and a few cheaper ones
+behind one table, `BACKBONES`, and builds everything between a grey photo and its embedding:
+
+    lightness L* (B, H, W, 1), 0-100
+      → LightnessToGreyRGB → grey sRGB (B, H, W, 3), 0-1
+      → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
+      → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
+
+The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
+black image (inputs in about [-1, -0.99] instead of [-1, 1]). `BackboneInput` scales [0, 1]
+to 0-255 once and then applies the backbone's own `preprocess_input`; the tests check that a
+black-to-white ramp spans the backbone's full input range.
+
+ImageNet weights come from the Keras cache ($KERAS_HOME/models, by default ~/.keras/models).
+Offline with nothing cached, `build_backbone` fails at once with a `WeightsError` that says
+which file to download from where and where to put it.
+"""
+
+import dataclasses
+import os
+import pathlib
+import urllib.request
+import warnings
+from collections.abc import Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from colornet import color
+
+# Keras downloads the ImageNet weights of its applications from here
+# (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
+_KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+# Keras caches downloads in this folder under its home, $KERAS_HOME or ~/.keras
+# (keras.utils.get_file's `cache_subdir` for application weights).
+_CACHE_SUBDIR = "models"
+# Seconds to wait for the weights server before calling the machine offline. urllib would
+# otherwise wait for the operating system's TCP timeout, minutes on a firewalled network.
+_CONNECT_TIMEOUT_SECONDS = 5.0
+# Keras applications take 8-bit pixel values: 0 (black) to 255 (white).
+_PIXEL_MAX = 255.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+    """One pretrained classifier from `keras.applications`, and how to feed it."""
+
+    name: str  # key in BACKBONES, e.g. "inception_resnet_v2"
+    application: Callable  # the keras.applications constructor, e.g. InceptionResNetV2
+    # The application module's own preprocess_input: 0-255 RGB in, the model's input out.
+    preprocess_input: Callable
+    input_size: int  # side of the square RGB input, in pixels
+    embedding_size: int  # width of the output: ImageNet's 1000 class probabilities
+    weights_file: str  # file name of the ImageNet weights in the Keras cache
+    weights_url: str  # where Keras downloads that file from
+    weights_hash: str  # the file's md5, as Keras checks it after a download
+
+    @property
+    def display_name(self):
+        """The Keras name, e.g. "InceptionResNetV2", for messages."""
+        return self.application.__name__
+
+
+def _backbone_table(*backbones):
+    return {backbone.name: backbone for backbone in backbones}
+
+
+# File names, URLs and hashes are those the installed Keras requests for include_top=True;
+# tests/test_backbones.py checks them against Keras itself.
+BACKBONES = _backbone_table(
+    # The write-up's choice: 55.9M parameters, 80.3% ImageNet top-1.
+    Backbone(
+        name="inception_resnet_v2",
+        application=keras.applications.InceptionResNetV2,
+        preprocess_input=keras.applications.inception_resnet_v2.preprocess_input,
+        input_size=299,
+        embedding_size=1000,
+        weights_file="inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+        weights_url=_KERAS_APPLICATIONS_URL
+        + "inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+        weights_hash="e693bd0210a403b3192acc6073ad2e96",
+    ),
+    # 7.2M parameters, 78.7% top-1: nearly Inception's accuracy at an eighth of the size.
+    Backbone(
+        name="efficientnet_v2_b0",
+        application=keras.applications.EfficientNetV2B0,
+        preprocess_input=keras.applications.efficientnet_v2.preprocess_input,
+        input_size=224,
+        embedding_size=1000,
+        weights_file="efficientnetv2-b0.h5",
+        weights_url=_KERAS_APPLICATIONS_URL + "efficientnet_v2/efficientnetv2-b0.h5",
+        weights_hash="21ecbf6da12460d5c40bb2f29ceb2188",
+    ),
+    # 2.6M parameters, 68.1% top-1: the fastest, for tests and quick experiments.
+    Backbone(
+        name="mobilenet_v3_small",
+        application=keras.applications.MobileNetV3Small,
+        preprocess_input=keras.applications.mobilenet_v3.preprocess_input,
+        input_size=224,
+        embedding_size=1000,
+        weights_file="weights_mobilenet_v3_small_224_1.0_float.h5",
+        weights_url=_KERAS_APPLICATIONS_URL
+        + "mobilenet_v3/weights_mobilenet_v3_small_224_1.0_float.h5",
+        weights_hash="8768d4c2e7dee89b9d02b2d03d65d862",
+    ),
+    # 5.5M parameters, 75.6% top-1.
+    Backbone(
+        name="mobilenet_v3_large",
+        application=keras.applications.MobileNetV3Large,
+        preprocess_input=keras.applications.mobilenet_v3.preprocess_input,
+        input_size=224,
+        embedding_size=1000,
+        weights_file="weights_mobilenet_v3_large_224_1.0_float.h5",
+        weights_url=_KERAS_APPLICATIONS_URL
+        + "mobilenet_v3/weights_mobilenet_v3_large_224_1.0_float.h5",
+        weights_hash="59e551e166be033d707958cf9e29a6a7",
+    ),
+)
+DEFAULT_BACKBONE = "inception_resnet_v2"
+
+
+class WeightsError(ValueError):
+    """Backbone weights that cannot be found, downloaded or loaded. The message is one line
+    that names the file and says what to do."""
+
+
+def get_backbone(name):
+    """The `Backbone` registered as `name`; ValueError naming the known ones otherwise."""
+    if name not in BACKBONES:
+        raise ValueError(
+            f"unknown backbone {name!r}; known backbones: {', '.join(sorted(BACKBONES))}"
+        )
+    return BACKBONES[name]
+
+
+def build_backbone(name=DEFAULT_BACKBONE, weights="imagenet"):
+    """Build a backbone's ImageNet classifier, frozen.
+
+    Args:
+        name: a key of `BACKBONES`.
+        weights: "imagenet" (from the Keras cache, downloaded into it when missing and the
+            network allows), the path of a weights file saved from the same architecture
+            (.h5 as Keras distributes them, .weights.h5 or .keras), or None for random weights.
+
+    Returns:
+        A `keras.Model` with trainable=False from (None, S, S, 3) preprocessed RGB (see
+        `BackboneInput`) to (None, E) float32 class probabilities that sum to 1.
+
+    Raises:
+        WeightsError: the weights cannot be found, downloaded or loaded. Raised before the
+            model is built, except for a file that turns out not to fit it.
+    """
+    backbone = get_backbone(name)
+    _check_channels_last()
+    weights_path = _resolve_weights(backbone, weights)
+    # Keras would load the weights itself when given a path, but loading them here lets a
+    # bad file surface as one WeightsError instead of an h5py or Keras traceback.
+    model = backbone.application(
+        include_top=True,
+        weights=None,
+        input_shape=(backbone.input_size, backbone.input_size, 3),
+        classes=backbone.embedding_size,
+        classifier_activation="softmax",
+    )
+    if weights_path is not None:
+        _load_weights(model, weights_path, backbone)
+    model.trainable = False
+    return model
+
+
+def weights_cache_path(name=DEFAULT_BACKBONE):
+    """Where Keras keeps a backbone's ImageNet weights: $KERAS_HOME/models/<file>, by default
+    ~/.keras/models/<file> (/tmp/.keras/models when the home folder is read-only)."""
+    return _keras_home() / _CACHE_SUBDIR / get_backbone(name).weights_file
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class LightnessToGreyRGB(keras.layers.Layer):
+    """Lightness alone → the grey sRGB photo it describes: Lab (L, 0, 0) → sRGB.
+
+    Call with lightness L* (batch, H, W, 1), float, in [0, 100]. Returns (batch, H, W, 3)
+    float32 sRGB in [0, 1] with three equal channels (to 4e-5: sRGB's published matrix is
+    rounded, so Lab's neutral axis carries a trace of tint; scikit-image's lab2rgb agrees).
+    """
+
+    def call(self, lightness):
+        no_colour = ops.zeros_like(lightness)
+        return color.lab_to_rgb(ops.concatenate([lightness, no_colour, no_colour], axis=-1))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class BackboneInput(keras.layers.Layer):
+    """RGB photos in [0, 1] → the input a backbone was trained on.
+
+    Call with RGB (batch, H, W, 3), float in [0, 1], any H and W. Returns
+    (batch, S, S, 3) float, S = the backbone's input_size:
+
+    1. resized to S × S, bilinear with antialiasing (PIL's BILINEAR filter): antialiasing
+       only matters when shrinking, where plain bilinear would skip pixels and alias;
+    2. times 255, the 0-255 range every Keras application expects;
+    3. through the backbone's own `preprocess_input`: InceptionResNetV2's gives [-1, 1];
+       EfficientNetV2's and MobileNetV3's leave 0-255, since those models rescale inside.
+    """
+
+    def __init__(self, backbone=DEFAULT_BACKBONE, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = get_backbone(backbone).name
+
+    def build(self, input_shape):
+        _check_rgb_shape(input_shape, type(self).__name__)
+
+    def call(self, rgb):
+        backbone = get_backbone(self.backbone)
+        size = (backbone.input_size, backbone.input_size)
+        rgb = ops.cast(rgb, self.compute_dtype)
+        resized = ops.image.resize(
+            rgb, size, interpolation="bilinear", antialias=True, data_format="channels_last"
+        )  # (batch, S, S, 3) in [0, 1]
+        return backbone.preprocess_input(resized * _PIXEL_MAX, data_format="channels_last")
+
+    def compute_output_shape(self, input_shape):
+        size = get_backbone(self.backbone).input_size
+        return (input_shape[0], size, size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "backbone": self.backbone}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class FrozenBackbone(keras.layers.Layer):
+    """A backbone classifier that never trains and always runs in inference mode.
+
+    Freezing the weights (trainable=False) is not enough: `fit` calls the model with
+    training=True, and Keras 3 passes that down to nested models even past an explicit
+    `backbone(x, training=False)` in a functional graph, which switches on the dropout in
+    MobileNetV3's and EfficientNetV2's heads. This layer calls the backbone with
+    training=False itself, so the embedding is the same in `fit` as in `predict`.
+
+    The config holds only the backbone's name: loading a saved model rebuilds the
+    architecture with random weights, then the saved weights replace them: no download, and
+    no copy of the application's graph in the file to deserialize.
+
+    Call with (batch, S, S, 3) preprocessed RGB (`BackboneInput`). Returns (batch, E) float32
+    class probabilities.
+
+    Args:
+        backbone: a key of `BACKBONES`.
+        weights: as for `build_backbone`; None (the default) when a saved model is loaded,
+            whose file carries the weights.
+    """
+
+    def __init__(self, backbone=DEFAULT_BACKBONE, weights=None, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = get_backbone(backbone).name
+        self.classifier = build_backbone(self.backbone, weights=weights)
+        self.trainable = False
+
+    def build(self, input_shape):
+        size = get_backbone(self.backbone).input_size
+        if tuple(input_shape[1:]) != (size, size, 3):
+            raise ValueError(
+                f"the {self.backbone} backbone takes (batch, {size}, {size}, 3) input "
+                f"(see BackboneInput), got {tuple(input_shape)}"
+            )
+
+    def call(self, images):
+        return self.classifier(images, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], get_backbone(self.backbone).embedding_size)
+
+    def get_config(self):
+        return {**super().get_config(), "backbone": self.backbone}
+
+
+def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet"):
+    """Lightness → a frozen backbone's embedding of the grey photo, as one Keras model.
+
+    Args:
+        name: a key of `BACKBONES`.
+        weights: "imagenet", a weights file path, or None; see `build_backbone`.
+
+    Returns:
+        A `keras.Model` from lightness L* (None, None, None, 1), float in [0, 100], any
+        height and width, to the embedding (None, E) float32. It has no trainable weights,
+        and it saves to .keras and loads back with safe_mode=True.
+    """
+    backbone = get_backbone(name)
+    lightness = keras.Input(shape=(None, None, 1), name="lightness")
+    grey = LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, H, W, 3) in [0, 1]
+    images = BackboneInput(name, name="backbone_input")(grey)  # (B, S, S, 3)
+    embedding = FrozenBackbone(name, weights=weights, name="backbone")(images)  # (B, E)
+    return keras.Model(lightness, embedding, name=f"grey_{backbone.name}_embedding")
+
+
+def embed(images_or_lightness, model, batch_size=32):
+    """Embed a batch of photos with a `grey_embedding_model`.
+
+    Args:
+        images_or_lightness: numpy, all of one size: lightness L* (N, H, W) or (N, H, W, 1)
+            float in [0, 100], or RGB photos (N, H, W, 3), uint8 0-255 or float 0-1, whose
+            colour is dropped (only their lightness is embedded).
+        model: a model from `grey_embedding_model`.
+        batch_size: photos per forward pass.
+
+    Returns:
+        (N, E) float32 numpy embedding.
+    """
+    array = np.asarray(images_or_lightness)
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or array.shape[-1] not in (1, 3):
+        raise ValueError(
+            "expected lightness (N, H, W) or (N, H, W, 1), or RGB (N, H, W, 3); "
+            f"got shape {array.shape}"
+        )
+    if array.shape[-1] == 3:
+        lightness, _ = color.split_lab(color.rgb_to_lab(array))
+    else:
+        lightness = array.astype(np.float32, copy=False)
+    return np.asarray(model.predict(lightness, batch_size=batch_size, verbose=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights: the Keras cache, an offline-safe download, and loading with one-line errors.
+
+
+def _resolve_weights(backbone, weights):
+    """weights="imagenet", a path or None → the local file to load, or None for random."""
+    if weights is None:
+        return None
+    if weights == "imagenet":
+        return _imagenet_weights_path(backbone)
+    if not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(f"weights must be 'imagenet', a file path or None, got {weights!r}")
+    path = pathlib.Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsError(
+            f"weights file {path} does not exist; pass weights='imagenet', None, or the path "
+            f"of a .h5 or .weights.h5 file saved from {backbone.display_name}"
+        )
+    return path
+
+
+def _imagenet_weights_path(backbone):
+    """The cached ImageNet weights file, downloaded first if the cache lacks it."""
+    cached = weights_cache_path(backbone.name)
+    if cached.is_file():
+        # Loaded as is: handing "imagenet" to Keras would re-download on an md5 mismatch,
+        # which offline means a wait and a traceback. A damaged file still fails to load.
+        return cached
+    return _download(backbone)
+
+
+def _download(backbone):
+    cache_path = weights_cache_path(backbone.name)
+    try:
+        # A quick look first: Keras's own download has no timeout.
+        request = urllib.request.Request(backbone.weights_url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=_CONNECT_TIMEOUT_SECONDS):
+            pass
+        return pathlib.Path(
+            keras.utils.get_file(
+                backbone.weights_file,
+                backbone.weights_url,
+                cache_subdir=_CACHE_SUBDIR,
+                cache_dir=str(_keras_home()),
+                file_hash=backbone.weights_hash,
+            )
+        )
+    except Exception as error:
+        raise WeightsError(
+            f"{backbone.display_name} ImageNet weights are not in the Keras cache and cannot "
+            f"be downloaded ({_first_line(error)}): download {backbone.weights_file} from "
+            f"{backbone.weights_url} and place it at {cache_path}, or pass "
+            f"weights='path/to/{backbone.weights_file}'"
+        ) from error
+
+
+def _load_weights(model, path, backbone):
+    # A file from another architecture makes Keras warn once per layer it cannot match
+    # before it raises; the one-line error below says the same, so those warnings are held
+    # back, and passed on only when the load succeeds.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(str(path))
+        except Exception as error:
+            raise WeightsError(
+                f"{path} is not valid {backbone.display_name} weights ({_first_line(error)}); "
+                f"expected a .h5 or .weights.h5 file saved from {backbone.display_name} "
+                f"with include_top=True"
+            ) from error
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _keras_home():
+    """Keras's home folder, by the rules of keras.src.backend.config and get_file, but read
+    now rather than at import, so that a changed KERAS_HOME counts."""
+    if "KERAS_HOME" in os.environ:
+        home = pathlib.Path(os.environ["KERAS_HOME"]).expanduser()
+    else:
+        user_home = pathlib.Path("~").expanduser()
+        home = (user_home if os.access(user_home, os.W_OK) else pathlib.Path("/tmp")) / ".keras"
+    # keras.utils.get_file falls back to /tmp/.keras when it cannot write to the home.
+    return home if os.access(home, os.W_OK) else pathlib.Path("/tmp/.keras")
+
+
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    message = text[0] if text else type(error).__name__
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _check_channels_last():
+    if keras.config.image_data_format() != "channels_last":
+        raise ValueError(
+            "colornet's backbones take channels-last images; "
+            f"keras.config.image_data_format() is {keras.config.image_data_format()!r}"
+        )
+
+
+def _check_rgb_shape(input_shape, layer_name):
+    if len(input_shape) != 4 or input_shape[-1] != 3:
+        raise ValueError(
+            f"{layer_name} takes RGB images (batch, H, W, 3), got shape {tuple(input_shape)}"
+        )
