@@ -6,6 +6,7 @@ EXIF orientation says. Anything wrong with a file becomes one `ImageError` whose
 names the file and the problem, never a traceback from deep inside Pillow.
 """
 
+import contextlib
 import os
 import pathlib
 import secrets
@@ -616,14 +617,30 @@ def _same_file(path, other):
 
 
 def _write_atomically(path, image, image_format, options):
-    # Hidden, so list_images never picks up debris; random, so parallel saves do not collide.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
-        with open(temporary, "xb") as file:
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb") as file:
             image.save(file, format=image_format, **options)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Write a file under a temporary name, then rename it into place.
+
+    Yields the temporary path to write to; once the block ends without error it replaces
+    `path` in one step, so a reader (or a crash) never sees half a file. On error the old file
+    stays as it was and the temporary one is removed. Parent folders are created.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
+    # the real suffix kept, since some writers (Keras, matplotlib) choose the format by it.
+    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
+    open(temporary, "xb").close()
+    try:
+        yield temporary
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise

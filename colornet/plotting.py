@@ -4,16 +4,14 @@ Every function returns a `matplotlib.figure.Figure` without showing it, so noteb
 and scripts save it with `save_figure`. Images are float RGB in [0, 1], (H, W, 3).
 """
 
-import os
 import pathlib
-import tempfile
 
 # Figures are built without pyplot: no global state, no display needed in scripts or CI, and
 # Jupyter still shows a returned Figure inline.
 import matplotlib.figure
 import numpy as np
 
-from colornet import color
+from colornet import color, images
 
 
 def lab_channels(rgb):
@@ -97,15 +95,8 @@ def loss_curve(losses, validation_losses=None, title="training loss", log_scale=
 def save_figure(figure, path, dpi=100):
     """Write a figure to PNG (or any format matplotlib knows by suffix) atomically."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(handle)
-    try:
+    with images.atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=dpi)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path
 
 

@@ -1,0 +1,749 @@
+"""Training data on disk: find the usable colour photos in a folder, split them, stream them.
+
+Memory stays flat whatever the folder holds, ten photos or a hundred thousand: `scan_folder`
+looks at one small thumbnail at a time, and `image_dataset` keeps only file names in memory
+and decodes each photo when its batch is due. Batches are RGB; the models and losses split
+them into lightness and ab themselves, so augmentation, which moves RGB pixels, moves L and
+ab together and they can never disagree.
+
+`prepare_folder` (the `colornet prepare` command) turns a raw folder of photos into clean
+DATA_DIR/train and DATA_DIR/test folders, and says what it dropped and why.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+import os
+import pathlib
+import shutil
+import threading
+import warnings
+
+import keras
+import numpy as np
+import PIL.Image
+import tensorflow as tf
+import tqdm
+
+from colornet import color, images
+
+# ---------------------------------------------------------------------------------------------
+# Colourfulness
+
+# Below this colourfulness a photo teaches nothing (grey, sepia-ish scans, near-grey). In
+# CIE ab units, where 2.3 is a just-noticeable difference; see `colourfulness_of` for the
+# measure. Measured: scikit-image's seven colour photos score 9.3 (the orange retina) to 40
+# (the rocket); a grey photo 0; grey with ab noise of ±2 2.6; a grey scan with a 3 % colour
+# cast 0.5; cyanotype and simple sepia toning 0.6 to 3.2 (a sepia filter matrix that clips
+# the highlights reaches 8.4 on a bright photo, which then passes as colour). 6 sits between
+# the toned greys and the least colourful photo.
+GREY_CHROMA = 6.0
+
+# Colourfulness is what this share of a thumbnail's pixels stays below: high enough that one
+# small object of another hue (1 % of the picture) counts, low enough that a few noisy
+# pixels do not.
+_COLOURFUL_PERCENTILE = 99
+# Colour statistics do not need detail: a 64 x 64 squashed thumbnail (aspect ignored) keeps
+# one Lab kernel shape for every photo and costs next to nothing to convert.
+_THUMBNAIL_SIDE = 64
+# Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
+_DRAFT_FORMATS = ("JPEG", "MPO")
+# How many file names a summary spells out before it says "and N more".
+_NAMES_SHOWN = 5
+
+
+def colourfulness_of(rgb):
+    """How much colour a photo holds beyond a single tint; about 0 for grey, sepia or toned.
+
+    The photo is squashed to a 64 x 64 thumbnail and converted to Lab. Each pixel's ab is
+    measured as its distance from the photo's dominant hue: the ray from neutral grey through
+    the photo's mean ab. Colourfulness is the 99th percentile of those distances.
+
+    Why not plain chroma sqrt(a² + b²): a sepia or cyanotype print has chroma 20-30, as much as
+    a muted colour photo (fog, the Hubble deep field: 15), yet all its colours lie on one hue
+    ray, so it only teaches "tint everything brown". Distance from the dominant hue ray is
+    near 0 for grey, near-grey and toned photos alike, and large as soon as 1 % of the
+    pixels have another hue. The price: a photo whose colours really are a single hue (a
+    plain orange sunset ramp) also scores low.
+
+    Args:
+        rgb: (H, W, 3) sRGB; float in [0, 1] (clipped) or uint8 0-255. Any size.
+
+    Returns:
+        float >= 0, in ab units (a just-noticeable difference is about 2.3). Compare with
+        `GREY_CHROMA`.
+    """
+    lab = color.rgb_to_lab(_squashed(rgb, _THUMBNAIL_SIDE))  # (64, 64, 3)
+    ab = lab[..., 1:].reshape(-1, 2).astype(np.float64)  # (4096, 2)
+    mean_ab = ab.mean(axis=0)
+    mean_chroma = np.hypot(*mean_ab)
+    if mean_chroma < 1e-6:  # no dominant hue: every pixel's distance is its own chroma
+        distances = np.hypot(ab[:, 0], ab[:, 1])
+    else:
+        hue = mean_ab / mean_chroma
+        along_hue = np.maximum(ab @ hue, 0.0)  # the opposite hue is as far as grey, not closer
+        off_ray = ab - along_hue[:, None] * hue
+        distances = np.hypot(off_ray[:, 0], off_ray[:, 1])
+    return float(np.percentile(distances, _COLOURFUL_PERCENTILE))
+
+
+def is_grey(rgb, threshold=GREY_CHROMA):
+    """True when a photo has too little colour to learn from (see `colourfulness_of`).
+
+    Args:
+        rgb: (H, W, 3) sRGB; float in [0, 1] or uint8.
+        threshold: colourfulness below which the photo counts as grey.
+    """
+    return colourfulness_of(rgb) < threshold
+
+
+def _squashed(rgb, side):
+    """(H, W, 3) float [0, 1] or uint8 → uint8 (side, side, 3), area-averaged, aspect ignored."""
+    array = np.asarray(rgb)
+    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"rgb must be an (H, W, 3) image, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    thumbnail = PIL.Image.fromarray(np.ascontiguousarray(array)).resize(
+        (side, side), PIL.Image.Resampling.BOX
+    )
+    return np.asarray(thumbnail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanning a folder
+
+
+@dataclasses.dataclass
+class FolderScan:
+    """What `scan_folder` found: the photos to train on, and the ones skipped with reasons."""
+
+    colour: list[pathlib.Path]  # usable colour photos, sorted
+    grey: list[pathlib.Path]  # skipped: grey, near-grey or a single tint
+    unreadable: list[tuple[pathlib.Path, str]]  # skipped: (path, one-line reason)
+
+    def summary(self):
+        """One line, e.g. "412 colour photos; skipped 3 grey (a.jpg, ...), 1 unreadable (...)"."""
+        text = _count(len(self.colour), "colour photo")
+        skipped = []
+        if self.grey:
+            skipped.append(f"{len(self.grey)} grey ({_names_of(self.grey)})")
+        if self.unreadable:
+            reasons = [f"{path.name}: {reason}" for path, reason in self.unreadable]
+            skipped.append(f"{len(self.unreadable)} unreadable ({_shortened(reasons, '; ')})")
+        return text + (f"; skipped {', '.join(skipped)}" if skipped else "")
+
+
+def scan_folder(folder, *, progress=True):
+    """Sort the photos of a folder (and its subfolders) into colour, grey and unreadable.
+
+    Each photo is read as a small thumbnail: JPEGs are decoded at 1/2 to 1/8 scale (Pillow's
+    draft mode), other formats through `images.load_rgb`. Measured on one core, colourfulness
+    included: 1.4 ms a photo for this repository's sample JPEGs (300-800 pixels; 3.7 ms
+    through a full decode), 12 ms for a 12-megapixel JPEG (425 ms through a full decode),
+    so a hundred thousand camera photos take about twenty minutes. Files that are not images
+    at all are left out (and warned about) by `images.list_images`.
+
+    Args:
+        folder: str or pathlib.Path.
+        progress: show a progress bar.
+
+    Returns:
+        FolderScan.
+
+    Raises:
+        images.ImageError: the folder is missing or holds no images.
+        ValueError: none of the photos is a readable colour photo.
+    """
+    folder = pathlib.Path(folder)
+    colour, grey, unreadable = [], [], []
+    paths = images.list_images(folder)
+    for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
+        try:
+            thumbnail = _quick_thumbnail(path)
+        except images.ImageError as error:
+            unreadable.append((path, _problem(error)))
+            continue
+        (grey if is_grey(thumbnail) else colour).append(path)
+    scan = FolderScan(colour=colour, grey=grey, unreadable=unreadable)
+    if not colour:
+        raise ValueError(
+            f"no colour photos to learn from in '{folder}' ({scan.summary()}): colornet learns "
+            f"colour from colour photos, and a photo with colourfulness below "
+            f"GREY_CHROMA={GREY_CHROMA} is grey, near-grey or a single tint such as sepia"
+        )
+    return scan
+
+
+def _quick_thumbnail(path):
+    """The photo at `path` as uint8 or float RGB (H, W, 3), small if the format allows.
+
+    The fast path handles healthy JPEGs; anything else, including a JPEG the fast path
+    stumbles on, goes through `images.load_rgb`, whose checks and messages then decide.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:
+                width, height = image.size
+                if image.format in _DRAFT_FORMATS and 0 < width * height <= (
+                    images.DEFAULT_MAX_PIXELS
+                ):
+                    image.draft("RGB", (_THUMBNAIL_SIDE, _THUMBNAIL_SIDE))
+                    return np.asarray(image.convert("RGB"))
+    except Exception:
+        pass  # load_rgb below names the problem properly
+    return images.load_rgb(path)
+
+
+def _problem(error):
+    """"cannot read image 'x.jpg': the file is empty" → "the file is empty"."""
+    message = str(error)
+    prefix, separator, problem = message.partition("': ")
+    return problem if separator and prefix.startswith("cannot read image '") else message
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting
+
+
+def split(paths, validation_fraction=0.1, seed=0, *, root=None):
+    """Split photos into training and validation sets, reproducibly and stably.
+
+    Each photo goes to validation when a hash of (seed, its key) falls below
+    validation_fraction. The key is its file name, or with `root` its path relative to root,
+    so the assignment depends on nothing else: adding photos to the folder, or moving it,
+    leaves every existing photo where it was. With two or more photos and a fraction above 0,
+    each set gets at least one: the photo with the lowest hash joins an empty validation set,
+    the one with the highest an empty training set (such a forced photo may move back once
+    the set grows); a single photo always trains. Files of the same name in different
+    subfolders share a side unless `root` is given, which keeps copies of one photo out of
+    both sets.
+
+    Args:
+        paths: sequence of str or pathlib.Path.
+        validation_fraction: expected share of validation photos, in [0, 1).
+        seed: int (or str); another seed gives another split.
+        root: optional folder that every path lies under; keys become relative paths.
+
+    Returns:
+        (training, validation): two lists of pathlib.Path, each in the order of `paths`.
+
+    Raises:
+        ValueError: validation_fraction is not a number in [0, 1), or a path is not under root.
+    """
+    _check_fraction(validation_fraction, "validation_fraction")
+    _check_not_one_path(paths)
+    paths = [pathlib.Path(path) for path in paths]
+    keys = [_split_key(path, root) for path in paths]
+    scores = [_split_score(key, seed) for key in keys]
+    in_validation = [score < validation_fraction and len(paths) > 1 for score in scores]
+    if len(paths) >= 2 and validation_fraction > 0:
+        if not any(in_validation):
+            in_validation[int(np.argmin(scores))] = True
+        if all(in_validation):
+            in_validation[int(np.argmax(scores))] = False
+    training = [path for path, chosen in zip(paths, in_validation) if not chosen]
+    validation = [path for path, chosen in zip(paths, in_validation) if chosen]
+    return training, validation
+
+
+def _check_fraction(fraction, name):
+    if (
+        not isinstance(fraction, numbers.Real)
+        or isinstance(fraction, bool)
+        or not 0 <= fraction < 1
+    ):
+        raise ValueError(f"{name} must be a number in [0, 1), got {fraction!r}")
+
+
+def _split_key(path, root):
+    if root is None:
+        return path.name
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        raise ValueError(f"'{path}' is not inside root '{root}'") from None
+
+
+def _split_score(key, seed):
+    """A number in [0, 1) fixed by (seed, key) alone: the same on every machine and run."""
+    digest = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+# ---------------------------------------------------------------------------------------------
+# Augmentation
+
+# The write-up's Keras 2 ImageDataGenerator(rotation_range=20, shear_range=0.2,
+# zoom_range=0.2, horizontal_flip=True), in Keras 3 terms.
+ROTATION_DEGREES = 20.0
+# Keras 2.0 (2017, the write-up's) read shear_range in radians, a horizontal shear by
+# sin(0.2) = 0.2 of the height; Keras 2.1.3 switched to degrees (keras-team/keras#8868), where
+# 0.2 would be a negligible tan(0.2°) = 0.0035. Keras 3's RandomShear takes the shear itself,
+# so 0.2 reproduces the write-up. Keras 2 never sheared vertically, so y_factor stays 0.
+SHEAR_FACTOR = 0.2
+# Keras 2 zoomed height and width independently by [0.8, 1.2]; RandomZoom(0.2) zooms both
+# by one factor in [-20 %, +20 %], keeping the aspect ratio.
+ZOOM_FACTOR = 0.2
+# Reflection fills what a rotation, shear or zoom-out uncovers with the photo's own pixels,
+# so no black or grey corners teach the model that borders are colourless.
+_FILL_MODE = "reflect"
+
+
+def augmentation_layers(seed=None):
+    """The write-up's augmentation as Keras 3 preprocessing layers, for batches of RGB.
+
+    Random rotation by up to ±20°, horizontal shear by up to ±0.2, zoom by up to ±20 % and
+    a horizontal flip, with uncovered areas filled by reflection. Unlike Keras 2, which
+    composed one affine transform, each layer resamples (bilinearly) in turn, so augmented
+    photos are slightly softer. Keras 3 shears about the top-left corner, not the centre, so
+    a shear also shifts the picture sideways by up to 0.2 of its height.
+
+    Args:
+        seed: None for fresh randomness, or an int for a repeatable sequence of transforms.
+
+    Returns:
+        keras.Sequential mapping float RGB (B, H, W, 3) in [0, 1] to the same shape and range
+        when called with training=True (and passing it through unchanged otherwise). Works
+        inside a tf.data pipeline.
+    """
+
+    def layer_seed(index):
+        return None if seed is None else seed + index
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomRotation(
+                ROTATION_DEGREES / 360.0, fill_mode=_FILL_MODE, seed=layer_seed(0)
+            ),
+            keras.layers.RandomShear(
+                x_factor=SHEAR_FACTOR, y_factor=0.0, fill_mode=_FILL_MODE, seed=layer_seed(1)
+            ),
+            keras.layers.RandomZoom(ZOOM_FACTOR, fill_mode=_FILL_MODE, seed=layer_seed(2)),
+            keras.layers.RandomFlip("horizontal", seed=layer_seed(3)),
+        ],
+        name="augmentation",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming batches
+
+# File names waiting in the shuffle buffer. Names are tiny, but a bound keeps memory flat for
+# any folder; a seeded permutation of the whole list first means even a bounded buffer does
+# not draw one subfolder at a time.
+_SHUFFLE_BUFFER = 10_000
+
+
+def image_dataset(
+    paths,
+    image_size,
+    batch_size,
+    *,
+    augment=True,
+    shuffle=True,
+    repeat=False,
+    seed=0,
+    drop_remainder=False,
+):
+    """Stream photos from disk as batches of square RGB, decoding each only when it is due.
+
+    Each photo is read with `images.load_rgb` (every format it reads: 16-bit, CMYK, EXIF
+    rotation, ...), centre-cropped to a square and resized to image_size (see
+    `images.resize_and_crop`), in parallel. Only the file names are held in memory; building
+    the dataset decodes nothing. A photo that cannot be read is skipped with one warning
+    that names it, and the run goes on; only when every photo has failed does iteration stop
+    with an error (rather than loop forever on an empty repeat).
+
+    With augment=False and shuffle=False the batches hold exactly the photos of `paths`, in
+    order. Augmentation (see `augmentation_layers`) runs on whole batches.
+
+    Args:
+        paths: non-empty sequence of str or pathlib.Path (e.g. `scan_folder(...).colour`).
+        image_size: side of the square photos, in pixels.
+        batch_size: photos per batch.
+        augment: apply random rotation, shear, zoom and flips.
+        shuffle: visit the photos in a new random order every epoch.
+        repeat: repeat forever, pass after pass, each pass ending with its own (smaller)
+            last batch; give `fit` steps_per_epoch=steps_per_epoch(len(paths), batch_size).
+        seed: int fixing the shuffle order and the augmentation.
+        drop_remainder: drop the last, smaller batch of an epoch.
+
+    Returns:
+        tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1].
+    """
+    _check_not_one_path(paths)
+    paths = [os.fspath(path) for path in paths]
+    if not paths:
+        raise ValueError("no photos to stream: the list of paths is empty")
+    for name, value in (("image_size", image_size), ("batch_size", batch_size)):
+        if not _is_positive_int(value):
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+    if shuffle:
+        paths = [paths[index] for index in np.random.default_rng(seed).permutation(len(paths))]
+    dataset = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle:
+        dataset = dataset.shuffle(
+            min(len(paths), _SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
+        )
+
+    loader = _PhotoLoader(image_size, photo_count=len(set(paths)))
+
+    def load(path):
+        rgb, loaded = tf.numpy_function(loader, [path], [tf.float32, tf.bool], name="load_photo")
+        rgb.set_shape((image_size, image_size, 3))
+        loaded.set_shape(())
+        return rgb, loaded
+
+    def was_loaded(rgb, loaded):
+        return loaded
+
+    def photo_only(rgb, loaded):
+        return rgb
+
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.filter(was_loaded).map(photo_only)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if repeat:
+        # After batching, so every pass ends with its own last batch: steps_per_epoch steps
+        # are exactly one pass, each photo seen once, and validation sees the same photos
+        # every epoch (repeating file names instead would let batches straddle epochs).
+        dataset = dataset.repeat()
+    if augment:
+        augmentation = augmentation_layers(seed)
+
+        def augmented(batch):
+            return augmentation(batch, training=True)
+
+        # One batch at a time: the layers' random draws then come in a fixed order, so a seed
+        # repeats a run; each batch's transforms are vectorised anyway.
+        dataset = dataset.map(augmented)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(count, batch_size):
+    """Batches in one pass over `count` photos: ceil(count / batch_size); 0 for no photos."""
+    if not _is_positive_int(batch_size):
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not (_is_positive_int(count) or (_is_int(count) and count == 0)):
+        raise ValueError(f"count must be an int >= 0, got {count!r}")
+    return math.ceil(count / batch_size)
+
+
+class _PhotoLoader:
+    """Decode one photo for tf.data: (rgb, True), or (zeros, False) for a photo that fails.
+
+    Runs in tf.data's threads; warns once per failed file, and raises once every photo of
+    the dataset has failed.
+    """
+
+    def __init__(self, image_size, photo_count):
+        self.image_size = image_size
+        self.photo_count = photo_count
+        self._failed = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, path):
+        path = os.fsdecode(path)  # tf.string arrives as bytes
+        try:
+            rgb = images.resize_and_crop(images.load_rgb(path), self.image_size)
+            return rgb.astype(np.float32, copy=False), np.bool_(True)
+        except (ValueError, OSError) as error:  # ImageError is a ValueError
+            self._skip(path, error)
+        return np.zeros((self.image_size, self.image_size, 3), np.float32), np.bool_(False)
+
+    def _skip(self, path, error):
+        with self._lock:
+            first_time = path not in self._failed
+            self._failed.add(path)
+            all_failed = len(self._failed) >= self.photo_count
+        if all_failed:
+            raise images.ImageError(
+                f"none of the {self.photo_count} photos could be read; the last: {error}"
+            )
+        if first_time:
+            warnings.warn(f"skipped a photo that failed to load: {error}", stacklevel=2)
+
+
+def _check_not_one_path(paths):
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError(
+            f"expected a list of photo paths, got one path ('{paths}'); for a folder use "
+            "scan_folder(folder).colour or images.list_images(folder)"
+        )
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_positive_int(value):
+    return _is_int(value) and value > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing a raw folder: `colornet prepare RAW_DIR DATA_DIR`
+
+# Why a photo is left out, in the order the checks run.
+DROP_REASONS = ("unreadable", "too small", "grey", "duplicate")
+REPORT_NAME = "prepare_report.json"
+# Kept photos are re-encoded once, so quality is high and colour is not subsampled.
+_JPEG_QUALITY = 95
+# Duplicates are compared as 16 x 16 colour thumbnails (area averages, aspect ignored), by
+# their mean absolute difference in levels of 255. Measured on scikit-image's photos: a copy
+# resaved as JPEG or shrunk (down to 0.3 x, at quality 60) differs by 0.1 to 1.8; the same
+# photo shifted by 5 % by 5 to 22. A light edit (3 % brighter: 0.5 to 4.8) may count.
+_FINGERPRINT_SIDE = 16
+_DUPLICATE_TOLERANCE = 3.0
+
+
+@dataclasses.dataclass
+class PrepareReport:
+    """What `prepare_folder` kept, where it wrote it, and what it dropped and why."""
+
+    train: list[pathlib.Path]  # photos written to DATA_DIR/train
+    test: list[pathlib.Path]  # photos written to DATA_DIR/test
+    dropped: dict[str, list[tuple[pathlib.Path, str]]]  # reason → [(raw path, detail)]
+
+    def summary(self):
+        """A few lines: the photos kept, then the ones dropped by reason, with counts."""
+        kept = len(self.train) + len(self.test)
+        lines = [
+            f"kept {_count(kept, 'photo')}: {len(self.train)} for training, "
+            f"{len(self.test)} for testing"
+        ]
+        dropped = sum(len(entries) for entries in self.dropped.values())
+        lines.append(f"dropped {_count(dropped, 'photo')}" + (":" if dropped else ""))
+        for reason in DROP_REASONS:
+            entries = self.dropped.get(reason, [])
+            if entries:
+                described = [f"{path.name} ({detail})" for path, detail in entries]
+                lines.append(f"  {reason}: {len(entries)}: {_shortened(described, ', ')}")
+        return "\n".join(lines)
+
+
+def prepare_folder(
+    raw_dir,
+    data_dir,
+    *,
+    image_size=256,
+    test_fraction=0.1,
+    min_side=64,
+    seed=0,
+    progress=True,
+    overwrite=False,
+):
+    """Clean a raw folder of photos into DATA_DIR/train and DATA_DIR/test.
+
+    Every photo under raw_dir (subfolders included) is decoded once and dropped when it is
+    unreadable, too small (shorter side below min_side), grey (see `is_grey`), or a duplicate
+    of a photo kept before it in path order: the same picture after decoding, whether copied,
+    resaved or rescaled (16 x 16 colour thumbnails within 3 levels of 255 on average; a
+    crop, a flip or a shifted copy is a different photo). Kept photos are shrunk so that their
+    shorter side is image_size (aspect kept, never enlarged), turned upright, and written as
+    JPEG (quality 95, no chroma subsampling) under the same relative path, then split by
+    `split(test_fraction, seed)`, which keeps each photo on its side when raw_dir grows.
+    DATA_DIR/prepare_report.json records the settings, the photos kept and those dropped.
+    raw_dir is only read.
+
+    Args:
+        raw_dir: str or pathlib.Path of the folder of photos, in any format and size.
+        data_dir: where to write train/, test/ and the report; must not lie inside raw_dir.
+        image_size: shorter side of the written photos, in pixels.
+        test_fraction: expected share of test photos, in [0, 1).
+        min_side: drop photos whose shorter side is smaller than this, in pixels.
+        seed: seed of the train/test split.
+        progress: show a progress bar.
+        overwrite: delete what DATA_DIR/train and DATA_DIR/test hold first; without it a
+            non-empty one is refused.
+
+    Returns:
+        PrepareReport.
+
+    Raises:
+        ValueError: bad arguments, data_dir inside raw_dir (or the other way round), or an
+            earlier prepare's output in data_dir without overwrite=True.
+        images.ImageError: raw_dir is missing or holds no images, or a photo cannot be written.
+    """
+    for name, value in (("image_size", image_size), ("min_side", min_side)):
+        if not _is_positive_int(value):
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    _check_fraction(test_fraction, "test_fraction")
+    raw_dir, data_dir = pathlib.Path(raw_dir), pathlib.Path(data_dir)
+    train_dir, test_dir = data_dir / "train", data_dir / "test"
+    _check_apart(raw_dir, data_dir, (train_dir, test_dir))
+    paths = images.list_images(raw_dir)  # fails on an empty raw_dir before anything is deleted
+    _clear_outputs((train_dir, test_dir), overwrite)
+
+    dropped = {reason: [] for reason in DROP_REASONS}
+    duplicates = _DuplicateIndex(capacity=len(paths))
+    written = {}  # raw path → its file under train_dir
+    names_taken = set()
+    for path in tqdm.tqdm(paths, desc="preparing photos", unit="photo", disable=not progress):
+        try:
+            rgb = images.load_rgb(path)
+        except images.ImageError as error:
+            dropped["unreadable"].append((path, _problem(error)))
+            continue
+        height, width = rgb.shape[:2]
+        if min(height, width) < min_side:
+            dropped["too small"].append((path, f"{width} x {height} pixels"))
+            continue
+        colourfulness = colourfulness_of(rgb)
+        if colourfulness < GREY_CHROMA:
+            dropped["grey"].append((path, f"colourfulness {colourfulness:.1f}"))
+            continue
+        fingerprint = _squashed(rgb, _FINGERPRINT_SIDE)
+        original = duplicates.find(fingerprint)
+        if original is not None:
+            same = original.relative_to(raw_dir).as_posix()
+            dropped["duplicate"].append((path, f"same photo as {same}"))
+            continue
+        duplicates.add(fingerprint, path)
+        relative = _output_name(path.relative_to(raw_dir), names_taken)
+        written[path] = images.save_image(
+            train_dir / relative, _shrunk(rgb, image_size), protected=path, quality=_JPEG_QUALITY
+        )
+
+    training, testing = split(list(written), test_fraction, seed, root=raw_dir)
+    train_files = [written[path] for path in training]
+    test_files = []
+    for path in testing:
+        target = test_dir / written[path].relative_to(train_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(written[path], target)
+        test_files.append(target)
+
+    report = PrepareReport(train=train_files, test=test_files, dropped=dropped)
+    settings = dict(
+        image_size=image_size, test_fraction=test_fraction, min_side=min_side, seed=seed
+    )
+    _write_report(data_dir, raw_dir, report, settings)
+    return report
+
+
+def _check_apart(raw_dir, data_dir, output_dirs):
+    raw, data = raw_dir.resolve(), data_dir.resolve()
+    if data == raw or raw in data.parents:
+        raise ValueError(
+            f"data_dir '{data_dir}' is inside raw_dir '{raw_dir}': the prepared copies would be "
+            "mixed with the raw photos; choose a folder outside it"
+        )
+    for output_dir in output_dirs:
+        if raw == output_dir.resolve() or output_dir.resolve() in raw.parents:
+            raise ValueError(
+                f"raw_dir '{raw_dir}' is inside '{output_dir}', which prepare writes; "
+                "move the raw photos elsewhere or choose another data_dir"
+            )
+
+
+def _clear_outputs(output_dirs, overwrite):
+    for output_dir in output_dirs:
+        if output_dir.is_file():
+            raise ValueError(f"'{output_dir}' is a file; prepare needs it as a folder")
+        if output_dir.is_dir() and any(output_dir.iterdir()):
+            if not overwrite:
+                raise ValueError(
+                    f"'{output_dir}' is not empty (an earlier prepare?); pass overwrite=True "
+                    "(--overwrite) to delete its contents and prepare again"
+                )
+            shutil.rmtree(output_dir)
+
+
+class _DuplicateIndex:
+    """Fingerprints of the photos kept so far, to find an earlier copy of a new photo.
+
+    A new photo is compared only with those whose mean brightness is within the tolerance
+    (a mean absolute difference bounds the difference of means), so the cost per photo is
+    one vectorised pass over the means plus a handful of full comparisons.
+    """
+
+    def __init__(self, capacity):
+        size = _FINGERPRINT_SIDE * _FINGERPRINT_SIDE * 3
+        self._fingerprints = np.empty((capacity, size), dtype=np.uint8)
+        self._means = np.empty(capacity, dtype=np.float64)
+        self._paths = []
+
+    def find(self, fingerprint):
+        """The path of a kept photo that `fingerprint` (uint8 (16, 16, 3)) duplicates, or None."""
+        count = len(self._paths)
+        values = fingerprint.reshape(-1).astype(np.int16)
+        near = np.flatnonzero(np.abs(self._means[:count] - values.mean()) <= _DUPLICATE_TOLERANCE)
+        if near.size == 0:
+            return None
+        differences = np.abs(self._fingerprints[near].astype(np.int16) - values).mean(axis=1)
+        closest = int(np.argmin(differences))
+        return self._paths[near[closest]] if differences[closest] <= _DUPLICATE_TOLERANCE else None
+
+    def add(self, fingerprint, path):
+        index = len(self._paths)
+        self._fingerprints[index] = fingerprint.reshape(-1)
+        self._means[index] = fingerprint.mean()
+        self._paths.append(path)
+
+
+def _output_name(relative, names_taken):
+    """a/photo.png → a/photo.jpg; a/photo_png.jpg when a/photo.jpg is already taken."""
+    candidate = relative.with_suffix(".jpg")
+    if candidate.as_posix().lower() in names_taken:
+        candidate = relative.with_name(f"{relative.stem}_{relative.suffix.lstrip('.')}.jpg")
+        number = 2
+        while candidate.as_posix().lower() in names_taken:
+            candidate = relative.with_name(f"{relative.stem}_{number}.jpg")
+            number += 1
+    names_taken.add(candidate.as_posix().lower())
+    return candidate
+
+
+def _shrunk(rgb, shorter_side):
+    """Resize (H, W, 3) so that its shorter side is `shorter_side`, keeping the aspect ratio;
+    a photo already that small or smaller is returned as it is."""
+    height, width = rgb.shape[:2]
+    scale = shorter_side / min(height, width)
+    if scale >= 1:
+        return rgb
+    target = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return images.resize_and_crop(rgb, target)
+
+
+def _write_report(data_dir, raw_dir, report, settings):
+    train_dir, test_dir = data_dir / "train", data_dir / "test"
+    content = {
+        "raw_dir": str(raw_dir),
+        **settings,
+        "kept": {"train": len(report.train), "test": len(report.test)},
+        "dropped_counts": {reason: len(entries) for reason, entries in report.dropped.items()},
+        "train": [path.relative_to(train_dir).as_posix() for path in report.train],
+        "test": [path.relative_to(test_dir).as_posix() for path in report.test],
+        "dropped": {
+            reason: [
+                {"file": path.relative_to(raw_dir).as_posix(), "detail": detail}
+                for path, detail in entries
+            ]
+            for reason, entries in report.dropped.items()
+        },
+    }
+    with images.atomic_output(data_dir / REPORT_NAME) as temporary:
+        temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Wording
+
+
+def _count(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _names_of(paths):
+    return _shortened([path.name for path in paths], ", ")
+
+
+def _shortened(items, separator):
+    shown = separator.join(items[:_NAMES_SHOWN])
+    more = len(items) - _NAMES_SHOWN
+    return shown + (f"{separator}and {more} more" if more > 0 else "")
