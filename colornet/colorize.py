@@ -22,27 +22,70 @@ def pad_to_multiple(lightness, multiple=models.SIZE_MULTIPLE):
 
 
 def predict_ab(model, lightness, batch_size=8):
-    """Predict a and b for lightness with a fully convolutional model (Version 1).
+    """Predict a and b for lightness with either kind of colornet model.
+
+    - Version 1 (`models.single_image_net`, input "scaled_lightness", any size): runs at the
+      lightness's own size, mirror-padded to multiples of 8 and cropped back, so nothing shifts.
+    - The final colorizer (`models.colorizer`, input "lightness", fixed size S): runs at S×S;
+      its colours are resized smoothly back to the lightness's size.
 
     Args:
-        model: maps scaled lightness (N, H, W, 1) to scaled ab (N, H, W, 2), sides multiples of 8.
+        model: a colornet model.
         lightness: (H, W) or (N, H, W) float L* in [0, 100], any size from 1×1 up.
 
     Returns:
-        float32 ab, (H, W, 2) or (N, H, W, 2), a and b in [-128, 128]. Sides that are not
-        multiples of 8 are mirror-padded for the model and cropped back, so nothing shifts.
+        float32 ab, (H, W, 2) or (N, H, W, 2), a and b in [-128, 128].
     """
     lightness = np.asarray(lightness, dtype=np.float32)
     if lightness.ndim not in (2, 3):
         raise ValueError(f"lightness must be (H, W) or (N, H, W), got shape {lightness.shape}")
     single = lightness.ndim == 2
     batch = lightness[None] if single else lightness
-    padded, (height, width) = pad_to_multiple(batch)
-    scaled_ab = model.predict(
-        color.lightness_to_input(padded)[..., None], batch_size=batch_size, verbose=0
-    )
-    ab = color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[:, :height, :width])
+    kind, working_size = model_kind(model)
+    if kind == "single_image":
+        padded, (height, width) = pad_to_multiple(batch)
+        scaled_ab = model.predict(
+            color.lightness_to_input(padded)[..., None], batch_size=batch_size, verbose=0
+        )
+        ab = color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[:, :height, :width])
+    else:
+        small = np.stack([resize_channels(image, (working_size, working_size)) for image in batch])
+        scaled_ab = np.asarray(
+            model.predict(small[..., None], batch_size=batch_size, verbose=0), dtype=np.float32
+        )
+        ab = np.stack([resize_channels(color.target_to_ab(image), batch.shape[1:]) for image in scaled_ab])
     return ab[0] if single else ab
+
+
+def model_kind(model):
+    """("single_image", None) for Version 1 or ("colorizer", S) for the final colorizer.
+
+    Told apart by the name of the model's input, not by position: Version 1 takes scaled
+    lightness at any size, the final colorizer raw lightness at S×S.
+    """
+    name = model.inputs[0].name if model.inputs else None
+    shape = tuple(model.inputs[0].shape) if model.inputs else ()
+    if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
+        return "single_image", None
+    if name == "lightness" and len(shape) == 4 and shape[1] is not None and shape[-1] == 1:
+        return "colorizer", shape[1]
+    raise ValueError(
+        f"{model.name} is not a colornet colorizer: it takes {name!r} {shape}, not "
+        "(batch, H, W, 1) lightness"
+    )
+
+
+def resize_channels(image, shape):
+    """Resize (H, W) or (H, W, C) float data smoothly to (h, w): area-averaged when shrinking,
+    bilinear when enlarging, values kept as they are (no clipping to [0, 1])."""
+    if image.shape[:2] == tuple(shape):
+        return image.astype(np.float32, copy=False)
+    shrinking = shape[0] < image.shape[0] or shape[1] < image.shape[1]
+    resized = skimage.transform.resize(
+        image, (*shape, *image.shape[2:]), order=1, mode="edge",
+        anti_aliasing=shrinking, preserve_range=True,
+    )
+    return resized.astype(np.float32)
 
 
 def combine(lightness, ab):
@@ -59,28 +102,18 @@ def colorize_lightness(model, lightness, batch_size=8):
     return combine(lightness, predict_ab(model, lightness, batch_size=batch_size))
 
 
-def resize_ab(ab, shape):
-    """Resize predicted ab (h, w, 2) smoothly (bilinear) to `shape` = (H, W)."""
-    if ab.shape[:2] == tuple(shape):
-        return ab
-    return skimage.transform.resize(
-        ab, (*shape, 2), order=1, mode="edge", anti_aliasing=False, preserve_range=True
-    ).astype(np.float32)
-
-
 def colorize_rgb(model, rgb, working_shape=None, batch_size=8):
     """Colorize an RGB image (colour or grey) from its lightness alone; RGB (H, W, 3) out.
 
     Args:
-        model: a fully convolutional model (Version 1).
+        model: a colornet model (Version 1 or the final colorizer).
         rgb: (H, W, 3) RGB in [0, 1] or uint8.
-        working_shape: (h, w) to run the model at, e.g. the size it was trained at, or None
-            for the full size. The predicted ab is resized back to (H, W) and recombined with
+        working_shape: for Version 1, (h, w) to run it at, e.g. the scale it was trained at;
+            None for the full size. The final colorizer always runs at its own size. The predicted ab is resized back to (H, W) and recombined with
             the full-resolution lightness, so the detail comes from the photo itself.
     """
     lightness = color.rgb_to_lab(rgb)[..., 0]
     if working_shape is None or tuple(working_shape) == lightness.shape:
         return colorize_lightness(model, lightness, batch_size=batch_size)
-    small = skimage.transform.resize(lightness, working_shape, anti_aliasing=True, preserve_range=True)
-    ab = predict_ab(model, small.astype(np.float32), batch_size=batch_size)
-    return combine(lightness, resize_ab(ab, lightness.shape))
+    ab = predict_ab(model, resize_channels(lightness, working_shape), batch_size=batch_size)
+    return combine(lightness, resize_channels(ab, lightness.shape))

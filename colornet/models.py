@@ -8,10 +8,14 @@ stride-2 convolutions are undone by three 2× upsamplings.
 - `single_image_net`: Version 1, 32,202 parameters, trained on the very image it colorizes.
 - `fusion_colorizer`: the final version, 6,541,202 parameters: encoder → fusion with a
   classifier's embedding → decoder.
+- `colorizer`: the final version end to end: lightness in, the frozen backbone and all scaling
+  inside, scaled ab out. One `.keras` file holds everything needed to colorize.
 """
 
 import keras
 from keras import ops
+
+from colornet import backbones, color
 
 # Three stride-2 convolutions: input sides must divide by 2³.
 SIZE_MULTIPLE = 8
@@ -43,7 +47,7 @@ def single_image_net(upsampling="nearest", name="single_image_net"):
 
     return keras.Sequential(
         [
-            keras.Input(shape=(None, None, 1), name="lightness"),
+            keras.Input(shape=(None, None, 1), name="scaled_lightness"),
             conv(8, strides=2, name="conv_1"),  # H/2
             conv(8, name="conv_2"),
             conv(16, name="conv_3"),
@@ -168,6 +172,56 @@ def fusion_colorizer(
     ab = keras.layers.UpSampling2D(2, interpolation=upsampling, name="ab")(x)
 
     return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
+
+
+def colorizer(
+    image_size=DEFAULT_IMAGE_SIZE,
+    backbone=backbones.DEFAULT_BACKBONE,
+    backbone_weights="imagenet",
+    upsampling="nearest",
+    name="colorizer",
+):
+    """The final version end to end: lightness in, scaled ab out.
+
+    The grey photo goes once through the frozen backbone (three equal channels, resized and
+    preprocessed the backbone's own way) and once through the encoder; the fusion colorizer
+    joins them.
+
+    Args:
+        image_size: the side the model works at (a multiple of 8), 256 in the write-up.
+        backbone: a key of `colornet.backbones.BACKBONES`.
+        backbone_weights: "imagenet", a local weights file, or None (random; for tests).
+        upsampling: the decoder's upsampling, "nearest" or "bilinear".
+
+    Returns:
+        A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
+        (None, S, S, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output named "ab".
+        Only the fusion colorizer's weights are trainable.
+    """
+    embedding_size = backbones.get_backbone(backbone).embedding_size
+    fusion = fusion_colorizer(image_size, embedding_size, upsampling=upsampling)
+    lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    embedding = backbones.grey_embedding_model(backbone, backbone_weights)(lightness)  # (B, E)
+    scaled = keras.layers.Rescaling(
+        1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
+    )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input
+    scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
+    ab = keras.layers.Identity(name="ab")(scaled_ab)
+    return keras.Model(lightness, ab, name=name)
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class RgbToLightness(keras.layers.Layer):
+    """sRGB (batch, H, W, 3) in [0, 1] → lightness L* (batch, H, W, 1) in [0, 100].
+
+    Lets a model train on colour photos while seeing only their lightness.
+    """
+
+    def call(self, rgb):
+        return color.rgb_to_lab(rgb)[..., :1]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 1)
 
 
 def _check_upsampling(upsampling):

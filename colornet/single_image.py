@@ -42,7 +42,7 @@ class SingleImageRun:
     """A trained Version 1 net, what it saw, and how training went."""
 
     model: keras.Model
-    original: np.ndarray  # (h, w, 3) RGB in [0, 1]: the photo at training size
+    training_photo: np.ndarray  # (h, w, 3) RGB in [0, 1]: the photo shrunk to training size
     losses: list  # mean squared error of scaled ab, one value per step
     seconds: float
     config: SingleImageConfig
@@ -54,7 +54,7 @@ class SingleImageRun:
         colours are resized to (H, W) and joined with the full-resolution lightness.
         """
         if rgb is None:
-            return colorize.colorize_rgb(self.model, self.original)
+            return colorize.colorize_rgb(self.model, self.training_photo)
         working_shape = fit_size(np.shape(rgb), self.config.image_size)
         return colorize.colorize_rgb(self.model, rgb, working_shape=working_shape)
 
@@ -94,8 +94,8 @@ def train_single_image(rgb, config=None, progress=True, name="image"):
             f"{name}: {rgb.shape[1]}×{rgb.shape[0]} is too small to train on; "
             f"Version 1 needs at least {models.SIZE_MULTIPLE}×{models.SIZE_MULTIPLE} pixels"
         )
-    original = images.resize_and_crop(rgb, fit_size(rgb.shape, config.image_size))
-    lab = color.rgb_to_lab(original)
+    training_photo = images.resize_and_crop(rgb, fit_size(rgb.shape, config.image_size))
+    lab = color.rgb_to_lab(training_photo)
     colorfulness = float(np.abs(lab[..., 1:]).max())
     if colorfulness < MIN_COLORFULNESS:
         raise ValueError(
@@ -122,4 +122,4 @@ def train_single_image(rgb, config=None, progress=True, name="image"):
         inputs, targets, batch_size=1, epochs=config.steps, verbose=0, callbacks=callbacks
     )
     seconds = time.perf_counter() - started
-    return SingleImageRun(model, original, history.history["loss"], seconds, config)
+    return SingleImageRun(model, training_photo, history.history["loss"], seconds, config)

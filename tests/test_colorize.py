@@ -16,7 +16,7 @@ class ConstantColour(keras.layers.Layer):
 
 
 def constant_model():
-    lightness = keras.Input((None, None, 1))
+    lightness = keras.Input((None, None, 1), name="scaled_lightness")
     return keras.Model(lightness, ConstantColour()(lightness))
 
 
@@ -41,7 +41,7 @@ def test_predicted_ab_is_scaled_back_by_128():
 
 def test_no_shift_padding_does_not_move_the_image():
     # A model that copies lightness into a: any shift from padding/cropping would show.
-    lightness = keras.Input((None, None, 1))
+    lightness = keras.Input((None, None, 1), name="scaled_lightness")
     copy = keras.layers.Concatenate()([lightness, keras.ops.zeros_like(lightness)])
     model = keras.Model(lightness, copy)
     image = np.random.default_rng(0).uniform(0, 100, (13, 21)).astype(np.float32)
@@ -61,10 +61,10 @@ def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
     np.testing.assert_allclose(result_lab[inside, 1], 0.3 * 128, atol=0.1)
 
 
-def test_resize_ab_is_smooth_not_blocky():
+def test_resizing_ab_is_smooth_not_blocky():
     ab = np.zeros((2, 2, 2), np.float32)
     ab[:, 1] = 100.0
-    resized = colorize.resize_ab(ab, (2, 8))
+    resized = colorize.resize_channels(ab, (2, 8))
     row = resized[0, :, 0]
     assert len(np.unique(np.round(row, 3))) > 2  # in-between values: interpolated
     assert np.all(np.diff(row) >= 0)
@@ -73,3 +73,16 @@ def test_resize_ab_is_smooth_not_blocky():
 def test_predicted_ab_is_clipped_before_conversion():
     rgb = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
     np.testing.assert_allclose(rgb, colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0)))
+
+
+def test_the_final_colorizer_runs_at_its_size_and_returns_the_input_size():
+    model = models.colorizer(image_size=32, backbone="mobilenet_v3_small", backbone_weights=None)
+    assert colorize.model_kind(model) == ("colorizer", 32)
+    ab = colorize.predict_ab(model, np.full((2, 45, 70), 50.0))
+    assert ab.shape == (2, 45, 70, 2)
+
+
+def test_a_model_that_is_not_a_colorizer_is_refused_by_name():
+    other = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other")
+    with pytest.raises(ValueError, match="other is not a colornet colorizer"):
+        colorize.predict_ab(other, np.zeros((8, 8)))
