@@ -1,6 +1,8 @@
 """The `colornet` command line: one subcommand per job.
 
     colornet single IMAGE -o OUTPUT.png     train Version 1 on one photo and colorize it
+    colornet prepare RAW_DIR DATA_DIR       clean a folder of photos into train/ and test/
+    colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
 
 Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
@@ -18,12 +20,11 @@ def main(argv=None):
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    # Imported after parsing so `--help` answers at once, without loading TensorFlow.
     from colornet import images
 
     try:
         return args.run(args) or 0
-    except (images.ImageError, ValueError, OSError) as error:
+    except (images.ImageError, ValueError, OSError, RuntimeError) as error:
         print(f"colornet {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -37,6 +38,8 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_single(commands)
+    _add_prepare(commands)
+    _add_train(commands)
     _add_lab(commands)
     return parser
 
@@ -108,6 +111,116 @@ def _run_single(args):
         f"wrote {args.output} and {figure_path}"
         + (f" and {args.save_model}" if args.save_model else "")
     )
+
+
+def _add_prepare(commands):
+    command = commands.add_parser(
+        "prepare",
+        help="clean a folder of photos into train/ and test/",
+        description=(
+            "Clean a raw folder of photos for training: drop unreadable, grey, tiny and "
+            "duplicate photos, shrink the rest, and split them reproducibly into "
+            "DATA_DIR/train and DATA_DIR/test. RAW_DIR is never changed. Prints what was "
+            "dropped and why, and writes it to DATA_DIR/prepare_report.json."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    command.add_argument("raw_dir", type=pathlib.Path, help="folder of photos, searched recursively")
+    command.add_argument("data_dir", type=pathlib.Path, help="where to write train/ and test/")
+    command.add_argument("--image-size", type=int, default=256,
+                         help="shorter side of the written photos (never enlarged)")
+    command.add_argument("--test-fraction", type=float, default=0.1, help="share held out for testing")
+    command.add_argument("--min-side", type=int, default=64, help="drop photos with a shorter side below this")
+    command.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    command.add_argument("--overwrite", action="store_true", help="replace an earlier prepare's output")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(run=_run_prepare)
+
+
+def _run_prepare(args):
+    from colornet import data
+
+    report = data.prepare_folder(
+        args.raw_dir, args.data_dir, image_size=args.image_size,
+        test_fraction=args.test_fraction, min_side=args.min_side, seed=args.seed,
+        progress=not args.quiet, overwrite=args.overwrite,
+    )
+    print(report.summary())
+
+
+def _add_train(commands):
+    from colornet import backbones
+    from colornet.training import DISTRIBUTIONS, TrainingConfig
+
+    defaults = TrainingConfig(data_dir="")
+    command = commands.add_parser(
+        "train",
+        help="train the final version on a folder of photos",
+        description=(
+            "Train the final version (encoder, fusion with a frozen classifier's embedding, "
+            "decoder) on a folder of colour photos. RUN_DIR receives the config, a checkpoint "
+            "every epoch, the best model by validation loss (best.keras: all that colorizing "
+            "needs), a CSV log and TensorBoard logs. Run the same command again to resume "
+            "after an interruption; options left out then keep the run's saved values."
+        ),
+    )
+    command.add_argument("data_dir", type=pathlib.Path, help="folder of colour photos (any sizes, formats)")
+    command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
+                         help="run folder to create or resume")
+    command.add_argument("--epochs", type=int, help=f"total epochs (default {defaults.epochs})")
+    command.add_argument("--batch-size", type=int, help=f"photos per step (default {defaults.batch_size})")
+    command.add_argument("--image-size", type=int,
+                         help=f"side the photos are cropped and resized to, a multiple of 8 (default {defaults.image_size})")
+    command.add_argument("--learning-rate", type=float, help=f"Adam's learning rate (default {defaults.learning_rate})")
+    command.add_argument("--backbone", choices=sorted(backbones.BACKBONES),
+                         help=f"classifier whose embedding is fused in (default {defaults.backbone})")
+    command.add_argument("--backbone-weights", metavar="WEIGHTS",
+                         help="'imagenet' (Keras cache, downloaded once when online), a weights "
+                              "file, or 'none' for random weights (default imagenet)")
+    command.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                         help="shear, zoom, rotation and flip, as the write-up (default on)")
+    command.add_argument("--validation-fraction", type=float,
+                         help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
+    command.add_argument("--distribution", choices=DISTRIBUTIONS,
+                         help="tf.distribute strategy: 'mirrored' for all GPUs of this machine, "
+                              "'multi_worker' for the cluster in TF_CONFIG (default none)")
+    command.add_argument("--seed", type=int, help=f"seed of split, shuffling and weights (default {defaults.seed})")
+    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    command.set_defaults(run=_run_train)
+
+
+def _run_train(args):
+    import dataclasses
+
+    from colornet import training
+
+    saved_path = args.out / "config.json"
+    base = (
+        training.TrainingConfig.load(saved_path)
+        if saved_path.is_file()
+        else training.TrainingConfig(data_dir=str(args.data_dir))
+    )
+    given = {
+        "data_dir": str(args.data_dir),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "image_size": args.image_size,
+        "learning_rate": args.learning_rate,
+        "backbone": args.backbone,
+        "augment": args.augment,
+        "validation_fraction": args.validation_fraction,
+        "distribution": args.distribution,
+        "seed": args.seed,
+    }
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if args.backbone_weights is not None:
+        weights = args.backbone_weights
+        overrides["backbone_weights"] = None if weights.lower() == "none" else weights
+    config = dataclasses.replace(base, **overrides)
+    result = training.train(config, args.out, progress=not args.quiet)
+    losses = result.history.get("val_loss") or result.history.get("loss") or []
+    if losses:
+        print(f"best model: {result.best_model_path} (last epoch's loss {losses[-1]:.4f})")
 
 
 def _add_lab(commands):

@@ -1,0 +1,229 @@
+"""The final version's training pipeline: it learns, resumes, stops on NaN, and distributes."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from colornet import color, colorize, evaluation, images, training
+
+FAST = dict(image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None)
+
+
+def content_coloured_photo(rng, size=48):
+    """A photo whose colour follows its content: blob photos are warm, stripe photos cool.
+
+    A green frame gives every photo a second hue, so none counts as a toned (one-hue) print.
+    """
+    rows, columns = np.mgrid[0:size, 0:size]
+    if rng.random() < 0.5:
+        field = np.zeros((size, size))
+        for _ in range(5):
+            centre, radius = rng.uniform(0, size, 2), rng.uniform(3, 7)
+            field += np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * radius**2))
+        field, a, b = np.clip(field, 0, 1), 35.0, 50.0
+    else:
+        angle, period = rng.uniform(0, np.pi), rng.uniform(6, 12)
+        field = 0.5 + 0.5 * np.sin(2 * np.pi * (rows * np.cos(angle) + columns * np.sin(angle)) / period)
+        a, b = 10.0, -45.0
+    lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
+    frame = np.ones((size, size), bool)
+    frame[3:-3, 3:-3] = False
+    lab[frame] = (60.0, -40.0, 30.0)
+    return color.lab_to_rgb(lab)
+
+
+def write_photos(folder, count, seed):
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        images.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
+    return pathlib.Path(folder)
+
+
+@pytest.fixture(scope="module")
+def photo_folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    return write_photos(root / "train", 60, seed=0), write_photos(root / "test", 6, seed=1)
+
+
+@pytest.mark.slow
+def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(photo_folders, tmp_path):
+    train_dir, test_dir = photo_folders
+    config = training.TrainingConfig(
+        data_dir=str(train_dir), epochs=10, augment=False, validation_fraction=0.2,
+        **{**FAST, "batch_size": 4},
+    )
+    result = training.train(config, tmp_path / "run", progress=False)
+    validation = result.history["val_loss"]
+    assert min(validation) < validation[0] / 3, validation
+    colorizer = result.load_best()
+    gains = []
+    for path in sorted(test_dir.iterdir()):
+        photo = images.load_rgb(path)
+        colorized = colorize.colorize_rgb(colorizer, photo)
+        gains.append(evaluation.psnr(photo, colorized) - evaluation.psnr(photo, evaluation.grey_baseline(photo)))
+    assert np.mean(gains) > 4, gains
+
+
+@pytest.mark.slow
+def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(photo_folders, tmp_path):
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
+    run = tmp_path / "run"
+    training.train(config, run, progress=False)
+    assert training.TrainingConfig.load(run / "config.json") == config
+    split = json.loads((run / "split.json").read_text())
+    assert len(split["train"]) + len(split["validation"]) == 60 and split["validation"]
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
+    assert (run / "checkpoints" / "last.keras").stat().st_size > 0
+    assert (run / "log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
+    assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
+    # The best model is the end-to-end colorizer: lightness in, nothing else needed.
+    colorizer = training.load_colorizer(run)
+    assert colorize.model_kind(colorizer) == ("colorizer", 32)
+    assert not list(run.rglob(".*.tmp*"))
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(photo_folders, tmp_path):
+    run = tmp_path / "run"
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(pathlib.Path(__file__).parent.parent)!r})
+import keras
+from colornet import training
+config = training.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=3,
+    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None)
+class KillInEpochTwo(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch == 2:
+            os.kill(os.getpid(), signal.SIGKILL)   # no cleanup, like a power cut
+original_fit = keras.Model.fit
+def fit(self, *args, callbacks=(), **kwargs):
+    return original_fit(self, *args, callbacks=[*callbacks, KillInEpochTwo()], **kwargs)
+keras.Model.fit = fit
+training.train(config, {str(run)!r}, progress=False)
+"""
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
+    assert len((run / "log.csv").read_text().splitlines()) == 2  # header + epoch 1
+
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=3, **FAST)
+    result = training.train(config, run, progress=False)
+    assert len(result.history["loss"]) == 2  # epochs 2 and 3 only
+    epochs_logged = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
+    assert epochs_logged == ["0", "1", "2"]
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 3
+
+
+@pytest.mark.slow
+def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo_folders, tmp_path):
+    run = tmp_path / "run"
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
+    training.train(config, run, progress=False)
+    checkpoint_bytes = (run / "checkpoints" / "last.keras").read_bytes()
+    best_bytes = (run / "best.keras").read_bytes()
+
+    poisoned = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, **FAST)
+    import keras
+
+    class PoisonWeights(keras.callbacks.Callback):
+        """Makes the output layer's bias NaN (early layers would not do: XLA's relu maps
+        NaN to 0)."""
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                bias = self.model.trainable_weights[-1]
+                bias.assign(np.full(bias.shape, np.nan, dtype="float32"))
+
+    original_fit = keras.Model.fit
+
+    def fit(self, *args, callbacks=(), **kwargs):
+        return original_fit(self, *args, callbacks=[PoisonWeights(), *callbacks], **kwargs)
+
+    keras.Model.fit = fit
+    try:
+        with pytest.raises(training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact"):
+            training.train(poisoned, run, progress=False)
+    finally:
+        keras.Model.fit = original_fit
+    assert (run / "checkpoints" / "last.keras").read_bytes() == checkpoint_bytes
+    assert (run / "best.keras").read_bytes() == best_bytes
+
+
+def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    training.TrainingConfig(data_dir=str(photo_folders[0]), **FAST).save(run / "config.json")
+    other = training.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "image_size": 64})
+    with pytest.raises(ValueError, match=r"image_size \(was 32, now 64\)"):
+        training.train(other, run, progress=False)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"image_size": 30}, "multiple of 8"),
+        ({"epochs": 0}, "epochs"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"distribution": "ring"}, "distribution"),
+        ({"backbone": "vgg99"}, "vgg99"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_work(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        training.TrainingConfig(data_dir="anywhere", **arguments)
+
+
+def test_an_empty_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    config = training.TrainingConfig(data_dir=str(tmp_path / "empty"), **FAST)
+    with pytest.raises(images.ImageError, match="no images"):
+        training.train(config, tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a model", None])
+def test_loading_a_wrong_or_broken_model_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "model.keras"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match="model.keras"):
+        training.load_colorizer(path)
+
+
+@pytest.mark.slow
+def test_mirrored_training_on_two_logical_cpus_learns(photo_folders, tmp_path):
+    """tf.distribute.MirroredStrategy, with the CPU split into two devices (needs a fresh
+    process: TensorFlow fixes its devices when it starts)."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(pathlib.Path(__file__).parent.parent)!r})
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from colornet import training
+config = training.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=3, augment=False,
+    distribution="mirrored", image_size=32, batch_size=8, backbone="mobilenet_v3_small",
+    backbone_weights=None)
+strategy = training._distribution_strategy("mirrored")
+print("replicas", strategy.num_replicas_in_sync)
+result = training.train(config, {str(tmp_path / "run")!r}, progress=False)
+print("val_loss", *result.history["val_loss"])
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in completed.stdout.splitlines() if " " in line)
+    assert lines["replicas"] == "2"
+    losses = [float(value) for value in lines["val_loss"].split()]
+    assert losses[-1] < losses[0]
+    assert training.load_colorizer(tmp_path / "run").count_params() > 6_541_202
