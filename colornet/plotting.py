@@ -1,7 +1,8 @@
 """Figures: Lab channels, before/after comparisons, and loss curves (matplotlib).
 
-Every function returns a `matplotlib.figure.Figure` without showing it, so notebooks display it
-and scripts save it with `save_figure`. Images are float RGB in [0, 1], (H, W, 3).
+Every function returns a `matplotlib.figure.Figure` without showing it: scripts save it with
+`save_figure`; a notebook shows it inline when it is a cell's last value (with the inline
+backend on: `%matplotlib inline`). Images are float RGB in [0, 1], (H, W, 3).
 """
 
 import pathlib

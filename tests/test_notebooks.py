@@ -1,0 +1,94 @@
+"""The research notebooks run top to bottom with shrunken parameters, and stay thin clients.
+
+Each notebook is executed by papermill in its own folder (as a reader runs it), with the values
+of its `parameters` cell replaced by small ones so that it finishes in seconds.
+"""
+
+import pathlib
+
+import nbformat
+import papermill
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+VERSION_1 = REPO_ROOT / "Version_1" / "version_1.ipynb"
+
+
+def run_notebook(path, parameters, tmp_path):
+    """Execute the notebook at `path` with `parameters` in its folder; return the executed copy.
+
+    Raises papermill's PapermillExecutionError, naming the cell and the error, if any cell fails.
+    """
+    path = pathlib.Path(path)
+    executed_path = tmp_path / f"{path.stem}_executed.ipynb"
+    papermill.execute_notebook(
+        str(path),
+        str(executed_path),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
+    return nbformat.read(executed_path, as_version=4)
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def output_texts(notebook):
+    """Every printed or displayed text of the notebook's code cells."""
+    texts = []
+    for cell in code_cells(notebook):
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                texts.append(output.text)
+            elif "text/plain" in output.get("data", {}):
+                texts.append(output.data["text/plain"])
+    return texts
+
+
+def image_outputs(notebook):
+    return [
+        output
+        for cell in code_cells(notebook)
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    ]
+
+
+def assert_thin_client(path):
+    """The notebook defines no library code and has exactly one `parameters` cell, first."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in code_cells(notebook):
+        definitions = [
+            line for line in cell.source.splitlines() if line.startswith(("def ", "class "))
+        ]
+        assert not definitions, f"{path.name} defines library code: {definitions}"
+    tagged = [
+        cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
+    ]
+    assert len(tagged) == 1, f"{path.name} has {len(tagged)} cells tagged 'parameters', not 1"
+    assert tagged[0] is code_cells(notebook)[0], "the parameters cell must be the first code cell"
+
+
+def test_version_1_notebook_is_a_thin_client_with_one_parameters_cell():
+    assert_thin_client(VERSION_1)
+
+
+@pytest.mark.slow
+def test_version_1_notebook_trains_colorizes_and_saves_its_figure(tmp_path):
+    figure_path = tmp_path / "comparison.png"
+    executed = run_notebook(
+        VERSION_1,
+        {"image_size": 64, "steps": 30, "figure_path": str(figure_path)},
+        tmp_path,
+    )
+
+    assert figure_path.stat().st_size > 0  # written where told, not over the committed picture
+    printed = "\n".join(output_texts(executed))
+    assert "32,202 parameters" in printed
+    assert "trained 30 steps on 64×64 pixels" in printed
+    assert "colorized:     PSNR" in printed and "grey baseline: PSNR" in printed
+    # Lab channels, loss curve and the comparison, each shown inline.
+    assert len(image_outputs(executed)) >= 3
