@@ -179,6 +179,9 @@ def _add_train(commands):
                               "file, or 'none' for random weights (default imagenet)")
     command.add_argument("--augment", action=argparse.BooleanOptionalAction,
                          help="shear, zoom, rotation and flip, as the write-up (default on)")
+    command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
+                         help="embed each photo once (un-augmented) and reuse it every epoch: "
+                              "much faster, since the backbone dominates a step (default off)")
     command.add_argument("--validation-fraction", type=float,
                          help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
     command.add_argument("--distribution", choices=DISTRIBUTIONS,
@@ -208,6 +211,7 @@ def _run_train(args):
         "learning_rate": args.learning_rate,
         "backbone": args.backbone,
         "augment": args.augment,
+        "cache_embeddings": args.cache_embeddings,
         "validation_fraction": args.validation_fraction,
         "distribution": args.distribution,
         "seed": args.seed,

@@ -348,6 +348,7 @@ def image_dataset(
     repeat=False,
     seed=0,
     drop_remainder=False,
+    extras=None,
 ):
     """Stream photos from disk as batches of square RGB, decoding each only when it is due.
 
@@ -371,9 +372,14 @@ def image_dataset(
             last batch; give `fit` steps_per_epoch=steps_per_epoch(len(paths), batch_size).
         seed: int fixing the shuffle order and the augmentation.
         drop_remainder: drop the last, smaller batch of an epoch.
+        extras: optional array (len(paths), ...) of per-photo values (e.g. cached embeddings;
+            a memory-mapped .npy works), fetched by index so it never enters the graph. Each
+            photo keeps its own row through shuffling and skipping; augmentation does not
+            touch it.
 
     Returns:
-        tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1].
+        tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1]; with `extras`,
+        of (photos, extras rows) pairs, the rows as float32 (B, ...).
     """
     _check_not_one_path(paths)
     paths = [os.fspath(path) for path in paths]
@@ -383,9 +389,12 @@ def image_dataset(
         if not _is_positive_int(value):
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
+    if extras is not None and len(extras) != len(paths):
+        raise ValueError(f"extras has {len(extras)} rows for {len(paths)} photos")
+    order = np.arange(len(paths))
     if shuffle:
-        paths = [paths[index] for index in np.random.default_rng(seed).permutation(len(paths))]
-    dataset = tf.data.Dataset.from_tensor_slices(paths)
+        order = np.random.default_rng(seed).permutation(len(paths))
+    dataset = tf.data.Dataset.from_tensor_slices(([paths[index] for index in order], order))
     if shuffle:
         dataset = dataset.shuffle(
             min(len(paths), _SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
@@ -393,20 +402,26 @@ def image_dataset(
 
     loader = _PhotoLoader(image_size, photo_count=len(set(paths)))
 
-    def load(path):
+    def load(path, index):
         rgb, loaded = tf.numpy_function(loader, [path], [tf.float32, tf.bool], name="load_photo")
         rgb.set_shape((image_size, image_size, 3))
         loaded.set_shape(())
-        return rgb, loaded
+        if extras is None:
+            return rgb, loaded
+        row = tf.numpy_function(
+            lambda i: np.asarray(extras[i], dtype=np.float32), [index], tf.float32, name="extra"
+        )
+        row.set_shape(extras.shape[1:])
+        return (rgb, row), loaded
 
-    def was_loaded(rgb, loaded):
+    def was_loaded(element, loaded):
         return loaded
 
-    def photo_only(rgb, loaded):
-        return rgb
+    def without_flag(element, loaded):
+        return element
 
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.filter(was_loaded).map(photo_only)
+    dataset = dataset.filter(was_loaded).map(without_flag)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if repeat:
         # After batching, so every pass ends with its own last batch: steps_per_epoch steps
@@ -416,8 +431,9 @@ def image_dataset(
     if augment:
         augmentation = augmentation_layers(seed)
 
-        def augmented(batch):
-            return augmentation(batch, training=True)
+        def augmented(photos, rows=None):  # tf.data unpacks (photos, rows) pairs
+            photos = augmentation(photos, training=True)
+            return photos if rows is None else (photos, rows)
 
         # One batch at a time: the layers' random draws then come in a fixed order, so a seed
         # repeats a run; each batch's transforms are vectorised anyway.

@@ -6,6 +6,7 @@ A run folder holds everything about one training run:
     RUN/split.json             which photos train and which validate, and what was skipped
     RUN/checkpoints/last.keras the whole training state (weights and optimizer), every epoch
     RUN/checkpoints/state.json the epoch that checkpoint ends
+    RUN/embeddings.npy         with cache_embeddings: each photo's backbone embedding
     RUN/best.keras             the end-to-end colorizer with the lowest validation loss
     RUN/log.csv                loss and validation loss per epoch
     RUN/tensorboard/           TensorBoard logs
@@ -23,6 +24,7 @@ import pathlib
 
 import keras
 import numpy as np
+import tqdm
 import tqdm.keras
 
 from colornet import backbones, color, data, images, models
@@ -45,6 +47,10 @@ class TrainingConfig:
     validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
     seed: int = 0  # split, shuffling, augmentation and initial weights
     distribution: str = "none"  # "mirrored": all local GPUs; "multi_worker": TF_CONFIG's cluster
+    # Embed each photo once, before training, and reuse it every epoch: the backbone, most of
+    # the cost of a step, then runs once per photo instead of once per photo per epoch. The
+    # embedding is of the un-augmented photo; augmentation still reaches L and ab.
+    cache_embeddings: bool = False
 
     def __post_init__(self):
         if self.image_size < models.SIZE_MULTIPLE or self.image_size % models.SIZE_MULTIPLE:
@@ -73,7 +79,9 @@ class TrainingConfig:
 
 
 # Changing these would make the saved weights or split meaningless; epochs may grow on resume.
-_FIXED_ON_RESUME = ("data_dir", "image_size", "backbone", "validation_fraction", "seed")
+_FIXED_ON_RESUME = (
+    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings"
+)
 
 
 class TrainingError(RuntimeError):
@@ -116,22 +124,37 @@ def ab_loss(rgb_true, scaled_ab_predicted):
     return keras.ops.mean(keras.ops.square(true_ab - scaled_ab_predicted), axis=(1, 2, 3))
 
 
-def build_training_model(config):
-    """A model from RGB photos (None, S, S, 3) to scaled ab, wrapping the end-to-end colorizer.
+def build_training_model(config, colorizer=None):
+    """The model `fit` trains, from RGB photos to scaled ab, and the colorizer it trains.
 
-    Returns (training_model, colorizer); they share weights. The colorizer is what gets saved
-    for colorizing; the training model is what `fit` sees.
+    Returns (training_model, colorizer). Without cached embeddings the training model wraps
+    the whole colorizer (RGB → lightness → colorizer); with them it takes
+    {"rgb", "embedding"} and wraps only the colorizer's fusion network, which the two share.
+    The colorizer (lightness in, backbone inside) is what gets saved for colorizing.
     """
-    colorizer = models.colorizer(
-        config.image_size, config.backbone, config.backbone_weights, name="colorizer"
-    )
+    if colorizer is None:
+        colorizer = models.colorizer(
+            config.image_size, config.backbone, config.backbone_weights, name="colorizer"
+        )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
-    lightness = models.RgbToLightness(name="lightness")(rgb)
-    training_model = keras.Model(rgb, colorizer(lightness), name="training_model")
+    lightness = models.RgbToLightness(name="rgb_lightness")(rgb)
+    if config.cache_embeddings:
+        embedding_size = backbones.get_backbone(config.backbone).embedding_size
+        embedding = keras.Input(shape=(embedding_size,), name="embedding")
+        scaled = keras.layers.Rescaling(1.0 / color.L_CENTER, offset=-1.0)(lightness)
+        fusion = colorizer.get_layer(_FUSION)
+        inputs = {"rgb": rgb, "embedding": embedding}
+        scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
+    else:
+        inputs, scaled_ab = rgb, colorizer(lightness)
+    training_model = keras.Model(inputs, scaled_ab, name="training_model")
     training_model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate), loss=ab_loss, jit_compile="auto"
     )
     return training_model, colorizer
+
+
+_FUSION = "fusion_colorizer"
 
 
 def train(config, run_dir, progress=True):
@@ -155,23 +178,6 @@ def train(config, run_dir, progress=True):
     train_paths, validation_paths = _split_once(config, run_dir, progress)
     strategy = _distribution_strategy(config.distribution)
 
-    # Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
-    # cutting an epoch short, and Keras knows each epoch's length up front.
-    train_dataset = _pairs(
-        data.image_dataset(
-            train_paths, config.image_size, config.batch_size,
-            augment=config.augment, shuffle=True, repeat=True, seed=config.seed,
-        )
-    )
-    validation_dataset = None
-    if validation_paths:
-        validation_dataset = _pairs(
-            data.image_dataset(
-                validation_paths, config.image_size, config.batch_size,
-                augment=False, shuffle=False, repeat=True,
-            )
-        )
-
     checkpoint = RunCheckpoint(run_dir)
     initial_epoch = checkpoint.completed_epochs()
     if initial_epoch >= config.epochs:
@@ -180,12 +186,39 @@ def train(config, run_dir, progress=True):
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope() if strategy else _no_scope():
+        training_model, colorizer = build_training_model(config)
         if initial_epoch:
-            training_model = keras.saving.load_model(checkpoint.model_path, safe_mode=True)
-            colorizer = training_model.get_layer("colorizer")
-        else:
-            training_model, colorizer = build_training_model(config)
+            # Weights and optimizer state as the last complete epoch left them.
+            saved = keras.saving.load_model(checkpoint.model_path, safe_mode=True)
+            training_model.set_weights(saved.get_weights())
+            training_model.optimizer.build(training_model.trainable_variables)
+            for variable, value in zip(training_model.optimizer.variables, saved.optimizer.variables):
+                variable.assign(value)
     checkpoint.colorizer = colorizer
+
+    embeddings = None
+    if config.cache_embeddings:
+        embeddings = _cached_embeddings(
+            colorizer, config, run_dir, [*train_paths, *validation_paths], progress
+        )
+    train_extras = None if embeddings is None else embeddings[: len(train_paths)]
+    validation_extras = None if embeddings is None else embeddings[len(train_paths):]
+    # Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
+    # cutting an epoch short, and Keras knows each epoch's length up front.
+    train_dataset = _pairs(
+        data.image_dataset(
+            train_paths, config.image_size, config.batch_size, augment=config.augment,
+            shuffle=True, repeat=True, seed=config.seed, extras=train_extras,
+        )
+    )
+    validation_dataset = None
+    if validation_paths:
+        validation_dataset = _pairs(
+            data.image_dataset(
+                validation_paths, config.image_size, config.batch_size,
+                augment=False, shuffle=False, repeat=True, extras=validation_extras,
+            )
+        )
     checkpoint.monitor = "val_loss" if validation_dataset is not None else "loss"
 
     callbacks = [
@@ -236,6 +269,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor, math.inf)
         best = self.best_value()
         if value < best:
+            _copy_fusion_weights(self.model, self.colorizer)
             _save_model_atomically(self.colorizer, self.best_path)
             best = value
         _save_model_atomically(self.model, self.model_path)
@@ -243,6 +277,28 @@ class RunCheckpoint(keras.callbacks.Callback):
         _write_json_atomically(
             self.state_path, {"epochs": epoch + 1, "best": best, "monitor": self.monitor}
         )
+
+
+def _copy_fusion_weights(training_model, colorizer):
+    """Make the colorizer's fusion network hold the training model's current weights.
+
+    They are the same layer object when built together; after a resume they are two copies."""
+    trained = _find_layer(training_model, _FUSION)
+    target = colorizer.get_layer(_FUSION)
+    if trained is not target:
+        target.set_weights(trained.get_weights())
+
+
+def _find_layer(model, name):
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return layer.get_layer(name)
+            except ValueError:
+                continue
+    raise ValueError(f"{model.name} has no layer {name}")
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -275,8 +331,42 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 def _pairs(dataset):
-    """RGB batches → (input, target) pairs: both the photo; the loss takes ab from it."""
-    return dataset.map(lambda rgb: (rgb, rgb))
+    """Batches → (input, target) pairs. The target is the photo itself (the loss takes ab
+    from it); with cached embeddings the input is {"rgb", "embedding"}."""
+
+    def pair(rgb, embedding=None):  # tf.data unpacks (rgb, embedding) elements
+        if embedding is None:
+            return rgb, rgb
+        return {"rgb": rgb, "embedding": embedding}, rgb
+
+    return dataset.map(pair)
+
+
+def _cached_embeddings(colorizer, config, run_dir, paths, progress):
+    """Each photo's embedding, computed once (un-augmented) and kept in RUN/embeddings.npy.
+
+    Returns a read-only memory-mapped (len(paths), E) float32 array, rows in `paths` order;
+    a photo that cannot be read keeps a row of zeros (it is skipped in training anyway).
+    """
+    path = run_dir / "embeddings.npy"
+    if path.is_file():
+        cached = np.load(path, mmap_mode="r")
+        if len(cached) == len(paths):
+            return cached
+    embedding_model = colorizer.get_layer(f"grey_{config.backbone}_embedding")
+    embeddings = np.zeros((len(paths), embedding_model.output.shape[-1]), np.float32)
+    photos = data.image_dataset(
+        paths, config.image_size, config.batch_size, augment=False, shuffle=False,
+        extras=np.arange(len(paths))[:, None],
+    )
+    batches = tqdm.tqdm(photos, total=data.steps_per_epoch(len(paths), config.batch_size),
+                        desc="embedding photos", disable=not progress)
+    for rgb, rows in batches:
+        lightness = color.rgb_to_lab(rgb.numpy())[..., :1]
+        embeddings[rows.numpy()[:, 0].astype(int)] = embedding_model.predict_on_batch(lightness)
+    with images.atomic_output(path) as temporary:
+        np.save(temporary, embeddings)
+    return np.load(path, mmap_mode="r")
 
 
 def _check_or_save_config(config, run_dir):

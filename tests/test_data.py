@@ -532,3 +532,36 @@ def test_prepare_folder_refuses_overlapping_raw_and_data_folders(tmp_path, raw_f
     shutil.copytree(raw, nested_raw)
     with pytest.raises(ValueError, match="which prepare writes"):
         data.prepare_folder(nested_raw, tmp_path / "data", progress=False)
+
+
+def test_extras_follow_their_photos_through_shuffling_skipping_and_augmentation(tmp_path):
+    import warnings as warnings_module
+
+    paths = []
+    for index in range(7):
+        path = tmp_path / f"{index}.png"
+        images.save_image(path, np.full((8, 8, 3), index / 10.0))
+        paths.append(path)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a photo")
+    paths.insert(3, broken)
+    extras = np.arange(len(paths), dtype=np.float32)[:, None] * [1.0, 2.0]  # row i = (i, 2i)
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("ignore")
+        batches = list(
+            data.image_dataset(paths, 8, 3, augment=True, shuffle=True, seed=5, extras=extras)
+        )
+    photo_values, rows = [], []
+    for photos, batch_rows in batches:
+        photo_values += [float(np.median(photo)) for photo in photos.numpy()]
+        rows += [tuple(row) for row in batch_rows.numpy()]
+    assert len(rows) == 7  # the broken photo and its row are gone together
+    for value, (row_index, doubled) in zip(photo_values, rows):
+        assert doubled == 2 * row_index
+        expected_index = row_index if row_index < 3 else row_index - 1  # files after the broken one
+        assert abs(value - expected_index / 10.0) < 0.02
+
+
+def test_extras_must_match_the_photos_in_length(tmp_path):
+    with pytest.raises(ValueError, match="3 rows for 2 photos"):
+        data.image_dataset([tmp_path / "a.png", tmp_path / "b.png"], 8, 1, extras=np.zeros((3, 4)))

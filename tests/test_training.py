@@ -227,3 +227,37 @@ print("val_loss", *result.history["val_loss"])
     losses = [float(value) for value in lines["val_loss"].split()]
     assert losses[-1] < losses[0]
     assert training.load_colorizer(tmp_path / "run").count_params() > 6_541_202
+
+
+@pytest.mark.slow
+def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tmp_path):
+    run = tmp_path / "run"
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), epochs=1, cache_embeddings=True, **FAST
+    )
+    training.train(config, run, progress=False)
+    embeddings = np.load(run / "embeddings.npy")
+    assert embeddings.shape == (60, 1000)
+    modified = (run / "embeddings.npy").stat().st_mtime_ns
+
+    result = training.train(
+        training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, cache_embeddings=True, **FAST),
+        run, progress=False,
+    )
+    assert len(result.history["loss"]) == 1  # resumed at epoch 2
+    assert (run / "embeddings.npy").stat().st_mtime_ns == modified  # not computed again
+
+    # The saved colorizer, backbone inside, computes what the cached model was trained on.
+    colorizer = training.load_colorizer(run)
+    training_model, _ = training.build_training_model(config)
+    training_model.get_layer("fusion_colorizer").set_weights(
+        colorizer.get_layer("fusion_colorizer").get_weights()
+    )
+    photo = images.resize_and_crop(images.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
+    lightness = color.rgb_to_lab(photo)[None, ..., :1]
+    embedding = colorizer.get_layer("grey_mobilenet_v3_small_embedding").predict(lightness, verbose=0)
+    np.testing.assert_allclose(
+        training_model.predict({"rgb": photo[None], "embedding": embedding}, verbose=0),
+        colorizer.predict(lightness, verbose=0),
+        atol=1e-4,
+    )
