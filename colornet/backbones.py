@@ -380,7 +380,7 @@ def _download(backbone):
             f"{backbone.display_name} ImageNet weights are not in the Keras cache and cannot "
             f"be downloaded ({_first_line(error)}): download {backbone.weights_file} from "
             f"{backbone.weights_url} and place it at {cache_path}, or pass "
-            f"weights='path/to/{backbone.weights_file}'"
+            f"weights='path/to/{backbone.weights_file}' (colornet train: --backbone-weights)"
         ) from error
 
 

@@ -146,6 +146,9 @@ def _run_prepare(args):
         progress=not args.quiet, overwrite=args.overwrite,
     )
     print(report.summary())
+    if not report.train and not report.test:
+        dropped = sum(len(items) for items in report.dropped.values())
+        raise ValueError(f"kept none of the {dropped} photos in {args.raw_dir}; see the report above")
 
 
 def _add_train(commands):

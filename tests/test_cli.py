@@ -99,3 +99,68 @@ def _write(path, content):
 def _save(path, rgb):
     images.save_image(path, rgb)
     return path
+
+
+def _colour_photos(folder, count, seed=0):
+    from .test_training import write_photos
+
+    return write_photos(folder, count, seed)
+
+
+def test_prepare_cleans_a_raw_folder_and_reports_what_it_dropped(tmp_path, capsys):
+    raw = _colour_photos(tmp_path / "raw", 10)
+    _save(raw / "grey.png", np.full((64, 64, 3), 0.5))
+    _save(raw / "broken.jpg", blobs_photo(64))
+    content = (raw / "broken.jpg").read_bytes()
+    _write(raw / "broken.jpg", content[: len(content) * 2 // 3])  # cut short
+    before = {path.name: path.read_bytes() for path in raw.iterdir()}
+    status = cli.main(["prepare", str(raw), str(tmp_path / "data"), "--quiet",
+                       "--test-fraction", "0.2", "--min-side", "32"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "grey" in out and "broken.jpg" in out
+    kept = list((tmp_path / "data" / "train").iterdir()) + list((tmp_path / "data" / "test").iterdir())
+    assert len(kept) == 10
+    assert {path.name: path.read_bytes() for path in raw.iterdir()} == before
+
+
+def test_prepare_that_keeps_nothing_fails_after_its_report(tmp_path, capsys):
+    raw = _colour_photos(tmp_path / "raw", 3)  # 48 px: all below the default 64 px minimum
+    assert cli.main(["prepare", str(raw), str(tmp_path / "data"), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "too small" in captured.out
+    assert "kept none of the 3 photos" in captured.err
+
+
+@pytest.mark.slow
+def test_train_writes_a_run_and_resumes_with_its_saved_options(tmp_path, capsys):
+    photos = _colour_photos(tmp_path / "photos", 12)
+    run = tmp_path / "run"
+    first = ["train", str(photos), "--out", str(run), "--epochs", "1", "--image-size", "32",
+             "--batch-size", "4", "--backbone", "mobilenet_v3_small", "--backbone-weights", "none",
+             "--no-augment", "--quiet"]
+    assert cli.main(first) == 0
+    assert "best model" in capsys.readouterr().out
+    # Resuming names only what changes; the run's saved options fill in the rest.
+    assert cli.main(["train", str(photos), "--out", str(run), "--epochs", "2", "--quiet"]) == 0
+    assert len((run / "log.csv").read_text().splitlines()) == 3
+    assert '"image_size": 32' in (run / "config.json").read_text()
+
+
+def test_train_on_an_empty_folder_is_one_line_and_status_1(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    status = cli.main(["train", str(tmp_path / "empty"), "--out", str(tmp_path / "run"),
+                       "--backbone-weights", "none", "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert "no images" in error and error.count("\n") == 1
+
+
+def test_train_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    for option in ("--out", "--epochs", "--batch-size", "--image-size", "--backbone ",
+                   "--backbone-weights", "--augment", "--learning-rate", "--distribution",
+                   "--validation-fraction", "--cache-embeddings", "--seed"):
+        assert option in help_text
