@@ -3,6 +3,7 @@
     colornet single IMAGE -o OUTPUT.png     train Version 1 on one photo and colorize it
     colornet prepare RAW_DIR DATA_DIR       clean a folder of photos into train/ and test/
     colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
+    colornet colorize INPUT... -o OUT_DIR --model MODEL   colorize photos with a saved model
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
 
 Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
@@ -40,6 +41,7 @@ def build_parser():
     _add_single(commands)
     _add_prepare(commands)
     _add_train(commands)
+    _add_colorize(commands)
     _add_lab(commands)
     return parser
 
@@ -228,6 +230,48 @@ def _run_train(args):
     losses = result.history.get("val_loss") or result.history.get("loss") or []
     if losses:
         print(f"best model: {result.best_model_path} (last epoch's loss {losses[-1]:.4f})")
+
+
+def _add_colorize(commands):
+    from colornet.colorize import DEFAULT_TILE
+
+    command = commands.add_parser(
+        "colorize",
+        help="colorize photos with a saved model",
+        description=(
+            "Colorize photos, folders (searched recursively) and glob patterns with a saved "
+            "model: a .keras file (Version 1 from `colornet single --save-model`, or a final "
+            "colorizer) or a training run folder (its best model). Each output keeps its "
+            "input's name, size, orientation and, as PNG, its transparency; the colour comes "
+            "from the model and the detail from the photo's own full-resolution lightness. "
+            "Photos that fail are reported and skipped, and the exit status is then 1."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    command.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob ('scans/*.tif')")
+    command.add_argument("-o", "--output", type=pathlib.Path, required=True, metavar="OUT_DIR",
+                         help="folder for the colorized photos (created if needed)")
+    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    command.add_argument("--batch-size", type=int, default=8, help="photos per forward pass")
+    command.add_argument("--format", choices=("png", "jpg"), default=None,
+                         help="output format (default: the input's own if PNG or JPEG, else PNG)")
+    command.add_argument("--tile", type=int, default=DEFAULT_TILE,
+                         help="Version 1 colorizes photos larger than this in overlapping tiles")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(run=_run_colorize)
+
+
+def _run_colorize(args):
+    from colornet import colorize
+
+    model = colorize.load_model(args.model)
+    report = colorize.colorize_files(
+        model, args.inputs, args.output, batch_size=args.batch_size,
+        image_format=args.format, tile=args.tile, progress=not args.quiet,
+    )
+    print(report.summary())
+    print(f"wrote to {args.output}")
+    return 1 if report.failed else 0
 
 
 def _add_lab(commands):

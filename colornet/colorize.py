@@ -4,10 +4,57 @@ The model only ever predicts a and b; the lightness of the result is the input's
 every detail of the photo survives whatever the model does.
 """
 
-import numpy as np
-import skimage.transform
+import dataclasses
+import glob
+import pathlib
+import warnings
 
-from colornet import color, models
+import keras
+import numpy as np
+import PIL.Image
+import tqdm
+
+from colornet import color, images, models
+
+# Version 1 runs on tiles of this side (with this much overlap) once a photo is larger: its
+# memory then stays bounded, whatever the photo's size. Both multiples of 8.
+DEFAULT_TILE = 512
+DEFAULT_TILE_OVERLAP = 64
+
+
+def load_model(path):
+    """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
+
+    Loads with Keras's safe mode (no arbitrary code). Version 1 nets (`colornet single
+    --save-model`) and final colorizers (`colornet train`) both work.
+
+    Raises:
+        ValueError: one line naming the file, when it is missing, not a Keras file, broken,
+            or a Keras model that is not a colornet colorizer.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        if not (path / "best.keras").is_file():
+            raise ValueError(f"{path} is a folder but not a training run (no best.keras in it)")
+        path = path / "best.keras"
+    if not path.is_file():
+        raise ValueError(f"no model at {path}")
+    if path.suffix != ".keras":
+        raise ValueError(f"{path} is not a .keras model file")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
+        raise ValueError(f"{path} is not a readable Keras model: {_first_line(error)}") from error
+    try:
+        model_kind(model)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return model
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def pad_to_multiple(lightness, multiple=models.SIZE_MULTIPLE):
@@ -41,20 +88,92 @@ def predict_ab(model, lightness, batch_size=8):
         raise ValueError(f"lightness must be (H, W) or (N, H, W), got shape {lightness.shape}")
     single = lightness.ndim == 2
     batch = lightness[None] if single else lightness
+    ab = np.stack(predict_ab_many(model, list(batch), batch_size=batch_size))
+    return ab[0] if single else ab
+
+
+def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
+    """`predict_ab` for photos of different sizes: a list of (H_i, W_i) lightness in, a list
+    of (H_i, W_i, 2) ab out. The final colorizer runs them in batches at its own size;
+    Version 1 runs each at full size, in overlapping tiles when larger than `tile`."""
     kind, working_size = model_kind(model)
     if kind == "single_image":
-        padded, (height, width) = pad_to_multiple(batch)
-        scaled_ab = model.predict(
-            color.lightness_to_input(padded)[..., None], batch_size=batch_size, verbose=0
+        return [_predict_single_image(model, lightness, tile, batch_size) for lightness in lightness_list]
+    small = np.stack([resize_channels(lightness, (working_size, working_size)) for lightness in lightness_list])
+    scaled_ab = np.asarray(model.predict(small[..., None], batch_size=batch_size, verbose=0))
+    return [
+        resize_channels(color.target_to_ab(ab.astype(np.float32)), lightness.shape)
+        for ab, lightness in zip(scaled_ab, lightness_list)
+    ]
+
+
+def _predict_single_image(model, lightness, tile, batch_size):
+    """Version 1 on one (H, W) lightness: whole when it fits in a tile, else tiled."""
+    if tile is None or max(lightness.shape) <= tile:
+        padded, (height, width) = pad_to_multiple(lightness[None])
+        scaled_ab = model.predict(color.lightness_to_input(padded)[..., None], verbose=0)
+        return color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[0, :height, :width])
+    return predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
+
+
+def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_OVERLAP, batch_size=8):
+    """Version 1 on a photo of any size, in overlapping square tiles blended without seams.
+
+    Each tile's prediction is weighted by a window that falls off linearly over `overlap`
+    pixels towards the tile's edges, and the weighted predictions are averaged: where tiles
+    overlap, the one whose centre is nearer counts more, so no edge shows. With an overlap
+    wider than the net's reach, the result matches predicting the whole photo at once.
+
+    Args:
+        model: a Version 1 net (`models.single_image_net`).
+        lightness: (H, W) float L* in [0, 100], any size.
+        tile, overlap: tile side and overlap in pixels, multiples of 8, overlap < tile / 2.
+
+    Returns:
+        float32 (H, W, 2) ab.
+    """
+    if tile % models.SIZE_MULTIPLE or overlap % models.SIZE_MULTIPLE or not 0 <= overlap < tile // 2:
+        raise ValueError(
+            f"tile ({tile}) and overlap ({overlap}) must be multiples of 8, overlap < tile / 2"
         )
-        ab = color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[:, :height, :width])
-    else:
-        small = np.stack([resize_channels(image, (working_size, working_size)) for image in batch])
-        scaled_ab = np.asarray(
-            model.predict(small[..., None], batch_size=batch_size, verbose=0), dtype=np.float32
-        )
-        ab = np.stack([resize_channels(color.target_to_ab(image), batch.shape[1:]) for image in scaled_ab])
-    return ab[0] if single else ab
+    padded, (height, width) = pad_to_multiple(np.asarray(lightness, np.float32))
+    padded_height, padded_width = padded.shape
+    tile_height, tile_width = min(tile, padded_height), min(tile, padded_width)
+    rows = _tile_starts(padded_height, tile_height, overlap)
+    columns = _tile_starts(padded_width, tile_width, overlap)
+    window = np.outer(_ramp(tile_height, overlap), _ramp(tile_width, overlap))[..., None]
+    total = np.zeros((padded_height, padded_width, 2), np.float32)
+    weights = np.zeros((padded_height, padded_width, 1), np.float32)
+    corners = [(row, column) for row in rows for column in columns]
+    for first in range(0, len(corners), batch_size):
+        chunk = corners[first : first + batch_size]
+        tiles = np.stack([padded[r : r + tile_height, c : c + tile_width] for r, c in chunk])
+        scaled_ab = model.predict(color.lightness_to_input(tiles)[..., None], verbose=0)
+        for (row, column), ab in zip(chunk, color.target_to_ab(np.asarray(scaled_ab, np.float32))):
+            total[row : row + tile_height, column : column + tile_width] += ab * window
+            weights[row : row + tile_height, column : column + tile_width] += window
+    return (total / weights)[:height, :width]
+
+
+def _tile_starts(length, tile, overlap):
+    """Start offsets of tiles of side `tile` covering `length`, overlapping by >= `overlap`."""
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    starts = list(range(0, length - tile, stride))
+    return starts + [length - tile]
+
+
+def _ramp(length, overlap):
+    """1 in the middle, falling linearly to 1/(overlap + 1) at both ends: never 0, so every
+    pixel has weight, and a lone tile at the photo's border still counts fully after
+    normalising."""
+    if overlap == 0:
+        return np.ones(length, np.float32)
+    edge = np.arange(1, overlap + 1, dtype=np.float32) / (overlap + 1)
+    ramp = np.ones(length, np.float32)
+    ramp[:overlap], ramp[-overlap:] = edge, edge[::-1]
+    return ramp
 
 
 def model_kind(model):
@@ -70,22 +189,34 @@ def model_kind(model):
     if name == "lightness" and len(shape) == 4 and shape[1] is not None and shape[-1] == 1:
         return "colorizer", shape[1]
     raise ValueError(
-        f"{model.name} is not a colornet colorizer: it takes {name!r} {shape}, not "
-        "(batch, H, W, 1) lightness"
+        f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
+        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' at a "
+        "fixed size (the final colorizer)"
     )
 
 
 def resize_channels(image, shape):
-    """Resize (H, W) or (H, W, C) float data smoothly to (h, w): area-averaged when shrinking,
-    bilinear when enlarging, values kept as they are (no clipping to [0, 1])."""
-    if image.shape[:2] == tuple(shape):
-        return image.astype(np.float32, copy=False)
-    shrinking = shape[0] < image.shape[0] or shape[1] < image.shape[1]
-    resized = skimage.transform.resize(
-        image, (*shape, *image.shape[2:]), order=1, mode="edge",
-        anti_aliasing=shrinking, preserve_range=True,
+    """Resize (H, W) or (H, W, C) float data smoothly to `shape` = (h, w), values kept as they
+    are (no clipping to [0, 1]): Pillow's bilinear filter on 32-bit float planes, which
+    averages over the whole footprint when shrinking (no aliasing) and interpolates when
+    enlarging; an order of magnitude faster than scikit-image on 12-megapixel photos."""
+    image = np.asarray(image, dtype=np.float32)
+    shape = tuple(int(side) for side in shape[:2])
+    if image.shape[:2] == shape:
+        return image
+    planes = image[..., None] if image.ndim == 2 else image
+    resized = np.stack(
+        [
+            np.asarray(
+                PIL.Image.fromarray(np.ascontiguousarray(planes[..., index]), mode="F").resize(
+                    (shape[1], shape[0]), PIL.Image.Resampling.BILINEAR
+                )
+            )
+            for index in range(planes.shape[-1])
+        ],
+        axis=-1,
     )
-    return resized.astype(np.float32)
+    return resized[..., 0] if image.ndim == 2 else resized
 
 
 def combine(lightness, ab):
@@ -117,3 +248,142 @@ def colorize_rgb(model, rgb, working_shape=None, batch_size=8):
         return colorize_lightness(model, lightness, batch_size=batch_size)
     ab = predict_ab(model, resize_channels(lightness, working_shape), batch_size=batch_size)
     return combine(lightness, resize_channels(ab, lightness.shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Photos in, photos out: the API for scripts and notebooks, and the engine of `colornet colorize`.
+
+
+def colorize(model, photos, batch_size=8, tile=DEFAULT_TILE):
+    """Colorize one photo or many, each from its lightness alone, at its own full size.
+
+    Args:
+        model: a colornet model (see `load_model`).
+        photos: one photo or a list of them; each an RGB (H, W, 3) or grey (H, W) array
+            (float in [0, 1] or uint8; colour is dropped), or a path to an image file. An
+            (N, H, W, 3) array is a batch.
+        batch_size: photos per forward pass (the final colorizer batches across photos).
+        tile: Version 1 runs photos larger than this in overlapping tiles (None: never).
+
+    Returns:
+        float32 RGB (H, W, 3) in [0, 1], or a list of them for a list or batch.
+    """
+    single = isinstance(photos, (str, pathlib.Path)) or (
+        isinstance(photos, np.ndarray) and photos.ndim in (2, 3) and (photos.ndim == 2 or photos.shape[-1] in (1, 3))
+    )
+    batch = [photos] if single else list(photos)
+    lightness = [_lightness_of(photo) for photo in batch]
+    results = []
+    for first in range(0, len(lightness), batch_size):
+        chunk = lightness[first : first + batch_size]
+        abs_ = predict_ab_many(model, chunk, batch_size=batch_size, tile=tile)
+        results += [combine(each, ab) for each, ab in zip(chunk, abs_)]
+    return results[0] if single else results
+
+
+def _lightness_of(photo):
+    if isinstance(photo, (str, pathlib.Path)):
+        return images.load_lightness(photo)
+    array = np.asarray(photo)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:  # grey: as a neutral RGB, so uint8 and float read alike
+        array = np.repeat(array[..., None], 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] != 3:
+        raise ValueError(f"a photo must be (H, W, 3) RGB or (H, W) grey, got shape {array.shape}")
+    return color.rgb_to_lab(array)[..., 0]
+
+
+@dataclasses.dataclass
+class ColorizeReport:
+    written: list  # output paths
+    failed: list  # (input path, one-line reason)
+
+    def summary(self):
+        lines = [f"colorized {len(self.written)} photo{'s' * (len(self.written) != 1)}"]
+        if self.failed:
+            lines.append(f"failed {len(self.failed)}:")
+            lines += [f"  {path}: {reason}" for path, reason in self.failed]
+        return "\n".join(lines)
+
+
+def expand_inputs(inputs):
+    """Files, folders (searched recursively) and glob patterns → [(photo path, output name)].
+
+    The output name keeps the photo's file name, and for folders its path inside the folder,
+    so outputs never collide; a name seen twice gets "-2", "-3"... Nothing matched → ValueError.
+    """
+    found = []
+    for item in inputs:
+        item = str(item)
+        if pathlib.Path(item).is_dir():
+            folder = pathlib.Path(item)
+            found += [(path, path.relative_to(folder)) for path in images.list_images(folder)]
+        elif pathlib.Path(item).exists():
+            found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                raise ValueError(f"no files match {item}")
+            found += [(pathlib.Path(path), pathlib.Path(pathlib.Path(path).name)) for path in matches if pathlib.Path(path).is_file()]
+        else:
+            raise ValueError(f"{item}: no such file or folder")
+    seen, unique = {}, []
+    for path, name in found:
+        key = str(name.with_suffix("")).lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            name = name.with_name(f"{name.stem}-{seen[key]}{name.suffix}")
+        unique.append((path, name))
+    return unique
+
+
+def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, tile=DEFAULT_TILE, progress=True):
+    """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
+
+    Each output keeps its input's file name (and its path inside an input folder), size and
+    orientation, and its transparency when written as PNG. The format is `image_format`
+    ("png" or "jpg") or else the input's own when that is PNG or JPEG, PNG otherwise. Photos
+    that fail to load are reported by name and skipped; an output that would overwrite an
+    input is refused.
+
+    Returns:
+        A `ColorizeReport` of what was written and what failed.
+    """
+    if image_format not in (None, "png", "jpg"):
+        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    jobs = expand_inputs(inputs)
+    inputs_paths = [path for path, _ in jobs]
+    out_dir = pathlib.Path(out_dir)
+    report = ColorizeReport([], [])
+    bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
+    for first in range(0, len(jobs), batch_size):
+        loaded = []
+        for path, name in jobs[first : first + batch_size]:
+            try:
+                rgb, alpha = images.load_rgb_and_alpha(path)
+                loaded.append((path, name, color.rgb_to_lab(rgb)[..., 0], alpha))
+            except (images.ImageError, ValueError) as error:
+                report.failed.append((path, str(error)))
+                warnings.warn(str(error), stacklevel=2)
+                bar.update()
+        if not loaded:
+            continue
+        abs_ = predict_ab_many(model, [item[2] for item in loaded], batch_size=batch_size, tile=tile)
+        for (path, name, lightness, alpha), ab in zip(loaded, abs_):
+            target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+            try:
+                images.save_image(target, combine(lightness, ab), protected=inputs_paths, alpha=alpha)
+                report.written.append(target)
+            except images.ImageError as error:
+                report.failed.append((path, str(error)))
+            bar.update()
+    bar.close()
+    return report
+
+
+def _output_suffix(path, image_format):
+    if image_format is not None:
+        return f".{image_format}"
+    suffix = path.suffix.lower()
+    return suffix if suffix in (".png", ".jpg", ".jpeg") else ".png"

@@ -74,6 +74,18 @@ def load_rgb(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         ImageError: the file is missing, a folder, empty, not an image, truncated or corrupt,
             has no pixels, or is larger than max_pixels.
     """
+    rgb, _ = load_rgb_and_alpha(path, max_pixels=max_pixels)
+    return rgb
+
+
+def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+    """Read an image as `load_rgb` does, and also its transparency.
+
+    Returns:
+        (rgb, alpha): rgb float32 (H, W, 3) in [0, 1], composited onto white as in
+        `load_rgb`; alpha float32 (H, W) in [0, 1] (0 = clear), or None for an image with no
+        transparency. Both upright (EXIF orientation applied).
+    """
     path = pathlib.Path(path)
     _check_readable_file(path)
     try:
@@ -110,7 +122,8 @@ def load_rgb(path, *, max_pixels=DEFAULT_MAX_PIXELS):
             f"cannot decode it, the file may be truncated or corrupt "
             f"({type(error).__name__}: {error})",
         ) from error
-    return _orient(_to_rgb(pixels, scale), orientation)
+    rgb, alpha = _to_rgb_and_alpha(pixels, scale)
+    return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
 
 
 def load_lightness(path, *, max_pixels=DEFAULT_MAX_PIXELS):
@@ -286,16 +299,17 @@ def _with_colour_key_alpha(rgb, info):
     return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
-def _to_rgb(pixels, scale):
-    """(H, W, C) pixels with full intensity `scale` → float32 (H, W, 3) in [0, 1], on white."""
+def _to_rgb_and_alpha(pixels, scale):
+    """(H, W, C) pixels with full intensity `scale` → (float32 (H, W, 3) in [0, 1] composited
+    on white, float32 (H, W) alpha or None)."""
     values = np.clip(pixels.astype(np.float32) / np.float32(scale), 0.0, 1.0)
-    channels = values.shape[-1]
-    if channels in (2, 4):
-        colour, alpha = values[..., :-1], values[..., -1:]
-        values = colour * alpha + (1.0 - alpha)
+    alpha = None
+    if values.shape[-1] in (2, 4):
+        values, alpha = values[..., :-1], values[..., -1]
+        values = values * alpha[..., None] + (1.0 - alpha[..., None])
     if values.shape[-1] == 1:
         values = np.repeat(values, 3, axis=-1)
-    return values
+    return values, alpha
 
 
 # EXIF orientation → the numpy operation that makes the picture upright (EXIF 2.32, tag 274),
@@ -535,7 +549,7 @@ def _is_pair(value):
 # Saving
 
 
-def save_image(path, rgb, *, protected=(), quality=95):
+def save_image(path, rgb, *, protected=(), quality=95, alpha=None):
     """Save an RGB or grey image as PNG or JPEG, atomically, never over an input image.
 
     The file is written to a hidden temporary file in the target's folder and then renamed
@@ -550,6 +564,8 @@ def save_image(path, rgb, *, protected=(), quality=95):
         protected: a path, or paths, that must not be overwritten (the input images); the
             target is refused when it is the same file as any of them, however it is spelled.
         quality: JPEG quality, 1-100; ignored for PNG.
+        alpha: optional (H, W) transparency in [0, 1] (or uint8), written as the PNG's alpha
+            channel; JPEG has none, so it is ignored there (the RGB stays as given).
 
     Returns:
         pathlib.Path of the saved file (`path` as given).
@@ -577,7 +593,17 @@ def save_image(path, rgb, *, protected=(), quality=95):
     if path.is_dir():
         raise ImageError(f"cannot save '{path}': it is a folder")
 
-    image = PIL.Image.fromarray(_as_uint8(path, rgb))
+    pixels = _as_uint8(path, rgb)
+    if alpha is not None and image_format == "PNG":
+        alpha = _as_uint8(path, alpha)
+        if pixels.ndim == 2:
+            pixels = np.repeat(pixels[..., None], 3, axis=-1)
+        if alpha.shape != pixels.shape[:2]:
+            raise ImageError(
+                f"cannot save '{path}': alpha {alpha.shape} does not match the image {pixels.shape[:2]}"
+            )
+        pixels = np.concatenate([pixels, alpha[..., None]], axis=-1)
+    image = PIL.Image.fromarray(pixels)
     options = {"quality": quality, "subsampling": 0} if image_format == "JPEG" else {}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ import numpy as np
 import tqdm
 import tqdm.keras
 
-from colornet import backbones, color, data, images, models
+from colornet import backbones, color, colorize, data, images, models
 
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
 
@@ -100,17 +100,8 @@ class TrainingResult:
 
 
 def load_colorizer(path):
-    """Load a saved colorizer (.keras) safely; a clear error for a wrong or broken file."""
-    path = pathlib.Path(path)
-    if path.is_dir():
-        path = path / "best.keras"
-    if not path.is_file():
-        raise ValueError(f"no model at {path}")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
-        raise ValueError(f"{path} is not a colornet model: {_first_line(error)}") from error
-    return model
+    """The colorizer saved at `path` (a .keras file or a run folder); see colorize.load_model."""
+    return colorize.load_model(path)
 
 
 @keras.saving.register_keras_serializable(package="colornet")
@@ -450,6 +441,3 @@ def _write_json_atomically(path, value):
             os.fsync(file.fileno())
 
 
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -164,3 +164,28 @@ def test_train_help_explains_every_option(capsys):
                    "--backbone-weights", "--augment", "--learning-rate", "--distribution",
                    "--validation-fraction", "--cache-embeddings", "--seed"):
         assert option in help_text
+
+
+def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _save(tmp_path / "in" / "good.png", blobs_photo(32))
+    _write(tmp_path / "in" / "bad.png", (tmp_path / "in" / "good.png").read_bytes()[:100])
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "colorized 1 photo" in out and "bad.png" in out
+    assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
+
+
+def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
+    _save(tmp_path / "photo.png", blobs_photo(32))
+    status = cli.main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "photo.png"), "--quiet"])
+    assert status == 1
+    assert "not a .keras model file" in capsys.readouterr().err

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, models
+from colornet import color, colorize, images, models
 
 
 class ConstantColour(keras.layers.Layer):
@@ -86,3 +86,152 @@ def test_a_model_that_is_not_a_colorizer_is_refused_by_name():
     other = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other")
     with pytest.raises(ValueError, match="other is not a colornet colorizer"):
         colorize.predict_ab(other, np.zeros((8, 8)))
+
+
+# --- photos in, photos out ------------------------------------------------------------------
+
+
+def seeded_version_1(seed=3):
+    keras.utils.set_random_seed(seed)
+    return models.single_image_net()
+
+
+def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
+    model = seeded_version_1()
+    lightness = np.random.default_rng(0).uniform(0, 100, (200, 300)).astype(np.float32)
+    lightness = colorize.resize_channels(colorize.resize_channels(lightness, (25, 38)), (200, 300))
+    whole = colorize.predict_ab_tiled(model, lightness, tile=400, overlap=0)  # one tile
+    tiled = colorize.predict_ab_tiled(model, lightness, tile=96, overlap=40)
+    assert tiled.shape == (200, 300, 2)
+    # Interior pixels see the same context either way; only the blend zones differ a little.
+    assert np.abs(tiled - whole).mean() < 0.5
+    assert np.abs(tiled - whole).max() < 8.0
+
+
+def test_tiles_cover_the_photo_and_never_leave_a_zero_weight():
+    assert colornet_tile_starts(1000, 512, 64) == [0, 448, 488]
+    assert colornet_tile_starts(300, 512, 64) == [0]
+    ramp = colorize._ramp(16, 4)
+    assert ramp.min() > 0 and ramp.max() == 1.0
+
+
+def colornet_tile_starts(length, tile, overlap):
+    starts = colorize._tile_starts(length, tile, overlap)
+    covered = np.zeros(length, bool)
+    for start in starts:
+        covered[start : start + tile] = True
+    assert covered.all()
+    return starts
+
+
+def test_bad_tile_settings_are_refused():
+    with pytest.raises(ValueError, match="multiples of 8"):
+        colorize.predict_ab_tiled(seeded_version_1(), np.zeros((16, 16)), tile=100, overlap=8)
+
+
+def test_colorize_takes_one_array_a_batch_a_grey_image_or_a_path(tmp_path):
+    model = constant_model()
+    rgb = np.random.default_rng(0).random((20, 30, 3)).astype(np.float32)
+    one = colorize.colorize(model, rgb)
+    assert one.shape == (20, 30, 3)
+    many = colorize.colorize(model, [rgb, rgb[:10]])
+    assert [each.shape for each in many] == [(20, 30, 3), (10, 30, 3)]
+    assert len(colorize.colorize(model, np.stack([rgb, rgb]))) == 2
+    grey = (rgb.mean(-1) * 255).astype(np.uint8)
+    assert colorize.colorize(model, grey).shape == (20, 30, 3)
+    path = images.save_image(tmp_path / "photo.png", rgb)
+    np.testing.assert_allclose(colorize.colorize(model, path), one, atol=0.01)
+
+
+def write_photo(path, rgb=None, alpha=None):
+    rgb = np.random.default_rng(len(str(path))).random((24, 40, 3)) if rgb is None else rgb
+    images.save_image(path, rgb, alpha=alpha)
+    return path
+
+
+def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
+    photos = tmp_path / "photos"
+    write_photo(photos / "a.png")
+    write_photo(photos / "trip" / "b.jpg")
+    alpha = np.zeros((24, 40))
+    alpha[:, 20:] = 1.0
+    write_photo(photos / "logo.png", alpha=alpha)
+    single = write_photo(tmp_path / "single.jpg")
+    report = colorize.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
+    assert not report.failed
+    written = sorted(str(path.relative_to(tmp_path / "out")) for path in report.written)
+    assert written == ["a.png", "logo.png", "single.jpg", "trip/b.jpg"]
+    assert images.load_rgb(tmp_path / "out" / "trip" / "b.jpg").shape == (24, 40, 3)
+    _, kept_alpha = images.load_rgb_and_alpha(tmp_path / "out" / "logo.png")
+    np.testing.assert_allclose(kept_alpha, alpha, atol=1 / 255)
+
+
+def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
+    for name in ("x1.png", "x2.png", "y.png"):
+        write_photo(tmp_path / name)
+    report = colorize.colorize_files(
+        constant_model(), [str(tmp_path / "x*.png")], tmp_path / "out", image_format="jpg", progress=False
+    )
+    assert sorted(path.name for path in report.written) == ["x1.jpg", "x2.jpg"]
+
+
+def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
+    write_photo(tmp_path / "in" / "good.png")
+    good_bytes = (tmp_path / "in" / "good.png").read_bytes()
+    (tmp_path / "in" / "broken.png").write_bytes(good_bytes[: len(good_bytes) // 2])
+    with pytest.warns(UserWarning, match="broken.png"):
+        report = colorize.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
+    assert [path.name for path in report.written] == ["good.png"]
+    assert [path.name for path, _ in report.failed] == ["broken.png"]
+    assert "broken.png" in report.summary()
+
+
+def test_colorize_files_never_overwrites_an_input(tmp_path):
+    photo = write_photo(tmp_path / "photo.png")
+    before = photo.read_bytes()
+    report = colorize.colorize_files(constant_model(), [photo], tmp_path, progress=False)
+    assert report.failed and "overwrite the input" in report.failed[0][1]
+    assert photo.read_bytes() == before
+
+
+def test_same_names_from_different_folders_do_not_collide(tmp_path):
+    first, second = write_photo(tmp_path / "a" / "p.png"), write_photo(tmp_path / "b" / "p.png")
+    names = [str(name) for _, name in colorize.expand_inputs([first, second])]
+    assert names == ["p.png", "p-2.png"]
+
+
+def test_missing_inputs_are_named(tmp_path):
+    with pytest.raises(ValueError, match="nowhere.png: no such file"):
+        colorize.expand_inputs([tmp_path / "nowhere.png"])
+    with pytest.raises(ValueError, match="no files match"):
+        colorize.expand_inputs([str(tmp_path / "*.tif")])
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda path: None, "no model at"),
+        (lambda path: path.write_bytes(b"not a zip"), "not a readable Keras model"),
+        (lambda path: path.mkdir(), "not a training run"),
+    ],
+)
+def test_load_model_errors_name_the_file(tmp_path, setup, message):
+    path = tmp_path / "model.keras"
+    setup(path)
+    with pytest.raises(ValueError, match=message):
+        colorize.load_model(path)
+
+
+def test_load_model_refuses_a_keras_model_that_is_not_a_colorizer(tmp_path):
+    other = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other")
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="other.keras: other is not a colornet colorizer"):
+        colorize.load_model(tmp_path / "other.keras")
+
+
+def test_a_saved_version_1_loads_and_colorizes_the_same(tmp_path):
+    model = seeded_version_1()
+    model.save(tmp_path / "v1.keras")
+    loaded = colorize.load_model(tmp_path / "v1.keras")
+    rgb = np.random.default_rng(1).random((16, 24, 3)).astype(np.float32)
+    np.testing.assert_array_equal(colorize.colorize(loaded, rgb), colorize.colorize(model, rgb))
