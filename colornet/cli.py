@@ -4,6 +4,8 @@
     colornet prepare RAW_DIR DATA_DIR       clean a folder of photos into train/ and test/
     colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
     colornet colorize INPUT... -o OUT_DIR --model MODEL   colorize photos with a saved model
+    colornet video INPUT OUTPUT --model MODEL   colorize a video, smoothing colour over time
+    colornet evaluate --model MODEL DATA_DIR    score a model against baselines on colour photos
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
 
 Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
@@ -42,6 +44,8 @@ def build_parser():
     _add_prepare(commands)
     _add_train(commands)
     _add_colorize(commands)
+    _add_video(commands)
+    _add_evaluate(commands)
     _add_lab(commands)
     return parser
 
@@ -190,8 +194,9 @@ def _add_train(commands):
     command.add_argument("--validation-fraction", type=float,
                          help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
     command.add_argument("--distribution", choices=DISTRIBUTIONS,
-                         help="tf.distribute strategy: 'mirrored' for all GPUs of this machine, "
-                              "'multi_worker' for the cluster in TF_CONFIG (default none)")
+                         help="tf.distribute strategy: 'mirrored' for all GPUs of this machine "
+                              "(default none); 'multi_worker' waits on a Keras 3 fix "
+                              "(keras-team/keras#20585)")
     command.add_argument("--seed", type=int, help=f"seed of split, shuffling and weights (default {defaults.seed})")
     command.add_argument("--quiet", action="store_true", help="no progress bars")
     command.set_defaults(run=_run_train)
@@ -272,6 +277,91 @@ def _run_colorize(args):
     print(report.summary())
     print(f"wrote to {args.output}")
     return 1 if report.failed else 0
+
+
+def _add_video(commands):
+    from colornet import video
+
+    command = commands.add_parser(
+        "video",
+        help="colorize a video, smoothing colour over time",
+        description=(
+            "Colorize a video frame by frame in batches, keeping its frame rate, size and "
+            "audio track. Predicted colour is smoothed over time against flicker (reset at "
+            "scene cuts, and where things move); the report gives flicker, the mean ab change "
+            "between frames, before and after smoothing."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
+    command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
+    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    command.add_argument("--batch-size", type=int, default=16, help="frames per forward pass")
+    command.add_argument("--smoothing", type=float, default=video.DEFAULT_SMOOTHING,
+                         help="weight of the past in the temporal average of colour, 0 (off) to <1")
+    command.add_argument("--working-size", type=int, default=None,
+                         help="longest side Version 1 runs at (default 256); the final colorizer uses its own")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(run=_run_video)
+
+
+def _run_video(args):
+    from colornet import colorize, video
+
+    model = colorize.load_model(args.model)
+    report = video.colorize_video(
+        model, args.input, args.output, batch_size=args.batch_size, smoothing=args.smoothing,
+        working_size=args.working_size, progress=not args.quiet,
+    )
+    print(report.summary())
+    print(f"wrote {args.output}")
+
+
+def _add_evaluate(commands):
+    command = commands.add_parser(
+        "evaluate",
+        help="score a model against baselines on colour photos",
+        description=(
+            "Colorize held-out colour photos from their lightness and score the result against "
+            "the originals: PSNR and SSIM, mean ab error, Hasler-Süsstrunk colourfulness and "
+            "the area under the ab-accuracy curve (thresholds 0-150, Zhang et al. 2016), next "
+            "to two baselines on the same photos: grey (ab = 0) and the training set's mean "
+            "ab. Writes scores.csv, scores.json and a comparison grid to OUT_DIR."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
+    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
+                         help="where to write the scores (default: RUN/evaluation, or MODEL_evaluation)")
+    baseline = command.add_mutually_exclusive_group()
+    baseline.add_argument("--train-dir", type=pathlib.Path, default=None,
+                          help="training photos for the mean-ab baseline (default: a run folder's own)")
+    baseline.add_argument("--mean-ab", type=float, nargs=2, metavar=("A", "B"), default=None,
+                          help="the mean-ab baseline's a and b, when the training photos are not at hand")
+    command.add_argument("--grid", type=int, default=8, help="photos shown in the comparison grid")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args):
+    import json
+
+    from colornet import colorize, evaluation
+
+    train_dir = args.train_dir
+    if train_dir is None and args.mean_ab is None and (args.model / "config.json").is_file():
+        train_dir = pathlib.Path(json.loads((args.model / "config.json").read_text())["data_dir"])
+    output = args.output
+    if output is None:
+        output = args.model / "evaluation" if args.model.is_dir() else args.model.with_name(
+            f"{args.model.stem}_evaluation"
+        )
+    report = evaluation.evaluate_folder(
+        colorize.load_model(args.model), args.data_dir, output, mean_ab=args.mean_ab,
+        train_dir=train_dir, max_grid_images=args.grid, progress=not args.quiet,
+    )
+    print(report.summary())
 
 
 def _add_lab(commands):

@@ -98,7 +98,7 @@ def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
     Version 1 runs each at full size, in overlapping tiles when larger than `tile`."""
     kind, working_size = model_kind(model)
     if kind == "single_image":
-        return [_predict_single_image(model, lightness, tile, batch_size) for lightness in lightness_list]
+        return _predict_single_image_many(model, lightness_list, tile, batch_size)
     small = np.stack([resize_channels(lightness, (working_size, working_size)) for lightness in lightness_list])
     scaled_ab = np.asarray(model.predict(small[..., None], batch_size=batch_size, verbose=0))
     return [
@@ -107,13 +107,25 @@ def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
     ]
 
 
-def _predict_single_image(model, lightness, tile, batch_size):
-    """Version 1 on one (H, W) lightness: whole when it fits in a tile, else tiled."""
-    if tile is None or max(lightness.shape) <= tile:
-        padded, (height, width) = pad_to_multiple(lightness[None])
-        scaled_ab = model.predict(color.lightness_to_input(padded)[..., None], verbose=0)
-        return color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[0, :height, :width])
-    return predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
+def _predict_single_image_many(model, lightness_list, tile, batch_size):
+    """Version 1 on (H_i, W_i) lightness: photos of one size that fit in a tile go through
+    the net together, one forward pass per batch (video frames, say); larger ones in tiles."""
+    results = [None] * len(lightness_list)
+    same_size = {}
+    for index, lightness in enumerate(lightness_list):
+        if tile is None or max(lightness.shape) <= tile:
+            same_size.setdefault(lightness.shape, []).append(index)
+        else:
+            results[index] = predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
+    for (height, width), indices in same_size.items():
+        padded, _ = pad_to_multiple(np.stack([lightness_list[index] for index in indices]))
+        scaled_ab = model.predict(
+            color.lightness_to_input(padded)[..., None], batch_size=batch_size, verbose=0
+        )
+        ab = color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[:, :height, :width])
+        for index, each in zip(indices, ab):
+            results[index] = each
+    return results
 
 
 def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_OVERLAP, batch_size=8):

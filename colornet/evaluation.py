@@ -1,13 +1,62 @@
-"""Scores for colorized photos, and the baselines they must beat.
+"""Scores for colorized photos, the baselines they must beat, and a whole folder's evaluation.
 
-All functions take float RGB in [0, 1], shape (H, W, 3), channels last; the reference is the
-original colour photo. PSNR and SSIM come from `skimage.metrics`.
+The per-image functions take float RGB in [0, 1], shape (H, W, 3), channels last; the
+reference is the original colour photo.
+
+- `psnr`, `ssim`: on RGB, from `skimage.metrics`.
+- `ab_error`: mean Euclidean distance between the two images' a and b, in Lab units.
+- `ab_accuracy_auc`: Zhang, Isola & Efros (2016)'s "AuC": area under the curve of the share
+  of pixels whose ab error is within a threshold, for thresholds 0 to 150.
+- `colourfulness`: Hasler & Süsstrunk (2003)'s colourfulness M of one image.
+
+`evaluate_folder` (the `colornet evaluate` command) scores a model on a folder of held-out
+colour photos next to two baselines, grey (a = b = 0) and the training photos' mean ab, and
+writes the table as CSV and JSON with a picture of the results.
 """
+
+import csv
+import dataclasses
+import json
+import math
+import numbers
+import os
+import pathlib
+import warnings
 
 import numpy as np
 import skimage.metrics
+import tqdm
 
-from colornet import color
+from colornet import color, colorize, data, images, plotting
+
+# Zhang et al.'s AuC runs over ab error thresholds 0 to 150 (Lab units).
+AUC_MAX_THRESHOLD = 150
+
+# The table's columns, in order; "original_colourfulness" repeats the original photo's M on
+# each of its rows, so every row can be compared with what the photo really holds.
+COLUMNS = ("image", "method", "psnr", "ssim", "ab_error", "colourfulness", "auc",
+           "original_colourfulness")
+SCORES = COLUMNS[2:]
+# The `image` of the rows that average a method over all photos. No photo can have this
+# name: list_images only lists files with an image suffix.
+MEAN_ROW = "mean"
+
+# Method names in the table, in the order they are shown.
+COLORIZED, GREY, MEAN_AB = "colorized", "grey", "mean_ab"
+
+# Output files, in the out_dir given to evaluate_folder.
+CSV_NAME, JSON_NAME, FIGURE_NAME = "scores.csv", "scores.json", "comparison.png"
+
+# Longer side of each picture in the comparison grid: plotting draws a panel 4 inches wide at
+# 100 dpi, so more pixels would only make the figure slower to draw.
+_GRID_SIDE = 400
+_EIGHT_BIT = 255.0
+# How many file names a summary spells out before it says "and N more".
+_NAMES_SHOWN = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores of one image
 
 
 def psnr(reference, result):
@@ -33,6 +82,77 @@ def scores(reference, result):
     return {"psnr": psnr(reference, result), "ssim": ssim(reference, result)}
 
 
+def ab_distances(reference, result):
+    """Per-pixel Euclidean distance between the a, b of two RGB images, in Lab units.
+
+    Args:
+        reference, result: (H, W, 3) float RGB in [0, 1], the same shape.
+
+    Returns:
+        float64 (H, W), >= 0; a just-noticeable difference is about 2.3.
+    """
+    reference, result = _check_pair(reference, result)
+    return _distances(_ab_of(reference), _ab_of(result))
+
+
+def ab_error(reference, result):
+    """Mean Euclidean distance in the ab plane between two RGB images, in Lab units.
+
+    Measured on the images themselves (the result after its conversion to sRGB, as a viewer
+    sees it), so colours a model predicts outside the sRGB gamut count as they are shown.
+    """
+    return float(ab_distances(reference, result).mean())
+
+
+def ab_accuracy_auc(reference, result, max_threshold=AUC_MAX_THRESHOLD):
+    """Zhang, Isola & Efros (2016)'s AuC: how many pixels have nearly the right ab, over thresholds.
+
+    Discretisation: for each integer threshold t = 0, 1, ..., max_threshold (151 values by
+    default) take the share of pixels whose ab distance (see `ab_distances`) is <= t; the AuC
+    is the mean of those shares. So it lies in [0, 1]: 1 when every pixel's ab is exact, and
+    a constant error d (0 < d <= max_threshold) scores (max_threshold + 1 - ceil(d)) /
+    (max_threshold + 1). This is the plain (not class-rebalanced) variant of the paper.
+
+    Args:
+        reference, result: (H, W, 3) float RGB in [0, 1], the same shape.
+        max_threshold: the largest threshold, a positive int, in Lab units.
+    """
+    return _auc(ab_distances(reference, result), max_threshold)
+
+
+def colourfulness(rgb):
+    """Hasler & Süsstrunk (2003)'s colourfulness M, "Measuring colourfulness in natural images".
+
+    On sRGB values 0-255 (not linearised, as in the paper): rg = R - G and yb = (R + G) / 2 - B
+    per pixel, σ and μ their standard deviation (population, over all pixels) and mean, and
+
+        M = sqrt(σ_rg² + σ_yb²) + 0.3 · sqrt(μ_rg² + μ_yb²).
+
+    0 for any grey image; the paper's scale calls about 33 "moderately", 59 "quite" and 82
+    "highly colourful". Not `data.colourfulness_of`, the Lab measure colornet uses to find
+    grey and toned photos.
+
+    Args:
+        rgb: (H, W, 3) float RGB in [0, 1], or uint8 0-255.
+
+    Returns:
+        float >= 0.
+    """
+    values = np.asarray(rgb)
+    if values.ndim != 3 or values.shape[-1] != 3 or values.size == 0:
+        raise ValueError(f"rgb must be an (H, W, 3) image, got shape {values.shape}")
+    values = values.astype(np.float64) * (1.0 if values.dtype == np.uint8 else _EIGHT_BIT)
+    red, green, blue = values[..., 0], values[..., 1], values[..., 2]
+    # The paper's opponent channels are signed. Many copies (pyimagesearch and the blog posts
+    # that follow it) take |R - G| and |(R + G)/2 - B| first, which folds red onto green and
+    # yellow onto blue and so changes both the means and the spreads: that is another measure.
+    red_green = red - green
+    yellow_blue = 0.5 * (red + green) - blue
+    spread = math.hypot(red_green.std(), yellow_blue.std())
+    mean = math.hypot(red_green.mean(), yellow_blue.mean())
+    return float(spread + 0.3 * mean)
+
+
 def grey_baseline(rgb):
     """The photo with its colour removed: same lightness L*, a = b = 0. RGB (H, W, 3) in [0, 1].
 
@@ -41,6 +161,362 @@ def grey_baseline(rgb):
     lab = color.rgb_to_lab(rgb)
     lab[..., 1:] = 0.0
     return color.lab_to_rgb(lab)
+
+
+def mean_ab_baseline(rgb, mean_ab):
+    """The photo's lightness with one constant ab everywhere, e.g. the training photos' mean.
+
+    Args:
+        rgb: (H, W, 3) float RGB in [0, 1].
+        mean_ab: (a, b) in Lab units; clipped to ±128 like any prediction.
+
+    Returns:
+        float32 RGB (H, W, 3) in [0, 1].
+    """
+    lightness = color.rgb_to_lab(rgb)[..., 0]
+    return _constant_ab(lightness, _check_mean_ab(mean_ab))
+
+
+def mean_ab_of(paths, *, progress=False):
+    """The mean a and b of a set of photos, streamed one photo at a time.
+
+    Each photo's own mean ab counts once, whatever its size: training crops and resizes every
+    photo to one size, so this is the mean the model sees. Files that cannot be read are
+    skipped, each with a warning naming it.
+
+    Args:
+        paths: sequence of str or pathlib.Path (e.g. `data.scan_folder(folder).colour`).
+        progress: show a progress bar.
+
+    Returns:
+        float64 array (2,): mean a and mean b, in Lab units.
+
+    Raises:
+        ValueError: no paths, a single path instead of a list, or no readable photo.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError(
+            f"mean_ab_of takes a list of photo paths, not one path ('{paths}'); "
+            "for a folder use mean_ab_of(images.list_images(folder))"
+        )
+    total, count = np.zeros(2), 0
+    for path in tqdm.tqdm(paths, desc="mean ab", unit="photo", disable=not progress):
+        try:
+            rgb = images.load_rgb(path)
+        except images.ImageError as error:
+            warnings.warn(f"skipped {error}", stacklevel=2)
+            continue
+        total += _ab_of(rgb).reshape(-1, 2).mean(axis=0, dtype=np.float64)
+        count += 1
+    if count == 0:
+        raise ValueError("no readable photos to take the mean ab of")
+    return total / count
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole folder
+
+
+@dataclasses.dataclass
+class EvaluationReport:
+    """What `evaluate_folder` measured and where it wrote it."""
+
+    rows: list[dict]  # one per photo and method, then one MEAN_ROW per method; keys COLUMNS
+    means: dict[str, dict]  # method -> its mean row
+    mean_ab: np.ndarray | None  # the mean-ab baseline's (a, b), None when it was not run
+    grey: list[pathlib.Path]  # photos skipped as grey (see `data.is_grey`)
+    unreadable: list[tuple[pathlib.Path, str]]  # photos skipped: (path, one-line error)
+    csv_path: pathlib.Path
+    json_path: pathlib.Path
+    figure_path: pathlib.Path | None  # None with max_grid_images=0
+
+    def summary(self):
+        """The mean of each method as a small text table, and what was skipped."""
+        lines = [
+            f"{'method':<22}{'PSNR dB':>9}{'SSIM':>8}{'ab error':>10}{'AuC':>8}{'colourful':>11}"
+        ]
+        for method, row in self.means.items():
+            lines.append(
+                f"{_method_label(method, self.mean_ab):<22}{row['psnr']:>9.2f}{row['ssim']:>8.3f}"
+                f"{row['ab_error']:>10.2f}{row['auc']:>8.3f}{row['colourfulness']:>11.1f}"
+            )
+        original = next(iter(self.means.values()))["original_colourfulness"]
+        lines.append(f"{'original':<22}{'':>35}{original:>11.1f}")
+        photos = sum(row["method"] == COLORIZED and row["image"] != MEAN_ROW for row in self.rows)
+        counts = f"{photos} photo{'' if photos == 1 else 's'} scored"
+        if self.grey:
+            counts += f"; skipped {len(self.grey)} grey ({_names([p.name for p in self.grey])})"
+        if self.unreadable:
+            names = _names([path.name for path, _ in self.unreadable])
+            counts += f"; skipped {len(self.unreadable)} unreadable ({names})"
+        if self.mean_ab is None:
+            counts += "; no mean-ab baseline (give mean_ab or train_dir)"
+        written = [self.csv_path, self.json_path] + ([self.figure_path] if self.figure_path else [])
+        lines += [counts, "wrote " + ", ".join(str(path) for path in written)]
+        return "\n".join(lines)
+
+
+def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
+                    max_grid_images=8, progress=True):
+    """Score a model on a folder of held-out colour photos, next to the grey and mean-ab baselines.
+
+    Each photo (subfolders included) is read, reduced to its lightness, colorized by the model
+    (`colorize.predict_ab`: Version 1 at the photo's size, the final colorizer at its own, its
+    colours resized back), and compared with the original at full size: PSNR and SSIM on
+    RGB, ab error, ab accuracy AuC, and the colourfulness of the result (and of the original,
+    for reference).
+    The grey baseline (a = b = 0) and the mean-ab baseline (one constant ab, the training
+    photos' mean) are scored the same way on the same photos. Photos are streamed: memory
+    holds one photo plus the small copies kept for the grid.
+
+    Grey photos (`data.is_grey`, the test `colornet prepare` and `train` use; their
+    colourfulness is about 0, so there is no colour to score against) are skipped and
+    counted. Files that cannot be read are skipped with a warning naming each.
+
+    Writes to out_dir, each file atomically:
+        scores.csv      the table: COLUMNS, a row per photo and method, then a "mean" row
+                        per method (image = "mean")
+        scores.json     the same rows, plus the settings and the skipped photos
+        comparison.png  grey | colorized | mean ab | original for the first max_grid_images
+
+    Args:
+        model: a colornet model (either kind), or the path of one (see colorize.load_model).
+        data_dir: str or pathlib.Path of the folder of colour photos, any sizes and formats.
+        out_dir: where to write; created if missing; must not lie inside data_dir, where the
+            picture would join the photos of the next evaluation.
+        mean_ab: (a, b) of the mean-ab baseline, in Lab units.
+        train_dir: instead of mean_ab, the folder of training photos: its colour photos (as
+            `data.scan_folder` finds them, like training does) give the mean via `mean_ab_of`.
+            With neither, the mean-ab baseline is left out.
+        max_grid_images: how many photos the picture shows; 0 for no picture.
+        progress: show progress bars.
+
+    Returns:
+        EvaluationReport.
+
+    Raises:
+        images.ImageError: data_dir is missing or holds no images.
+        ValueError: bad arguments, out_dir inside data_dir, no colour photo to score, or a
+            model colornet cannot load.
+    """
+    data_dir, out_dir = pathlib.Path(data_dir), pathlib.Path(out_dir)
+    if mean_ab is not None and train_dir is not None:
+        raise ValueError("give mean_ab or train_dir, not both")
+    if not isinstance(max_grid_images, numbers.Integral) or max_grid_images < 0:
+        raise ValueError(f"max_grid_images must be an int >= 0, got {max_grid_images!r}")
+    resolved_out = out_dir.resolve()
+    if resolved_out == data_dir.resolve() or data_dir.resolve() in resolved_out.parents:
+        raise ValueError(
+            f"out_dir '{out_dir}' is inside data_dir '{data_dir}': its picture would be "
+            "scored as a photo next time; choose a folder outside it"
+        )
+    paths = images.list_images(data_dir)  # a missing or empty folder fails before any work
+    model_label = str(model) if isinstance(model, (str, os.PathLike)) else model.name
+    if isinstance(model, (str, os.PathLike)):
+        model = colorize.load_model(model)
+    if mean_ab is not None:
+        mean_ab = _check_mean_ab(mean_ab)
+    elif train_dir is not None:
+        scan = data.scan_folder(train_dir, progress=progress)
+        mean_ab = mean_ab_of(scan.colour, progress=progress)
+
+    methods = [COLORIZED, GREY] + ([MEAN_AB] if mean_ab is not None else [])
+    rows, grid, grey, unreadable = [], [], [], []
+    for path in tqdm.tqdm(paths, desc="evaluating", unit="photo", disable=not progress):
+        try:
+            original = images.load_rgb(path)
+        except images.ImageError as error:
+            warnings.warn(f"skipped {error}", stacklevel=2)
+            unreadable.append((path, str(error)))
+            continue
+        if data.is_grey(original):
+            grey.append(path)
+            continue
+        lab = color.rgb_to_lab(original)  # (H, W, 3)
+        lightness, original_ab = lab[..., 0], lab[..., 1:]
+        results = {
+            COLORIZED: colorize.combine(lightness, colorize.predict_ab(model, lightness)),
+            GREY: grey_baseline(original),
+        }
+        if mean_ab is not None:
+            results[MEAN_AB] = _constant_ab(lightness, mean_ab)
+        name = path.relative_to(data_dir).as_posix()
+        original_colourfulness = colourfulness(original)
+        for method in methods:
+            row = {"image": name, "method": method}
+            row.update(_scores_of(original, original_ab, results[method]))
+            row["original_colourfulness"] = original_colourfulness
+            rows.append(row)
+        if len(grid) < max_grid_images:
+            grid.append((name, rows[-len(methods):], [_small(results[m]) for m in methods],
+                         _small(original)))
+
+    if grey:
+        warnings.warn(
+            f"skipped {len(grey)} grey photo(s) in '{data_dir}', which have no colour to "
+            f"score against: {_names([path.relative_to(data_dir).as_posix() for path in grey])}",
+            stacklevel=2,
+        )
+    if not rows:
+        raise ValueError(
+            f"no colour photos to score in '{data_dir}' ({len(grey)} grey, "
+            f"{len(unreadable)} unreadable)"
+        )
+    means = {method: _mean_row([row for row in rows if row["method"] == method], method)
+             for method in methods}
+    rows += list(means.values())
+
+    report = EvaluationReport(
+        rows=rows, means=means, mean_ab=mean_ab, grey=grey, unreadable=unreadable,
+        csv_path=out_dir / CSV_NAME, json_path=out_dir / JSON_NAME,
+        figure_path=out_dir / FIGURE_NAME if grid else None,
+    )
+    _write_csv(report)
+    _write_json(report, model_label, data_dir)
+    if grid:
+        plotting.save_figure(_grid_figure(grid, methods, mean_ab), report.figure_path)
+    return report
+
+
+def _scores_of(original, original_ab, result):
+    """Every score of one result against its original; the original's ab computed once."""
+    distances = _distances(original_ab, _ab_of(result))
+    return {
+        "psnr": psnr(original, result),
+        "ssim": ssim(original, result),
+        "ab_error": float(distances.mean()),
+        "colourfulness": colourfulness(result),
+        "auc": _auc(distances, AUC_MAX_THRESHOLD),
+    }
+
+
+def _mean_row(method_rows, method):
+    """The arithmetic mean of each score over the photos (PSNR in dB, as usual)."""
+    row = {"image": MEAN_ROW, "method": method}
+    row.update({name: float(np.mean([r[name] for r in method_rows])) for name in SCORES})
+    return row
+
+
+def _grid_figure(grid, methods, mean_ab):
+    """grey | colorized | mean ab | original per photo, each result titled with its scores."""
+    order = [GREY, COLORIZED] + ([MEAN_AB] if MEAN_AB in methods else [])
+    panels, titles, labels = [], [], []
+    for name, method_rows, pictures, original in grid:
+        by_method = dict(zip(methods, zip(method_rows, pictures)))
+        panels.append([by_method[method][1] for method in order] + [original])
+        titles.append(
+            [f"{_method_label(method, mean_ab)}\n{_panel_scores(by_method[method][0])}"
+             for method in order]
+            + [f"original\ncolourfulness {method_rows[0]['original_colourfulness']:.1f}"]
+        )
+        labels.append(name)
+    return plotting.comparison(panels, titles=titles, row_labels=labels)
+
+
+def _panel_scores(row):
+    return f"{row['psnr']:.1f} dB, ab error {row['ab_error']:.1f}, AuC {row['auc']:.2f}"
+
+
+def _method_label(method, mean_ab):
+    if method == MEAN_AB and mean_ab is not None:
+        return f"mean ab ({mean_ab[0]:.1f}, {mean_ab[1]:.1f})"
+    return {COLORIZED: "colorized", GREY: "grey (a = b = 0)"}.get(method, method)
+
+
+def _write_csv(report):
+    with images.atomic_output(report.csv_path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=COLUMNS)
+            writer.writeheader()
+            for row in report.rows:
+                writer.writerow({key: _csv_value(value) for key, value in row.items()})
+
+
+def _csv_value(value):
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def _write_json(report, model_label, data_dir):
+    content = {
+        "model": model_label,
+        "data_dir": str(data_dir),
+        "mean_ab": None if report.mean_ab is None else [float(v) for v in report.mean_ab],
+        "auc_thresholds": f"0, 1, ..., {AUC_MAX_THRESHOLD} (Lab units)",
+        "columns": list(COLUMNS),
+        "rows": [{key: _json_value(value) for key, value in row.items()} for row in report.rows],
+        "skipped_grey": [path.relative_to(data_dir).as_posix() for path in report.grey],
+        "skipped_unreadable": [
+            {"file": path.relative_to(data_dir).as_posix(), "error": message}
+            for path, message in report.unreadable
+        ],
+    }
+    with images.atomic_output(report.json_path) as temporary:
+        temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def _json_value(value):
+    """Strict JSON has no infinity (a PSNR of identical images): write it as null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _ab_of(rgb):
+    """(H, W, 3) RGB → float32 (H, W, 2) a and b."""
+    return color.rgb_to_lab(rgb)[..., 1:]
+
+
+def _distances(reference_ab, result_ab):
+    """(H, W, 2) twice → float64 (H, W) Euclidean distances."""
+    difference = np.asarray(result_ab, np.float64) - np.asarray(reference_ab, np.float64)
+    return np.hypot(difference[..., 0], difference[..., 1])
+
+
+def _auc(distances, max_threshold):
+    """Mean over t = 0..max_threshold of the share of distances <= t (see ab_accuracy_auc)."""
+    if not isinstance(max_threshold, numbers.Integral) or max_threshold < 1:
+        raise ValueError(f"max_threshold must be a positive int, got {max_threshold!r}")
+    # distance <= t for an integer t exactly when ceil(distance) <= t: one pass over the
+    # pixels with bincount, instead of max_threshold + 1 comparisons of the whole image.
+    first_threshold = np.minimum(np.ceil(distances.ravel()), max_threshold + 1).astype(np.int64)
+    within = np.cumsum(np.bincount(first_threshold, minlength=max_threshold + 2))
+    return float(within[: max_threshold + 1].mean() / distances.size)
+
+
+def _constant_ab(lightness, ab):
+    """Lightness (H, W) with one ab (2,) everywhere → RGB (H, W, 3) in [0, 1]."""
+    return colorize.combine(lightness, np.broadcast_to(ab, (*lightness.shape, 2)))
+
+
+def _check_mean_ab(mean_ab):
+    values = np.asarray(mean_ab, dtype=np.float64) if _is_number_pair(mean_ab) else None
+    if values is None or not np.all(np.isfinite(values)):
+        raise ValueError(f"mean_ab must be two finite numbers (a, b), got {mean_ab!r}")
+    return values
+
+
+def _is_number_pair(value):
+    try:
+        return len(value) == 2 and all(isinstance(v, numbers.Real) for v in value)
+    except TypeError:
+        return False
+
+
+def _small(rgb):
+    """A copy for the grid, its longer side at most _GRID_SIDE pixels, aspect kept."""
+    height, width = rgb.shape[:2]
+    scale = _GRID_SIDE / max(height, width)
+    if scale >= 1:
+        return rgb
+    shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return images.resize_and_crop(rgb, shape)
+
+
+def _names(names):
+    more = len(names) - _NAMES_SHOWN
+    return ", ".join(names[:_NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def _check_pair(reference, result):

@@ -46,7 +46,7 @@ class TrainingConfig:
     augment: bool = True  # shear, zoom, rotation, flip, as the write-up's ImageDataGenerator
     validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
     seed: int = 0  # split, shuffling, augmentation and initial weights
-    distribution: str = "none"  # "mirrored": all local GPUs; "multi_worker": TF_CONFIG's cluster
+    distribution: str = "none"  # "mirrored": all GPUs (or logical devices) of this machine
     # Embed each photo once, before training, and reuse it every epoch: the backbone, most of
     # the cost of a step, then runs once per photo instead of once per photo per epoch. The
     # embedding is of the un-augmented photo; augmentation still reaches L and ab.
@@ -163,11 +163,13 @@ def train(config, run_dir, progress=True):
         ValueError: a bad config, or a run folder started with a different one.
         colornet.images.ImageError: no usable photos in `config.data_dir`.
     """
+    # First, before TensorFlow runs any operation (tf.distribute needs that) or anything is
+    # written: the distribution strategy.
+    strategy = _distribution_strategy(config.distribution)
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_or_save_config(config, run_dir)
     train_paths, validation_paths = _split_once(config, run_dir, progress)
-    strategy = _distribution_strategy(config.distribution)
 
     checkpoint = RunCheckpoint(run_dir)
     initial_epoch = checkpoint.completed_epochs()
@@ -417,7 +419,15 @@ def _distribution_strategy(distribution):
         # Every local GPU; with none, every logical CPU device (how the tests split the CPU).
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    # tf.distribute.MultiWorkerMirroredStrategy is what training across machines needs, but
+    # Keras 3's fit fails under it twice over (before the first step, and when it reduces a
+    # step's logs): keras-team/keras#20585, still open with Keras 3.15. Refuse it plainly
+    # rather than fail inside Keras on every worker.
+    raise ValueError(
+        "distribution='multi_worker' is not available: Keras 3's fit cannot train under "
+        "tf.distribute.MultiWorkerMirroredStrategy yet (keras-team/keras#20585); use "
+        "'mirrored' for the GPUs of one machine"
+    )
 
 
 class _no_scope:

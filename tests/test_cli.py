@@ -189,3 +189,39 @@ def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
                        "--model", str(tmp_path / "photo.png"), "--quiet"])
     assert status == 1
     assert "not a .keras model file" in capsys.readouterr().err
+
+
+def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    from .test_video import moving_shapes, write_clip
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    clip = write_clip(tmp_path / "clip.mp4", moving_shapes())
+    status = cli.main(["video", str(clip), str(tmp_path / "out.mp4"), "--model",
+                       str(tmp_path / "v1.keras"), "--quiet"])
+    assert status == 0
+    assert "flicker" in capsys.readouterr().out
+    assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    for index in range(2):
+        _save(tmp_path / "test" / f"{index}.png", blobs_photo(32, seed=index))
+        _save(tmp_path / "train" / f"{index}.png", blobs_photo(32, seed=10 + index))
+    status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
+                       "--train-dir", str(tmp_path / "train"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "grey" in out and "mean ab" in out and "AuC" in out
+    folder = tmp_path / "v1_evaluation"
+    assert {path.name for path in folder.iterdir()} == {"scores.csv", "scores.json", "comparison.png"}

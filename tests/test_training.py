@@ -182,6 +182,15 @@ def test_bad_settings_are_refused_before_any_work(arguments, message):
         training.TrainingConfig(data_dir="anywhere", **arguments)
 
 
+def test_multi_worker_is_refused_with_the_upstream_reason(photo_folders, tmp_path):
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), distribution="multi_worker", **FAST
+    )
+    with pytest.raises(ValueError, match=r"multi_worker.*keras-team/keras#20585"):
+        training.train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     config = training.TrainingConfig(data_dir=str(tmp_path / "empty"), **FAST)
