@@ -214,7 +214,7 @@ def _run_train(args):
         else training.TrainingConfig(data_dir=str(args.data_dir))
     )
     given = {
-        "data_dir": str(args.data_dir),
+        "data_dir": str(args.data_dir.resolve()),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "image_size": args.image_size,

@@ -39,7 +39,7 @@ class TrainingConfig:
     data_dir: str  # a folder of colour photos, any sizes and formats, searched recursively
     image_size: int = 256  # the write-up's 256×256; any multiple of 8
     batch_size: int = 10  # the write-up's; it fit a Tesla K80's memory with Inception
-    epochs: int = 20  # the write-up trained 21 epochs on 10,000 photos
+    epochs: int = 20  # the write-up estimated 21 epochs on 10,000 photos for a good model
     learning_rate: float = 1e-3  # Adam's default, as in the write-up
     backbone: str = backbones.DEFAULT_BACKBONE  # the classifier whose embedding is fused in
     backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
@@ -166,6 +166,8 @@ def train(config, run_dir, progress=True):
     # First, before TensorFlow runs any operation (tf.distribute needs that) or anything is
     # written: the distribution strategy.
     strategy = _distribution_strategy(config.distribution)
+    # Absolute, so the run resumes from any working directory (the notebook runs elsewhere).
+    config = dataclasses.replace(config, data_dir=str(pathlib.Path(config.data_dir).resolve()))
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_or_save_config(config, run_dir)

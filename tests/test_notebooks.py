@@ -92,3 +92,47 @@ def test_version_1_notebook_trains_colorizes_and_saves_its_figure(tmp_path):
     assert "colorized:     PSNR" in printed and "grey baseline: PSNR" in printed
     # Lab channels, loss curve and the comparison, each shown inline.
     assert len(image_outputs(executed)) >= 3
+
+
+FINAL_VERSION = REPO_ROOT / "Final_Version" / "final_version.ipynb"
+
+
+def test_final_version_notebook_is_a_thin_client_with_one_parameters_cell():
+    assert_thin_client(FINAL_VERSION)
+
+
+@pytest.mark.slow
+def test_final_version_notebook_trains_in_its_run_folder_and_scores_held_out_photos(tmp_path):
+    run_dir = tmp_path / "run"
+    figure_path = tmp_path / "fig.png"
+    executed = run_notebook(
+        FINAL_VERSION,
+        {
+            "image_size": 32,
+            "epochs": 2,
+            "batch_size": 2,
+            "backbone": "mobilenet_v3_small",
+            "backbone_weights": None,
+            "run_dir": str(run_dir),
+            "figure_path": str(figure_path),
+        },
+        tmp_path,
+    )
+
+    # Trained where told (not into Final_Version/runs/) and saved the figure where told.
+    assert (run_dir / "best.keras").is_file()
+    log_lines = (run_dir / "log.csv").read_text().splitlines()
+    assert log_lines[0].split(",") == ["epoch", "loss", "val_loss"] and len(log_lines) == 3
+    assert figure_path.stat().st_size > 0
+    printed = "\n".join(output_texts(executed))
+    assert "4 colour photos" in printed
+    assert "6,541,202 parameters" in printed
+    assert "trained 2 epochs in" in printed
+    assert "validation: immunohistochemistry.jpg" in printed
+    # The score table: a header, and grey and colorized scores for each held-out photo.
+    assert "grey colorized" in printed
+    for name in ("chelsea.jpg", "rocket.jpg"):
+        row = next(line for line in printed.splitlines() if line.startswith(name))
+        assert len(row.split()) == 5, row
+    # Training photos, augmentation, loss curve and the held-out comparison, each shown inline.
+    assert len(image_outputs(executed)) >= 4
