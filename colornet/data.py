@@ -622,7 +622,10 @@ def prepare_folder(
         duplicates.add(fingerprint, path)
         relative = _output_name(path.relative_to(raw_dir), names_taken)
         written[path] = images.save_image(
-            train_dir / relative, _shrunk(rgb, image_size), protected=path, quality=_JPEG_QUALITY
+            train_dir / relative,
+            images.shrink(rgb, shorter_side=image_size),
+            protected=path,
+            quality=_JPEG_QUALITY,
         )
 
     training, testing = split(list(written), test_fraction, seed, root=raw_dir)
@@ -713,17 +716,6 @@ def _output_name(relative, names_taken):
             number += 1
     names_taken.add(candidate.as_posix().lower())
     return candidate
-
-
-def _shrunk(rgb, shorter_side):
-    """Resize (H, W, 3) so that its shorter side is `shorter_side`, keeping the aspect ratio;
-    a photo already that small or smaller is returned as it is."""
-    height, width = rgb.shape[:2]
-    scale = shorter_side / min(height, width)
-    if scale >= 1:
-        return rgb
-    target = (max(1, round(height * scale)), max(1, round(width * scale)))
-    return images.resize_and_crop(rgb, target)
 
 
 def _write_report(data_dir, raw_dir, report, settings):

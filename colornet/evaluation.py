@@ -348,8 +348,9 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             row["original_colourfulness"] = original_colourfulness
             rows.append(row)
         if len(grid) < max_grid_images:
-            grid.append((name, rows[-len(methods):], [_small(results[m]) for m in methods],
-                         _small(original)))
+            grid.append((name, rows[-len(methods):],
+                         [images.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
+                         images.shrink(original, longer_side=_GRID_SIDE)))
 
     if grey:
         warnings.warn(
@@ -502,16 +503,6 @@ def _is_number_pair(value):
         return len(value) == 2 and all(isinstance(v, numbers.Real) for v in value)
     except TypeError:
         return False
-
-
-def _small(rgb):
-    """A copy for the grid, its longer side at most _GRID_SIDE pixels, aspect kept."""
-    height, width = rgb.shape[:2]
-    scale = _GRID_SIDE / max(height, width)
-    if scale >= 1:
-        return rgb
-    shape = (max(1, round(height * scale)), max(1, round(width * scale)))
-    return images.resize_and_crop(rgb, shape)
 
 
 def _names(names):

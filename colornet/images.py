@@ -529,6 +529,22 @@ def resize_and_crop(rgb, size):
     return resized[..., 0] if cropped.ndim == 2 else resized
 
 
+def shrink(rgb, *, shorter_side=None, longer_side=None):
+    """Shrink (H, W, 3) keeping its aspect ratio so that its shorter (or longer) side is the
+    given number of pixels; a photo already that small is returned as it is, never enlarged.
+    Exactly one of `shorter_side` and `longer_side` is given."""
+    if (shorter_side is None) == (longer_side is None):
+        raise ValueError("give exactly one of shorter_side and longer_side")
+    height, width = rgb.shape[:2]
+    if shorter_side is not None:
+        scale = shorter_side / min(height, width)
+    else:
+        scale = longer_side / max(height, width)
+    if scale >= 1:
+        return rgb
+    return resize_and_crop(rgb, (max(1, round(height * scale)), max(1, round(width * scale))))
+
+
 def _as_height_width(size):
     """int → (size, size); (height, width) → itself; both checked to be positive ints."""
     pair = (size, size) if _is_int(size) else tuple(size) if _is_pair(size) else None

@@ -751,3 +751,12 @@ def test_saved_file_gets_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_shrink_keeps_the_aspect_and_never_enlarges():
+    photo = np.zeros((300, 600, 3), np.float32)
+    assert images.shrink(photo, shorter_side=100).shape == (100, 200, 3)
+    assert images.shrink(photo, longer_side=150).shape == (75, 150, 3)
+    assert images.shrink(photo, shorter_side=1000) is photo
+    with pytest.raises(ValueError, match="exactly one"):
+        images.shrink(photo)
