@@ -22,7 +22,7 @@ def blobs_photo(size=32, seed=0):
 def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
     photo = blobs_photo()
     run = single_image.train_single_image(
-        photo, single_image.SingleImageConfig(steps=300, learning_rate=0.01), progress=False
+        photo, single_image.SingleImageConfig(steps=300), progress=False
     )
     assert len(run.losses) == 300
     assert run.losses[-1] < run.losses[0] / 20
@@ -71,8 +71,11 @@ def test_a_trained_run_colorizes_other_sizes_at_full_resolution():
     big = np.random.default_rng(0).random((77, 131, 3)).astype(np.float32)
     colorized = run.colorize(big)
     assert colorized.shape == big.shape
-    # The lightness is the input's own, pixel for pixel.
+    # The lightness is the input's own, pixel for pixel, wherever the colour is inside the
+    # sRGB gamut (clipping at the gamut's edge moves L a little).
+    inside = (colorized > 0.001).all(-1) & (colorized < 0.999).all(-1)
+    assert inside.mean() > 0.9
     np.testing.assert_allclose(
-        color.rgb_to_lab(colorized)[..., 0], color.rgb_to_lab(big)[..., 0], atol=0.5
+        color.rgb_to_lab(colorized)[inside, 0], color.rgb_to_lab(big)[inside, 0], atol=0.5
     )
     assert colorize.colorize_rgb(run.model, big).shape == big.shape
