@@ -24,7 +24,6 @@ import warnings
 import keras
 import numpy as np
 import PIL.Image
-import tensorflow as tf
 import tqdm
 
 from colornet import color, images
@@ -381,6 +380,10 @@ def image_dataset(
         tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1]; with `extras`,
         of (photos, extras rows) pairs, the rows as float32 (B, ...).
     """
+    # tf.data streams the photos on every backend; only this pipeline needs TensorFlow, so
+    # grey detection and `prepare` work without it.
+    import tensorflow as tf
+
     _check_not_one_path(paths)
     paths = [os.fspath(path) for path in paths]
     if not paths:
