@@ -12,8 +12,9 @@ Measured in one run, in memory (decoding files costs both the same):
      resize of ab back to full size and lab2rgb (its notebook stopped at 256×256; the last
      two steps make the output the same job as ours).
    Issue goal: colornet ≥ 3× faster.
-2. One 12-megapixel photo (4000×3000) through colornet: seconds, and the process's peak
-   resident memory, measured in a fresh process. Issue goal: ≤ 2 s and ≤ 2 GB.
+2. One 12-megapixel JPEG (4000×3000) read and colorized by colornet: seconds, and the
+   process's peak resident memory, measured in a fresh process after the model is loaded
+   and traced. Issue goal: ≤ 2 s and ≤ 2 GB.
 
 Both use InceptionResNetV2 with random weights (the speed does not depend on the weights).
 
@@ -26,6 +27,7 @@ import pathlib
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -68,17 +70,17 @@ def colorize_the_write_ups_way(colour_model, inception, photo, image_size=256):
     return skimage.color.lab2rgb(np.dstack([full_lightness, full_ab]))
 
 
-def measure_12_megapixels(image_size):
-    """Run in a fresh process: seconds to colorize one 4000×3000 photo, and peak memory."""
+def measure_12_megapixels(photo_path, image_size):
+    """Run in a fresh process: seconds to read and colorize one 4000×3000 JPEG, and the
+    process's peak resident memory (model, TensorFlow and all)."""
     model = models.colorizer(image_size, backbone_weights=None)
-    photo = np.random.default_rng(0).random((3000, 4000, 3)).astype(np.float32)
-    colorize.colorize(model, photo[:64, :64])  # warm-up: traces the model, compiles kernels
+    colorize.colorize(model, np.zeros((64, 64, 3), np.float32))  # warm-up: traces the model
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    result = colorize.colorize(model, photo)
+    result = colorize.colorize(model, photo_path)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert result.shape == photo.shape
+    assert result.shape == (3000, 4000, 3)
     print(f"{seconds:.3f} {peak_kib / 2**20:.3f} {before / 2**20:.3f}")
 
 
@@ -88,12 +90,27 @@ def main():
     parser.add_argument("--side", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
-    parser.add_argument("--only-12mp", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-12mp", type=pathlib.Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only_12mp:
-        return measure_12_megapixels(args.image_size)
+        return measure_12_megapixels(args.only_12mp, args.image_size)
 
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, InceptionResNetV2 with random weights")
+    # First, while this process is still small: a child inherits its parent's peak-memory
+    # mark across fork and exec, so measuring later would report the parent's peak.
+    with tempfile.TemporaryDirectory() as folder:
+        photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
+        images.save_image(photo_path, images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000)))
+        fresh = subprocess.run(
+            [sys.executable, __file__, "--only-12mp", str(photo_path), "--image-size", str(args.image_size)],
+            capture_output=True, text=True, check=True,
+        )
+    seconds, peak_gib, loaded_gib = map(float, fresh.stdout.split()[-3:])
+    print(
+        f"one 4000×3000 JPEG, read and colorized: {seconds:.2f} s (goal ≤ 2 s), peak memory {peak_gib:.2f} GiB "
+        f"(goal ≤ 2 GB; {loaded_gib:.2f} GiB of it with the model loaded, before the photo)"
+    )
+
     model = models.colorizer(args.image_size, backbone_weights=None)
     inception = keras.applications.InceptionResNetV2(weights=None)
     fusion = model.get_layer("fusion_colorizer")
@@ -116,16 +133,6 @@ def main():
     print(f"  colornet:          {our_seconds:7.1f} s   {count / our_seconds:6.2f} photos/s")
     print(f"  the write-up's way:{their_seconds:7.1f} s   {count / their_seconds:6.2f} photos/s")
     print(f"  speed-up: {their_seconds / our_seconds:.1f}× (goal ≥ 3×)")
-
-    fresh = subprocess.run(
-        [sys.executable, __file__, "--only-12mp", "--image-size", str(args.image_size)],
-        capture_output=True, text=True, check=True,
-    )
-    seconds, peak_gib, loaded_gib = map(float, fresh.stdout.split()[-3:])
-    print(
-        f"one 4000×3000 photo: {seconds:.2f} s (goal ≤ 2 s), peak memory {peak_gib:.2f} GiB "
-        f"(goal ≤ 2 GB; {loaded_gib:.2f} GiB of it with the model loaded, before the photo)"
-    )
 
 
 if __name__ == "__main__":

@@ -200,6 +200,10 @@ def _positive_power(base, exponent):
 # Eight buckets per doubling: padding wastes at most 1/8 of the work.
 _BUCKETS_PER_OCTAVE = 8
 _SMALLEST_BUCKET = 1024
+# Larger arrays go through in chunks of 4 megapixels: one compiled kernel then serves
+# every large photo, whatever its size (a new size would cost a second of compiling), and
+# the kernel's intermediates stay a few megabytes however large the photo.
+_CHUNK = 2**22
 
 
 def _bucket_size(pixel_count):
@@ -211,13 +215,22 @@ def _bucket_size(pixel_count):
 
 
 def _convert_array(function, array):
-    """Run `function` on a (..., 3) numpy array as flat, bucket-padded pixels."""
+    """Run `function` on a (..., 3) numpy array as flat pixels: small arrays padded to a
+    bucket size, large ones in fixed-size chunks (the last one padded)."""
     pixels = array.reshape(-1, 3)
     count = len(pixels)
-    padded = np.zeros((_bucket_size(count), 3), dtype=pixels.dtype)
-    padded[:count] = pixels
-    converted = ops.convert_to_numpy(_compiled(function)(padded))
-    return converted[:count].reshape(array.shape)
+    compiled = _compiled(function)
+    if count <= _CHUNK:
+        padded = np.zeros((_bucket_size(count), 3), dtype=pixels.dtype)
+        padded[:count] = pixels
+        return ops.convert_to_numpy(compiled(padded))[:count].reshape(array.shape)
+    converted = np.empty((count, 3), dtype=np.float32)
+    for start in range(0, count, _CHUNK):
+        chunk = pixels[start : start + _CHUNK]
+        if len(chunk) < _CHUNK:
+            chunk = np.concatenate([chunk, np.zeros((_CHUNK - len(chunk), 3), chunk.dtype)])
+        converted[start : start + _CHUNK] = ops.convert_to_numpy(compiled(chunk))[: count - start]
+    return converted.reshape(array.shape)
 
 
 def _is_numpy_like(value):

@@ -174,3 +174,13 @@ def test_split_and_join_lab_are_inverse(rng):
     lightness, ab = color.split_lab(lab)
     assert lightness.shape == (3, 4, 1) and ab.shape == (3, 4, 2)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(color.join_lab(lightness, ab)), lab)
+
+
+def test_arrays_larger_than_a_chunk_convert_like_small_ones(rng):
+    chunk = color._CHUNK
+    pixels = rng.integers(0, 256, size=(chunk + 1000, 3), dtype=np.uint8)
+    lab = colornet.rgb_to_lab(pixels)
+    for part in (slice(0, 500), slice(chunk - 500, chunk + 500), slice(chunk + 500, chunk + 1000)):
+        np.testing.assert_allclose(lab[part], colornet.rgb_to_lab(pixels[part]), atol=1e-4)
+    back = colornet.lab_to_rgb(lab)
+    np.testing.assert_allclose(back[chunk - 5 : chunk + 5], pixels[chunk - 5 : chunk + 5] / 255, atol=1e-4)
