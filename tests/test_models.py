@@ -140,3 +140,15 @@ def test_final_model_survives_a_keras_file_round_trip(tmp_path):
 def test_final_model_rejects_bad_arguments_clearly(arguments, message):
     with pytest.raises(ValueError, match=message):
         models.fusion_colorizer(**arguments)
+
+
+def test_the_end_to_end_colorizer_is_one_file_that_loads_safely_and_predicts_the_same(tmp_path):
+    model = models.colorizer(image_size=32, backbone="mobilenet_v3_small", backbone_weights=None)
+    assert model.count_params() > 6_541_202  # the backbone is inside
+    assert sum(np.prod(weight.shape) for weight in model.trainable_weights) == 6_541_202
+    path = tmp_path / "colorizer.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    lightness = np.random.default_rng(0).uniform(0, 100, (2, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(lightness, verbose=0), model.predict(lightness, verbose=0))
+    assert loaded.output_names == ["ab"]
