@@ -9,6 +9,9 @@ behind one table, `BACKBONES`, and builds everything between a grey photo and it
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
+The frozen backbone can compute in bfloat16 (`PRECISIONS`): its weights stay float32, so one
+set of weights and one saved file serve both precisions.
+
 The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
 black image (inputs in about [-1, -0.99] instead of [-1, 1]). `BackboneInput` scales [0, 1]
 to 0-255 once and then applies the backbone's own `preprocess_input`; the tests check that a
@@ -122,6 +125,16 @@ BACKBONES = _backbone_table(
 )
 DEFAULT_BACKBONE = "inception_resnet_v2"
 
+# How the frozen backbone computes, as Keras dtype policies. "bfloat16" computes every layer
+# but the last (the softmax) in bfloat16 from float32 weights, as Keras's mixed precision does;
+# the class scores come out float32. On a 2-core CPU with AVX512_BF16 (oneDNN then runs its
+# avx512_core_bf16 kernels) InceptionResNetV2 embeds a batch of ten 1.5× faster, and its
+# features move by about 2 % of how much they differ between photos (random weights; see
+# benchmarks/training_throughput.py). A CPU without bfloat16 instructions emulates them and
+# is slower, hence float32 by default. Only the backbone changes: the colorizer still trains
+# in float32.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
 
 class WeightsError(ValueError):
     """Backbone weights that cannot be found, downloaded or loaded. The message is one line
@@ -220,8 +233,15 @@ class BackboneInput(keras.layers.Layer):
         backbone = get_backbone(self.backbone)
         size = (backbone.input_size, backbone.input_size)
         rgb = ops.cast(rgb, self.compute_dtype)
+        # Antialiasing only acts when shrinking. For photos known to be no larger than S × S
+        # (256 × 256 training photos for Inception's 299) plain bilinear gives the same pixels,
+        # and XLA compiles it: TensorFlow's antialiased resize has no XLA kernel, so a training
+        # step that contains it fails under jit_compile=True.
+        height, width = rgb.shape[1], rgb.shape[2]
+        enlarging = height is not None and width is not None and max(height, width) <= size[0]
         resized = ops.image.resize(
-            rgb, size, interpolation="bilinear", antialias=True, data_format="channels_last"
+            rgb, size, interpolation="bilinear", antialias=not enlarging,
+            data_format="channels_last",
         )  # (batch, S, S, 3) in [0, 1]
         return backbone.preprocess_input(resized * _PIXEL_MAX, data_format="channels_last")
 
@@ -254,13 +274,36 @@ class FrozenBackbone(keras.layers.Layer):
         backbone: a key of `BACKBONES`.
         weights: as for `build_backbone`; None (the default) when a saved model is loaded,
             whose file carries the weights.
+        precision: a key of `PRECISIONS`, "float32" or "bfloat16". It can also be set later,
+            `layer.precision = "bfloat16"`; a function traced before (a compiled `fit` step)
+            keeps the precision it was traced with. The weights stay float32 either way.
     """
 
-    def __init__(self, backbone=DEFAULT_BACKBONE, weights=None, **kwargs):
+    def __init__(self, backbone=DEFAULT_BACKBONE, weights=None, precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.backbone = get_backbone(backbone).name
+        _check_precision(precision)  # before the minutes a download and a build may take
         self.classifier = build_backbone(self.backbone, weights=weights)
         self.trainable = False
+        self.precision = precision
+
+    @property
+    def precision(self):
+        """How the classifier computes: "float32" or "bfloat16" (see `PRECISIONS`)."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, precision):
+        _check_precision(precision)
+        # Keras casts each layer's inputs and weights to its policy's compute dtype when the
+        # layer is called, so the policies can change after the weights exist.
+        *body, scores = self.classifier.layers
+        for layer in body:
+            layer.dtype_policy = PRECISIONS[precision]
+        # bfloat16 keeps 8 significant bits: the softmax stays float32, as Keras advises
+        # for a model's last layer, and so does the embedding that leaves it.
+        scores.dtype_policy = "float32"
+        self._precision = precision
 
     def build(self, input_shape):
         size = get_backbone(self.backbone).input_size
@@ -277,15 +320,16 @@ class FrozenBackbone(keras.layers.Layer):
         return (input_shape[0], get_backbone(self.backbone).embedding_size)
 
     def get_config(self):
-        return {**super().get_config(), "backbone": self.backbone}
+        return {**super().get_config(), "backbone": self.backbone, "precision": self.precision}
 
 
-def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet"):
+def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet", precision="float32"):
     """Lightness → a frozen backbone's embedding of the grey photo, as one Keras model.
 
     Args:
         name: a key of `BACKBONES`.
         weights: "imagenet", a weights file path, or None; see `build_backbone`.
+        precision: how the backbone computes, "float32" or "bfloat16" (see `PRECISIONS`).
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1), float in [0, 100], any
@@ -296,7 +340,9 @@ def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet"):
     lightness = keras.Input(shape=(None, None, 1), name="lightness")
     grey = LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, H, W, 3) in [0, 1]
     images = BackboneInput(name, name="backbone_input")(grey)  # (B, S, S, 3)
-    embedding = FrozenBackbone(name, weights=weights, name="backbone")(images)  # (B, E)
+    embedding = FrozenBackbone(
+        name, weights=weights, precision=precision, name="backbone"
+    )(images)  # (B, E)
     return keras.Model(lightness, embedding, name=f"grey_{backbone.name}_embedding")
 
 
@@ -425,6 +471,13 @@ def _check_channels_last():
         raise ValueError(
             "colornet's backbones take channels-last images; "
             f"keras.config.image_data_format() is {keras.config.image_data_format()!r}"
+        )
+
+
+def _check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"unknown precision {precision!r}; known precisions: {', '.join(PRECISIONS)}"
         )
 
 

@@ -186,6 +186,9 @@ def _add_train(commands):
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
                               "file, or 'none' for random weights (default imagenet)")
+    command.add_argument("--backbone-precision", choices=("float32", "bfloat16"),
+                         help="how the frozen backbone computes: bfloat16 is 1.5x faster on CPUs "
+                              "with AVX512_BF16 or AMX, and on GPUs (default float32)")
     command.add_argument("--augment", action=argparse.BooleanOptionalAction,
                          help="shear, zoom, rotation and flip, as the write-up (default on)")
     command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
@@ -220,6 +223,7 @@ def _run_train(args):
         "image_size": args.image_size,
         "learning_rate": args.learning_rate,
         "backbone": args.backbone,
+        "backbone_precision": args.backbone_precision,
         "augment": args.augment,
         "cache_embeddings": args.cache_embeddings,
         "validation_fraction": args.validation_fraction,

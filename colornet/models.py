@@ -179,6 +179,7 @@ def colorizer(
     backbone=backbones.DEFAULT_BACKBONE,
     backbone_weights="imagenet",
     upsampling="nearest",
+    backbone_precision="float32",
     name="colorizer",
 ):
     """The final version end to end: lightness in, scaled ab out.
@@ -192,6 +193,8 @@ def colorizer(
         backbone: a key of `colornet.backbones.BACKBONES`.
         backbone_weights: "imagenet", a local weights file, or None (random; for tests).
         upsampling: the decoder's upsampling, "nearest" or "bilinear".
+        backbone_precision: "float32" or "bfloat16" (`backbones.PRECISIONS`): how the frozen
+            backbone computes; its weights, and the fusion colorizer, stay float32 either way.
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
@@ -201,7 +204,9 @@ def colorizer(
     embedding_size = backbones.get_backbone(backbone).embedding_size
     fusion = fusion_colorizer(image_size, embedding_size, upsampling=upsampling)
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
-    embedding = backbones.grey_embedding_model(backbone, backbone_weights)(lightness)  # (B, E)
+    embedding = backbones.grey_embedding_model(
+        backbone, backbone_weights, precision=backbone_precision
+    )(lightness)  # (B, E)
     scaled = keras.layers.Rescaling(
         1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
     )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input

@@ -43,6 +43,9 @@ class TrainingConfig:
     learning_rate: float = 1e-3  # Adam's default, as in the write-up
     backbone: str = backbones.DEFAULT_BACKBONE  # the classifier whose embedding is fused in
     backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
+    # "bfloat16": the frozen backbone computes in bfloat16 from float32 weights, 1.5x faster on
+    # CPUs with AVX512_BF16 or AMX (emulated, so slower, on others); the fusion net stays float32.
+    backbone_precision: str = "float32"
     augment: bool = True  # shear, zoom, rotation, flip, as the write-up's ImageDataGenerator
     validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
     seed: int = 0  # split, shuffling, augmentation and initial weights
@@ -63,6 +66,11 @@ class TrainingConfig:
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        if self.backbone_precision not in backbones.PRECISIONS:
+            raise ValueError(
+                f"backbone_precision must be one of {', '.join(backbones.PRECISIONS)}, "
+                f"got {self.backbone_precision!r}"
             )
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(
@@ -125,7 +133,8 @@ def build_training_model(config, colorizer=None):
     """
     if colorizer is None:
         colorizer = models.colorizer(
-            config.image_size, config.backbone, config.backbone_weights, name="colorizer"
+            config.image_size, config.backbone, config.backbone_weights,
+            backbone_precision=config.backbone_precision, name="colorizer",
         )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
     lightness = models.RgbToLightness(name="rgb_lightness")(rgb)

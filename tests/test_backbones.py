@@ -193,6 +193,20 @@ def test_enlarging_is_plain_bilinear_as_in_scikit_image(rng):
     np.testing.assert_allclose(ours, reference, atol=1e-4)
 
 
+def test_enlarging_skips_antialiasing_with_the_same_pixels_so_xla_compiles_it(rng):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("XLA through tf.function: the TensorFlow backend's concern")
+    import tensorflow as tf
+
+    layer = backbones.BackboneInput("inception_resnet_v2")
+    rgb = rng.random((2, 256, 200, 3), dtype=np.float32)
+    antialiased = keras.ops.image.resize(rgb, (299, 299), antialias=True) * 255.0
+    expected = keras.applications.inception_resnet_v2.preprocess_input(to_numpy(antialiased))
+    np.testing.assert_allclose(to_numpy(layer(rgb)), expected, atol=1e-5)
+    compiled = tf.function(layer, jit_compile=True)
+    np.testing.assert_allclose(compiled(rgb).numpy(), expected, atol=1e-5)
+
+
 def test_backbone_input_rejects_images_without_three_channels():
     with pytest.raises(ValueError, match=r"RGB images \(batch, H, W, 3\)"):
         backbones.BackboneInput(FAST_BACKBONE)(np.zeros((1, 32, 32, 1), np.float32))
@@ -428,3 +442,76 @@ def test_backbone_runs_in_inference_mode_even_when_the_model_trains(
     seen_training.clear()
     fast_embedding_model(lightness, training=True)
     assert seen_training == [False]
+
+
+# --- Precision -------------------------------------------------------------------------------
+
+
+def test_bfloat16_backbone_computes_in_bfloat16_from_float32_weights_to_float32_scores(rng):
+    frozen = backbones.FrozenBackbone(FAST_BACKBONE, precision="bfloat16")
+    *body, scores = frozen.classifier.layers
+    assert {layer.compute_dtype for layer in body} == {"bfloat16"}
+    assert scores.compute_dtype == "float32"
+    assert {weight.dtype for weight in frozen.weights} == {"float32"}
+
+    images = rng.uniform(0.0, 255.0, (2, 224, 224, 3)).astype(np.float32)
+    embedding = frozen(images)
+    assert keras.backend.standardize_dtype(embedding.dtype) == "float32"
+    assert embedding.shape == (2, 1000)
+    np.testing.assert_allclose(to_numpy(embedding).sum(axis=-1), 1.0, atol=1e-4)
+
+
+def test_switching_precision_rounds_features_to_bfloat16_and_changes_no_weight(rng):
+    """The random backbone's class scores are all 1/1000, so its first convolution shows what
+    the precision does: float32 again after bfloat16 gives the float32 features exactly."""
+    frozen = backbones.FrozenBackbone(FAST_BACKBONE)
+    first_convolution = keras.Model(
+        frozen.classifier.input, frozen.classifier.get_layer("conv").output
+    )
+    images = rng.uniform(0.0, 255.0, (2, 224, 224, 3)).astype(np.float32)
+    weights_before = [to_numpy(weight).copy() for weight in frozen.weights]
+
+    float32_features = to_numpy(first_convolution(images))
+    frozen.precision = "bfloat16"
+    bfloat16_features = first_convolution(images)
+    frozen.precision = "float32"
+
+    assert keras.backend.standardize_dtype(bfloat16_features.dtype) == "bfloat16"
+    bfloat16_features = to_numpy(keras.ops.cast(bfloat16_features, "float32"))
+    spread = float32_features.max() - float32_features.min()
+    assert not np.array_equal(bfloat16_features, float32_features)
+    # bfloat16 keeps 8 significant bits; inputs, weights and outputs are each rounded to them.
+    np.testing.assert_allclose(bfloat16_features, float32_features, atol=2**-6 * spread)
+    np.testing.assert_array_equal(to_numpy(first_convolution(images)), float32_features)
+    for weight, before in zip(frozen.weights, weights_before):
+        np.testing.assert_array_equal(to_numpy(weight), before, err_msg=weight.path)
+
+
+def test_grey_embedding_model_precision_survives_keras_safe_mode_round_trip(tmp_path, rng):
+    model = backbones.grey_embedding_model(FAST_BACKBONE, weights=None, precision="bfloat16")
+    sample = rng.uniform(0.0, color.L_MAX, (2, 48, 64, 1)).astype(np.float32)
+    expected = model.predict(sample, verbose=0)
+
+    path = tmp_path / "bfloat16.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert restored.get_layer("backbone").precision == "bfloat16"
+    assert restored.get_layer("backbone").classifier.layers[1].compute_dtype == "bfloat16"
+    assert_same_weights(restored, model)
+    np.testing.assert_allclose(restored.predict(sample, verbose=0), expected, atol=1e-6)
+
+
+def test_backbone_precision_defaults_to_float32():
+    frozen = backbones.FrozenBackbone(FAST_BACKBONE)
+    assert frozen.precision == "float32"
+    assert {layer.compute_dtype for layer in frozen.classifier.layers} == {"float32"}
+
+
+@pytest.mark.parametrize("precision", ["float16", "bf16", None])
+def test_unknown_precision_raises_value_error_naming_the_known_ones(precision):
+    with pytest.raises(ValueError, match="known precisions: float32, bfloat16"):
+        backbones.FrozenBackbone(FAST_BACKBONE, precision=precision)
+    frozen = backbones.FrozenBackbone(FAST_BACKBONE)
+    with pytest.raises(ValueError, match=f"unknown precision {precision!r}"):
+        frozen.precision = precision
+    assert frozen.precision == "float32"

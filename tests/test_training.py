@@ -270,3 +270,17 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
         colorizer.predict(lightness, verbose=0),
         atol=1e-4,
     )
+
+
+def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path):
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), backbone_precision="bfloat16", **FAST
+    )
+    training_model, colorizer = training.build_training_model(config)
+    backbone = colorizer.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    assert backbone.precision == "bfloat16"
+    fusion = colorizer.get_layer("fusion_colorizer")
+    assert {weight.dtype for weight in fusion.weights} == {"float32"}
+    assert all(layer.compute_dtype == "float32" for layer in fusion.layers)
+    with pytest.raises(ValueError, match="backbone_precision"):
+        training.TrainingConfig(data_dir="x", backbone_precision="float16")
