@@ -235,3 +235,15 @@ def test_a_saved_version_1_loads_and_colorizes_the_same(tmp_path):
     loaded = colorize.load_model(tmp_path / "v1.keras")
     rgb = np.random.default_rng(1).random((16, 24, 3)).astype(np.float32)
     np.testing.assert_array_equal(colorize.colorize(loaded, rgb), colorize.colorize(model, rgb))
+
+
+def test_a_saved_colorizer_can_run_its_backbone_in_bfloat16_with_nearly_the_same_colours(tmp_path):
+    model = models.colorizer(image_size=32, backbone="mobilenet_v3_small", backbone_weights=None)
+    model.save(tmp_path / "colorizer.keras")
+    as_saved = colorize.load_model(tmp_path / "colorizer.keras")
+    faster = colorize.load_model(tmp_path / "colorizer.keras", backbone_precision="bfloat16")
+    backbone = faster.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    assert backbone.precision == "bfloat16"
+    photo = np.random.default_rng(0).random((40, 56, 3)).astype(np.float32)
+    # Random backbone weights give near-uniform class scores either way; the colours must agree.
+    np.testing.assert_allclose(colorize.colorize(faster, photo), colorize.colorize(as_saved, photo), atol=0.02)
