@@ -131,7 +131,8 @@ class FolderScan:
             skipped.append(f"{len(self.grey)} grey ({_names_of(self.grey)})")
         if self.unreadable:
             reasons = [f"{path.name}: {reason}" for path, reason in self.unreadable]
-            skipped.append(f"{len(self.unreadable)} unreadable ({_shortened(reasons, '; ')})")
+            reasons_named = images.name_list(reasons, _NAMES_SHOWN, "; ")
+            skipped.append(f"{len(self.unreadable)} unreadable ({reasons_named})")
         return text + (f"; skipped {', '.join(skipped)}" if skipped else "")
 
 
@@ -541,7 +542,8 @@ class PrepareReport:
             entries = self.dropped.get(reason, [])
             if entries:
                 described = [f"{path.name} ({detail})" for path, detail in entries]
-                lines.append(f"  {reason}: {len(entries)}: {_shortened(described, ', ')}")
+                named = images.name_list(described, _NAMES_SHOWN)
+                lines.append(f"  {reason}: {len(entries)}: {named}")
         return "\n".join(lines)
 
 
@@ -751,10 +753,6 @@ def _count(number, noun):
 
 
 def _names_of(paths):
-    return _shortened([path.name for path in paths], ", ")
+    return images.name_list([path.name for path in paths], _NAMES_SHOWN)
 
 
-def _shortened(items, separator):
-    shown = separator.join(items[:_NAMES_SHOWN])
-    more = len(items) - _NAMES_SHOWN
-    return shown + (f"{separator}and {more} more" if more > 0 else "")

@@ -245,9 +245,9 @@ class EvaluationReport:
         photos = sum(row["method"] == COLORIZED and row["image"] != MEAN_ROW for row in self.rows)
         counts = f"{photos} photo{'' if photos == 1 else 's'} scored"
         if self.grey:
-            counts += f"; skipped {len(self.grey)} grey ({_names([p.name for p in self.grey])})"
+            counts += f"; skipped {len(self.grey)} grey ({_name_list([p.name for p in self.grey])})"
         if self.unreadable:
-            names = _names([path.name for path, _ in self.unreadable])
+            names = _name_list([path.name for path, _ in self.unreadable])
             counts += f"; skipped {len(self.unreadable)} unreadable ({names})"
         if self.mean_ab is None:
             counts += "; no mean-ab baseline (give mean_ab or train_dir)"
@@ -355,7 +355,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     if grey:
         warnings.warn(
             f"skipped {len(grey)} grey photo(s) in '{data_dir}', which have no colour to "
-            f"score against: {_names([path.relative_to(data_dir).as_posix() for path in grey])}",
+            f"score against: {_name_list([path.relative_to(data_dir).as_posix() for path in grey])}",
             stacklevel=2,
         )
     if not rows:
@@ -505,9 +505,6 @@ def _is_number_pair(value):
         return False
 
 
-def _names(names):
-    more = len(names) - _NAMES_SHOWN
-    return ", ".join(names[:_NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def _check_pair(reference, result):
@@ -518,3 +515,7 @@ def _check_pair(reference, result):
             f"cannot compare images of different shapes: {reference.shape} and {result.shape}"
         )
     return reference, result
+
+
+def _name_list(names):
+    return images.name_list(names, _NAMES_SHOWN)

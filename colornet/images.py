@@ -399,9 +399,8 @@ def list_images(folder, *, recursive=True):
     skipped_note = ""
     if skipped:
         names = [path.relative_to(folder).as_posix() for path in skipped]
-        shown = ", ".join(names[:_NAMES_SHOWN])
-        more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
-        skipped_note = f"{len(names)} non-image file(s) in '{folder}': {shown}{more}"
+        named = name_list(names, _NAMES_SHOWN)
+        skipped_note = f"{len(names)} non-image file(s) in '{folder}': {named}"
     if not images:
         looked_for = ", ".join(IMAGE_SUFFIXES)
         also = f"; skipped {skipped_note}" if skipped else ""
@@ -409,6 +408,13 @@ def list_images(folder, *, recursive=True):
     if skipped:
         warnings.warn(f"skipped {skipped_note}", stacklevel=2)
     return images
+
+
+def name_list(names, shown, separator=", "):
+    """The first `shown` names joined by `separator`, then "and N more" for the rest: how a
+    one-line message names a long list of files."""
+    more = len(names) - shown
+    return separator.join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _files_in(folder, recursive):
