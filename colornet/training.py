@@ -104,12 +104,7 @@ class TrainingResult:
 
     def load_best(self):
         """The end-to-end colorizer with the lowest validation loss."""
-        return load_colorizer(self.best_model_path)
-
-
-def load_colorizer(path):
-    """The colorizer saved at `path` (a .keras file or a run folder); see colorize.load_model."""
-    return colorize.load_model(path)
+        return colorize.load_model(self.best_model_path)
 
 
 @keras.saving.register_keras_serializable(package="colornet")

@@ -82,7 +82,7 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(photo_
     assert (run / "log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     # The best model is the end-to-end colorizer: lightness in, nothing else needed.
-    colorizer = training.load_colorizer(run)
+    colorizer = colorize.load_model(run)
     assert colorize.model_kind(colorizer) == ("colorizer", 32)
     assert not list(run.rglob(".*.tmp*"))
 
@@ -204,7 +204,7 @@ def test_loading_a_wrong_or_broken_model_file_is_a_clear_error(tmp_path, content
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ValueError, match="model.keras"):
-        training.load_colorizer(path)
+        colorize.load_model(path)
 
 
 @pytest.mark.slow
@@ -235,7 +235,7 @@ print("val_loss", *result.history["val_loss"])
     assert lines["replicas"] == "2"
     losses = [float(value) for value in lines["val_loss"].split()]
     assert losses[-1] < losses[0]
-    assert training.load_colorizer(tmp_path / "run").count_params() > 6_541_202
+    assert colorize.load_model(tmp_path / "run").count_params() > 6_541_202
 
 
 @pytest.mark.slow
@@ -257,7 +257,7 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     assert (run / "embeddings.npy").stat().st_mtime_ns == modified  # not computed again
 
     # The saved colorizer, backbone inside, computes what the cached model was trained on.
-    colorizer = training.load_colorizer(run)
+    colorizer = colorize.load_model(run)
     training_model, _ = training.build_training_model(config)
     training_model.get_layer("fusion_colorizer").set_weights(
         colorizer.get_layer("fusion_colorizer").get_weights()
