@@ -14,7 +14,7 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import backbones, color, images, models
+from colornet import color, images, models
 
 # Version 1 runs on tiles of this side (with this much overlap) once a photo is larger: its
 # memory then stays bounded, whatever the photo's size. Both multiples of 8.
@@ -22,7 +22,7 @@ DEFAULT_TILE = 512
 DEFAULT_TILE_OVERLAP = 64
 
 
-def load_model(path, backbone_precision=None):
+def load_model(path, precision=None):
     """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
 
     Loads with Keras's safe mode (no arbitrary code). Version 1 nets (`colornet single
@@ -30,10 +30,10 @@ def load_model(path, backbone_precision=None):
 
     Args:
         path: the `.keras` file or run folder.
-        backbone_precision: for a final colorizer, "float32" or "bfloat16"
-            (`backbones.PRECISIONS`) to choose how its frozen backbone computes; None keeps
-            the saved choice. bfloat16 is faster where the CPU or GPU supports it; the weights
-            stay float32.
+        precision: how the model computes (`models.set_precision`): "float32",
+            "bfloat16" (mixed: float32 weights, colours within half an ab unit of float32's,
+            tests/test_precision.py), "auto" (bfloat16 where `models.native_bfloat16`), or
+            None to keep the saved choice.
 
     Raises:
         ValueError: one line naming the file, when it is missing, not a Keras file, broken,
@@ -56,18 +56,10 @@ def load_model(path, backbone_precision=None):
         model_kind(model)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    if backbone_precision is not None:
-        for layer in _nested_layers(model):
-            if isinstance(layer, backbones.FrozenBackbone):
-                layer.precision = backbone_precision
+    if precision is not None:
+        precision = models.resolve_precision(precision)
+        models.set_precision(model, backbone=precision, fusion=precision)
     return model
-
-
-def _nested_layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _nested_layers(layer)
 
 
 def _first_line(error):

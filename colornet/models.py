@@ -12,6 +12,8 @@ stride-2 convolutions are undone by three 2× upsamplings.
   inside, scaled ab out. One `.keras` file holds everything needed to colorize.
 """
 
+import functools
+
 import keras
 from keras import ops
 
@@ -180,6 +182,7 @@ def colorizer(
     backbone_weights="imagenet",
     upsampling="nearest",
     backbone_precision="float32",
+    fusion_precision="float32",
     name="colorizer",
 ):
     """The final version end to end: lightness in, scaled ab out.
@@ -194,7 +197,8 @@ def colorizer(
         backbone_weights: "imagenet", a local weights file, or None (random; for tests).
         upsampling: the decoder's upsampling, "nearest" or "bilinear".
         backbone_precision: "float32" or "bfloat16" (`backbones.PRECISIONS`): how the frozen
-            backbone computes; its weights, and the fusion colorizer, stay float32 either way.
+            backbone computes; its weights stay float32 either way.
+        fusion_precision: the same for the fusion colorizer (see `set_precision`).
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
@@ -212,7 +216,129 @@ def colorizer(
     )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input
     scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
     ab = keras.layers.Identity(name="ab")(scaled_ab)
-    return keras.Model(lightness, ab, name=name)
+    model = keras.Model(lightness, ab, name=name)
+    set_precision(model, fusion=fusion_precision)
+    return model
+
+
+def set_precision(model, backbone=None, fusion=None):
+    """Choose how a colornet model computes, in place: "float32" or "bfloat16".
+
+    bfloat16 is Keras's mixed precision: each layer computes in bfloat16 from float32
+    weights, so the weights, the saved file and the optimizer are the same in either
+    precision. The tanh output layer and everything after it stay float32, as do the
+    backbone's softmax and all colour conversion and resizing. On CPUs with AVX512_BF16 or
+    AMX and on GPUs from Ampere on, bfloat16 halves the time of the convolutions; elsewhere it
+    is emulated and slower (see `native_bfloat16`). How far colours move is measured in
+    tests/test_precision.py and benchmarks/run_all.py.
+
+    Args:
+        model: a colornet model: Version 1, the final colorizer, its fusion colorizer, or a
+            model wrapping one (the training model).
+        backbone: for the frozen backbone; None leaves it as it is.
+        fusion: for the colour network (Version 1's net, or the fusion colorizer); None
+            leaves it as it is.
+
+    Returns:
+        The model. A function traced before (a compiled `predict` or `fit` step) keeps the
+        precision it was traced with; Keras retraces when the model is compiled again.
+    """
+    for precision in (backbone, fusion):
+        if precision is not None and precision not in backbones.PRECISIONS:
+            raise ValueError(
+                f"unknown precision {precision!r}; known precisions: "
+                f"{', '.join(backbones.PRECISIONS)}"
+            )
+    for layer in _layers_within(model):
+        if backbone is not None and isinstance(layer, backbones.FrozenBackbone):
+            layer.precision = backbone
+        if fusion is not None and _is_colour_network(layer):
+            _set_colour_network_precision(layer, fusion)
+    if fusion is not None and _is_colour_network(model):
+        _set_colour_network_precision(model, fusion)
+    return model
+
+
+def resolve_precision(precision):
+    """"auto" → "bfloat16" where this machine computes it natively (`native_bfloat16`),
+    else "float32"; "float32" and "bfloat16" are returned as they are."""
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() else "float32"
+    if precision not in backbones.PRECISIONS:
+        raise ValueError(
+            f"unknown precision {precision!r}; known precisions: auto, "
+            f"{', '.join(backbones.PRECISIONS)}"
+        )
+    return precision
+
+
+@functools.cache
+def native_bfloat16():
+    """Whether Keras's backend computes bfloat16 convolutions natively here, so that they are
+    faster than float32 rather than emulated and slower.
+
+    A GPU of compute capability 8.0 or later (Ampere on) counts. On a CPU, only TensorFlow's
+    oneDNN kernels have been measured to gain (about 1.7× on AVX512_BF16): its CPU counts when
+    it has AVX512_BF16 or AMX-BF16.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return tuple(details.get("compute_capability", (0, 0))) >= (8, 0)
+        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return device.platform == "gpu" and float(getattr(device, "compute_capability", 0)) >= 8.0
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return False
+
+
+def _cpu_flags():
+    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _layers_within(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _layers_within(layer)
+
+
+def _is_colour_network(layer):
+    """Version 1's net or the fusion colorizer: a model whose own layers end in tanh."""
+    return isinstance(layer, keras.Model) and any(_is_tanh(inner) for inner in layer.layers)
+
+
+def _is_tanh(layer):
+    return getattr(layer, "activation", None) is keras.activations.tanh
+
+
+def _set_colour_network_precision(network, precision):
+    """Every layer before the tanh output computes in `precision`; the output stays float32."""
+    policy = backbones.PRECISIONS[precision]
+    for layer in network.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if _is_tanh(layer):
+            policy = "float32"  # the output and what follows it (the last upsampling)
+        layer.dtype_policy = policy
 
 
 @keras.saving.register_keras_serializable(package="colornet")

@@ -161,7 +161,7 @@ def test_train_help_explains_every_option(capsys):
         cli.main(["train", "--help"])
     help_text = capsys.readouterr().out
     for option in ("--out", "--epochs", "--batch-size", "--image-size", "--backbone ",
-                   "--backbone-weights", "--backbone-precision", "--augment", "--learning-rate", "--distribution",
+                   "--backbone-weights", "--backbone-precision", "--fusion-precision", "--augment", "--learning-rate", "--distribution",
                    "--validation-fraction", "--cache-embeddings", "--seed"):
         assert option in help_text
 

@@ -1,0 +1,127 @@
+"""bfloat16 mixed precision: where it applies, what it leaves float32, and how far colours move.
+
+The tolerances stated in the docs are asserted here on a trained colorizer (random weights
+predict colours too close to grey to show a difference)."""
+
+import keras
+import numpy as np
+import pytest
+
+from colornet import color, colorize, evaluation, images, models, training
+from tests.test_training import FAST, write_photos
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A float32 colorizer trained briefly on photos whose colour follows their content, its
+    file, and held-out photos."""
+    root = tmp_path_factory.mktemp("precision")
+    train_dir, test_dir = write_photos(root / "train", 40, seed=0), write_photos(root / "test", 6, seed=1)
+    config = training.TrainingConfig(
+        data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
+        **{**FAST, "batch_size": 4},
+    )
+    result = training.train(config, root / "run", progress=False)
+    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    return result.best_model_path, photos, train_dir
+
+
+def predicted_ab(model, photos):
+    return np.stack([color.rgb_to_lab(colorize.colorize(model, photo))[..., 1:] for photo in photos])
+
+
+@pytest.mark.slow
+def test_bfloat16_colours_are_within_one_ab_unit_of_float32(trained):
+    path, photos, _ = trained
+    reference = predicted_ab(colorize.load_model(path, precision="float32"), photos)
+    lowered = predicted_ab(colorize.load_model(path, precision="bfloat16"), photos)
+    difference = np.abs(lowered - reference)
+    assert difference.max() > 0, "bfloat16 was not used: the colours are identical"
+    # The documented tolerance: at most one ab unit (a colour difference ΔE of 1, under the
+    # 2.3 a viewer can just notice), about 0.05 on average.
+    assert difference.max() < 1.0, difference.max()
+    assert difference.mean() < 0.2, difference.mean()
+    assert reference.std() > 10, "the model predicts near-grey colours: nothing was compared"
+
+
+@pytest.mark.slow
+def test_a_bfloat16_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_path):
+    _, photos, train_dir = trained
+    config = training.TrainingConfig(
+        data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
+        backbone_precision="bfloat16", fusion_precision="bfloat16", **{**FAST, "batch_size": 4},
+    )
+    result = training.train(config, tmp_path / "run", progress=False)
+    validation = result.history["val_loss"]
+    assert min(validation) < validation[0] / 2, validation
+    model = result.load_best()
+    fusion = model.get_layer("fusion_colorizer")
+    assert fusion.get_layer("encoder_conv_1").compute_dtype == "bfloat16"
+    assert {weight.dtype for weight in fusion.weights} == {"float32"}
+    gains = [
+        evaluation.psnr(photo, colorize.colorize(model, photo))
+        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        for photo in photos
+    ]
+    assert np.mean(gains) > 4, gains
+
+
+def test_set_precision_lowers_all_but_the_output_and_keeps_float32_weights():
+    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None)
+    models.set_precision(model, backbone="bfloat16", fusion="bfloat16")
+    fusion = model.get_layer("fusion_colorizer")
+    computing = {
+        layer.name: layer.compute_dtype for layer in fusion.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    }
+    assert computing.pop("decoder_ab") == computing.pop("ab") == "float32"
+    assert set(computing.values()) == {"bfloat16"}
+    backbone = model.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    assert backbone.precision == "bfloat16"
+    assert {weight.dtype for weight in model.weights} == {"float32"}
+    lightness = np.random.default_rng(0).uniform(0, 100, (2, 32, 32, 1)).astype(np.float32)
+    assert model.predict(lightness, verbose=0).dtype == np.float32
+    models.set_precision(model, fusion="float32")
+    assert {layer.compute_dtype for layer in fusion.layers} == {"float32"}
+    assert backbone.precision == "bfloat16"  # None elsewhere: left as it was
+
+
+def test_version_1_keeps_its_tanh_output_float32():
+    net = models.set_precision(models.single_image_net(), fusion="bfloat16")
+    assert net.get_layer("ab").compute_dtype == "float32"
+    assert net.get_layer("conv_1").compute_dtype == "bfloat16"
+
+
+def test_a_bfloat16_colorizer_keeps_its_precision_through_a_safe_mode_round_trip(tmp_path):
+    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
+    model.save(tmp_path / "model.keras")
+    restored = colorize.load_model(tmp_path / "model.keras")
+    assert restored.get_layer("fusion_colorizer").get_layer("encoder_conv_1").compute_dtype == "bfloat16"
+    reset = colorize.load_model(tmp_path / "model.keras", precision="float32")
+    assert {layer.compute_dtype for layer in reset.get_layer("fusion_colorizer").layers} == {"float32"}
+
+
+@pytest.mark.parametrize("precision", ["float16", "bf16", "mixed_bfloat16"])
+def test_unknown_precisions_are_refused_naming_the_known_ones(precision):
+    with pytest.raises(ValueError, match="known precisions: auto, float32, bfloat16"):
+        models.resolve_precision(precision)
+    with pytest.raises(ValueError, match="known precisions: float32, bfloat16"):
+        models.set_precision(models.single_image_net(), fusion=precision)
+    with pytest.raises(ValueError, match="fusion_precision"):
+        training.TrainingConfig(data_dir="x", fusion_precision=precision)
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"avx512f", "avx512_bf16"}, "bfloat16"), ({"amx_bf16"}, "bfloat16"), ({"avx2", "fma"}, "float32"),
+])
+def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, expected):
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow" or tf.config.list_physical_devices("GPU"):
+        pytest.fail("this test is written for TensorFlow on a CPU, as CI runs it")
+    monkeypatch.setattr(models, "_cpu_flags", lambda: flags)
+    models.native_bfloat16.cache_clear()
+    try:
+        assert models.resolve_precision("auto") == expected
+    finally:
+        models.native_bfloat16.cache_clear()
