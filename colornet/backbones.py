@@ -368,7 +368,7 @@ def embed(images_or_lightness, model, batch_size=32):
             f"got shape {array.shape}"
         )
     if array.shape[-1] == 3:
-        lightness, _ = color.split_lab(color.rgb_to_lab(array))
+        lightness = color.rgb_to_lightness(array)[..., None]
     else:
         lightness = array.astype(np.float32, copy=False)
     return np.asarray(model.predict(lightness, batch_size=batch_size, verbose=0))

@@ -80,6 +80,25 @@ def lab_to_rgb(lab):
     return _lab_to_rgb(lab)
 
 
+def rgb_to_lightness(rgb):
+    """Lightness L* of sRGB: `rgb_to_lab(rgb)[..., 0]`, in a third of the work.
+
+    L* depends on luminance Y alone, so a and b (two more cube roots per pixel) are never
+    computed: what colorizing needs from a full-resolution photo.
+
+    Args:
+        rgb: (..., 3) sRGB, as for `rgb_to_lab`.
+
+    Returns:
+        (...) float32 L* in [0, 100], the channel axis dropped; numpy for numpy input,
+        otherwise a backend tensor.
+    """
+    if _is_numpy_like(rgb):
+        array = _as_channels_last_array(rgb, "rgb")
+        return _convert_array(_rgb_to_lightness, array)[..., 0]
+    return _rgb_to_lightness(rgb)[..., 0]
+
+
 def lightness_to_input(lightness):
     """Scale lightness L* in [0, 100] to the models' input range [-1, 1]: L/50 - 1.
 
@@ -128,6 +147,19 @@ def _rgb_to_lab(rgb):
     a = 500.0 * (fx - fy)
     b = 200.0 * (fy - fz)
     return ops.stack([lightness, a, b], axis=-1)
+
+
+def _rgb_to_lightness(rgb):
+    """(..., 3) sRGB → (..., 1) L*: the Y row of `_rgb_to_lab` alone (Y of the white is 1)."""
+    linear = _linearize(rgb)
+    red, green, blue = (float(weight) for weight in XYZ_FROM_RGB[1])
+    luminance = red * linear[..., 0] + green * linear[..., 1] + blue * linear[..., 2]
+    fy = ops.where(
+        luminance > _LAB_EPSILON,
+        _positive_power(ops.maximum(luminance, _LAB_EPSILON), 1.0 / 3.0),
+        _LAB_SLOPE * luminance + _LAB_OFFSET,
+    )
+    return (116.0 * fy - 16.0)[..., None]
 
 
 def _lab_to_rgb(lab):
@@ -215,22 +247,27 @@ def _bucket_size(pixel_count):
 
 
 def _convert_array(function, array):
-    """Run `function` on a (..., 3) numpy array as flat pixels: small arrays padded to a
-    bucket size, large ones in fixed-size chunks (the last one padded)."""
+    """Run `function` on a (..., 3) numpy array as flat pixels, (N, 3) → (N, C): small arrays
+    padded to a bucket size, large ones in fixed-size chunks (the last one padded). Returns
+    (..., C)."""
     pixels = array.reshape(-1, 3)
     count = len(pixels)
     compiled = _compiled(function)
     if count <= _CHUNK:
         padded = np.zeros((_bucket_size(count), 3), dtype=pixels.dtype)
         padded[:count] = pixels
-        return ops.convert_to_numpy(compiled(padded))[:count].reshape(array.shape)
-    converted = np.empty((count, 3), dtype=np.float32)
+        converted = ops.convert_to_numpy(compiled(padded))[:count]
+        return converted.reshape(*array.shape[:-1], converted.shape[-1])
+    converted = None
     for start in range(0, count, _CHUNK):
         chunk = pixels[start : start + _CHUNK]
         if len(chunk) < _CHUNK:
             chunk = np.concatenate([chunk, np.zeros((_CHUNK - len(chunk), 3), chunk.dtype)])
-        converted[start : start + _CHUNK] = ops.convert_to_numpy(compiled(chunk))[: count - start]
-    return converted.reshape(array.shape)
+        result = ops.convert_to_numpy(compiled(chunk))
+        if converted is None:
+            converted = np.empty((count, result.shape[-1]), dtype=np.float32)
+        converted[start : start + _CHUNK] = result[: count - start]
+    return converted.reshape(*array.shape[:-1], converted.shape[-1])
 
 
 def _is_numpy_like(value):

@@ -272,7 +272,7 @@ def colorize_rgb(model, rgb, working_shape=None, batch_size=8):
             None for the full size. The final colorizer always runs at its own size. The predicted ab is resized back to (H, W) and recombined with
             the full-resolution lightness, so the detail comes from the photo itself.
     """
-    lightness = color.rgb_to_lab(rgb)[..., 0]
+    lightness = color.rgb_to_lightness(rgb)
     if working_shape is None or tuple(working_shape) == lightness.shape:
         return colorize_lightness(model, lightness, batch_size=batch_size)
     ab = predict_ab(model, resize_channels(lightness, working_shape), batch_size=batch_size)
@@ -320,7 +320,7 @@ def _lightness_of(photo):
         array = np.repeat(array[..., None], 3, axis=-1)
     if array.ndim != 3 or array.shape[-1] != 3:
         raise ValueError(f"a photo must be (H, W, 3) RGB or (H, W) grey, got shape {array.shape}")
-    return color.rgb_to_lab(array)[..., 0]
+    return color.rgb_to_lightness(array)
 
 
 @dataclasses.dataclass
@@ -391,7 +391,7 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
         for path, name in jobs[first : first + batch_size]:
             try:
                 rgb, alpha = images.load_rgb_and_alpha(path)
-                loaded.append((path, name, color.rgb_to_lab(rgb)[..., 0], alpha))
+                loaded.append((path, name, color.rgb_to_lightness(rgb), alpha))
             except (images.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))
                 warnings.warn(str(error), stacklevel=2)

@@ -173,7 +173,7 @@ def mean_ab_baseline(rgb, mean_ab):
     Returns:
         float32 RGB (H, W, 3) in [0, 1].
     """
-    lightness = color.rgb_to_lab(rgb)[..., 0]
+    lightness = color.rgb_to_lightness(rgb)
     return _constant_ab(lightness, _check_mean_ab(mean_ab))
 
 

@@ -137,7 +137,7 @@ def load_lightness(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         float32 array (H, W): L* in [0, 100] (0 black, 100 white), D65 white point.
     """
     rgb = load_rgb(path, max_pixels=max_pixels)
-    return color.rgb_to_lab(rgb)[..., 0]
+    return color.rgb_to_lightness(rgb)
 
 
 def load_grey_rgb(path, *, max_pixels=DEFAULT_MAX_PIXELS):

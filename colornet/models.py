@@ -349,7 +349,7 @@ class RgbToLightness(keras.layers.Layer):
     """
 
     def call(self, rgb):
-        return color.rgb_to_lab(rgb)[..., :1]
+        return color.rgb_to_lightness(rgb)[..., None]
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 1)

@@ -367,7 +367,7 @@ def _cached_embeddings(colorizer, config, run_dir, paths, progress):
     batches = tqdm.tqdm(photos, total=data.steps_per_epoch(len(paths), config.batch_size),
                         desc="embedding photos", disable=not progress)
     for rgb, rows in batches:
-        lightness = color.rgb_to_lab(rgb.numpy())[..., :1]
+        lightness = color.rgb_to_lightness(rgb.numpy())[..., None]
         embeddings[rows.numpy()[:, 0].astype(int)] = embedding_model.predict_on_batch(lightness)
     with images.atomic_output(path) as temporary:
         np.save(temporary, embeddings)

@@ -368,7 +368,7 @@ class _FrameColorizer:
         """uint8 (H, W, 3) RGB frames in, the same frames colorized out, in order."""
         while batch := list(itertools.islice(frames, self.batch_size)):
             # Full-resolution lightness, N × (H, W), for the output; shrunk for the model.
-            lightness = [color.rgb_to_lab(frame)[..., 0] for frame in batch]
+            lightness = [color.rgb_to_lightness(frame) for frame in batch]
             small = np.stack(
                 [colorize.resize_channels(frame, self.working_shape) for frame in lightness]
             )

@@ -184,3 +184,18 @@ def test_arrays_larger_than_a_chunk_convert_like_small_ones(rng):
         np.testing.assert_allclose(lab[part], colornet.rgb_to_lab(pixels[part]), atol=1e-4)
     back = colornet.lab_to_rgb(lab)
     np.testing.assert_allclose(back[chunk - 5 : chunk + 5], pixels[chunk - 5 : chunk + 5] / 255, atol=1e-4)
+
+
+def test_rgb_to_lightness_is_the_l_of_skimage_rgb2lab(rng):
+    rgb = srgb_cube_samples(rng)[:28_000].reshape(-1, 7, 3)  # (N, 7, 3): leading axes kept
+    lightness = color.rgb_to_lightness(rgb)
+    assert isinstance(lightness, np.ndarray) and lightness.shape == rgb.shape[:-1]
+    reference = skimage.color.rgb2lab(rgb.astype(np.float64))[..., 0]
+    assert np.abs(lightness - reference).max() < 1e-3
+    pixels = rng.integers(0, 256, size=(color._CHUNK + 10, 3), dtype=np.uint8)  # uint8, chunked
+    np.testing.assert_allclose(
+        color.rgb_to_lightness(pixels)[-20:], colornet.rgb_to_lab(pixels[-20:])[..., 0], atol=1e-4
+    )
+    tensor = color.rgb_to_lightness(keras.ops.convert_to_tensor(rgb[:3]))
+    assert keras.ops.is_tensor(tensor)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor), reference[:3], atol=1e-3)
