@@ -3,9 +3,10 @@
 Measured in one run, in memory (decoding files costs both the same):
 
 1. 50 photos of 1024×1024, colorized at full resolution by
-   - colornet: `colorize.colorize(model, photos, batch_size=...)`: Lab, resizing and the
-     backbone inside one batched forward pass per batch, colour resized back onto the
-     full-resolution lightness;
+   - colornet: `colorize.colorize(model, photos, batch_size=...)`: lightness, resizing and
+     the backbone inside one batched forward pass per batch, colour resized back onto the
+     full-resolution lightness; in float32, and in bfloat16 (`models.set_precision`), which
+     `colornet colorize --precision auto` picks where the hardware computes it natively;
    - the write-up's way: per photo, scikit-image's rgb2gray/gray2rgb and rgb2lab, a
      scikit-image resize to 256 and to 299, InceptionResNetV2's preprocess_input and one
      `predict` call for the embedding, one `predict` call for the colour, then a scikit-image
@@ -14,11 +15,12 @@ Measured in one run, in memory (decoding files costs both the same):
    Issue goal: colornet ≥ 3× faster.
 2. One 12-megapixel JPEG (4000×3000) read and colorized by colornet: seconds, and the
    process's peak resident memory, measured in a fresh process after the model is loaded
-   and traced. Issue goal: ≤ 2 s and ≤ 2 GB.
+   and traced, at the precision `colornet colorize` picks. Issue goal: ≤ 2 s and ≤ 2 GB.
 
 Both use InceptionResNetV2 with random weights (the speed does not depend on the weights).
 
     python benchmarks/colorize_throughput.py [--photos 50] [--side 1024] [--batch-size 10]
+        [--skip-12mp]
 """
 
 import argparse
@@ -74,6 +76,7 @@ def measure_12_megapixels(photo_path, image_size):
     """Run in a fresh process: seconds to read and colorize one 4000×3000 JPEG, and the
     process's peak resident memory (model, TensorFlow and all)."""
     model = models.colorizer(image_size, backbone_weights=None)
+    models.set_precision(model, *[models.resolve_precision("auto")] * 2)  # as `colornet colorize`
     colorize.colorize(model, np.zeros((64, 64, 3), np.float32))  # warm-up: traces the model
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -84,47 +87,47 @@ def measure_12_megapixels(photo_path, image_size):
     print(f"{seconds:.3f} {peak_kib / 2**20:.3f} {before / 2**20:.3f}")
 
 
-def main():
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=50)
     parser.add_argument("--side", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--skip-12mp", action="store_true", help="leave out the 12-megapixel photo")
     parser.add_argument("--only-12mp", type=pathlib.Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main():
+    args = parse_arguments()
     if args.only_12mp:
         return measure_12_megapixels(args.only_12mp, args.image_size)
+    run(args)
 
+
+def run(args):
+    """Measure and print; returns the figures as a dict (`benchmarks/run_all.py` collects
+    them)."""
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, InceptionResNetV2 with random weights")
-    # First, while this process is still small: a child inherits its parent's peak-memory
-    # mark across fork and exec, so measuring later would report the parent's peak.
-    with tempfile.TemporaryDirectory() as folder:
-        photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
-        images.save_image(photo_path, images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000)))
-        fresh = subprocess.run(
-            [sys.executable, __file__, "--only-12mp", str(photo_path), "--image-size", str(args.image_size)],
-            capture_output=True, text=True, check=True,
-        )
-    seconds, peak_gib, loaded_gib = map(float, fresh.stdout.split()[-3:])
-    print(
-        f"one 4000×3000 JPEG, read and colorized: {seconds:.2f} s (goal ≤ 2 s), peak memory {peak_gib:.2f} GiB "
-        f"(goal ≤ 2 GB; {loaded_gib:.2f} GiB of it with the model loaded, before the photo)"
-    )
+    figures = {}
+    if not args.skip_12mp:
+        figures["twelve_megapixels"] = twelve_megapixels(args.image_size)
 
+    # colornet as `colornet colorize` runs it (precision "auto"), and in float32.
+    precision = models.resolve_precision("auto")
     model = models.colorizer(args.image_size, backbone_weights=None)
+    fast_model = models.colorizer(args.image_size, backbone_weights=None)
+    fast_model.set_weights(model.get_weights())
+    models.set_precision(fast_model, backbone="bfloat16", fusion="bfloat16")
     inception = keras.applications.InceptionResNetV2(weights=None)
     fusion = model.get_layer("fusion_colorizer")
     photos = sample_photos(args.photos, args.side)
 
-    # Warm-up both with the batch sizes they will run at (Keras traces `predict` anew for a
+    # Warm-up all with the batch sizes they will run at (Keras traces `predict` anew for a
     # new batch shape): traces the models and compiles the colour kernels.
     colorize.colorize(model, photos[: args.batch_size], batch_size=args.batch_size)
-    colorize_the_write_ups_way(fusion, inception, photos[0], args.image_size)
-
-    # The same model with its backbone in bfloat16 (same weights), for CPUs that have it.
-    fast_model = models.colorizer(args.image_size, backbone_weights=None, backbone_precision="bfloat16")
-    fast_model.set_weights(model.get_weights())
     colorize.colorize(fast_model, photos[: args.batch_size], batch_size=args.batch_size)
+    colorize_the_write_ups_way(fusion, inception, photos[0], args.image_size)
 
     started = time.perf_counter()
     ours = colorize.colorize(model, photos, batch_size=args.batch_size)
@@ -139,13 +142,44 @@ def main():
     difference = max(float(np.abs(a - b).max()) for a, b in zip(ours, ours_fast))
 
     count = len(photos)
-    print(f"{count} photos of {args.side}×{args.side}, colorized at full resolution:")
-    print(f"  colornet:                    {our_seconds:7.1f} s   {count / our_seconds:6.2f} photos/s")
-    print(f"  colornet, bfloat16 backbone: {fast_seconds:7.1f} s   {count / fast_seconds:6.2f} photos/s"
-          f"   (largest RGB difference from float32: {difference:.4f})")
+    print(f"{count} photos of {args.side}×{args.side}, colorized at full resolution, batch {args.batch_size}:")
+    print(f"  colornet, float32:           {our_seconds:7.1f} s   {count / our_seconds:6.2f} photos/s")
+    print(f"  colornet, bfloat16:          {fast_seconds:7.1f} s   {count / fast_seconds:6.2f} photos/s"
+          f"   (largest RGB difference from float32: {difference:.4f}; random weights)")
     print(f"  the write-up's way:          {their_seconds:7.1f} s   {count / their_seconds:6.2f} photos/s")
     print(f"  speed-up: {their_seconds / our_seconds:.1f}× float32, {their_seconds / fast_seconds:.1f}× "
-          f"bfloat16 backbone (goal ≥ 3×)")
+          f"bfloat16 (goal ≥ 3×); `colornet colorize` picks {precision} here (--precision auto)")
+    default_seconds = fast_seconds if precision == "bfloat16" else our_seconds
+    figures[f"{args.side}x{args.side}"] = {
+        "photos": count,
+        "batch_size": args.batch_size,
+        "colornet_images_per_second": count / default_seconds,
+        "colornet_precision": precision,
+        "colornet_float32_images_per_second": count / our_seconds,
+        "colornet_bfloat16_images_per_second": count / fast_seconds,
+        "write_ups_way_images_per_second": count / their_seconds,
+        "speed_up": their_seconds / default_seconds,
+    }
+    return figures
+
+
+def twelve_megapixels(image_size):
+    """Seconds and peak memory to read and colorize one 4000×3000 JPEG, in a fresh process."""
+    # A child inherits its parent's peak-memory mark across fork and exec, so this must run
+    # while the calling process is still small: before any model is built.
+    with tempfile.TemporaryDirectory() as folder:
+        photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
+        images.save_image(photo_path, images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000)))
+        fresh = subprocess.run(
+            [sys.executable, __file__, "--only-12mp", str(photo_path), "--image-size", str(image_size)],
+            capture_output=True, text=True, check=True,
+        )
+    seconds, peak_gib, loaded_gib = map(float, fresh.stdout.split()[-3:])
+    print(
+        f"one 4000×3000 JPEG, read and colorized: {seconds:.2f} s (goal ≤ 2 s), peak memory {peak_gib:.2f} GiB "
+        f"(goal ≤ 2 GB; {loaded_gib:.2f} GiB of it with the model loaded, before the photo)"
+    )
+    return {"seconds": seconds, "peak_memory_gib": peak_gib, "model_loaded_gib": loaded_gib}
 
 
 if __name__ == "__main__":

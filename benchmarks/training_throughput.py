@@ -46,7 +46,7 @@ import skimage.color  # noqa: E402
 import skimage.transform  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from colornet import backbones, color, data, images, models, training  # noqa: E402
+from colornet import backbones, color, data, images, models, profiling, training  # noqa: E402
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
@@ -136,18 +136,6 @@ class WriteUpPipeline:
 
 # ---------------------------------------------------------------------------------------------
 # colornet
-
-
-def set_fusion_precision(colorizer, precision):
-    """Run the fusion colorizer's layers in bfloat16 from float32 weights (Keras's mixed
-    precision), or back in float32. colornet has no option for this yet; the benchmark
-    switches the layers' dtype policies, keeping the tanh output layer float32."""
-    fusion = colorizer.get_layer("fusion_colorizer")
-    *body, output, upsampling = fusion.layers
-    for layer in body:
-        layer.dtype_policy = backbones.PRECISIONS[precision]
-    for layer in (output, upsampling):
-        layer.dtype_policy = "float32"
 
 
 class Interleaved(keras.callbacks.Callback):
@@ -250,13 +238,13 @@ def fusion_precision_check(training_model, colorizer, inputs, rgb, precision):
     error of each layer's kernel and bias gradients, median and largest over the layers."""
     results = {}
     for checked in ("float32", "bfloat16"):
-        set_fusion_precision(colorizer, checked)
+        models.set_precision(colorizer, fusion=checked)
         with tf.GradientTape() as tape:
             predicted = training_model(inputs, training=True)
             loss = keras.ops.mean(training.ab_loss(rgb, predicted))
         gradients = tape.gradient(loss, training_model.trainable_weights)
         results[checked] = float(loss), [keras.ops.convert_to_numpy(g) for g in gradients]
-    set_fusion_precision(colorizer, precision)
+    models.set_precision(colorizer, fusion=precision)
     (loss_32, gradients_32), (loss_16, gradients_16) = results["float32"], results["bfloat16"]
     lines = [f"  loss {loss_32:.6f} (float32) vs {loss_16:.6f} (bfloat16)"]
     for kind in ("kernel", "bias"):
@@ -296,6 +284,12 @@ def main():
     args = parse_arguments()
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    run(args)
+
+
+def run(args):
+    """Measure and print; returns the figures as a dict (`benchmarks/run_all.py` collects
+    them)."""
     keras.utils.set_random_seed(0)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -366,14 +360,29 @@ def main():
             )))
 
     colornet_rate, write_up_rate = args.batch_size / colornet_step, args.batch_size / write_up_step
+    flops = profiling.training_step_flops(colorizer, args.batch_size, args.cache_embeddings)
     print()
     print(
         f"training throughput: colornet {colornet_rate:.2f} img/s, write-up's way "
         f"{write_up_rate:.2f} img/s, ratio {colornet_rate / write_up_rate:.2f}× (goal ≥ 2.5×)"
     )
+    print(
+        f"colornet's step: {flops / 1e9:.0f} GFLOP (the fusion net forward and back, the "
+        f"backbone forward{' (cached: not run)' * args.cache_embeddings}) in {colornet_step:.2f} s"
+        f" = {flops / colornet_step / 1e9:.0f} GFLOP/s"
+    )
+    return {
+        "colornet_images_per_second": colornet_rate,
+        "write_ups_way_images_per_second": write_up_rate,
+        "speed_up": colornet_rate / write_up_rate,
+        "step_gflop": flops / 1e9,
+        "achieved_gflop_per_second": flops / colornet_step / 1e9,
+        "first_step_seconds": interleaved.colornet_seconds[0],
+        "input_pipeline_seconds_per_batch": pipeline,
+    }
 
 
-def parse_arguments():
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="measured steps of each pipeline")
     parser.add_argument(
@@ -387,7 +396,7 @@ def parse_arguments():
     )
     parser.add_argument(
         "--fusion-precision", choices=list(backbones.PRECISIONS), default="float32",
-        help="how colornet's fusion colorizer computes (weights and optimizer stay float32)",
+        help="how colornet's fusion colorizer computes (TrainingConfig.fusion_precision)",
     )
     parser.add_argument(
         "--jit-compile", choices=["auto", "on", "off"], default="auto",
@@ -399,7 +408,7 @@ def parse_arguments():
     )
     parser.add_argument("--intra-op-threads", type=int, default=0, help="0: TensorFlow's")
     parser.add_argument("--inter-op-threads", type=int, default=0, help="0: TensorFlow's")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 1:
         parser.error("--steps and --warmup must be at least 1 (the first step compiles)")
     return args
@@ -411,11 +420,9 @@ def build_colornet(args, folder):
     config = training.TrainingConfig(
         data_dir=folder, backbone_weights=None, image_size=args.image_size,
         batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
+        backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
     )
     training_model, colorizer = training.build_training_model(config)
-    embedding_model = colorizer.get_layer(f"grey_{config.backbone}_embedding")
-    embedding_model.get_layer("backbone").precision = args.backbone_precision
-    set_fusion_precision(colorizer, args.fusion_precision)
     if args.jit_compile != "auto":
         training_model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate), loss=training.ab_loss,

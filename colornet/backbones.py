@@ -371,7 +371,9 @@ def embed(images_or_lightness, model, batch_size=32):
         lightness = color.rgb_to_lightness(array)[..., None]
     else:
         lightness = array.astype(np.float32, copy=False)
-    return np.asarray(model.predict(lightness, batch_size=batch_size, verbose=0))
+    from colornet import models  # models builds on this module
+
+    return models.predict_batches(model, lightness, batch_size=batch_size)
 
 
 # ---------------------------------------------------------------------------------------------

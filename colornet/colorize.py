@@ -110,7 +110,7 @@ def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
     if kind == "single_image":
         return _predict_single_image_many(model, lightness_list, tile, batch_size)
     small = np.stack([resize_channels(lightness, (working_size, working_size)) for lightness in lightness_list])
-    scaled_ab = np.asarray(model.predict(small[..., None], batch_size=batch_size, verbose=0))
+    scaled_ab = models.predict_batches(model, small[..., None], batch_size=batch_size)
     return [
         resize_channels(color.target_to_ab(ab.astype(np.float32)), lightness.shape)
         for ab, lightness in zip(scaled_ab, lightness_list)
@@ -129,10 +129,10 @@ def _predict_single_image_many(model, lightness_list, tile, batch_size):
             results[index] = predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
     for (height, width), indices in same_size.items():
         padded, _ = pad_to_multiple(np.stack([lightness_list[index] for index in indices]))
-        scaled_ab = model.predict(
-            color.lightness_to_input(padded)[..., None], batch_size=batch_size, verbose=0
+        scaled_ab = models.predict_batches(
+            model, color.lightness_to_input(padded)[..., None], batch_size=batch_size
         )
-        ab = color.target_to_ab(np.asarray(scaled_ab, dtype=np.float32)[:, :height, :width])
+        ab = color.target_to_ab(scaled_ab[:, :height, :width])
         for index, each in zip(indices, ab):
             results[index] = each
     return results
@@ -170,8 +170,8 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
     for first in range(0, len(corners), batch_size):
         chunk = corners[first : first + batch_size]
         tiles = np.stack([padded[r : r + tile_height, c : c + tile_width] for r, c in chunk])
-        scaled_ab = model.predict(color.lightness_to_input(tiles)[..., None], verbose=0)
-        for (row, column), ab in zip(chunk, color.target_to_ab(np.asarray(scaled_ab, np.float32))):
+        scaled_ab = models.predict_batches(model, color.lightness_to_input(tiles)[..., None], batch_size)
+        for (row, column), ab in zip(chunk, color.target_to_ab(scaled_ab)):
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window
     return (total / weights)[:height, :width]

