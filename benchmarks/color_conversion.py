@@ -35,11 +35,18 @@ def median_seconds(function, argument, repeats):
     return statistics.median(times), result
 
 
-def main():
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def main():
+    run(parse_arguments())
+
+
+def run(args):
+    """Measure and print; returns the figures as a dict (`benchmarks/run_all.py`)."""
     # A real photo blown up to 4000×3000 = 12 megapixels, as 8-bit RGB as a camera would give.
     photo = images.resize_and_crop(images.load_rgb(PHOTO), (3000, 4000))
     photo = np.round(photo * 255).astype(np.uint8)
@@ -52,11 +59,17 @@ def main():
     theirs_to_rgb, their_rgb = median_seconds(skimage.color.lab2rgb, their_lab, args.repeats)
 
     print(f"{'direction':<12} {'colornet s':>11} {'skimage s':>10} {'speed-up':>9} {'max |diff|':>11}")
-    for name, ours, theirs, difference in (
-        ("RGB → Lab", ours_to_lab, theirs_to_lab, np.abs(our_lab - their_lab).max()),
-        ("Lab → RGB", ours_to_rgb, theirs_to_rgb, np.abs(our_rgb - their_rgb).max()),
+    figures = {}
+    for key, name, ours, theirs, difference in (
+        ("rgb_to_lab", "RGB → Lab", ours_to_lab, theirs_to_lab, np.abs(our_lab - their_lab).max()),
+        ("lab_to_rgb", "Lab → RGB", ours_to_rgb, theirs_to_rgb, np.abs(our_rgb - their_rgb).max()),
     ):
         print(f"{name:<12} {ours:11.3f} {theirs:10.3f} {theirs / ours:8.1f}× {difference:11.2e}")
+        figures[key] = {
+            "colornet_seconds": ours, "scikit_image_seconds": theirs, "speed_up": theirs / ours,
+            "largest_difference": float(difference),
+        }
+    return figures
 
 
 if __name__ == "__main__":

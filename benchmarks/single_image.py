@@ -45,7 +45,7 @@ class PsnrEvery(keras.callbacks.Callback):
             print(f"{step:6d} {self.training_seconds:9.1f} {score:9.2f}", flush=True)
 
 
-def main():
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", type=pathlib.Path, default=PORTRAIT)
     defaults = single_image.SingleImageConfig()
@@ -53,8 +53,15 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--upsampling", default=defaults.upsampling)
     parser.add_argument("--interval", type=int, default=100)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def main():
+    run(parse_arguments())
+
+
+def run(args):
+    """Train, score and print; returns the figures as a dict (`benchmarks/run_all.py`)."""
     config = single_image.SingleImageConfig(
         steps=args.steps, learning_rate=args.learning_rate, upsampling=args.upsampling
     )
@@ -84,6 +91,13 @@ def main():
         f"({run.seconds:.1f} s with scoring); best within 60 s: {best_in_60:.2f} dB; "
         f"grey {grey:.2f} dB"
     )
+    return {
+        "steps": final_step,
+        "training_seconds": final_seconds,
+        "psnr_db": final_psnr,
+        "best_psnr_db_within_60_s": best_in_60,
+        "grey_baseline_psnr_db": grey,
+    }
 
 
 if __name__ == "__main__":
