@@ -142,6 +142,7 @@ def summary(figures):
         },
         "colorizing_precision": figures["colorizing"]["1024x1024"]["colornet_precision"],
         "twelve_megapixel_seconds": twelve["seconds"],
+        "twelve_megapixel_speed_up": twelve["write_ups_way_seconds"] / twelve["seconds"],
         "twelve_megapixel_peak_gb": twelve["peak_memory_gib"] * 2**30 / 1e9,
     }
 

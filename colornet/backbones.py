@@ -9,7 +9,7 @@ behind one table, `BACKBONES`, and builds everything between a grey photo and it
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
-The frozen backbone can compute in bfloat16 (`PRECISIONS`): its weights stay float32, so one
+The frozen backbone can compute in bfloat16 or float16 (`PRECISIONS`): its weights stay float32, so one
 set of weights and one saved file serve both precisions.
 
 The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
@@ -133,7 +133,9 @@ DEFAULT_BACKBONE = "inception_resnet_v2"
 # benchmarks/training_throughput.py). A CPU without bfloat16 instructions emulates them and
 # is slower, hence float32 by default. Only the backbone changes: the colorizer still trains
 # in float32.
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+# "float16" is the same with float16, for GPUs older than Ampere (Volta, Turing), which have
+# float16 but not bfloat16 arithmetic.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
 class WeightsError(ValueError):
@@ -274,7 +276,7 @@ class FrozenBackbone(keras.layers.Layer):
         backbone: a key of `BACKBONES`.
         weights: as for `build_backbone`; None (the default) when a saved model is loaded,
             whose file carries the weights.
-        precision: a key of `PRECISIONS`, "float32" or "bfloat16". It can also be set later,
+        precision: a key of `PRECISIONS`: "float32", "bfloat16" or "float16". It can also be set later,
             `layer.precision = "bfloat16"`; a function traced before (a compiled `fit` step)
             keeps the precision it was traced with. The weights stay float32 either way.
     """
@@ -289,7 +291,7 @@ class FrozenBackbone(keras.layers.Layer):
 
     @property
     def precision(self):
-        """How the classifier computes: "float32" or "bfloat16" (see `PRECISIONS`)."""
+        """How the classifier computes: "float32", "bfloat16" or "float16" (see `PRECISIONS`)."""
         return self._precision
 
     @precision.setter
@@ -300,7 +302,7 @@ class FrozenBackbone(keras.layers.Layer):
         *body, scores = self.classifier.layers
         for layer in body:
             layer.dtype_policy = PRECISIONS[precision]
-        # bfloat16 keeps 8 significant bits: the softmax stays float32, as Keras advises
+        # bfloat16 keeps 8 significant bits, float16 11: the softmax stays float32, as Keras advises
         # for a model's last layer, and so does the embedding that leaves it.
         scores.dtype_policy = "float32"
         self._precision = precision
@@ -329,7 +331,7 @@ def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet", precision="f
     Args:
         name: a key of `BACKBONES`.
         weights: "imagenet", a weights file path, or None; see `build_backbone`.
-        precision: how the backbone computes, "float32" or "bfloat16" (see `PRECISIONS`).
+        precision: how the backbone computes, a key of `PRECISIONS`.
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1), float in [0, 100], any

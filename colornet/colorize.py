@@ -31,9 +31,9 @@ def load_model(path, precision=None):
     Args:
         path: the `.keras` file or run folder.
         precision: how the model computes (`models.set_precision`): "float32",
-            "bfloat16" (mixed: float32 weights, colours within half an ab unit of float32's,
-            tests/test_precision.py), "auto" (bfloat16 where `models.native_bfloat16`), or
-            None to keep the saved choice.
+            "bfloat16" or "float16" (mixed: float32 weights; colours within one ab unit of
+            float32's, tests/test_precision.py), "auto" (`models.native_precision`: bfloat16
+            or float16 where the hardware computes it), or None to keep the saved choice.
 
     Raises:
         ValueError: one line naming the file, when it is missing, not a Keras file, broken,

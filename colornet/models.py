@@ -197,9 +197,10 @@ def colorizer(
         backbone: a key of `colornet.backbones.BACKBONES`.
         backbone_weights: "imagenet", a local weights file, or None (random; for tests).
         upsampling: the decoder's upsampling, "nearest" or "bilinear".
-        backbone_precision: "float32" or "bfloat16" (`backbones.PRECISIONS`): how the frozen
+        backbone_precision: "float32", "bfloat16" or "float16" (`backbones.PRECISIONS`): how the frozen
             backbone computes; its weights stay float32 either way.
-        fusion_precision: the same for the fusion colorizer (see `set_precision`).
+        fusion_precision: the same for the fusion colorizer (see `set_precision`); either
+            may be "auto" (`native_precision`).
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
@@ -210,7 +211,7 @@ def colorizer(
     fusion = fusion_colorizer(image_size, embedding_size, upsampling=upsampling)
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     embedding = backbones.grey_embedding_model(
-        backbone, backbone_weights, precision=backbone_precision
+        backbone, backbone_weights, precision=resolve_precision(backbone_precision)
     )(lightness)  # (B, E)
     scaled = keras.layers.Rescaling(
         1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
@@ -223,33 +224,29 @@ def colorizer(
 
 
 def set_precision(model, backbone=None, fusion=None):
-    """Choose how a colornet model computes, in place: "float32" or "bfloat16".
+    """Choose how a colornet model computes, in place: "float32", "bfloat16" or "float16".
 
-    bfloat16 is Keras's mixed precision: each layer computes in bfloat16 from float32
-    weights, so the weights, the saved file and the optimizer are the same in either
+    bfloat16 and float16 are Keras's mixed precision: each layer computes in 16 bits from
+    float32 weights, so the weights, the saved file and the optimizer are the same in any
     precision. The tanh output layer and everything after it stay float32, as do the
     backbone's softmax and all colour conversion and resizing. On CPUs with AVX512_BF16 or
-    AMX and on GPUs from Ampere on, bfloat16 halves the time of the convolutions; elsewhere it
-    is emulated and slower (see `native_bfloat16`). How far colours move is measured in
-    tests/test_precision.py and benchmarks/run_all.py.
+    AMX and on GPUs from Ampere on, bfloat16 nearly halves the time of the convolutions;
+    float16 is for older GPUs; elsewhere both are emulated and slower (see
+    `native_precision`). How far colours move is measured in tests/test_precision.py.
 
     Args:
         model: a colornet model: Version 1, the final colorizer, its fusion colorizer, or a
             model wrapping one (the training model).
-        backbone: for the frozen backbone; None leaves it as it is.
-        fusion: for the colour network (Version 1's net, or the fusion colorizer); None
-            leaves it as it is.
+        backbone: for the frozen backbone; "auto" for `native_precision`; None leaves it as
+            it is.
+        fusion: the same for the colour network (Version 1's net, or the fusion colorizer).
 
     Returns:
         The model. A function traced before (a compiled `predict` or `fit` step) keeps the
         precision it was traced with; Keras retraces when the model is compiled again.
     """
-    for precision in (backbone, fusion):
-        if precision is not None and precision not in backbones.PRECISIONS:
-            raise ValueError(
-                f"unknown precision {precision!r}; known precisions: "
-                f"{', '.join(backbones.PRECISIONS)}"
-            )
+    backbone = None if backbone is None else resolve_precision(backbone)
+    fusion = None if fusion is None else resolve_precision(fusion)
     for layer in _layers_within(model):
         if backbone is not None and isinstance(layer, backbones.FrozenBackbone):
             layer.precision = backbone
@@ -286,10 +283,10 @@ def predict_batches(model, inputs, batch_size=8):
 
 
 def resolve_precision(precision):
-    """"auto" → "bfloat16" where this machine computes it natively (`native_bfloat16`),
-    else "float32"; "float32" and "bfloat16" are returned as they are."""
+    """"auto" → the fastest precision this machine computes natively (`native_precision`);
+    "float32", "bfloat16" and "float16" are returned as they are."""
     if precision == "auto":
-        return "bfloat16" if native_bfloat16() else "float32"
+        return native_precision()
     if precision not in backbones.PRECISIONS:
         raise ValueError(
             f"unknown precision {precision!r}; known precisions: auto, "
@@ -299,33 +296,44 @@ def resolve_precision(precision):
 
 
 @functools.cache
-def native_bfloat16():
-    """Whether Keras's backend computes bfloat16 convolutions natively here, so that they are
-    faster than float32 rather than emulated and slower.
+def native_precision():
+    """The fastest precision Keras's backend computes natively here: "bfloat16", "float16"
+    or "float32" (where 16-bit arithmetic would be emulated, and slower).
 
-    A GPU of compute capability 8.0 or later (Ampere on) counts. On a CPU, only TensorFlow's
-    oneDNN kernels have been measured to gain (about 1.7× on AVX512_BF16): its CPU counts when
-    it has AVX512_BF16 or AMX-BF16.
+    GPUs: bfloat16 from compute capability 8.0 (Ampere) on, float16 on 7.x (Volta, Turing).
+    CPUs: only TensorFlow's oneDNN kernels have been measured to gain (about 1.7× on
+    AVX512_BF16), so bfloat16 on TensorFlow with AVX512_BF16 or AMX-BF16, else float32.
     """
     backend = keras.backend.backend()
+    capability = None
     if backend == "tensorflow":
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             details = tf.config.experimental.get_device_details(gpus[0])
-            return tuple(details.get("compute_capability", (0, 0))) >= (8, 0)
-        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
-    if backend == "jax":
+            capability = tuple(details.get("compute_capability", (0, 0)))
+        elif _cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+            return "bfloat16"
+    elif backend == "jax":
         import jax
 
         device = jax.devices()[0]
-        return device.platform == "gpu" and float(getattr(device, "compute_capability", 0)) >= 8.0
-    if backend == "torch":
+        if device.platform == "gpu":
+            capability = tuple(int(part) for part in str(device.compute_capability).split("."))
+    elif backend == "torch":
         import torch
 
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return False
+        if torch.cuda.is_available():
+            capability = torch.cuda.get_device_capability()
+    return "float32" if capability is None else _gpu_precision(capability)
+
+
+def _gpu_precision(capability):
+    """The fastest native precision of an NVIDIA GPU of this compute capability."""
+    if capability >= (8, 0):  # Ampere, Ada, Hopper, Blackwell: bfloat16 tensor cores
+        return "bfloat16"
+    return "float16" if capability >= (7, 0) else "float32"  # Volta, Turing: float16 only
 
 
 def _cpu_flags():

@@ -43,13 +43,16 @@ class TrainingConfig:
     learning_rate: float = 1e-3  # Adam's default, as in the write-up
     backbone: str = backbones.DEFAULT_BACKBONE  # the classifier whose embedding is fused in
     backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
-    # "bfloat16": the frozen backbone computes in bfloat16 from float32 weights, 1.5x faster on
-    # CPUs with AVX512_BF16 or AMX (emulated, so slower, on others); the fusion net stays float32.
-    backbone_precision: str = "float32"
-    # "bfloat16": the fusion colorizer computes in bfloat16 too (Keras mixed precision: float32
-    # weights, optimizer and loss), about 1.7x faster on such CPUs. The colours it learns match
-    # a float32 run's within the tolerance tests/test_precision.py states.
-    fusion_precision: str = "float32"
+    # How the frozen backbone and the fusion colorizer compute (models.set_precision): "float32",
+    # Keras mixed precision in "bfloat16" (float32 weights, optimizer and loss), or "auto":
+    # bfloat16 on CPUs with AVX512_BF16 or AMX and on Ampere or later GPUs, else float32. A
+    # bfloat16 step is 1.7x faster on such hardware, its gradient within 0.3 % of float32's
+    # (benchmarks/training_throughput.py), and it learns as well (tests/test_precision.py).
+    # The frozen backbone may also run in "float16" (Volta and Turing GPUs); the fusion
+    # colorizer may not: in our tests, float16 training with loss scaling stalled where
+    # float32 and bfloat16 learned. The run folder's config.json records what "auto" chose.
+    backbone_precision: str = "auto"
+    fusion_precision: str = "auto"
     augment: bool = True  # shear, zoom, rotation, flip, as the write-up's ImageDataGenerator
     validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
     seed: int = 0  # split, shuffling, augmentation and initial weights
@@ -71,11 +74,13 @@ class TrainingConfig:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
             )
-        for name in ("backbone_precision", "fusion_precision"):
-            if getattr(self, name) not in backbones.PRECISIONS:
+        for name, known in (
+            ("backbone_precision", ("auto", *backbones.PRECISIONS)),
+            ("fusion_precision", TRAINING_PRECISIONS),
+        ):
+            if getattr(self, name) not in known:
                 raise ValueError(
-                    f"{name} must be one of {', '.join(backbones.PRECISIONS)}, "
-                    f"got {getattr(self, name)!r}"
+                    f"{name} must be one of {', '.join(known)}, got {getattr(self, name)!r}"
                 )
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(
@@ -93,8 +98,21 @@ class TrainingConfig:
 
 # Changing these would make the saved weights or split meaningless; epochs may grow on resume.
 _FIXED_ON_RESUME = (
-    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings"
+    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings",
+    "fusion_precision",  # the weights would have been learned another way
 )
+
+
+# How the fusion colorizer may train: not float16, which stalled in our tests.
+TRAINING_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def training_precisions(config):
+    """(backbone, fusion) precisions a config means on this machine, "auto" resolved."""
+    fusion = models.resolve_precision(config.fusion_precision)
+    return models.resolve_precision(config.backbone_precision), (
+        "float32" if fusion == "float16" else fusion
+    )
 
 
 class TrainingError(RuntimeError):
@@ -132,10 +150,11 @@ def build_training_model(config, colorizer=None):
     The colorizer (lightness in, backbone inside) is what gets saved for colorizing.
     """
     if colorizer is None:
+        backbone_precision, fusion_precision = training_precisions(config)
         colorizer = models.colorizer(
             config.image_size, config.backbone, config.backbone_weights,
-            backbone_precision=config.backbone_precision,
-            fusion_precision=config.fusion_precision, name="colorizer",
+            backbone_precision=backbone_precision, fusion_precision=fusion_precision,
+            name="colorizer",
         )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
     lightness = models.RgbToLightness(name="rgb_lightness")(rgb)
@@ -178,6 +197,11 @@ def train(config, run_dir, progress=True):
     strategy = _distribution_strategy(config.distribution)
     # Absolute, so the run resumes from any working directory (the notebook runs elsewhere).
     config = dataclasses.replace(config, data_dir=str(pathlib.Path(config.data_dir).resolve()))
+    # What "auto" means on this machine, recorded: resuming elsewhere must choose it explicitly.
+    backbone_precision, fusion_precision = training_precisions(config)
+    config = dataclasses.replace(
+        config, backbone_precision=backbone_precision, fusion_precision=fusion_precision
+    )
     run_dir = pathlib.Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_or_save_config(config, run_dir)
