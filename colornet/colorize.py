@@ -253,8 +253,11 @@ def combine(lightness, ab):
 
     The ab values are clipped to ±128 first, the range the models are trained on.
     """
-    ab = np.clip(ab, -color.AB_SCALE, color.AB_SCALE)
-    return color.lab_to_rgb(np.concatenate([np.asarray(lightness)[..., None], ab], axis=-1))
+    lightness = np.asarray(lightness)
+    lab = np.empty((*lightness.shape, 3), dtype=np.float32)  # one array: no clipped copy of ab
+    lab[..., 0] = lightness
+    np.clip(ab, -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
+    return color.lab_to_rgb(lab)
 
 
 def colorize_lightness(model, lightness, batch_size=8):
