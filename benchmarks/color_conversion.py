@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import skimage.color  # noqa: E402
 
 import colornet  # noqa: E402
-from colornet import images  # noqa: E402
+from colornet import color, images  # noqa: E402
 
 PHOTO = pathlib.Path(__file__).resolve().parent.parent / "data" / "train" / "coffee.jpg"
 
@@ -54,6 +54,10 @@ def run(args):
           f"{os.cpu_count()} CPUs")
 
     ours_to_lab, our_lab = median_seconds(colornet.rgb_to_lab, photo, args.repeats)
+    # Lightness alone, from float RGB in [0, 1] as `images.load_rgb` gives it to colorizing.
+    floats = photo.astype(np.float32) / 255
+    ours_lab_floats, _ = median_seconds(colornet.rgb_to_lab, floats, args.repeats)
+    ours_lightness, our_lightness = median_seconds(color.rgb_to_lightness, floats, args.repeats)
     theirs_to_lab, their_lab = median_seconds(skimage.color.rgb2lab, photo, args.repeats)
     ours_to_rgb, our_rgb = median_seconds(colornet.lab_to_rgb, their_lab, args.repeats)
     theirs_to_rgb, their_rgb = median_seconds(skimage.color.lab2rgb, their_lab, args.repeats)
@@ -69,6 +73,15 @@ def run(args):
             "colornet_seconds": ours, "scikit_image_seconds": theirs, "speed_up": theirs / ours,
             "largest_difference": float(difference),
         }
+    difference = np.abs(our_lightness - their_lab[..., 0]).max()
+    print(
+        f"float RGB → L* alone: {ours_lightness:.3f} s, against {ours_lab_floats:.3f} s for the whole "
+        f"Lab ({ours_lab_floats / ours_lightness:.1f}×); max |diff| from scikit-image {difference:.2e}"
+    )
+    figures["rgb_to_lightness"] = {
+        "colornet_seconds": ours_lightness, "colornet_whole_lab_seconds": ours_lab_floats,
+        "speed_up": ours_lab_floats / ours_lightness, "largest_difference": float(difference),
+    }
     return figures
 
 

@@ -414,7 +414,7 @@ def parse_arguments(argv=None):
         help="how colornet's frozen InceptionResNetV2 computes",
     )
     parser.add_argument(
-        "--fusion-precision", choices=list(backbones.PRECISIONS), default="float32",
+        "--fusion-precision", choices=["float32", "bfloat16"], default="float32",
         help="how colornet's fusion colorizer computes (TrainingConfig.fusion_precision)",
     )
     parser.add_argument(

@@ -81,7 +81,7 @@ def lab_to_rgb(lab):
 
 
 def rgb_to_lightness(rgb):
-    """Lightness L* of sRGB: `rgb_to_lab(rgb)[..., 0]`, in a third of the work.
+    """Lightness L* of sRGB: `rgb_to_lab(rgb)[..., 0]`, in less than half the time.
 
     L* depends on luminance Y alone, so a and b (two more cube roots per pixel) are never
     computed: what colorizing needs from a full-resolution photo.

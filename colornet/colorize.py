@@ -22,7 +22,7 @@ DEFAULT_TILE = 512
 DEFAULT_TILE_OVERLAP = 64
 
 
-def load_model(path, precision=None):
+def load_model(path, precision="auto"):
     """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
 
     Loads with Keras's safe mode (no arbitrary code). Version 1 nets (`colornet single
@@ -30,10 +30,12 @@ def load_model(path, precision=None):
 
     Args:
         path: the `.keras` file or run folder.
-        precision: how the model computes (`models.set_precision`): "float32",
+        precision: how a final colorizer computes (`models.set_precision`): "float32",
             "bfloat16" or "float16" (mixed: float32 weights; colours within one ab unit of
             float32's, tests/test_precision.py), "auto" (`models.native_precision`: bfloat16
-            or float16 where the hardware computes it), or None to keep the saved choice.
+            or float16 where the hardware computes it), or None to keep what the file says
+            (the precision of the machine that trained it). Version 1's 32,202-parameter net
+            stays float32 under "auto": it has too little arithmetic to gain.
 
     Raises:
         ValueError: one line naming the file, when it is missing, not a Keras file, broken,
@@ -56,6 +58,8 @@ def load_model(path, precision=None):
         model_kind(model)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+    if precision == "auto" and model_kind(model)[0] == "single_image":
+        precision = "float32"
     if precision is not None:
         precision = models.resolve_precision(precision)
         models.set_precision(model, backbone=precision, fusion=precision)

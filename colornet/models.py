@@ -227,8 +227,9 @@ def set_precision(model, backbone=None, fusion=None):
     """Choose how a colornet model computes, in place: "float32", "bfloat16" or "float16".
 
     bfloat16 and float16 are Keras's mixed precision: each layer computes in 16 bits from
-    float32 weights, so the weights, the saved file and the optimizer are the same in any
-    precision. The tanh output layer and everything after it stay float32, as do the
+    float32 weights, so the weights and the optimizer are the same in any precision; a saved
+    file records the precision, which `colorize.load_model` replaces by the loading
+    machine's own. The tanh output layer and everything after it stay float32, as do the
     backbone's softmax and all colour conversion and resizing. On CPUs with AVX512_BF16 or
     AMX and on GPUs from Ampere on, bfloat16 nearly halves the time of the convolutions;
     float16 is for older GPUs; elsewhere both are emulated and slower (see
@@ -263,22 +264,24 @@ def predict_batches(model, inputs, batch_size=8):
 
     Keras's `predict` feeds numpy through tf.data, whose threads compete with the model for
     the cores; on a 2-core CPU a batch of ten 256×256 photos took 0.8-1.3 s through `predict`
-    and 0.66 s this way. A short last batch is padded to `batch_size` (its rows repeated), so
-    that one traced function serves every batch.
+    and 0.66 s this way. A short batch is padded (its last row repeated) to the next power of
+    two, at most `batch_size`: a model is traced for a handful of batch shapes, not for every
+    count of photos, and a single photo is not padded at all.
 
     Returns:
         float32 numpy, one output row per input row.
     """
     inputs = np.asarray(inputs)
+    if not len(inputs):
+        raise ValueError("nothing to predict: the input has no rows")
     outputs = []
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start : start + batch_size]
         count = len(batch)
-        if count < batch_size < len(inputs):
-            batch = np.concatenate([batch, np.repeat(batch[-1:], batch_size - count, axis=0)])
+        padded_count = min(batch_size, 1 << (count - 1).bit_length())
+        if padded_count > count:
+            batch = np.concatenate([batch, np.repeat(batch[-1:], padded_count - count, axis=0)])
         outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
-    if not outputs:
-        raise ValueError("nothing to predict: the input has no rows")
     return np.concatenate(outputs)
 
 

@@ -24,10 +24,16 @@ def forward_flops(model, input_shape=None):
     Args:
         model: a Keras model: functional models use the shapes they were built with, nested
             models and colornet's frozen backbone included.
-        input_shape: (H, W, C) for a model whose spatial size is not fixed, such as Version 1's
-            `models.single_image_net`; the shapes then follow from it layer by layer.
+        input_shape: (H, W, C) for a `keras.Sequential` model whose spatial size is not
+            fixed, such as Version 1's `models.single_image_net`; the shapes then follow from
+            it layer by layer.
     """
     if input_shape is not None:
+        if not isinstance(model, keras.Sequential):
+            raise ValueError(
+                "input_shape works for a keras.Sequential model (a chain of layers); "
+                f"{model.name} is not one: build it at a fixed size instead"
+            )
         return _sequential_flops(model, (1, *input_shape))
     total = 0
     for layer in model.layers:
@@ -52,9 +58,9 @@ def training_step_flops(colorizer, batch_size, cached_embeddings=False):
     return batch_size * (backbone + 3 * fusion)
 
 
-def matmul_rate(size=4096, dtype="float32", repeats=5):
+def matmul_rate(size=4096, dtype="float32", repeats=5, clock=time.perf_counter):
     """This machine's floating-point rate in FLOP/s on one (size × size) matrix multiply with
-    the active Keras backend: the median of `repeats` after a warm-up."""
+    the active Keras backend: the median of `repeats` after a warm-up, timed by `clock`."""
     rng = np.random.default_rng(0)
     a, b = (
         keras.ops.convert_to_tensor(rng.standard_normal((size, size)), dtype=dtype)
@@ -63,9 +69,9 @@ def matmul_rate(size=4096, dtype="float32", repeats=5):
     _wait(keras.ops.matmul(a, b))  # warm-up; waits for the result
     seconds = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = clock()
         _wait(keras.ops.matmul(a, b))
-        seconds.append(time.perf_counter() - started)
+        seconds.append(clock() - started)
     return 2 * size**3 / float(np.median(seconds))
 
 

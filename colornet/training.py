@@ -93,7 +93,11 @@ class TrainingConfig:
 
     @classmethod
     def load(cls, path):
-        return cls(**json.loads(pathlib.Path(path).read_text()))
+        saved = json.loads(pathlib.Path(path).read_text())
+        # Runs from before colornet had precisions trained in float32.
+        saved.setdefault("backbone_precision", "float32")
+        saved.setdefault("fusion_precision", "float32")
+        return cls(**saved)
 
 
 # Changing these would make the saved weights or split meaningless; epochs may grow on resume.
@@ -182,8 +186,9 @@ def train(config, run_dir, progress=True):
 
     Args:
         config: a `TrainingConfig`. If `run_dir` already holds a run, its saved config must
-            agree on the data, image size, backbone, split and seed; `epochs` may be raised to
-            train further.
+            agree on the data, image size, backbone, split, seed, cached embeddings and the
+            fusion colorizer's precision ("auto" as this machine resolves it); `epochs` may
+            be raised to train further.
         run_dir: the run folder; created if needed.
         progress: show progress bars.
 

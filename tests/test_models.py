@@ -154,16 +154,19 @@ def test_the_end_to_end_colorizer_is_one_file_that_loads_safely_and_predicts_the
     assert loaded.output_names == ["ab"]
 
 
-def test_predict_batches_matches_predict_and_pads_a_short_last_batch():
+def test_predict_batches_matches_predict_and_pads_short_batches_to_a_power_of_two():
     net = models.single_image_net()
     inputs = np.random.default_rng(0).uniform(-1, 1, (7, 16, 16, 1)).astype(np.float32)
-    traced_shapes = []
+    shapes = []
     original = net.predict_on_batch
-    net.predict_on_batch = lambda batch: traced_shapes.append(batch.shape) or original(batch)
-    predicted = models.predict_batches(net, inputs, batch_size=3)
+    net.predict_on_batch = lambda batch: shapes.append(len(batch)) or original(batch)
+    predicted = models.predict_batches(net, inputs, batch_size=4)
     np.testing.assert_allclose(predicted, net.predict(inputs, verbose=0), atol=1e-5)
     assert predicted.dtype == np.float32 and predicted.shape == (7, 16, 16, 2)
-    assert traced_shapes == [(3, 16, 16, 1)] * 3  # 3 + 3 + 1 padded to 3: one batch shape
-    assert models.predict_batches(net, inputs[:2], batch_size=3).shape == (2, 16, 16, 2)
+    assert shapes == [4, 4]  # 4, then 3 padded to 4
+    for count, padded in ((1, 1), (2, 2), (3, 4), (5, 8)):
+        shapes.clear()
+        assert models.predict_batches(net, inputs[:count], batch_size=8).shape == (count, 16, 16, 2)
+        assert shapes == [padded]
     with pytest.raises(ValueError, match="no rows"):
         models.predict_batches(net, inputs[:0])

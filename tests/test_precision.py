@@ -21,7 +21,7 @@ def trained(tmp_path_factory):
     train_dir, test_dir = write_photos(root / "train", 40, seed=0), write_photos(root / "test", 6, seed=1)
     config = training.TrainingConfig(
         data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
-        backbone_precision="float32", fusion_precision="float32", **{**FAST, "batch_size": 4},
+        **{**FAST, "batch_size": 4},
     )
     result = training.train(config, root / "run", progress=False)
     photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
@@ -53,7 +53,7 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
     _, photos, train_dir = trained
     config = training.TrainingConfig(
         data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
-        backbone_precision=precision, fusion_precision=precision, **{**FAST, "batch_size": 4},
+        **{**FAST, "batch_size": 4, "backbone_precision": precision, "fusion_precision": precision},
     )
     result = training.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
@@ -101,7 +101,7 @@ def test_version_1_keeps_its_tanh_output_float32():
 def test_a_bfloat16_colorizer_keeps_its_precision_through_a_safe_mode_round_trip(tmp_path):
     model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
     model.save(tmp_path / "model.keras")
-    restored = colorize.load_model(tmp_path / "model.keras")
+    restored = colorize.load_model(tmp_path / "model.keras", precision=None)  # as saved
     assert restored.get_layer("fusion_colorizer").get_layer("encoder_conv_1").compute_dtype == "bfloat16"
     reset = colorize.load_model(tmp_path / "model.keras", precision="float32")
     assert {layer.compute_dtype for layer in reset.get_layer("fusion_colorizer").layers} == {"float32"}
@@ -131,16 +131,26 @@ def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
     ({"avx512f", "avx512_bf16"}, "bfloat16"), ({"amx_bf16"}, "bfloat16"), ({"avx2", "fma"}, "float32"),
 ])
 def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, expected):
-    import tensorflow as tf
-
-    if keras.backend.backend() != "tensorflow" or tf.config.list_physical_devices("GPU"):
-        pytest.fail("this test is written for TensorFlow on a CPU, as CI runs it")
+    tf = pytest.importorskip("tensorflow")  # the CPU rule is TensorFlow's (oneDNN); CI has it
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # no GPU
     monkeypatch.setattr(models, "_cpu_flags", lambda: flags)
     models.native_precision.cache_clear()
     try:
         assert models.resolve_precision("auto") == expected
     finally:
         models.native_precision.cache_clear()
+
+
+def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version_1_in_float32(tmp_path):
+    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
+    model.save(tmp_path / "model.keras")
+    loaded = colorize.load_model(tmp_path / "model.keras")  # "auto"
+    encoder = loaded.get_layer("fusion_colorizer").get_layer("encoder_conv_1")
+    assert encoder.compute_dtype == models.resolve_precision("auto")
+    net = models.set_precision(models.single_image_net(), fusion="bfloat16")
+    net.save(tmp_path / "v1.keras")
+    assert colorize.load_model(tmp_path / "v1.keras").get_layer("conv_1").compute_dtype == "float32"
 
 
 @pytest.mark.parametrize(("capability", "expected"), [
@@ -153,13 +163,14 @@ def test_auto_on_a_gpu_follows_its_compute_capability(capability, expected):
 
 def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_path, monkeypatch):
     photos = write_photos(tmp_path / "photos", 12, seed=0)
-    config = training.TrainingConfig(data_dir=str(photos), epochs=1, **FAST)
-    assert config.fusion_precision == "auto"
+    automatic = {**FAST, "backbone_precision": "auto", "fusion_precision": "auto"}
+    config = training.TrainingConfig(data_dir=str(photos), epochs=1, **automatic)
+    assert training.TrainingConfig(data_dir="x").fusion_precision == "auto"  # the default
     training.train(config, tmp_path / "run", progress=False)
     saved = training.TrainingConfig.load(tmp_path / "run" / "config.json")
-    chosen = models.resolve_precision("auto")
-    assert (saved.backbone_precision, saved.fusion_precision) == (chosen, chosen)
-    other = "bfloat16" if chosen == "float32" else "float32"  # a machine where auto differs
+    chosen = training.training_precisions(config)
+    assert (saved.backbone_precision, saved.fusion_precision) == chosen
+    other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
     monkeypatch.setattr(models, "native_precision", lambda: other)
     with pytest.raises(ValueError, match="fusion_precision"):
         training.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)

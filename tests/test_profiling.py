@@ -65,7 +65,11 @@ def test_a_training_step_counts_the_backbone_once_and_the_fusion_net_three_times
     assert profiling.training_step_flops(colorizer, 10, cached_embeddings=True) == 30 * fusion
 
 
-def test_matmul_rate_is_the_flops_of_a_multiply_over_its_time(monkeypatch):
+def test_matmul_rate_is_the_flops_of_a_multiply_over_its_time():
     ticks = iter(np.arange(0.0, 100.0, 0.5))  # every multiply "takes" half a second
-    monkeypatch.setattr(profiling.time, "perf_counter", lambda: next(ticks))
-    assert profiling.matmul_rate(size=64, repeats=3) == 2 * 64**3 / 0.5
+    assert profiling.matmul_rate(size=64, repeats=3, clock=lambda: next(ticks)) == 2 * 64**3 / 0.5
+
+
+def test_an_input_shape_is_refused_for_a_branching_model():
+    with pytest.raises(ValueError, match="keras.Sequential"):
+        profiling.forward_flops(models.fusion_colorizer(32), (32, 32, 1))

@@ -12,7 +12,12 @@ import pytest
 
 from colornet import color, colorize, evaluation, images, training
 
-FAST = dict(image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None)
+# float32 pinned, so these tests run the same arithmetic on every machine; "auto" and bfloat16
+# have their own tests in test_precision.py.
+FAST = dict(
+    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None,
+    backbone_precision="float32", fusion_precision="float32",
+)
 
 
 def content_coloured_photo(rng, size=48):
@@ -100,7 +105,8 @@ sys.path.insert(0, {str(pathlib.Path(__file__).parent.parent)!r})
 import keras
 from colornet import training
 config = training.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=3,
-    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None)
+    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None,
+    backbone_precision="float32", fusion_precision="float32")
 class KillInEpochTwo(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -261,7 +267,7 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     assert (run / "embeddings.npy").stat().st_mtime_ns == modified  # not computed again
 
     # The saved colorizer, backbone inside, computes what the cached model was trained on.
-    colorizer = colorize.load_model(run)
+    colorizer = colorize.load_model(run, precision=None)  # as trained: float32
     training_model, _ = training.build_training_model(config)
     training_model.get_layer("fusion_colorizer").set_weights(
         colorizer.get_layer("fusion_colorizer").get_weights()
@@ -278,8 +284,7 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
 
 def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path):
     config = training.TrainingConfig(
-        data_dir=str(photo_folders[0]), backbone_precision="bfloat16", fusion_precision="float32",
-        **FAST,
+        data_dir=str(photo_folders[0]), **{**FAST, "backbone_precision": "bfloat16"}
     )
     training_model, colorizer = training.build_training_model(config)
     backbone = colorizer.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
