@@ -159,7 +159,7 @@ def _run_prepare(args):
 
 def _add_train(commands):
     from colornet import backbones
-    from colornet.training import DISTRIBUTIONS, TrainingConfig
+    from colornet.training import DISTRIBUTIONS, TRAINING_PRECISIONS, TrainingConfig
 
     defaults = TrainingConfig(data_dir="")
     command = commands.add_parser(
@@ -186,11 +186,11 @@ def _add_train(commands):
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
                               "file, or 'none' for random weights (default imagenet)")
-    command.add_argument("--backbone-precision", choices=("auto", "float32", "bfloat16", "float16"),
+    command.add_argument("--backbone-precision", choices=("auto", *backbones.PRECISIONS),
                          help="how the frozen backbone computes: bfloat16 is 1.5x faster on CPUs "
                               "with AVX512_BF16 or AMX and on Ampere or later GPUs, float16 on "
                               "older GPUs; auto picks what the hardware has (default auto)")
-    command.add_argument("--fusion-precision", choices=("auto", "float32", "bfloat16"),
+    command.add_argument("--fusion-precision", choices=TRAINING_PRECISIONS,
                          help="how the trained colorizer computes: bfloat16 (mixed precision, "
                               "float32 weights) is 1.7x faster on such hardware, its gradient "
                               "within 0.3%% of float32's; auto as above (default auto)")
@@ -266,7 +266,7 @@ def _add_colorize(commands):
     command.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob ('scans/*.tif')")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True, metavar="OUT_DIR",
                          help="folder for the colorized photos (created if needed)")
-    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    _add_model_argument(command)
     command.add_argument("--batch-size", type=int, default=8, help="photos per forward pass")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
@@ -290,9 +290,15 @@ def _run_colorize(args):
     return 1 if report.failed else 0
 
 
+def _add_model_argument(command):
+    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+
+
 def _add_precision_argument(command, default):
+    from colornet import backbones
+
     command.add_argument(
-        "--precision", choices=("auto", "float32", "bfloat16", "float16"), default=default,
+        "--precision", choices=("auto", *backbones.PRECISIONS), default=default,
         help="how a final colorizer computes: bfloat16 (float32 weights) colorizes 1.3-1.6x "
              "faster on CPUs with AVX512_BF16 or AMX and on Ampere or later GPUs, float16 on "
              "older GPUs, colours within one ab unit of float32's; auto picks what the "
@@ -316,7 +322,7 @@ def _add_video(commands):
     )
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
     command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
-    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    _add_model_argument(command)
     command.add_argument("--batch-size", type=int, default=16, help="frames per forward pass")
     command.add_argument("--smoothing", type=float, default=video.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
@@ -353,7 +359,7 @@ def _add_evaluate(commands):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
-    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
+    _add_model_argument(command)
     command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
                          help="where to write the scores (default: RUN/evaluation, or MODEL_evaluation)")
     baseline = command.add_mutually_exclusive_group()

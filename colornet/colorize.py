@@ -116,7 +116,7 @@ def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
     small = np.stack([resize_channels(lightness, (working_size, working_size)) for lightness in lightness_list])
     scaled_ab = models.predict_batches(model, small[..., None], batch_size=batch_size)
     return [
-        resize_channels(color.target_to_ab(ab.astype(np.float32)), lightness.shape)
+        resize_channels(color.target_to_ab(ab), lightness.shape)
         for ab, lightness in zip(scaled_ab, lightness_list)
     ]
 

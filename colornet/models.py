@@ -248,7 +248,7 @@ def set_precision(model, backbone=None, fusion=None):
     """
     backbone = None if backbone is None else resolve_precision(backbone)
     fusion = None if fusion is None else resolve_precision(fusion)
-    for layer in _layers_within(model):
+    for layer in nested_layers(model):
         if backbone is not None and isinstance(layer, backbones.FrozenBackbone):
             layer.precision = backbone
         if fusion is not None and _is_colour_network(layer):
@@ -351,11 +351,15 @@ def _cpu_flags():
     return set()
 
 
-def _layers_within(model):
-    for layer in getattr(model, "layers", ()):
+def nested_layers(model):
+    """Every layer inside `model`, depth first: those of nested models too, and of the
+    classifier inside a `backbones.FrozenBackbone`."""
+    for layer in model.layers:
         yield layer
         if isinstance(layer, keras.Model):
-            yield from _layers_within(layer)
+            yield from nested_layers(layer)
+        elif isinstance(layer, backbones.FrozenBackbone):
+            yield from nested_layers(layer.classifier)
 
 
 def _is_colour_network(layer):

@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from colornet import backbones
+from colornet import models
 
 
 def forward_flops(model, input_shape=None):
@@ -35,15 +35,11 @@ def forward_flops(model, input_shape=None):
                 f"{model.name} is not one: build it at a fixed size instead"
             )
         return _sequential_flops(model, (1, *input_shape))
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            total += forward_flops(layer)
-        elif isinstance(layer, backbones.FrozenBackbone):
-            total += forward_flops(layer.classifier)
-        elif isinstance(layer, _COUNTED):
-            total += _layer_flops(layer, tuple(layer.input.shape), tuple(layer.output.shape))
-    return total
+    return sum(
+        _layer_flops(layer, tuple(layer.input.shape), tuple(layer.output.shape))
+        for layer in models.nested_layers(model)
+        if isinstance(layer, _COUNTED)
+    )
 
 
 def training_step_flops(colorizer, batch_size, cached_embeddings=False):

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, images, models, training
-from tests.test_training import FAST, write_photos
+from colornet import color, colorize, images, models, training
+from tests.test_training import FAST, gains_over_grey, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +64,7 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
     saved = training.TrainingConfig.load(tmp_path / "run" / "config.json")
     assert (saved.backbone_precision, saved.fusion_precision) == (precision, precision)
     assert {weight.dtype for weight in fusion.weights} == {"float32"}
-    gains = [
-        evaluation.psnr(photo, colorize.colorize(model, photo))
-        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
-        for photo in photos
-    ]
+    gains = gains_over_grey(model, photos)
     assert np.mean(gains) > 4, gains
 
 

@@ -50,6 +50,15 @@ def write_photos(folder, count, seed):
     return pathlib.Path(folder)
 
 
+def gains_over_grey(colorizer, photos):
+    """PSNR of each colorized photo minus that of its grey version (a = b = 0), in dB."""
+    return [
+        evaluation.psnr(photo, colorize.colorize_rgb(colorizer, photo))
+        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        for photo in photos
+    ]
+
+
 @pytest.fixture(scope="module")
 def photo_folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")
@@ -66,12 +75,8 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(photo_f
     result = training.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
     assert min(validation) < validation[0] / 3, validation
-    colorizer = result.load_best()
-    gains = []
-    for path in sorted(test_dir.iterdir()):
-        photo = images.load_rgb(path)
-        colorized = colorize.colorize_rgb(colorizer, photo)
-        gains.append(evaluation.psnr(photo, colorized) - evaluation.psnr(photo, evaluation.grey_baseline(photo)))
+    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    gains = gains_over_grey(result.load_best(), photos)
     assert np.mean(gains) > 4, gains
 
 
