@@ -167,7 +167,12 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
     tile_height, tile_width = min(tile, padded_height), min(tile, padded_width)
     rows = _tile_starts(padded_height, tile_height, overlap)
     columns = _tile_starts(padded_width, tile_width, overlap)
-    window = np.outer(_ramp(tile_height, overlap), _ramp(tile_width, overlap))[..., None]
+    # Blend only along an axis that has several tiles: a photo thinner than the overlap (a
+    # 1000×37 strip) has one tile across, which needs no ramp and has no room for one.
+    window = np.outer(
+        _ramp(tile_height, overlap if len(rows) > 1 else 0),
+        _ramp(tile_width, overlap if len(columns) > 1 else 0),
+    )[..., None]
     total = np.zeros((padded_height, padded_width, 2), np.float32)
     weights = np.zeros((padded_height, padded_width, 1), np.float32)
     corners = [(row, column) for row in rows for column in columns]

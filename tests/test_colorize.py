@@ -108,6 +108,15 @@ def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
     assert np.abs(tiled - whole).max() < 8.0
 
 
+def test_a_strip_thinner_than_the_overlap_is_tiled_along_its_length_only():
+    model = seeded_version_1()
+    lightness = np.random.default_rng(1).uniform(0, 100, (37, 1003)).astype(np.float32)
+    whole = colorize.predict_ab_tiled(model, lightness, tile=1024, overlap=0)  # one tile
+    tiled = colorize.predict_ab_tiled(model, lightness, tile=512, overlap=64)
+    assert tiled.shape == (37, 1003, 2)
+    assert np.abs(tiled - whole).mean() < 0.5
+
+
 def test_tiles_cover_the_photo_and_never_leave_a_zero_weight():
     assert colornet_tile_starts(1000, 512, 64) == [0, 448, 488]
     assert colornet_tile_starts(300, 512, 64) == [0]
