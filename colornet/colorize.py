@@ -359,7 +359,9 @@ def expand_inputs(inputs):
         item = str(item)
         if pathlib.Path(item).is_dir():
             folder = pathlib.Path(item)
-            found += [(path, path.relative_to(folder)) for path in images.list_images(folder)]
+            # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
+            listed = images.list_images(folder, check_headers=False)
+            found += [(path, path.relative_to(folder)) for path in listed]
         elif pathlib.Path(item).exists():
             found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
         elif glob.has_magic(item):

@@ -369,7 +369,7 @@ def is_image_file(path):
         return False
 
 
-def list_images(folder, *, recursive=True):
+def list_images(folder, *, recursive=True, check_headers=True):
     """List the image files in a folder, sorted, so every run sees them in the same order.
 
     Hidden files and folders (".DS_Store", "._photo.jpg", ".git") and operating-system
@@ -379,6 +379,9 @@ def list_images(folder, *, recursive=True):
     Args:
         folder: str or pathlib.Path of the folder.
         recursive: also look in every subfolder (symbolic links to folders are not followed).
+        check_headers: read each file's header (`is_image_file`); False lists every file with
+            an image suffix, so that a corrupt one is reported when it fails to load instead
+            of skipped here.
 
     Returns:
         list of pathlib.Path, each `folder / relative path`, sorted by path.
@@ -392,9 +395,14 @@ def list_images(folder, *, recursive=True):
     if not folder.is_dir():
         raise ImageError(f"'{folder}' is a file, not a folder of images (use load_rgb for one)")
 
+    def is_image(path):
+        if check_headers:
+            return is_image_file(path)
+        return path.suffix.lower() in IMAGE_SUFFIXES
+
     images, skipped = [], []
     for path in _files_in(folder, recursive):
-        (images if is_image_file(path) else skipped).append(path)
+        (images if is_image(path) else skipped).append(path)
 
     skipped_note = ""
     if skipped:

@@ -175,12 +175,14 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     models.single_image_net().save(tmp_path / "v1.keras")
     _save(tmp_path / "in" / "good.png", blobs_photo(32))
     _write(tmp_path / "in" / "bad.png", (tmp_path / "in" / "good.png").read_bytes()[:100])
-    with pytest.warns(UserWarning, match="bad.png"):
+    _write(tmp_path / "in" / "garbage.jpg", b"not a jpeg at all")  # no image header either
+    with pytest.warns(UserWarning, match="bad.png"), pytest.warns(UserWarning, match="garbage.jpg"):
         status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
                            "--model", str(tmp_path / "v1.keras"), "--quiet"])
     out = capsys.readouterr().out
     assert status == 1
     assert "colorized 1 photo" in out and "bad.png" in out
+    assert "failed 2" in out and "garbage.jpg" in out
     assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
