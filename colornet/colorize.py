@@ -8,6 +8,7 @@ import dataclasses
 import glob
 import pathlib
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -50,6 +51,8 @@ def load_model(path, precision="auto"):
         raise ValueError(f"no model at {path}")
     if path.suffix != ".keras":
         raise ValueError(f"{path} is not a .keras model file")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that exists
+        raise ValueError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here

@@ -220,7 +220,7 @@ def test_missing_inputs_are_named(tmp_path):
     "setup, message",
     [
         (lambda path: None, "no model at"),
-        (lambda path: path.write_bytes(b"not a zip"), "not a readable Keras model"),
+        (lambda path: path.write_bytes(b"not a zip"), "not a readable Keras model: not a .keras"),
         (lambda path: path.mkdir(), "not a training run"),
     ],
 )
