@@ -40,6 +40,7 @@ import skimage.color  # noqa: E402
 import skimage.transform  # noqa: E402
 
 from colornet import color, colorize, images, models  # noqa: E402
+from colornet import precision as precisions  # noqa: E402
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
 
@@ -78,7 +79,7 @@ def measure_12_megapixels(photo_path, image_size, write_ups_way=False):
     write-up's."""
     if write_ups_way:
         model = models.colorizer(image_size, backbone_weights=None)
-        fusion, inception = model.get_layer("fusion_colorizer"), keras.applications.InceptionResNetV2(weights=None)
+        fusion, inception = models.fusion_network(model), keras.applications.InceptionResNetV2(weights=None)
         colorize_the_write_ups_way(fusion, inception, np.zeros((64, 64, 3), np.float32), image_size)  # warm-up
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
@@ -132,13 +133,13 @@ def run(args):
         figures["twelve_megapixels"] = twelve_megapixels(args.image_size)
 
     # colornet as `colornet colorize` runs it (precision "auto"), and in float32.
-    precision = models.resolve_precision("auto")
+    precision = precisions.resolve("auto")
     model = models.colorizer(args.image_size, backbone_weights=None)
     fast_model = models.colorizer(args.image_size, backbone_weights=None)
     fast_model.set_weights(model.get_weights())
     models.set_precision(fast_model, backbone="bfloat16", fusion="bfloat16")
     inception = keras.applications.InceptionResNetV2(weights=None)
-    fusion = model.get_layer("fusion_colorizer")
+    fusion = models.fusion_network(model)
     photos = sample_photos(args.photos, args.side)
 
     # Warm-up all with the batch sizes they will run at (Keras traces `predict` anew for a

@@ -39,7 +39,7 @@ import color_conversion  # noqa: E402
 import colorize_throughput  # noqa: E402
 import single_image  # noqa: E402
 import training_throughput  # noqa: E402
-from colornet import images, profiling  # noqa: E402
+from colornet import _util, profiling  # noqa: E402
 
 GOALS = {
     "training_speed_up": 2.5,
@@ -116,7 +116,7 @@ def main():
     text = json.dumps(rounded(figures), indent=2)
     print(text)
     if args.out:
-        with images.atomic_output(args.out) as temporary:
+        with _util.atomic_output(args.out) as temporary:
             pathlib.Path(temporary).write_text(text + "\n")
 
 

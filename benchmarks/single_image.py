@@ -66,23 +66,14 @@ def run(args):
         steps=args.steps, learning_rate=args.learning_rate, upsampling=args.upsampling
     )
     rgb = images.load_rgb(args.image)
-    original = images.resize_and_crop(rgb, single_image.fit_size(rgb.shape, config.image_size))
+    original = images.resize_and_crop(rgb, images.fit_size(rgb.shape, config.image_size))
     grey = evaluation.psnr(original, evaluation.grey_baseline(original))
     print(f"{args.image.name} at {original.shape[1]}×{original.shape[0]}, {config}")
     print(f"grey baseline: {grey:.2f} dB")
     print(f"{'step':>6} {'seconds':>9} {'PSNR dB':>9}")
-    # train_single_image builds the model; the callback scores it as it trains.
+    # The callback scores the model as it trains.
     tracker = PsnrEvery(original, args.interval)
-    original_fit = keras.Model.fit
-
-    def fit_with_tracker(model, *fit_args, callbacks=(), **fit_kwargs):
-        return original_fit(model, *fit_args, callbacks=[*callbacks, tracker], **fit_kwargs)
-
-    keras.Model.fit = fit_with_tracker
-    try:
-        run = single_image.train_single_image(rgb, config, progress=False)
-    finally:
-        keras.Model.fit = original_fit
+    run = single_image.train_single_image(rgb, config, progress=False, callbacks=[tracker])
     final_step, final_seconds, final_psnr = tracker.rows[-1]
     within = [row for row in tracker.rows if row[1] <= 60.0]
     best_in_60 = max((row[2] for row in within), default=float("nan"))

@@ -47,6 +47,7 @@ import skimage.transform  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from colornet import backbones, color, data, images, models, profiling, training  # noqa: E402
+from colornet import precision as precisions  # noqa: E402
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
@@ -169,12 +170,12 @@ def backbone_forwards(colorizer, rgb):
     """{precision: a function running colornet's grey embedding (lightness → grey RGB →
     resize → InceptionResNetV2) on one batch, as the training step does, in that precision}.
     Each is traced here, in its precision; the backbone's precision is left as it was."""
-    embedding_model = colorizer.get_layer(f"grey_{backbones.DEFAULT_BACKBONE}_embedding")
+    embedding_model = models.embedding_network(colorizer)
     frozen = embedding_model.get_layer("backbone")
     lightness = models.RgbToLightness()(rgb)
     chosen = frozen.precision
     forwards = {}
-    for precision in backbones.PRECISIONS:
+    for precision in precisions.POLICIES:
         frozen.precision = precision
         embed = tf.function(lambda lightness: embedding_model(lightness, training=False))
         embed(lightness)  # traces, in this precision
@@ -201,7 +202,7 @@ def backbone_precision_check(colorizer, photos):
     """bfloat16 against float32 on the same weights and photos: the embedding, and the 1536
     average-pooled features under it (random weights give near-uniform class scores, so the
     features say more)."""
-    embedding_model = colorizer.get_layer(f"grey_{backbones.DEFAULT_BACKBONE}_embedding")
+    embedding_model = models.embedding_network(colorizer)
     frozen = embedding_model.get_layer("backbone")
     to_backbone_input = keras.Model(
         embedding_model.input, embedding_model.get_layer("backbone_input").output
@@ -316,7 +317,7 @@ def run(args):
         photos = np.stack([images.load_rgb(path) for path in paths])
         embeddings, embedding_seconds = None, None
         if args.cache_embeddings:
-            embedding_model = colorizer.get_layer(f"grey_{backbones.DEFAULT_BACKBONE}_embedding")
+            embedding_model = models.embedding_network(colorizer)
             started = time.perf_counter()
             embeddings = backbones.embed(photos, embedding_model, batch_size=args.batch_size)
             embedding_seconds = time.perf_counter() - started
@@ -410,7 +411,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument(
-        "--backbone-precision", choices=list(backbones.PRECISIONS), default="float32",
+        "--backbone-precision", choices=list(precisions.POLICIES), default="float32",
         help="how colornet's frozen InceptionResNetV2 computes",
     )
     parser.add_argument(

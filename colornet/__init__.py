@@ -2,8 +2,13 @@
 
 The network sees lightness L* and predicts the a*b* colour channels; the colour photo is the
 original lightness recombined with the predicted colour (see `colornet.color`).
+
+Submodules load on first use (PEP 562), so `import colornet` and `colornet --help` start
+without TensorFlow: `colornet.colorize`, `colornet.rgb_to_lab` and the like import what they
+need when first touched.
 """
 
+import importlib
 import os
 
 # TensorFlow's C++ start-up notices (XLA, CPU features) drown the output of a short script;
@@ -11,8 +16,25 @@ import os
 # prints its oneDNN notice before reading this setting, so that one line still appears.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colornet.color import lab_to_rgb, rgb_to_lab  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = ["lab_to_rgb", "rgb_to_lab", "__version__"]
+_SUBMODULES = (
+    "backbones", "cli", "color", "colorize", "config", "data", "evaluation", "greyness",
+    "images", "keras_utils", "models", "plotting", "precision", "profiling", "runs",
+    "single_image", "training", "video",
+)
+_FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
+
+__all__ = ["__version__", *_FUNCTIONS, *_SUBMODULES]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"colornet.{name}")
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f"colornet.{_FUNCTIONS[name]}"), name)
+    raise AttributeError(f"module 'colornet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

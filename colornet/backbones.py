@@ -9,8 +9,8 @@ behind one table, `BACKBONES`, and builds everything between a grey photo and it
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
-The frozen backbone can compute in bfloat16 or float16 (`PRECISIONS`): its weights stay float32, so one
-set of weights and one saved file serve both precisions.
+The frozen backbone can compute in bfloat16 or float16 (`colornet.precision`): its weights stay
+float32, so one set of weights and one saved file serve every precision.
 
 The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
 black image (inputs in about [-1, -0.99] instead of [-1, 1]). `BackboneInput` scales [0, 1]
@@ -33,7 +33,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color
+from colornet import _util, color, keras_utils
+from colornet import precision as _precision
+from colornet.config import DEFAULT_BACKBONE
 
 # Keras downloads the ImageNet weights of its applications from here
 # (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
@@ -123,19 +125,6 @@ BACKBONES = _backbone_table(
         weights_hash="59e551e166be033d707958cf9e29a6a7",
     ),
 )
-DEFAULT_BACKBONE = "inception_resnet_v2"
-
-# How the frozen backbone computes, as Keras dtype policies. "bfloat16" computes every layer
-# but the last (the softmax) in bfloat16 from float32 weights, as Keras's mixed precision does;
-# the class scores come out float32. On a 2-core CPU with AVX512_BF16 (oneDNN then runs its
-# avx512_core_bf16 kernels) InceptionResNetV2 embeds a batch of ten 1.5× faster, and its
-# features move by about 2 % of how much they differ between photos (random weights; see
-# benchmarks/training_throughput.py). A CPU without bfloat16 instructions emulates them and
-# is slower, hence float32 by default. Only the backbone changes: the colorizer still trains
-# in float32.
-# "float16" is the same with float16, for GPUs older than Ampere (Volta, Turing), which have
-# float16 but not bfloat16 arithmetic.
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
 class WeightsError(ValueError):
@@ -276,7 +265,7 @@ class FrozenBackbone(keras.layers.Layer):
         backbone: a key of `BACKBONES`.
         weights: as for `build_backbone`; None (the default) when a saved model is loaded,
             whose file carries the weights.
-        precision: a key of `PRECISIONS`: "float32", "bfloat16" or "float16". It can also be set later,
+        precision: "float32", "bfloat16" or "float16" (`colornet.precision`). It can also be set later,
             `layer.precision = "bfloat16"`; a function traced before (a compiled `fit` step)
             keeps the precision it was traced with. The weights stay float32 either way.
     """
@@ -284,28 +273,29 @@ class FrozenBackbone(keras.layers.Layer):
     def __init__(self, backbone=DEFAULT_BACKBONE, weights=None, precision="float32", **kwargs):
         super().__init__(**kwargs)
         self.backbone = get_backbone(backbone).name
-        _check_precision(precision)  # before the minutes a download and a build may take
+        # Before the minutes a download and a build may take.
+        _precision.validate(precision, tuple(_precision.POLICIES))
         self.classifier = build_backbone(self.backbone, weights=weights)
         self.trainable = False
         self.precision = precision
 
     @property
     def precision(self):
-        """How the classifier computes: "float32", "bfloat16" or "float16" (see `PRECISIONS`)."""
+        """How the classifier computes: "float32", "bfloat16" or "float16"."""
         return self._precision
 
     @precision.setter
-    def precision(self, precision):
-        _check_precision(precision)
+    def precision(self, name):
+        policy = _precision.POLICIES[_precision.validate(name, tuple(_precision.POLICIES))]
         # Keras casts each layer's inputs and weights to its policy's compute dtype when the
         # layer is called, so the policies can change after the weights exist.
         *body, scores = self.classifier.layers
         for layer in body:
-            layer.dtype_policy = PRECISIONS[precision]
+            layer.dtype_policy = policy
         # bfloat16 keeps 8 significant bits, float16 11: the softmax stays float32, as Keras advises
         # for a model's last layer, and so does the embedding that leaves it.
         scores.dtype_policy = "float32"
-        self._precision = precision
+        self._precision = name
 
     def build(self, input_shape):
         size = get_backbone(self.backbone).input_size
@@ -331,7 +321,7 @@ def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet", precision="f
     Args:
         name: a key of `BACKBONES`.
         weights: "imagenet", a weights file path, or None; see `build_backbone`.
-        precision: how the backbone computes, a key of `PRECISIONS`.
+        precision: how the backbone computes: "float32", "bfloat16" or "float16".
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1), float in [0, 100], any
@@ -373,9 +363,7 @@ def embed(images_or_lightness, model, batch_size=32):
         lightness = color.rgb_to_lightness(array)[..., None]
     else:
         lightness = array.astype(np.float32, copy=False)
-    from colornet import models  # models builds on this module
-
-    return models.predict_batches(model, lightness, batch_size=batch_size)
+    return keras_utils.predict_batches(model, lightness, batch_size=batch_size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,7 +416,7 @@ def _download(backbone):
     except Exception as error:
         raise WeightsError(
             f"{backbone.display_name} ImageNet weights are not in the Keras cache and cannot "
-            f"be downloaded ({_first_line(error)}): download {backbone.weights_file} from "
+            f"be downloaded ({_util.first_line(error)}): download {backbone.weights_file} from "
             f"{backbone.weights_url} and place it at {cache_path}, or pass "
             f"weights='path/to/{backbone.weights_file}' (colornet train: --backbone-weights)"
         ) from error
@@ -444,7 +432,7 @@ def _load_weights(model, path, backbone):
             model.load_weights(str(path))
         except Exception as error:
             raise WeightsError(
-                f"{path} is not valid {backbone.display_name} weights ({_first_line(error)}); "
+                f"{path} is not valid {backbone.display_name} weights ({_util.first_line(error)}); "
                 f"expected a .h5 or .weights.h5 file saved from {backbone.display_name} "
                 f"with include_top=True"
             ) from error
@@ -464,24 +452,11 @@ def _keras_home():
     return home if os.access(home, os.W_OK) else pathlib.Path("/tmp/.keras")
 
 
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    message = text[0] if text else type(error).__name__
-    return message if len(message) <= 200 else message[:197] + "..."
-
-
 def _check_channels_last():
     if keras.config.image_data_format() != "channels_last":
         raise ValueError(
             "colornet's backbones take channels-last images; "
             f"keras.config.image_data_format() is {keras.config.image_data_format()!r}"
-        )
-
-
-def _check_precision(precision):
-    if precision not in PRECISIONS:
-        raise ValueError(
-            f"unknown precision {precision!r}; known precisions: {', '.join(PRECISIONS)}"
         )
 
 

@@ -13,8 +13,11 @@ and exit with status 1; `--help` on any subcommand explains every option.
 """
 
 import argparse
+import dataclasses
 import pathlib
 import sys
+
+from colornet import config, precision
 
 
 def main(argv=None):
@@ -39,6 +42,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="colornet", description="Colorize black-and-white photographs with deep learning."
     )
+    from colornet import __version__
+
+    parser.add_argument("--version", action="version", version=f"colornet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_single(commands)
     _add_prepare(commands)
@@ -51,9 +57,7 @@ def build_parser():
 
 
 def _add_single(commands):
-    from colornet.single_image import SingleImageConfig
-
-    defaults = SingleImageConfig()
+    defaults = config.SingleImageConfig()
     command = commands.add_parser(
         "single",
         help="train Version 1 on one photo and colorize it",
@@ -79,7 +83,7 @@ def _add_single(commands):
                          help="where to write the comparison figure (default: OUTPUT_comparison.png)")
     command.add_argument("--save-model", type=pathlib.Path, default=None, metavar="MODEL.keras",
                          help="also save the trained net, to colorize other photos with it later")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(command)
     command.set_defaults(run=_run_single)
 
 
@@ -88,13 +92,13 @@ def _run_single(args):
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
-    config = single_image.SingleImageConfig(
+    settings = config.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )
     original = images.load_rgb(args.image)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     run = single_image.train_single_image(
-        original, config, progress=not args.quiet, name=f"'{args.image}'"
+        original, settings, progress=not args.quiet, name=f"'{args.image}'"
     )
     colorized = run.colorize(original)
     grey = evaluation.grey_baseline(original)
@@ -139,7 +143,7 @@ def _add_prepare(commands):
     command.add_argument("--min-side", type=int, default=64, help="drop photos with a shorter side below this")
     command.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
     command.add_argument("--overwrite", action="store_true", help="replace an earlier prepare's output")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(command)
     command.set_defaults(run=_run_prepare)
 
 
@@ -158,10 +162,7 @@ def _run_prepare(args):
 
 
 def _add_train(commands):
-    from colornet import backbones
-    from colornet.training import DISTRIBUTIONS, TRAINING_PRECISIONS, TrainingConfig
-
-    defaults = TrainingConfig(data_dir="")
+    defaults = config.TrainingConfig(data_dir="")
     command = commands.add_parser(
         "train",
         help="train the final version on a folder of photos",
@@ -181,19 +182,19 @@ def _add_train(commands):
     command.add_argument("--image-size", type=int,
                          help=f"side the photos are cropped and resized to, a multiple of 8 (default {defaults.image_size})")
     command.add_argument("--learning-rate", type=float, help=f"Adam's learning rate (default {defaults.learning_rate})")
-    command.add_argument("--backbone", choices=sorted(backbones.BACKBONES),
-                         help=f"classifier whose embedding is fused in (default {defaults.backbone})")
+    command.add_argument("--backbone",
+                         help=f"classifier whose embedding is fused in (default {defaults.backbone}; "
+                              "see the README for the others)")
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
                               "file, or 'none' for random weights (default imagenet)")
-    command.add_argument("--backbone-precision", choices=("auto", *backbones.PRECISIONS),
-                         help="how the frozen backbone computes: bfloat16 is 1.5x faster on CPUs "
-                              "with AVX512_BF16 or AMX and on Ampere or later GPUs, float16 on "
-                              "older GPUs; auto picks what the hardware has (default auto)")
-    command.add_argument("--fusion-precision", choices=TRAINING_PRECISIONS,
-                         help="how the trained colorizer computes: bfloat16 (mixed precision, "
-                              "float32 weights) is 1.7x faster on such hardware, its gradient "
-                              "within 0.3%% of float32's; auto as above (default auto)")
+    command.add_argument("--backbone-precision", choices=precision.CHOICES,
+                         help="how the frozen backbone computes: bfloat16 or float16 where the "
+                              "hardware computes it natively; auto picks what it has "
+                              "(default auto; speed-ups: README, Performance)")
+    command.add_argument("--fusion-precision", choices=precision.TRAINING_CHOICES,
+                         help="how the trained colorizer computes: bfloat16 is mixed precision "
+                              "with float32 weights; auto as above (default auto)")
     command.add_argument("--augment", action=argparse.BooleanOptionalAction,
                          help="shear, zoom, rotation and flip, as the write-up (default on)")
     command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
@@ -201,57 +202,41 @@ def _add_train(commands):
                               "much faster, since the backbone dominates a step (default off)")
     command.add_argument("--validation-fraction", type=float,
                          help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
-    command.add_argument("--distribution", choices=DISTRIBUTIONS,
+    command.add_argument("--distribution", choices=config.DISTRIBUTIONS,
                          help="tf.distribute strategy: 'mirrored' for all GPUs of this machine "
                               "(default none); 'multi_worker' waits on a Keras 3 fix "
                               "(keras-team/keras#20585)")
     command.add_argument("--seed", type=int, help=f"seed of split, shuffling and weights (default {defaults.seed})")
-    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_quiet(command, "no progress bars")
     command.set_defaults(run=_run_train)
 
 
 def _run_train(args):
-    import dataclasses
-
     from colornet import training
+    from colornet.runs import RunFolder
 
-    saved_path = args.out / "config.json"
-    base = (
-        training.TrainingConfig.load(saved_path)
-        if saved_path.is_file()
-        else training.TrainingConfig(data_dir=str(args.data_dir))
-    )
+    run = RunFolder(args.out)
+    base = run.load_config() if run.has_config() else config.TrainingConfig(data_dir="")
+    # Every option named like a config field overrides the saved or default value when given.
     given = {
-        "data_dir": str(args.data_dir.resolve()),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "image_size": args.image_size,
-        "learning_rate": args.learning_rate,
-        "backbone": args.backbone,
-        "backbone_precision": args.backbone_precision,
-        "fusion_precision": args.fusion_precision,
-        "augment": args.augment,
-        "cache_embeddings": args.cache_embeddings,
-        "validation_fraction": args.validation_fraction,
-        "distribution": args.distribution,
-        "seed": args.seed,
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(config.TrainingConfig)
+        if getattr(args, field.name, None) is not None
     }
-    overrides = {name: value for name, value in given.items() if value is not None}
+    given["data_dir"] = str(args.data_dir.resolve())
     if args.backbone_weights is not None:
         weights = args.backbone_weights
-        overrides["backbone_weights"] = None if weights.lower() == "none" else weights
-    config = dataclasses.replace(base, **overrides)
-    result = training.train(config, args.out, progress=not args.quiet)
+        given["backbone_weights"] = None if weights.lower() == "none" else weights
+    result = training.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
     losses = result.history.get("val_loss") or result.history.get("loss") or []
     if losses:
         print(f"best model: {result.best_model_path} (last epoch's loss {losses[-1]:.4f})")
 
 
 def _add_colorize(commands):
-    from colornet.colorize import DEFAULT_TILE
-
     command = commands.add_parser(
         "colorize",
+        parents=[_model_options(batch_size=8)],
         help="colorize photos with a saved model",
         description=(
             "Colorize photos, folders (searched recursively) and glob patterns with a saved "
@@ -266,14 +251,10 @@ def _add_colorize(commands):
     command.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob ('scans/*.tif')")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True, metavar="OUT_DIR",
                          help="folder for the colorized photos (created if needed)")
-    _add_model_argument(command)
-    command.add_argument("--batch-size", type=int, default=8, help="photos per forward pass")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
-    command.add_argument("--tile", type=int, default=DEFAULT_TILE,
+    command.add_argument("--tile", type=int, default=config.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
-    _add_precision_argument(command, default="auto")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=_run_colorize)
 
 
@@ -290,27 +271,33 @@ def _run_colorize(args):
     return 1 if report.failed else 0
 
 
-def _add_model_argument(command):
-    command.add_argument("--model", type=pathlib.Path, required=True, help="a .keras model or a run folder")
-
-
-def _add_precision_argument(command, default):
-    from colornet import backbones
-
-    command.add_argument(
-        "--precision", choices=("auto", *backbones.PRECISIONS), default=default,
-        help="how a final colorizer computes: bfloat16 (float32 weights) colorizes 1.3-1.6x "
-             "faster on CPUs with AVX512_BF16 or AMX and on Ampere or later GPUs, float16 on "
-             "older GPUs, colours within one ab unit of float32's; auto picks what the "
-             "hardware has (default %(default)s)",
+def _model_options(batch_size=None, precision_default="auto"):
+    """The options every command that runs a saved model shares, as a parent parser: --model,
+    --precision, --quiet and, given a default, --batch-size."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--model", type=pathlib.Path, required=True, default=argparse.SUPPRESS,
+                         help="a .keras model or a run folder (required)")
+    if batch_size is not None:
+        options.add_argument("--batch-size", type=int, default=batch_size,
+                             help="photos or frames per forward pass")
+    options.add_argument(
+        "--precision", choices=precision.CHOICES, default=precision_default,
+        help="how a final colorizer computes: bfloat16 or float16 (float32 weights, colours "
+             "within one ab unit of float32's) where the hardware computes it natively; "
+             "auto picks what it has (speed-ups: README, Performance)",
     )
+    _add_quiet(options)
+    return options
+
+
+def _add_quiet(command, help="no progress bar"):
+    command.add_argument("--quiet", action="store_true", help=help)
 
 
 def _add_video(commands):
-    from colornet import video
-
     command = commands.add_parser(
         "video",
+        parents=[_model_options(batch_size=16)],
         help="colorize a video, smoothing colour over time",
         description=(
             "Colorize a video frame by frame in batches, keeping its frame rate, size and "
@@ -322,14 +309,10 @@ def _add_video(commands):
     )
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
     command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
-    _add_model_argument(command)
-    command.add_argument("--batch-size", type=int, default=16, help="frames per forward pass")
-    command.add_argument("--smoothing", type=float, default=video.DEFAULT_SMOOTHING,
+    command.add_argument("--smoothing", type=float, default=config.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
     command.add_argument("--working-size", type=int, default=None,
                          help="longest side Version 1 runs at (default 256); the final colorizer uses its own")
-    _add_precision_argument(command, default="auto")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=_run_video)
 
 
@@ -348,6 +331,7 @@ def _run_video(args):
 def _add_evaluate(commands):
     command = commands.add_parser(
         "evaluate",
+        parents=[_model_options(precision_default="float32")],
         help="score a model against baselines on colour photos",
         description=(
             "Colorize held-out colour photos from their lightness and score the result against "
@@ -359,7 +343,6 @@ def _add_evaluate(commands):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
-    _add_model_argument(command)
     command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
                          help="where to write the scores (default: RUN/evaluation, or MODEL_evaluation)")
     baseline = command.add_mutually_exclusive_group()
@@ -368,19 +351,17 @@ def _add_evaluate(commands):
     baseline.add_argument("--mean-ab", type=float, nargs=2, metavar=("A", "B"), default=None,
                           help="the mean-ab baseline's a and b, when the training photos are not at hand")
     command.add_argument("--grid", type=int, default=8, help="photos shown in the comparison grid")
-    _add_precision_argument(command, default="float32")
-    command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args):
-    import json
-
     from colornet import colorize, evaluation
+    from colornet.runs import RunFolder
 
     train_dir = args.train_dir
-    if train_dir is None and args.mean_ab is None and (args.model / "config.json").is_file():
-        train_dir = pathlib.Path(json.loads((args.model / "config.json").read_text())["data_dir"])
+    run = RunFolder(args.model)
+    if train_dir is None and args.mean_ab is None and run.has_config():
+        train_dir = pathlib.Path(run.load_config().data_dir)
     output = args.output
     if output is None:
         output = args.model / "evaluation" if args.model.is_dir() else args.model.with_name(

@@ -15,12 +15,11 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import color, images, models
+from colornet import _util, color, images, keras_utils, models
+from colornet import precision as _precision
+from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
+from colornet.runs import RunFolder
 
-# Version 1 runs on tiles of this side (with this much overlap) once a photo is larger: its
-# memory then stays bounded, whatever the photo's size. Both multiples of 8.
-DEFAULT_TILE = 512
-DEFAULT_TILE_OVERLAP = 64
 
 
 def load_model(path, precision="auto"):
@@ -31,22 +30,16 @@ def load_model(path, precision="auto"):
 
     Args:
         path: the `.keras` file or run folder.
-        precision: how a final colorizer computes (`models.set_precision`): "float32",
-            "bfloat16" or "float16" (mixed: float32 weights; colours within one ab unit of
-            float32's, tests/test_precision.py), "auto" (`models.native_precision`: bfloat16
-            or float16 where the hardware computes it), or None to keep what the file says
-            (the precision of the machine that trained it). Version 1's 32,202-parameter net
-            stays float32 under "auto": it has too little arithmetic to gain.
+        precision: how it computes (`colornet.precision`): "float32", "bfloat16" or
+            "float16", "auto" (what the hardware computes natively; float32 for Version 1),
+            or None to keep what the file says (the precision it was trained in).
 
     Raises:
         ValueError: one line naming the file, when it is missing, not a Keras file, broken,
             or a Keras model that is not a colornet colorizer.
     """
-    path = pathlib.Path(path)
-    if path.is_dir():
-        if not (path / "best.keras").is_file():
-            raise ValueError(f"{path} is a folder but not a training run (no best.keras in it)")
-        path = path / "best.keras"
+    run = RunFolder.holding_a_model(path)
+    path = run.best_model_path if run else pathlib.Path(path)
     if not path.is_file():
         raise ValueError(f"no model at {path}")
     if path.suffix != ".keras":
@@ -56,22 +49,15 @@ def load_model(path, precision="auto"):
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
-        raise ValueError(f"{path} is not a readable Keras model: {_first_line(error)}") from error
+        raise ValueError(f"{path} is not a readable Keras model: {_util.first_line(error)}") from error
     try:
-        model_kind(model)
+        kind = models.kind(model)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    if precision == "auto" and model_kind(model)[0] == "single_image":
-        precision = "float32"
-    if precision is not None:
-        precision = models.resolve_precision(precision)
-        models.set_precision(model, backbone=precision, fusion=precision)
+    chosen = _precision.for_model(kind, precision)
+    if chosen is not None:
+        models.set_precision(model, backbone=chosen, fusion=chosen)
     return model
-
-
-def _first_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def pad_to_multiple(lightness, multiple=models.SIZE_MULTIPLE):
@@ -113,11 +99,11 @@ def predict_ab_many(model, lightness_list, batch_size=8, tile=DEFAULT_TILE):
     """`predict_ab` for photos of different sizes: a list of (H_i, W_i) lightness in, a list
     of (H_i, W_i, 2) ab out. The final colorizer runs them in batches at its own size;
     Version 1 runs each at full size, in overlapping tiles when larger than `tile`."""
-    kind, working_size = model_kind(model)
-    if kind == "single_image":
+    side = models.working_size(model)
+    if side is None:
         return _predict_single_image_many(model, lightness_list, tile, batch_size)
-    small = np.stack([resize_channels(lightness, (working_size, working_size)) for lightness in lightness_list])
-    scaled_ab = models.predict_batches(model, small[..., None], batch_size=batch_size)
+    small = np.stack([resize_channels(lightness, (side, side)) for lightness in lightness_list])
+    scaled_ab = keras_utils.predict_batches(model, small[..., None], batch_size=batch_size)
     return [
         resize_channels(color.target_to_ab(ab), lightness.shape)
         for ab, lightness in zip(scaled_ab, lightness_list)
@@ -136,7 +122,7 @@ def _predict_single_image_many(model, lightness_list, tile, batch_size):
             results[index] = predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
     for (height, width), indices in same_size.items():
         padded, _ = pad_to_multiple(np.stack([lightness_list[index] for index in indices]))
-        scaled_ab = models.predict_batches(
+        scaled_ab = keras_utils.predict_batches(
             model, color.lightness_to_input(padded)[..., None], batch_size=batch_size
         )
         ab = color.target_to_ab(scaled_ab[:, :height, :width])
@@ -182,7 +168,7 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
     for first in range(0, len(corners), batch_size):
         chunk = corners[first : first + batch_size]
         tiles = np.stack([padded[r : r + tile_height, c : c + tile_width] for r, c in chunk])
-        scaled_ab = models.predict_batches(model, color.lightness_to_input(tiles)[..., None], batch_size)
+        scaled_ab = keras_utils.predict_batches(model, color.lightness_to_input(tiles)[..., None], batch_size)
         for (row, column), ab in zip(chunk, color.target_to_ab(scaled_ab)):
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window
@@ -208,25 +194,6 @@ def _ramp(length, overlap):
     ramp = np.ones(length, np.float32)
     ramp[:overlap], ramp[-overlap:] = edge, edge[::-1]
     return ramp
-
-
-def model_kind(model):
-    """("single_image", None) for Version 1 or ("colorizer", S) for the final colorizer.
-
-    Told apart by the name of the model's input, not by position: Version 1 takes scaled
-    lightness at any size, the final colorizer raw lightness at S×S.
-    """
-    name = model.inputs[0].name if model.inputs else None
-    shape = tuple(model.inputs[0].shape) if model.inputs else ()
-    if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
-        return "single_image", None
-    if name == "lightness" and len(shape) == 4 and shape[1] is not None and shape[-1] == 1:
-        return "colorizer", shape[1]
-    raise ValueError(
-        f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
-        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' at a "
-        "fixed size (the final colorizer)"
-    )
 
 
 def resize_channels(image, shape):

@@ -26,90 +26,12 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import color, images
+from colornet import _util, greyness, images
 
-# ---------------------------------------------------------------------------------------------
-# Colourfulness
-
-# Below this colourfulness a photo teaches nothing (grey, sepia-ish scans, near-grey). In
-# CIE ab units, where 2.3 is a just-noticeable difference; see `colourfulness_of` for the
-# measure. Measured: scikit-image's seven colour photos score 9.3 (the orange retina) to 40
-# (the rocket); a grey photo 0; grey with ab noise of ±2 2.6; a grey scan with a 3 % colour
-# cast 0.5; cyanotype and simple sepia toning 0.6 to 3.2 (a sepia filter matrix that clips
-# the highlights reaches 8.4 on a bright photo, which then passes as colour). 6 sits between
-# the toned greys and the least colourful photo.
-GREY_CHROMA = 6.0
-
-# Colourfulness is what this share of a thumbnail's pixels stays below: high enough that one
-# small object of another hue (1 % of the picture) counts, low enough that a few noisy
-# pixels do not.
-_COLOURFUL_PERCENTILE = 99
-# Colour statistics do not need detail: a 64 x 64 squashed thumbnail (aspect ignored) keeps
-# one Lab kernel shape for every photo and costs next to nothing to convert.
-_THUMBNAIL_SIDE = 64
 # Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
 _DRAFT_FORMATS = ("JPEG", "MPO")
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5
-
-
-def colourfulness_of(rgb):
-    """How much colour a photo holds beyond a single tint; about 0 for grey, sepia or toned.
-
-    The photo is squashed to a 64 x 64 thumbnail and converted to Lab. Each pixel's ab is
-    measured as its distance from the photo's dominant hue: the ray from neutral grey through
-    the photo's mean ab. Colourfulness is the 99th percentile of those distances.
-
-    Why not plain chroma sqrt(a² + b²): a sepia or cyanotype print has chroma 20-30, as much as
-    a muted colour photo (fog, the Hubble deep field: 15), yet all its colours lie on one hue
-    ray, so it only teaches "tint everything brown". Distance from the dominant hue ray is
-    near 0 for grey, near-grey and toned photos alike, and large as soon as 1 % of the
-    pixels have another hue. The price: a photo whose colours really are a single hue (a
-    plain orange sunset ramp) also scores low.
-
-    Args:
-        rgb: (H, W, 3) sRGB; float in [0, 1] (clipped) or uint8 0-255. Any size.
-
-    Returns:
-        float >= 0, in ab units (a just-noticeable difference is about 2.3). Compare with
-        `GREY_CHROMA`.
-    """
-    lab = color.rgb_to_lab(_squashed(rgb, _THUMBNAIL_SIDE))  # (64, 64, 3)
-    ab = lab[..., 1:].reshape(-1, 2).astype(np.float64)  # (4096, 2)
-    mean_ab = ab.mean(axis=0)
-    mean_chroma = np.hypot(*mean_ab)
-    if mean_chroma < 1e-6:  # no dominant hue: every pixel's distance is its own chroma
-        distances = np.hypot(ab[:, 0], ab[:, 1])
-    else:
-        hue = mean_ab / mean_chroma
-        along_hue = np.maximum(ab @ hue, 0.0)  # the opposite hue is as far as grey, not closer
-        off_ray = ab - along_hue[:, None] * hue
-        distances = np.hypot(off_ray[:, 0], off_ray[:, 1])
-    return float(np.percentile(distances, _COLOURFUL_PERCENTILE))
-
-
-def is_grey(rgb, threshold=GREY_CHROMA):
-    """True when a photo has too little colour to learn from (see `colourfulness_of`).
-
-    Args:
-        rgb: (H, W, 3) sRGB; float in [0, 1] or uint8.
-        threshold: colourfulness below which the photo counts as grey.
-    """
-    return colourfulness_of(rgb) < threshold
-
-
-def _squashed(rgb, side):
-    """(H, W, 3) float [0, 1] or uint8 → uint8 (side, side, 3), area-averaged, aspect ignored."""
-    array = np.asarray(rgb)
-    if array.ndim != 3 or array.shape[-1] != 3 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"rgb must be an (H, W, 3) image, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        array = np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
-    thumbnail = PIL.Image.fromarray(np.ascontiguousarray(array)).resize(
-        (side, side), PIL.Image.Resampling.BOX
-    )
-    return np.asarray(thumbnail)
-
 
 # ---------------------------------------------------------------------------------------------
 # Scanning a folder
@@ -131,7 +53,7 @@ class FolderScan:
             skipped.append(f"{len(self.grey)} grey ({_names_of(self.grey)})")
         if self.unreadable:
             reasons = [f"{path.name}: {reason}" for path, reason in self.unreadable]
-            reasons_named = images.name_list(reasons, _NAMES_SHOWN, "; ")
+            reasons_named = _util.name_list(reasons, _NAMES_SHOWN, "; ")
             skipped.append(f"{len(self.unreadable)} unreadable ({reasons_named})")
         return text + (f"; skipped {', '.join(skipped)}" if skipped else "")
 
@@ -158,7 +80,7 @@ def scan_folder(folder, *, progress=True):
         ValueError: none of the photos is a readable colour photo.
     """
     folder = pathlib.Path(folder)
-    colour, grey, unreadable = [], [], []
+    colour, greys, unreadable = [], [], []
     paths = images.list_images(folder)
     for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
         try:
@@ -166,13 +88,13 @@ def scan_folder(folder, *, progress=True):
         except images.ImageError as error:
             unreadable.append((path, _problem(error)))
             continue
-        (grey if is_grey(thumbnail) else colour).append(path)
-    scan = FolderScan(colour=colour, grey=grey, unreadable=unreadable)
+        (greys if greyness.is_grey(thumbnail) else colour).append(path)
+    scan = FolderScan(colour=colour, grey=greys, unreadable=unreadable)
     if not colour:
         raise ValueError(
             f"no colour photos to learn from in '{folder}' ({scan.summary()}): colornet learns "
-            f"colour from colour photos, and a photo with colourfulness below "
-            f"GREY_CHROMA={GREY_CHROMA} is grey, near-grey or a single tint such as sepia"
+            f"colour from colour photos, and a photo whose colour spread is below "
+            f"{greyness.GREY_CHROMA} is grey, near-grey or a single tint such as sepia"
         )
     return scan
 
@@ -191,7 +113,7 @@ def _quick_thumbnail(path):
                 if image.format in _DRAFT_FORMATS and 0 < width * height <= (
                     images.DEFAULT_MAX_PIXELS
                 ):
-                    image.draft("RGB", (_THUMBNAIL_SIDE, _THUMBNAIL_SIDE))
+                    image.draft("RGB", (greyness.THUMBNAIL_SIDE, greyness.THUMBNAIL_SIDE))
                     return np.asarray(image.convert("RGB"))
     except Exception:
         pass  # load_rgb below names the problem properly
@@ -235,7 +157,7 @@ def split(paths, validation_fraction=0.1, seed=0, *, root=None):
         ValueError: validation_fraction is not a number in [0, 1), or a path is not under root.
     """
     _check_fraction(validation_fraction, "validation_fraction")
-    _check_not_one_path(paths)
+    _util.check_path_list(paths)
     paths = [pathlib.Path(path) for path in paths]
     keys = [_split_key(path, root) for path in paths]
     scores = [_split_score(key, seed) for key in keys]
@@ -385,7 +307,7 @@ def image_dataset(
     # grey detection and `prepare` work without it.
     import tensorflow as tf
 
-    _check_not_one_path(paths)
+    _util.check_path_list(paths)
     paths = [os.fspath(path) for path in paths]
     if not paths:
         raise ValueError("no photos to stream: the list of paths is empty")
@@ -449,7 +371,7 @@ def steps_per_epoch(count, batch_size):
     """Batches in one pass over `count` photos: ceil(count / batch_size); 0 for no photos."""
     if not _is_positive_int(batch_size):
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not (_is_positive_int(count) or (_is_int(count) and count == 0)):
+    if not (_is_positive_int(count) or (_util.is_int(count) and count == 0)):
         raise ValueError(f"count must be an int >= 0, got {count!r}")
     return math.ceil(count / batch_size)
 
@@ -489,20 +411,8 @@ class _PhotoLoader:
             warnings.warn(f"skipped a photo that failed to load: {error}", stacklevel=2)
 
 
-def _check_not_one_path(paths):
-    if isinstance(paths, (str, os.PathLike)):
-        raise ValueError(
-            f"expected a list of photo paths, got one path ('{paths}'); for a folder use "
-            "scan_folder(folder).colour or images.list_images(folder)"
-        )
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _is_positive_int(value):
-    return _is_int(value) and value > 0
+    return _util.is_int(value) and value > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,7 +452,7 @@ class PrepareReport:
             entries = self.dropped.get(reason, [])
             if entries:
                 described = [f"{path.name} ({detail})" for path, detail in entries]
-                named = images.name_list(described, _NAMES_SHOWN)
+                named = _util.name_list(described, _NAMES_SHOWN)
                 lines.append(f"  {reason}: {len(entries)}: {named}")
         return "\n".join(lines)
 
@@ -561,7 +471,7 @@ def prepare_folder(
     """Clean a raw folder of photos into DATA_DIR/train and DATA_DIR/test.
 
     Every photo under raw_dir (subfolders included) is decoded once and dropped when it is
-    unreadable, too small (shorter side below min_side), grey (see `is_grey`), or a duplicate
+    unreadable, too small (shorter side below min_side), grey (see `greyness.is_grey`), or a duplicate
     of a photo kept before it in path order: the same picture after decoding, whether copied,
     resaved or rescaled (16 x 16 colour thumbnails within 3 levels of 255 on average; a
     crop, a flip or a shifted copy is a different photo). Kept photos are shrunk so that their
@@ -614,11 +524,11 @@ def prepare_folder(
         if min(height, width) < min_side:
             dropped["too small"].append((path, f"{width} x {height} pixels"))
             continue
-        colourfulness = colourfulness_of(rgb)
-        if colourfulness < GREY_CHROMA:
-            dropped["grey"].append((path, f"colourfulness {colourfulness:.1f}"))
+        spread = greyness.colour_spread(rgb)
+        if spread < greyness.GREY_CHROMA:
+            dropped["grey"].append((path, f"colour spread {spread:.1f}"))
             continue
-        fingerprint = _squashed(rgb, _FINGERPRINT_SIDE)
+        fingerprint = greyness.squashed(rgb, _FINGERPRINT_SIDE)
         original = duplicates.find(fingerprint)
         if original is not None:
             same = original.relative_to(raw_dir).as_posix()
@@ -740,7 +650,7 @@ def _write_report(data_dir, raw_dir, report, settings):
             for reason, entries in report.dropped.items()
         },
     }
-    with images.atomic_output(data_dir / REPORT_NAME) as temporary:
+    with _util.atomic_output(data_dir / REPORT_NAME) as temporary:
         temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
@@ -753,6 +663,6 @@ def _count(number, noun):
 
 
 def _names_of(paths):
-    return images.name_list([path.name for path in paths], _NAMES_SHOWN)
+    return _util.name_list([path.name for path in paths], _NAMES_SHOWN)
 
 

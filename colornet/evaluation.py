@@ -27,7 +27,7 @@ import numpy as np
 import skimage.metrics
 import tqdm
 
-from colornet import color, colorize, data, images, plotting
+from colornet import _util, color, colorize, data, greyness, images, plotting
 
 # Zhang et al.'s AuC runs over ab error thresholds 0 to 150 (Lab units).
 AUC_MAX_THRESHOLD = 150
@@ -129,7 +129,7 @@ def colourfulness(rgb):
         M = sqrt(σ_rg² + σ_yb²) + 0.3 · sqrt(μ_rg² + μ_yb²).
 
     0 for any grey image; the paper's scale calls about 33 "moderately", 59 "quite" and 82
-    "highly colourful". Not `data.colourfulness_of`, the Lab measure colornet uses to find
+    "highly colourful". Not `greyness.colour_spread`, the Lab measure colornet uses to find
     grey and toned photos.
 
     Args:
@@ -224,7 +224,7 @@ class EvaluationReport:
     rows: list[dict]  # one per photo and method, then one MEAN_ROW per method; keys COLUMNS
     means: dict[str, dict]  # method -> its mean row
     mean_ab: np.ndarray | None  # the mean-ab baseline's (a, b), None when it was not run
-    grey: list[pathlib.Path]  # photos skipped as grey (see `data.is_grey`)
+    grey: list[pathlib.Path]  # photos skipped as grey (see `greyness.is_grey`)
     unreadable: list[tuple[pathlib.Path, str]]  # photos skipped: (path, one-line error)
     csv_path: pathlib.Path
     json_path: pathlib.Path
@@ -269,7 +269,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     photos' mean) are scored the same way on the same photos. Photos are streamed: memory
     holds one photo plus the small copies kept for the grid.
 
-    Grey photos (`data.is_grey`, the test `colornet prepare` and `train` use; their
+    Grey photos (`greyness.is_grey`, the test `colornet prepare` and `train` use; their
     colourfulness is about 0, so there is no colour to score against) are skipped and
     counted. Files that cannot be read are skipped with a warning naming each.
 
@@ -329,7 +329,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             warnings.warn(f"skipped {error}", stacklevel=2)
             unreadable.append((path, str(error)))
             continue
-        if data.is_grey(original):
+        if greyness.is_grey(original):
             grey.append(path)
             continue
         lab = color.rgb_to_lab(original)  # (H, W, 3)
@@ -425,7 +425,7 @@ def _method_label(method, mean_ab):
 
 
 def _write_csv(report):
-    with images.atomic_output(report.csv_path) as temporary:
+    with _util.atomic_output(report.csv_path) as temporary:
         with open(temporary, "w", newline="", encoding="utf-8") as file:
             writer = csv.DictWriter(file, fieldnames=COLUMNS)
             writer.writeheader()
@@ -451,7 +451,7 @@ def _write_json(report, model_label, data_dir):
             for path, message in report.unreadable
         ],
     }
-    with images.atomic_output(report.json_path) as temporary:
+    with _util.atomic_output(report.json_path) as temporary:
         temporary.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
@@ -518,4 +518,4 @@ def _check_pair(reference, result):
 
 
 def _name_list(names):
-    return images.name_list(names, _NAMES_SHOWN)
+    return _util.name_list(names, _NAMES_SHOWN)

@@ -6,10 +6,8 @@ EXIF orientation says. Anything wrong with a file becomes one `ImageError` whose
 names the file and the problem, never a traceback from deep inside Pillow.
 """
 
-import contextlib
 import os
 import pathlib
-import secrets
 import sys
 import warnings
 
@@ -17,7 +15,8 @@ import numpy as np
 import PIL.ExifTags
 import PIL.Image
 
-from colornet import color
+from colornet import _util, color
+from colornet.config import SIZE_MULTIPLE
 
 # Pillow's own hard limit (2 x PIL.Image.MAX_IMAGE_PIXELS, about 13,400 x 13,400): a larger
 # image is refused anyway. As float32 RGB it already takes 2 GiB.
@@ -407,7 +406,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
     skipped_note = ""
     if skipped:
         names = [path.relative_to(folder).as_posix() for path in skipped]
-        named = name_list(names, _NAMES_SHOWN)
+        named = _util.name_list(names, _NAMES_SHOWN)
         skipped_note = f"{len(names)} non-image file(s) in '{folder}': {named}"
     if not images:
         looked_for = ", ".join(IMAGE_SUFFIXES)
@@ -416,13 +415,6 @@ def list_images(folder, *, recursive=True, check_headers=True):
     if skipped:
         warnings.warn(f"skipped {skipped_note}", stacklevel=2)
     return images
-
-
-def name_list(names, shown, separator=", "):
-    """The first `shown` names joined by `separator`, then "and N more" for the rest: how a
-    one-line message names a long list of files."""
-    more = len(names) - shown
-    return separator.join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _files_in(folder, recursive):
@@ -543,6 +535,14 @@ def resize_and_crop(rgb, size):
     return resized[..., 0] if cropped.ndim == 2 else resized
 
 
+def fit_size(shape, longest_side):
+    """(height, width) that keeps the aspect ratio, fits `longest_side`, and divides by 8."""
+    height, width = shape[:2]
+    scale = min(1.0, longest_side / max(height, width))
+    multiple = SIZE_MULTIPLE
+    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
+
+
 def shrink(rgb, *, shorter_side=None, longer_side=None):
     """Shrink (H, W, 3) keeping its aspect ratio so that its shorter (or longer) side is the
     given number of pixels; a photo already that small is returned as it is, never enlarged.
@@ -561,14 +561,10 @@ def shrink(rgb, *, shorter_side=None, longer_side=None):
 
 def _as_height_width(size):
     """int → (size, size); (height, width) → itself; both checked to be positive ints."""
-    pair = (size, size) if _is_int(size) else tuple(size) if _is_pair(size) else None
-    if pair is None or not all(_is_int(side) and side > 0 for side in pair):
+    pair = (size, size) if _util.is_int(size) else tuple(size) if _is_pair(size) else None
+    if pair is None or not all(_util.is_int(side) and side > 0 for side in pair):
         raise ValueError(f"size must be a positive int or (height, width), got {size!r}")
     return int(pair[0]), int(pair[1])
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _is_pair(value):
@@ -611,12 +607,12 @@ def save_image(path, rgb, *, protected=(), quality=95, alpha=None):
             f"cannot save '{path}': unsupported suffix '{path.suffix}' "
             f"(use one of {', '.join(SAVE_FORMATS)})"
         )
-    if not _is_int(quality) or not 1 <= quality <= 100:
+    if not _util.is_int(quality) or not 1 <= quality <= 100:
         raise ValueError(f"quality must be an int from 1 to 100, got {quality!r}")
     if isinstance(protected, (str, os.PathLike)):
         protected = [protected]  # one path, not a string of one-letter paths
     for input_path in protected:
-        if _same_file(path, input_path):
+        if _util.same_file(path, input_path):
             raise ImageError(
                 f"refusing to save '{path}': it would overwrite the input image '{input_path}'"
             )
@@ -637,7 +633,9 @@ def save_image(path, rgb, *, protected=(), quality=95, alpha=None):
     options = {"quality": quality, "subsampling": 0} if image_format == "JPEG" else {}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, image, image_format, options)
+        _util.write_bytes_atomically(
+            path, lambda file: image.save(file, format=image_format, **options)
+        )
     except Exception as error:
         raise ImageError(f"cannot save '{path}': {type(error).__name__}: {error}") from error
     return path
@@ -661,42 +659,4 @@ def _as_uint8(path, rgb):
         )
     if not np.all(np.isfinite(array)):
         raise ImageError(f"cannot save '{path}': the image contains NaN or infinite values")
-    return np.rint(np.clip(array, 0.0, 1.0) * _EIGHT_BIT).astype(np.uint8)
-
-
-def _same_file(path, other):
-    """True when both name one file: same inode if both exist, else the same resolved path."""
-    try:
-        return os.path.samefile(path, other)
-    except OSError:
-        return pathlib.Path(path).resolve() == pathlib.Path(other).resolve()
-
-
-def _write_atomically(path, image, image_format, options):
-    with atomic_output(path) as temporary:
-        with open(temporary, "wb") as file:
-            image.save(file, format=image_format, **options)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Write a file under a temporary name, then rename it into place.
-
-    Yields the temporary path to write to; once the block ends without error it replaces
-    `path` in one step, so a reader (or a crash) never sees half a file. On error the old file
-    stays as it was and the temporary one is removed. Parent folders are created.
-    """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
-    # the real suffix kept, since some writers (Keras, matplotlib) choose the format by it.
-    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
-    # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
-    open(temporary, "xb").close()
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+    return _util.to_uint8(array)

@@ -12,41 +12,43 @@ stride-2 convolutions are undone by three 2× upsamplings.
   inside, scaled ab out. One `.keras` file holds everything needed to colorize.
 """
 
-import functools
-
 import keras
-import numpy as np
 from keras import ops
 
-from colornet import backbones, color
+from colornet import backbones, color, keras_utils, precision
+from colornet.config import DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
 
-# Three stride-2 convolutions: input sides must divide by 2³.
-SIZE_MULTIPLE = 8
-DEFAULT_IMAGE_SIZE = 256
+# The layers that produce the colour (the tanh and what follows it) keep float32 in every
+# precision: 16 bits would round the colours the loss compares.
+_FLOAT32_OUTPUTS = ("decoder_ab", "ab")
+FUSION_NAME = "fusion_colorizer"
 # InceptionResNetV2's 1000 ImageNet class scores: the write-up's embedding.
 DEFAULT_EMBEDDING_SIZE = 1000
 
 
-def single_image_net(upsampling="nearest", name="single_image_net"):
+def single_image_net(upsampling="nearest", dtype="float32", name="single_image_net"):
     """Version 1: the write-up's 12-layer, 32,202-parameter convolutional net.
 
     Args:
         upsampling: "nearest" (the write-up's; it also trained to a lower loss than
             "bilinear" in our one-image runs, see benchmarks/single_image.py) or "bilinear".
+        dtype: a precision, how it computes (`colornet.precision`); its tanh output stays float32.
 
     Returns:
         A `keras.Sequential` from scaled lightness (None, None, None, 1) to scaled ab
         (None, None, None, 2).
     """
     _check_upsampling(upsampling)
+    policy = precision.policy(dtype)
 
     def conv(filters, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
-            filters, 3, strides=strides, padding="same", activation=activation, name=name
+            filters, 3, strides=strides, padding="same", activation=activation, name=name,
+            dtype=_layer_policy(name, policy),
         )
 
     def up(name):
-        return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name)
+        return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=policy)
 
     return keras.Sequential(
         [
@@ -114,7 +116,8 @@ def fusion_colorizer(
     image_size=DEFAULT_IMAGE_SIZE,
     embedding_size=DEFAULT_EMBEDDING_SIZE,
     upsampling="nearest",
-    name="fusion_colorizer",
+    dtype="float32",
+    name=FUSION_NAME,
 ):
     """The final version: encoder, fusion with an image embedding, decoder.
 
@@ -128,6 +131,7 @@ def fusion_colorizer(
         embedding_size: width of the backbone's embedding (1000 for InceptionResNetV2's
             ImageNet class scores).
         upsampling: "nearest" (the write-up's) or "bilinear".
+        dtype: a precision, how it computes (`colornet.precision`); the colour output stays float32.
 
     Returns:
         A `keras.Model` with inputs {"lightness": (None, S, S, 1), "embedding": (None, E)} and
@@ -140,10 +144,17 @@ def fusion_colorizer(
     if embedding_size < 1:
         raise ValueError(f"embedding_size must be positive, got {embedding_size}")
     _check_upsampling(upsampling)
+    policy = precision.policy(dtype)
 
     def conv(filters, kernel=3, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
-            filters, kernel, strides=strides, padding="same", activation=activation, name=name
+            filters, kernel, strides=strides, padding="same", activation=activation, name=name,
+            dtype=_layer_policy(name, policy),
+        )
+
+    def up(name):
+        return keras.layers.UpSampling2D(
+            2, interpolation=upsampling, name=name, dtype=_layer_policy(name, policy)
         )
 
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
@@ -160,19 +171,21 @@ def fusion_colorizer(
     encoded = conv(256, name="encoder_conv_8")(x)  # (S/8, S/8, 256)
 
     # Fusion: every grid cell sees the whole image's embedding.
-    tiled = FuseEmbedding(concatenate=False, name="fusion_repeat")([encoded, embedding])
-    x = keras.layers.Concatenate(name="fusion_concatenate")([encoded, tiled])
+    tiled = FuseEmbedding(concatenate=False, name="fusion_repeat", dtype=policy)(
+        [encoded, embedding]
+    )
+    x = keras.layers.Concatenate(name="fusion_concatenate", dtype=policy)([encoded, tiled])
     x = conv(256, kernel=1, name="fusion_conv")(x)  # (S/8, S/8, 256)
 
     # Decoder: back to S, two tanh channels.
     x = conv(128, name="decoder_conv_1")(x)
-    x = keras.layers.UpSampling2D(2, interpolation=upsampling, name="decoder_up_1")(x)
+    x = up("decoder_up_1")(x)
     x = conv(64, name="decoder_conv_2")(x)
-    x = keras.layers.UpSampling2D(2, interpolation=upsampling, name="decoder_up_2")(x)
+    x = up("decoder_up_2")(x)
     x = conv(32, name="decoder_conv_3")(x)
     x = conv(16, name="decoder_conv_4")(x)
     x = conv(2, activation="tanh", name="decoder_ab")(x)
-    ab = keras.layers.UpSampling2D(2, interpolation=upsampling, name="ab")(x)
+    ab = up("ab")(x)
 
     return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
 
@@ -197,10 +210,9 @@ def colorizer(
         backbone: a key of `colornet.backbones.BACKBONES`.
         backbone_weights: "imagenet", a local weights file, or None (random; for tests).
         upsampling: the decoder's upsampling, "nearest" or "bilinear".
-        backbone_precision: "float32", "bfloat16" or "float16" (`backbones.PRECISIONS`): how the frozen
-            backbone computes; its weights stay float32 either way.
-        fusion_precision: the same for the fusion colorizer (see `set_precision`); either
-            may be "auto" (`native_precision`).
+        backbone_precision: how the frozen backbone computes (`colornet.precision`, "auto"
+            included); its weights stay float32 either way.
+        fusion_precision: the same for the fusion network.
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
@@ -208,178 +220,116 @@ def colorizer(
         Only the fusion colorizer's weights are trainable.
     """
     embedding_size = backbones.get_backbone(backbone).embedding_size
-    fusion = fusion_colorizer(image_size, embedding_size, upsampling=upsampling)
+    fusion = fusion_colorizer(
+        image_size, embedding_size, upsampling=upsampling, dtype=fusion_precision
+    )
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     embedding = backbones.grey_embedding_model(
-        backbone, backbone_weights, precision=resolve_precision(backbone_precision)
+        backbone, backbone_weights, precision=precision.resolve(backbone_precision)
     )(lightness)  # (B, E)
     scaled = keras.layers.Rescaling(
         1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
     )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input
     scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
     ab = keras.layers.Identity(name="ab")(scaled_ab)
-    model = keras.Model(lightness, ab, name=name)
-    set_precision(model, fusion=fusion_precision)
-    return model
+    return keras.Model(lightness, ab, name=name)
 
 
 def set_precision(model, backbone=None, fusion=None):
-    """Choose how a colornet model computes, in place: "float32", "bfloat16" or "float16".
+    """Change how a built colornet model computes, in place (`colornet.precision`).
 
-    bfloat16 and float16 are Keras's mixed precision: each layer computes in 16 bits from
-    float32 weights, so the weights and the optimizer are the same in any precision; a saved
-    file records the precision, which `colorize.load_model` replaces by the loading
-    machine's own. The tanh output layer and everything after it stay float32, as do the
-    backbone's softmax and all colour conversion and resizing. On CPUs with AVX512_BF16 or
-    AMX and on GPUs from Ampere on, bfloat16 nearly halves the time of the convolutions;
-    float16 is for older GPUs; elsewhere both are emulated and slower (see
-    `native_precision`). How far colours move is measured in tests/test_precision.py.
+    Models are built in a precision (`precision=` of the factories above); this serves a
+    model loaded from a file, which `colorize.load_model` moves to the loading machine's own.
+    The layers that make the output (`_FLOAT32_OUTPUTS`) stay float32, as do the backbone's
+    softmax and all colour conversion and resizing; the weights stay float32 throughout.
 
     Args:
-        model: a colornet model: Version 1, the final colorizer, its fusion colorizer, or a
-            model wrapping one (the training model).
-        backbone: for the frozen backbone; "auto" for `native_precision`; None leaves it as
-            it is.
-        fusion: the same for the colour network (Version 1's net, or the fusion colorizer).
+        model: Version 1's net, the final colorizer, its fusion network, or a model wrapping
+            one (the training model).
+        backbone: a precision for the frozen backbone ("auto" resolved); None leaves it.
+        fusion: the same for the colour network (Version 1's net or the fusion network).
 
     Returns:
         The model. A function traced before (a compiled `predict` or `fit` step) keeps the
         precision it was traced with; Keras retraces when the model is compiled again.
     """
-    backbone = None if backbone is None else resolve_precision(backbone)
-    fusion = None if fusion is None else resolve_precision(fusion)
-    for layer in nested_layers(model):
-        if backbone is not None and isinstance(layer, backbones.FrozenBackbone):
-            layer.precision = backbone
-        if fusion is not None and _is_colour_network(layer):
-            _set_colour_network_precision(layer, fusion)
-    if fusion is not None and _is_colour_network(model):
-        _set_colour_network_precision(model, fusion)
+    if backbone is not None:
+        backbone = precision.resolve(backbone)
+        for layer in keras_utils.nested_layers(model):
+            if isinstance(layer, backbones.FrozenBackbone):
+                layer.precision = backbone
+    if fusion is not None:
+        _set_layer_precisions(colour_network(model).layers, precision.resolve(fusion))
     return model
 
 
-def predict_batches(model, inputs, batch_size=8):
-    """`model.predict` on a numpy array, without its tf.data pipeline: one `predict_on_batch`
-    per batch.
+def kind(model):
+    """"single_image" for Version 1, "colorizer" for the final colorizer.
 
-    Keras's `predict` feeds numpy through tf.data, whose threads compete with the model for
-    the cores; on a 2-core CPU a batch of ten 256×256 photos took 0.8-1.3 s through `predict`
-    and 0.66 s this way. A short batch is padded (its last row repeated) to the next power of
-    two, at most `batch_size`: a model is traced for a handful of batch shapes, not for every
-    count of photos, and a single photo is not padded at all.
-
-    Returns:
-        float32 numpy, one output row per input row.
+    Told apart by the name of the model's input, not by position: Version 1 takes scaled
+    lightness at any size, the final colorizer raw lightness at a fixed size.
     """
-    inputs = np.asarray(inputs)
-    if not len(inputs):
-        raise ValueError("nothing to predict: the input has no rows")
-    outputs = []
-    for start in range(0, len(inputs), batch_size):
-        batch = inputs[start : start + batch_size]
-        count = len(batch)
-        padded_count = min(batch_size, 1 << (count - 1).bit_length())
-        if padded_count > count:
-            batch = np.concatenate([batch, np.repeat(batch[-1:], padded_count - count, axis=0)])
-        outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
-    return np.concatenate(outputs)
+    name = model.inputs[0].name if model.inputs else None
+    shape = tuple(model.inputs[0].shape) if model.inputs else ()
+    if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
+        return "single_image"
+    if name == "lightness" and len(shape) == 4 and shape[1] is not None and shape[-1] == 1:
+        return "colorizer"
+    raise ValueError(
+        f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
+        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' at a "
+        "fixed size (the final colorizer)"
+    )
 
 
-def resolve_precision(precision):
-    """"auto" → the fastest precision this machine computes natively (`native_precision`);
-    "float32", "bfloat16" and "float16" are returned as they are."""
-    if precision == "auto":
-        return native_precision()
-    if precision not in backbones.PRECISIONS:
-        raise ValueError(
-            f"unknown precision {precision!r}; known precisions: auto, "
-            f"{', '.join(backbones.PRECISIONS)}"
-        )
-    return precision
+def working_size(model):
+    """The side a final colorizer works at (its input's), or None for Version 1 (any size)."""
+    return None if kind(model) == "single_image" else model.inputs[0].shape[1]
 
 
-@functools.cache
-def native_precision():
-    """The fastest precision Keras's backend computes natively here: "bfloat16", "float16"
-    or "float32" (where 16-bit arithmetic would be emulated, and slower).
-
-    GPUs: bfloat16 from compute capability 8.0 (Ampere) on, float16 on 7.x (Volta, Turing).
-    CPUs: only TensorFlow's oneDNN kernels have been measured to gain (about 1.7× on
-    AVX512_BF16), so bfloat16 on TensorFlow with AVX512_BF16 or AMX-BF16, else float32.
-    """
-    backend = keras.backend.backend()
-    capability = None
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            details = tf.config.experimental.get_device_details(gpus[0])
-            capability = tuple(details.get("compute_capability", (0, 0)))
-        elif _cpu_flags() & {"avx512_bf16", "amx_bf16"}:
-            return "bfloat16"
-    elif backend == "jax":
-        import jax
-
-        device = jax.devices()[0]
-        if device.platform == "gpu":
-            capability = tuple(int(part) for part in str(device.compute_capability).split("."))
-    elif backend == "torch":
-        import torch
-
-        if torch.cuda.is_available():
-            capability = torch.cuda.get_device_capability()
-    return "float32" if capability is None else _gpu_precision(capability)
+def fusion_network(model):
+    """The fusion network (`fusion_colorizer`) inside a final colorizer or a model wrapping
+    one, or the model itself when it is one."""
+    if model.name == FUSION_NAME:
+        return model
+    for layer in keras_utils.nested_layers(model):
+        if isinstance(layer, keras.Model) and layer.name == FUSION_NAME:
+            return layer
+    raise ValueError(f"{model.name} holds no fusion network")
 
 
-def _gpu_precision(capability):
-    """The fastest native precision of an NVIDIA GPU of this compute capability."""
-    if capability >= (8, 0):  # Ampere, Ada, Hopper, Blackwell: bfloat16 tensor cores
-        return "bfloat16"
-    return "float16" if capability >= (7, 0) else "float32"  # Volta, Turing: float16 only
-
-
-def _cpu_flags():
-    """The CPU's feature flags from /proc/cpuinfo (Linux); empty elsewhere."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def nested_layers(model):
-    """Every layer inside `model`, depth first: those of nested models too, and of the
-    classifier inside a `backbones.FrozenBackbone`."""
+def embedding_network(model):
+    """The grey-embedding network (`backbones.grey_embedding_model`) inside a final colorizer:
+    lightness in, the frozen backbone's embedding out."""
     for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from nested_layers(layer)
-        elif isinstance(layer, backbones.FrozenBackbone):
-            yield from nested_layers(layer.classifier)
+        if isinstance(layer, keras.Model) and any(
+            isinstance(inner, backbones.FrozenBackbone) for inner in layer.layers
+        ):
+            return layer
+    raise ValueError(f"{model.name} holds no embedding network")
 
 
-def _is_colour_network(layer):
-    """Version 1's net or the fusion colorizer: a model whose own layers end in tanh."""
-    return isinstance(layer, keras.Model) and any(_is_tanh(inner) for inner in layer.layers)
+def backbone_layer(model):
+    """The `backbones.FrozenBackbone` inside a final colorizer (or its embedding network)."""
+    for layer in keras_utils.nested_layers(model):
+        if isinstance(layer, backbones.FrozenBackbone):
+            return layer
+    raise ValueError(f"{model.name} holds no backbone")
 
 
-def _is_tanh(layer):
-    return getattr(layer, "activation", None) is keras.activations.tanh
+def colour_network(model):
+    """The network that predicts colour: Version 1's net itself, or the fusion network."""
+    if model.name == FUSION_NAME or (model.inputs and model.inputs[0].name == "scaled_lightness"):
+        return model
+    return fusion_network(model)
 
 
-def _set_colour_network_precision(network, precision):
-    """Every layer before the tanh output computes in `precision`; the output stays float32."""
-    policy = backbones.PRECISIONS[precision]
-    for layer in network.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if _is_tanh(layer):
-            policy = "float32"  # the output and what follows it (the last upsampling)
-        layer.dtype_policy = policy
+def _set_layer_precisions(layers, precision_name):
+    """Every layer computes in `precision_name` but the output layers, which stay float32."""
+    policy = precision.POLICIES[precision_name]
+    for layer in layers:
+        if not isinstance(layer, keras.layers.InputLayer):
+            layer.dtype_policy = "float32" if layer.name in _FLOAT32_OUTPUTS else policy
 
 
 @keras.saving.register_keras_serializable(package="colornet")
@@ -394,6 +344,10 @@ class RgbToLightness(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 1)
+
+
+def _layer_policy(name, policy):
+    return "float32" if name in _FLOAT32_OUTPUTS else policy
 
 
 def _check_upsampling(upsampling):

@@ -12,7 +12,7 @@ import pathlib
 import matplotlib.figure
 import numpy as np
 
-from colornet import color, images
+from colornet import _util, color
 
 
 def lab_channels(rgb):
@@ -96,7 +96,7 @@ def loss_curve(losses, validation_losses=None, title="training loss", log_scale=
 def save_figure(figure, path, dpi=100):
     """Write a figure to PNG (or any format matplotlib knows by suffix) atomically."""
     path = pathlib.Path(path)
-    with images.atomic_output(path) as temporary:
+    with _util.atomic_output(path) as temporary:
         figure.savefig(temporary, dpi=dpi)
     return path
 

@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from colornet import models
+from colornet import keras_utils, models
 
 
 def forward_flops(model, input_shape=None):
@@ -37,7 +37,7 @@ def forward_flops(model, input_shape=None):
         return _sequential_flops(model, (1, *input_shape))
     return sum(
         _layer_flops(layer, tuple(layer.input.shape), tuple(layer.output.shape))
-        for layer in models.nested_layers(model)
+        for layer in keras_utils.nested_layers(model)
         if isinstance(layer, _COUNTED)
     )
 
@@ -49,7 +49,7 @@ def training_step_flops(colorizer, batch_size, cached_embeddings=False):
     colorizer runs forward and back, and the backward pass costs twice the forward one (the
     gradients with respect to the inputs and to the weights), so 3× its forward FLOPs.
     """
-    fusion = forward_flops(colorizer.get_layer("fusion_colorizer"))
+    fusion = forward_flops(models.fusion_network(colorizer))
     backbone = 0 if cached_embeddings else forward_flops(colorizer) - fusion
     return batch_size * (backbone + 3 * fusion)
 

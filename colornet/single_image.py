@@ -11,30 +11,10 @@ import keras
 import numpy as np
 import tqdm.keras
 
-from colornet import color, colorize, images, models
+from colornet import color, colorize, greyness, images, models
+from colornet.config import SingleImageConfig
 
-# Below this largest |a| or |b| a photo has no colour worth learning (JPEG noise reaches ~2).
-MIN_COLORFULNESS = 5.0
-
-
-@dataclasses.dataclass
-class SingleImageConfig:
-    """How to train Version 1 on one image. The defaults reach ~37 dB PSNR on the sample
-    portrait in about a minute on a 2-core CPU (see benchmarks/single_image.py)."""
-
-    image_size: int = 256  # longest side while training; the write-up used 400×400
-    steps: int = 1000  # one step = one pass over the whole image
-    learning_rate: float = 3e-3  # Adam's start, cosine-decayed to 1% by the last step
-    upsampling: str = "nearest"  # the write-up's; it beat bilinear in our one-image runs
-    seed: int = 0  # weights initialisation
-
-    def __post_init__(self):
-        if self.image_size < models.SIZE_MULTIPLE:
-            raise ValueError(f"image_size must be at least {models.SIZE_MULTIPLE}, got {self.image_size}")
-        if self.steps < 1:
-            raise ValueError(f"steps must be at least 1, got {self.steps}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+__all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 
 
 @dataclasses.dataclass
@@ -55,19 +35,11 @@ class SingleImageRun:
         """
         if rgb is None:
             return colorize.colorize_rgb(self.model, self.training_photo)
-        working_shape = fit_size(np.shape(rgb), self.config.image_size)
+        working_shape = images.fit_size(np.shape(rgb), self.config.image_size)
         return colorize.colorize_rgb(self.model, rgb, working_shape=working_shape)
 
 
-def fit_size(shape, longest_side):
-    """(height, width) that keeps the aspect ratio, fits `longest_side`, and divides by 8."""
-    height, width = shape[:2]
-    scale = min(1.0, longest_side / max(height, width))
-    multiple = models.SIZE_MULTIPLE
-    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
-
-
-def train_single_image(rgb, config=None, progress=True, name="image"):
+def train_single_image(rgb, config=None, progress=True, name="image", callbacks=()):
     """Train Version 1 on one colour photo.
 
     Args:
@@ -76,6 +48,7 @@ def train_single_image(rgb, config=None, progress=True, name="image"):
         config: a `SingleImageConfig`; defaults if None.
         progress: show a progress bar over the steps.
         name: what to call the photo in error messages (its file name, say).
+        callbacks: more Keras callbacks for `fit` (one Keras epoch is one step here).
 
     Returns:
         A `SingleImageRun` holding the trained model and the loss per step.
@@ -94,14 +67,14 @@ def train_single_image(rgb, config=None, progress=True, name="image"):
             f"{name}: {rgb.shape[1]}×{rgb.shape[0]} is too small to train on; "
             f"Version 1 needs at least {models.SIZE_MULTIPLE}×{models.SIZE_MULTIPLE} pixels"
         )
-    training_photo = images.resize_and_crop(rgb, fit_size(rgb.shape, config.image_size))
-    lab = color.rgb_to_lab(training_photo)
-    colorfulness = float(np.abs(lab[..., 1:]).max())
-    if colorfulness < MIN_COLORFULNESS:
+    training_photo = images.resize_and_crop(rgb, images.fit_size(rgb.shape, config.image_size))
+    if greyness.is_grey(training_photo):
         raise ValueError(
-            f"{name} is grey (largest |a|, |b| is {colorfulness:.1f}): "
+            f"{name} is grey (or near-grey, or a single tint such as sepia: colour spread "
+            f"{greyness.colour_spread(training_photo):.1f}, below {greyness.GREY_CHROMA}): "
             "Version 1 learns colours from a colour photo; give it one"
         )
+    lab = color.rgb_to_lab(training_photo)
     lightness, ab = color.split_lab(lab[None])
     inputs = color.lightness_to_input(lightness)
     targets = color.ab_to_target(ab)
@@ -112,14 +85,17 @@ def train_single_image(rgb, config=None, progress=True, name="image"):
         config.learning_rate, decay_steps=config.steps, alpha=0.01
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
-    callbacks = []
+    progress_bar = []
     if progress:
         # One Keras epoch is one step here; count them as steps.
-        callbacks.append(tqdm.keras.TqdmCallback(config.steps, verbose=0, desc="training", unit="step"))
+        progress_bar.append(
+            tqdm.keras.TqdmCallback(config.steps, verbose=0, desc="training", unit="step")
+        )
     started = time.perf_counter()
     # One "epoch" is one step over the single image, so Keras's history is the loss per step.
     history = model.fit(
-        inputs, targets, batch_size=1, epochs=config.steps, verbose=0, callbacks=callbacks
+        inputs, targets, batch_size=1, epochs=config.steps, verbose=0,
+        callbacks=[*progress_bar, *callbacks],
     )
     seconds = time.perf_counter() - started
     return SingleImageRun(model, training_photo, history.history["loss"], seconds, config)

@@ -1,25 +1,15 @@
 """Training the final version on a folder of photos, in a run folder that can be resumed.
 
-A run folder holds everything about one training run:
+    photos on disk → `data.image_dataset` (decode, crop, augment; RGB batches)
+      → the training model (RGB → lightness → colorizer → scaled ab), `ab_loss` against the
+        photo's own ab → `fit`, with a checkpoint every epoch and the best colorizer kept
 
-    RUN/config.json            the `TrainingConfig` (resuming reads it back)
-    RUN/split.json             which photos train and which validate, and what was skipped
-    RUN/checkpoints/last.keras the whole training state (weights and optimizer), every epoch
-    RUN/checkpoints/state.json the epoch that checkpoint ends
-    RUN/embeddings.npy         with cache_embeddings: each photo's backbone embedding
-    RUN/best.keras             the end-to-end colorizer with the lowest validation loss
-    RUN/log.csv                loss and validation loss per epoch
-    RUN/tensorboard/           TensorBoard logs
-
-Every file is written to a temporary name and renamed into place, so killing training at any
-moment leaves the last complete epoch's checkpoint; starting again with the same folder
-resumes from it.
+The run folder's layout is `colornet.runs.RunFolder`'s; killing training at any moment leaves
+the last complete epoch's checkpoint, and starting again with the same folder resumes from it.
 """
 
+import contextlib
 import dataclasses
-import json
-import math
-import os
 import pathlib
 
 import keras
@@ -27,95 +17,17 @@ import numpy as np
 import tqdm
 import tqdm.keras
 
-from colornet import backbones, color, colorize, data, images, models
+from colornet import _util, backbones, color, colorize, data, models, precision
+from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
+from colornet.runs import RunFolder
 
-DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
-
-
-@dataclasses.dataclass
-class TrainingConfig:
-    """How to train the final version. Saved as config.json in the run folder."""
-
-    data_dir: str  # a folder of colour photos, any sizes and formats, searched recursively
-    image_size: int = 256  # the write-up's 256×256; any multiple of 8
-    batch_size: int = 10  # the write-up's; it fit a Tesla K80's memory with Inception
-    epochs: int = 20  # the write-up estimated 21 epochs on 10,000 photos for a good model
-    learning_rate: float = 1e-3  # Adam's default, as in the write-up
-    backbone: str = backbones.DEFAULT_BACKBONE  # the classifier whose embedding is fused in
-    backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
-    # How the frozen backbone and the fusion colorizer compute (models.set_precision): "float32",
-    # Keras mixed precision in "bfloat16" (float32 weights, optimizer and loss), or "auto":
-    # bfloat16 on CPUs with AVX512_BF16 or AMX and on Ampere or later GPUs, else float32. A
-    # bfloat16 step is 1.7x faster on such hardware, its gradient within 0.3 % of float32's
-    # (benchmarks/training_throughput.py), and it learns as well (tests/test_precision.py).
-    # The frozen backbone may also run in "float16" (Volta and Turing GPUs); the fusion
-    # colorizer may not: in our tests, float16 training with loss scaling stalled where
-    # float32 and bfloat16 learned. The run folder's config.json records what "auto" chose.
-    backbone_precision: str = "auto"
-    fusion_precision: str = "auto"
-    augment: bool = True  # shear, zoom, rotation, flip, as the write-up's ImageDataGenerator
-    validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
-    seed: int = 0  # split, shuffling, augmentation and initial weights
-    distribution: str = "none"  # "mirrored": all GPUs (or logical devices) of this machine
-    # Embed each photo once, before training, and reuse it every epoch: the backbone, most of
-    # the cost of a step, then runs once per photo instead of once per photo per epoch. The
-    # embedding is of the un-augmented photo; augmentation still reaches L and ab.
-    cache_embeddings: bool = False
-
-    def __post_init__(self):
-        if self.image_size < models.SIZE_MULTIPLE or self.image_size % models.SIZE_MULTIPLE:
-            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
-        for name in ("batch_size", "epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
-        for name, known in (
-            ("backbone_precision", ("auto", *backbones.PRECISIONS)),
-            ("fusion_precision", TRAINING_PRECISIONS),
-        ):
-            if getattr(self, name) not in known:
-                raise ValueError(
-                    f"{name} must be one of {', '.join(known)}, got {getattr(self, name)!r}"
-                )
-        if self.distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {self.distribution!r}"
-            )
-        backbones.get_backbone(self.backbone)  # an unknown name fails here, not after a scan
-
-    def save(self, path):
-        _write_json_atomically(path, dataclasses.asdict(self))
-
-    @classmethod
-    def load(cls, path):
-        saved = json.loads(pathlib.Path(path).read_text())
-        # Runs from before colornet had precisions trained in float32.
-        saved.setdefault("backbone_precision", "float32")
-        saved.setdefault("fusion_precision", "float32")
-        return cls(**saved)
-
-
-# Changing these would make the saved weights or split meaningless; epochs may grow on resume.
-_FIXED_ON_RESUME = (
-    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings",
-    "fusion_precision",  # the weights would have been learned another way
-)
-
-
-# How the fusion colorizer may train: not float16, which stalled in our tests.
-TRAINING_PRECISIONS = ("auto", "float32", "bfloat16")
+__all__ = ["DISTRIBUTIONS", "TrainingConfig", "TrainingError", "TrainingResult", "train"]
 
 
 def training_precisions(config):
     """(backbone, fusion) precisions a config means on this machine, "auto" resolved."""
-    fusion = models.resolve_precision(config.fusion_precision)
-    return models.resolve_precision(config.backbone_precision), (
-        "float32" if fusion == "float16" else fusion
+    return precision.resolve(config.backbone_precision), precision.for_training(
+        config.fusion_precision
     )
 
 
@@ -129,9 +41,10 @@ class TrainingResult:
     history: dict  # Keras history of this call: "loss" and "val_loss" per epoch
     best_model_path: pathlib.Path
 
-    def load_best(self):
-        """The end-to-end colorizer with the lowest validation loss."""
-        return colorize.load_model(self.best_model_path)
+    def load_best(self, precision="auto"):
+        """The end-to-end colorizer with the lowest validation loss (`colorize.load_model`;
+        precision=None keeps the precision it trained in)."""
+        return colorize.load_model(self.best_model_path, precision=precision)
 
 
 @keras.saving.register_keras_serializable(package="colornet")
@@ -166,9 +79,8 @@ def build_training_model(config, colorizer=None):
         embedding_size = backbones.get_backbone(config.backbone).embedding_size
         embedding = keras.Input(shape=(embedding_size,), name="embedding")
         scaled = keras.layers.Rescaling(1.0 / color.L_CENTER, offset=-1.0)(lightness)
-        fusion = colorizer.get_layer(_FUSION)
         inputs = {"rgb": rgb, "embedding": embedding}
-        scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
+        scaled_ab = models.fusion_network(colorizer)({"lightness": scaled, "embedding": embedding})
     else:
         inputs, scaled_ab = rgb, colorizer(lightness)
     training_model = keras.Model(inputs, scaled_ab, name="training_model")
@@ -178,10 +90,7 @@ def build_training_model(config, colorizer=None):
     return training_model, colorizer
 
 
-_FUSION = "fusion_colorizer"
-
-
-def train(config, run_dir, progress=True):
+def train(config, run_dir, progress=True, callbacks=()):
     """Train (or resume training) the final version; returns a `TrainingResult`.
 
     Args:
@@ -189,80 +98,49 @@ def train(config, run_dir, progress=True):
             agree on the data, image size, backbone, split, seed, cached embeddings and the
             fusion colorizer's precision ("auto" as this machine resolves it); `epochs` may
             be raised to train further.
-        run_dir: the run folder; created if needed.
+        run_dir: the run folder (`colornet.runs.RunFolder`); created if needed.
         progress: show progress bars.
+        callbacks: more Keras callbacks for `fit`, after colornet's own.
 
     Raises:
         TrainingError: the loss became NaN or infinite (earlier checkpoints stay intact).
         ValueError: a bad config, or a run folder started with a different one.
         colornet.images.ImageError: no usable photos in `config.data_dir`.
     """
+    backbones.get_backbone(config.backbone)  # an unknown name fails now, not after a scan
     # First, before TensorFlow runs any operation (tf.distribute needs that) or anything is
     # written: the distribution strategy.
     strategy = _distribution_strategy(config.distribution)
-    # Absolute, so the run resumes from any working directory (the notebook runs elsewhere).
-    config = dataclasses.replace(config, data_dir=str(pathlib.Path(config.data_dir).resolve()))
-    # What "auto" means on this machine, recorded: resuming elsewhere must choose it explicitly.
-    backbone_precision, fusion_precision = training_precisions(config)
-    config = dataclasses.replace(
-        config, backbone_precision=backbone_precision, fusion_precision=fusion_precision
-    )
-    run_dir = pathlib.Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _check_or_save_config(config, run_dir)
-    train_paths, validation_paths = _split_once(config, run_dir, progress)
+    run = RunFolder(run_dir)
+    config = _resolved(config)
+    run.path.mkdir(parents=True, exist_ok=True)
+    _check_or_save_config(config, run)
+    train_paths, validation_paths = _split_once(config, run, progress)
 
-    checkpoint = RunCheckpoint(run_dir)
-    initial_epoch = checkpoint.completed_epochs()
+    initial_epoch = run.completed_epochs()
     if initial_epoch >= config.epochs:
-        print(f"{run_dir} already trained {initial_epoch} epochs; raise epochs to train further")
-        return TrainingResult(run_dir, {}, run_dir / "best.keras")
+        print(f"{run.path} already trained {initial_epoch} epochs; raise epochs to train further")
+        return TrainingResult(run.path, {}, run.best_model_path)
 
     keras.utils.set_random_seed(config.seed)
-    with strategy.scope() if strategy else _no_scope():
+    with strategy.scope() if strategy else contextlib.nullcontext():
         training_model, colorizer = build_training_model(config)
         if initial_epoch:
-            # Weights and optimizer state as the last complete epoch left them.
-            saved = keras.saving.load_model(checkpoint.model_path, safe_mode=True)
-            training_model.set_weights(saved.get_weights())
-            training_model.optimizer.build(training_model.trainable_variables)
-            for variable, value in zip(training_model.optimizer.variables, saved.optimizer.variables):
-                variable.assign(value)
-    checkpoint.colorizer = colorizer
+            _restore_checkpoint(training_model, run)
 
-    embeddings = None
-    if config.cache_embeddings:
-        embeddings = _cached_embeddings(
-            colorizer, config, run_dir, [*train_paths, *validation_paths], progress
-        )
-    train_extras = None if embeddings is None else embeddings[: len(train_paths)]
-    validation_extras = None if embeddings is None else embeddings[len(train_paths):]
-    # Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
-    # cutting an epoch short, and Keras knows each epoch's length up front.
-    train_dataset = _pairs(
-        data.image_dataset(
-            train_paths, config.image_size, config.batch_size, augment=config.augment,
-            shuffle=True, repeat=True, seed=config.seed, extras=train_extras,
-        )
-    )
-    validation_dataset = None
-    if validation_paths:
-        validation_dataset = _pairs(
-            data.image_dataset(
-                validation_paths, config.image_size, config.batch_size,
-                augment=False, shuffle=False, repeat=True, extras=validation_extras,
-            )
-        )
-    checkpoint.monitor = "val_loss" if validation_dataset is not None else "loss"
-
-    callbacks = [
-        StopOnNonFiniteLoss(checkpoint),
+    extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
+    train_dataset, validation_dataset = _datasets(config, train_paths, validation_paths, extras)
+    checkpoint = RunCheckpoint(run, colorizer, "val_loss" if validation_paths else "loss")
+    colornet_callbacks = [
+        StopOnNonFiniteLoss(run),
         checkpoint,
-        keras.callbacks.CSVLogger(run_dir / "log.csv", append=True),
-        keras.callbacks.TensorBoard(run_dir / "tensorboard", write_graph=False),
+        keras.callbacks.CSVLogger(run.log_path, append=True),
+        keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
     ]
     if progress:
-        callbacks.append(tqdm.keras.TqdmCallback(config.epochs, verbose=1, initial=initial_epoch))
+        colornet_callbacks.append(
+            tqdm.keras.TqdmCallback(config.epochs, verbose=1, initial=initial_epoch)
+        )
     history = training_model.fit(
         train_dataset,
         validation_data=validation_dataset,
@@ -271,68 +149,94 @@ def train(config, run_dir, progress=True):
         steps_per_epoch=data.steps_per_epoch(len(train_paths), config.batch_size),
         validation_steps=data.steps_per_epoch(len(validation_paths), config.batch_size) or None,
         shuffle=False,  # the dataset shuffles file names itself
-        callbacks=callbacks,
+        callbacks=[*colornet_callbacks, *callbacks],
         verbose=0,
     )
-    return TrainingResult(run_dir, history.history, run_dir / "best.keras")
+    return TrainingResult(run.path, history.history, run.best_model_path)
+
+
+def _resolved(config):
+    """The config with its data folder absolute (the run resumes from any working directory)
+    and "auto" precisions as this machine resolves them (resuming elsewhere must say so)."""
+    backbone_precision, fusion_precision = training_precisions(config)
+    return dataclasses.replace(
+        config,
+        data_dir=str(pathlib.Path(config.data_dir).resolve()),
+        backbone_precision=backbone_precision,
+        fusion_precision=fusion_precision,
+    )
+
+
+def _restore_checkpoint(training_model, run):
+    """Weights and optimizer state as the last complete epoch left them."""
+    saved = keras.saving.load_model(run.checkpoint_path, safe_mode=True)
+    training_model.set_weights(saved.get_weights())
+    training_model.optimizer.build(training_model.trainable_variables)
+    for variable, value in zip(training_model.optimizer.variables, saved.optimizer.variables):
+        variable.assign(value)
+
+
+def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):
+    """(train, validation) cached embeddings to feed beside the photos, or (None, None)."""
+    if not config.cache_embeddings:
+        return None, None
+    embeddings = _cached_embeddings(
+        colorizer, config, run, [*train_paths, *validation_paths], progress
+    )
+    return embeddings[: len(train_paths)], embeddings[len(train_paths) :]
+
+
+def _datasets(config, train_paths, validation_paths, extras):
+    """(train, validation or None) datasets of (input, target) pairs.
+
+    Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
+    cutting an epoch short, and Keras knows each epoch's length up front.
+    """
+    train_extras, validation_extras = extras
+    train_dataset = _pairs(
+        data.image_dataset(
+            train_paths, config.image_size, config.batch_size, augment=config.augment,
+            shuffle=True, repeat=True, seed=config.seed, extras=train_extras,
+        )
+    )
+    if not validation_paths:
+        return train_dataset, None
+    validation_dataset = _pairs(
+        data.image_dataset(
+            validation_paths, config.image_size, config.batch_size,
+            augment=False, shuffle=False, repeat=True, extras=validation_extras,
+        )
+    )
+    return train_dataset, validation_dataset
 
 
 class RunCheckpoint(keras.callbacks.Callback):
     """Saves the training state every epoch and the best colorizer, each atomically."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run, colorizer, monitor):
         super().__init__()
-        self.run_dir = pathlib.Path(run_dir)
-        self.model_path = self.run_dir / "checkpoints" / "last.keras"
-        self.state_path = self.run_dir / "checkpoints" / "state.json"
-        self.best_path = self.run_dir / "best.keras"
-        self.colorizer = None
-        self.monitor = "val_loss"
-
-    def completed_epochs(self):
-        if not (self.state_path.is_file() and self.model_path.is_file()):
-            return 0
-        return json.loads(self.state_path.read_text())["epochs"]
-
-    def best_value(self):
-        if not self.state_path.is_file():
-            return math.inf
-        return json.loads(self.state_path.read_text()).get("best", math.inf)
+        self.run = run
+        self.colorizer = colorizer
+        self.monitor = monitor
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor, math.inf)
-        best = self.best_value()
+        value = (logs or {}).get(self.monitor, float("inf"))
+        best = self.run.best_loss()
         if value < best:
             _copy_fusion_weights(self.model, self.colorizer)
-            _save_model_atomically(self.colorizer, self.best_path)
+            _save_model_atomically(self.colorizer, self.run.best_model_path)
             best = value
-        _save_model_atomically(self.model, self.model_path)
-        # The state file is written last: it only ever names a complete checkpoint.
-        _write_json_atomically(
-            self.state_path, {"epochs": epoch + 1, "best": best, "monitor": self.monitor}
-        )
+        _save_model_atomically(self.model, self.run.checkpoint_path)
+        self.run.save_state(epoch + 1, best, self.monitor)
 
 
 def _copy_fusion_weights(training_model, colorizer):
     """Make the colorizer's fusion network hold the training model's current weights.
 
     They are the same layer object when built together; after a resume they are two copies."""
-    trained = _find_layer(training_model, _FUSION)
-    target = colorizer.get_layer(_FUSION)
+    trained, target = models.fusion_network(training_model), models.fusion_network(colorizer)
     if trained is not target:
         target.set_weights(trained.get_weights())
-
-
-def _find_layer(model, name):
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if isinstance(layer, keras.Model):
-            try:
-                return layer.get_layer(name)
-            except ValueError:
-                continue
-    raise ValueError(f"{model.name} has no layer {name}")
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -342,9 +246,9 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     leaves the last good ones untouched.
     """
 
-    def __init__(self, checkpoint):
+    def __init__(self, run):
         super().__init__()
-        self.checkpoint = checkpoint
+        self.run = run
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -352,11 +256,11 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(float(loss)):
-            saved = self.checkpoint.completed_epochs()
+            saved = self.run.completed_epochs()
             raise TrainingError(
                 f"loss became {float(loss)} in epoch {self.epoch + 1}, batch {batch + 1}; "
                 + (
-                    f"the checkpoint after epoch {saved} in {self.checkpoint.run_dir} is intact"
+                    f"the checkpoint after epoch {saved} in {self.run.path} is intact"
                     if saved
                     else "no checkpoint was saved yet"
                 )
@@ -376,18 +280,18 @@ def _pairs(dataset):
     return dataset.map(pair)
 
 
-def _cached_embeddings(colorizer, config, run_dir, paths, progress):
-    """Each photo's embedding, computed once (un-augmented) and kept in RUN/embeddings.npy.
+def _cached_embeddings(colorizer, config, run, paths, progress):
+    """Each photo's embedding, computed once (un-augmented) and kept in the run folder.
 
     Returns a read-only memory-mapped (len(paths), E) float32 array, rows in `paths` order;
     a photo that cannot be read keeps a row of zeros (it is skipped in training anyway).
     """
-    path = run_dir / "embeddings.npy"
+    path = run.embeddings_path
     if path.is_file():
         cached = np.load(path, mmap_mode="r")
         if len(cached) == len(paths):
             return cached
-    embedding_model = colorizer.get_layer(f"grey_{config.backbone}_embedding")
+    embedding_model = models.embedding_network(colorizer)
     embeddings = np.zeros((len(paths), embedding_model.output.shape[-1]), np.float32)
     photos = data.image_dataset(
         paths, config.image_size, config.batch_size, augment=False, shuffle=False,
@@ -398,50 +302,42 @@ def _cached_embeddings(colorizer, config, run_dir, paths, progress):
     for rgb, rows in batches:
         lightness = color.rgb_to_lightness(rgb.numpy())[..., None]
         embeddings[rows.numpy()[:, 0].astype(int)] = embedding_model.predict_on_batch(lightness)
-    with images.atomic_output(path) as temporary:
-        np.save(temporary, embeddings)
+    _util.write_bytes_atomically(path, lambda file: np.save(file, embeddings))
     return np.load(path, mmap_mode="r")
 
 
-def _check_or_save_config(config, run_dir):
-    path = run_dir / "config.json"
-    if not path.is_file():
-        config.save(path)
+def _check_or_save_config(config, run):
+    if not run.has_config():
+        run.save_config(config)
         return
-    saved = TrainingConfig.load(path)
+    saved = run.load_config()
     changed = [
         f"{name} (was {getattr(saved, name)!r}, now {getattr(config, name)!r})"
-        for name in _FIXED_ON_RESUME
+        for name in FIXED_ON_RESUME
         if getattr(saved, name) != getattr(config, name)
     ]
     if changed:
         raise ValueError(
-            f"{run_dir} holds a run with other settings: {'; '.join(changed)}; "
+            f"{run.path} holds a run with other settings: {'; '.join(changed)}; "
             "use a new run folder, or the same settings to resume"
         )
-    config.save(path)  # epochs, batch size and the like may change between sessions
+    run.save_config(config)  # epochs, batch size and the like may change between sessions
 
 
-def _split_once(config, run_dir, progress):
+def _split_once(config, run, progress):
     """Scan and split the data the first time; later sessions reuse the same lists."""
-    path = run_dir / "split.json"
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        return [pathlib.Path(p) for p in saved["train"]], [pathlib.Path(p) for p in saved["validation"]]
+    saved = run.split()
+    if saved is not None:
+        return saved
     scan = data.scan_folder(config.data_dir, progress=progress)
     print(scan.summary())
     # Placed by path inside the data folder, so same-named photos in subfolders split apart.
     train_paths, validation_paths = data.split(
         scan.colour, config.validation_fraction, config.seed, root=config.data_dir
     )
-    _write_json_atomically(
-        path,
-        {
-            "train": [str(p) for p in train_paths],
-            "validation": [str(p) for p in validation_paths],
-            "skipped_grey": [str(p) for p in scan.grey],
-            "skipped_unreadable": [[str(p), reason] for p, reason in scan.unreadable],
-        },
+    run.save_split(
+        train_paths, validation_paths,
+        skipped_grey=scan.grey, skipped_unreadable=scan.unreadable,
     )
     return train_paths, validation_paths
 
@@ -471,24 +367,6 @@ def _distribution_strategy(distribution):
     )
 
 
-class _no_scope:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc_info):
-        return False
-
-
 def _save_model_atomically(model, path):
-    with images.atomic_output(path) as temporary:
+    with _util.atomic_output(path) as temporary:
         model.save(temporary)
-
-
-def _write_json_atomically(path, value):
-    with images.atomic_output(path) as temporary:
-        with open(temporary, "w") as file:
-            json.dump(value, file, indent=2)
-            file.flush()
-            os.fsync(file.fileno())
-
-

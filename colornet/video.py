@@ -18,7 +18,6 @@ import contextlib
 import dataclasses
 import fractions
 import itertools
-import os
 import pathlib
 import re
 import subprocess
@@ -30,15 +29,9 @@ import imageio_ffmpeg
 import numpy as np
 import tqdm
 
-from colornet import color, colorize, images, models, single_image
+from colornet import _util, color, colorize, images, models
+from colornet.config import DEFAULT_SMOOTHING
 
-# Weight of the past in the moving average of ab (0 turns smoothing off). For colour that
-# jitters independently from frame to frame, an average with weight s keeps (1 - s)² / (1 + s)
-# of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean absolute change) falls
-# about 5×, while a colour that does change without its lightness changing takes about
-# s / (1 - s) = 3 frames (1/8 s at 24 fps) to follow. Where the lightness changes, the
-# average is not used at all (MOTION_THRESHOLD), so moving things do not leave colour trails.
-DEFAULT_SMOOTHING = 0.75
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content
@@ -54,7 +47,7 @@ SCENE_CUT_THRESHOLD = 10.0
 MOTION_THRESHOLD = 10.0
 
 # Longest side Version 1 runs at when the caller gives no working size: the size it trains at
-# (single_image.SingleImageConfig.image_size). The final colorizer always runs at its own.
+# (config.SingleImageConfig.image_size). The final colorizer always runs at its own.
 DEFAULT_WORKING_SIZE = models.DEFAULT_IMAGE_SIZE
 
 # The containers the output can be; all take H.264 video and AAC audio.
@@ -67,7 +60,6 @@ FALLBACK_AUDIO = ("-c:a", "aac", "-b:a", "192k")
 
 # The decoded frames are warned about as truncated below this share of what the header says.
 _TRUNCATED_SHARE = 0.9
-_EIGHT_BIT = 255.0
 _NO_FRAMES = "no frame could be decoded; the file may be truncated or corrupt"
 # ffmpeg's progress and summary lines, which never say what went wrong.
 _FFMPEG_NOISE = ("frame=", "Conversion failed")
@@ -229,10 +221,6 @@ class TemporalSmoother:
         return self._ab
 
 
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def _check_smoothing(smoothing):
     is_number = isinstance(smoothing, (int, float)) and not isinstance(smoothing, bool)
     if not is_number or not 0 <= smoothing < 1:
@@ -289,16 +277,16 @@ def colorize_video(
     """
     started = time.perf_counter()
     input_path, output_path = pathlib.Path(input_path), pathlib.Path(output_path)
-    if not _is_int(batch_size) or batch_size < 1:
+    if not _util.is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     _check_smoothing(smoothing)
-    too_small = _is_int(working_size) and working_size < models.SIZE_MULTIPLE
-    if working_size is not None and (not _is_int(working_size) or too_small):
+    too_small = _util.is_int(working_size) and working_size < models.SIZE_MULTIPLE
+    if working_size is not None and (not _util.is_int(working_size) or too_small):
         raise ValueError(
             f"working_size must be None or an int of at least {models.SIZE_MULTIPLE}, "
             f"got {working_size!r}"
         )
-    kind, model_size = colorize.model_kind(model)  # a model that is not a colorizer fails now
+    model_size = models.working_size(model)  # a model that is not a colorizer fails now
     _check_input(input_path)
     _check_output(output_path, input_path)
 
@@ -312,15 +300,15 @@ def colorize_video(
         first_frame = next(frames, None)  # before any output exists: a file of no frames fails here
         if first_frame is None:
             raise _unreadable(input_path, _NO_FRAMES)
-        default_size = DEFAULT_WORKING_SIZE if kind == "single_image" else model_size
+        default_size = DEFAULT_WORKING_SIZE if model_size is None else model_size
         longest_side = working_size or default_size
         colorizer = _FrameColorizer(
-            model, single_image.fit_size((height, width), longest_side), batch_size, smoothing
+            model, images.fit_size((height, width), longest_side), batch_size, smoothing
         )
         bar = tqdm.tqdm(
             total=expected_frames, unit="frame", desc=input_path.name, disable=not progress
         )
-        with bar, images.atomic_output(output_path) as temporary:
+        with bar, _util.atomic_output(output_path) as temporary:
             # With audio to add, the frames go to a scratch file first, and both into `temporary`.
             scratch = _scratch_beside(temporary) if had_audio else contextlib.nullcontext(temporary)
             with scratch as video_only:
@@ -357,7 +345,7 @@ class _FrameColorizer:
     """Colorizes a stream of frames batch by batch, smoothing and measuring flicker as it goes."""
 
     def __init__(self, model, working_shape, batch_size, smoothing):
-        self.model, self.kind = model, colorize.model_kind(model)[0]
+        self.model = model
         self.working_shape = tuple(working_shape)  # (h, w) the model runs at
         self.batch_size = batch_size
         self.smoother = TemporalSmoother(smoothing)
@@ -379,17 +367,12 @@ class _FrameColorizer:
             for frame_lightness, frame_ab in zip(lightness, smoothed):
                 full_ab = colorize.resize_channels(frame_ab, frame_lightness.shape)
                 self.frames += 1
-                yield _to_uint8(colorize.combine(frame_lightness, full_ab))
+                yield _util.to_uint8(colorize.combine(frame_lightness, full_ab))
 
     def _predict(self, lightness):
         """(N, h, w) L* in [0, 100] → float32 (N, h, w, 2) ab; frames share one size, so
         `predict_ab` runs the whole batch in one forward pass."""
         return colorize.predict_ab(self.model, lightness, batch_size=self.batch_size)
-
-
-def _to_uint8(rgb):
-    """(H, W, 3) float RGB in [0, 1] → contiguous uint8, as the encoder takes it."""
-    return np.ascontiguousarray(np.rint(np.clip(rgb, 0.0, 1.0) * _EIGHT_BIT).astype(np.uint8))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,7 +392,7 @@ def _check_input(path):
 
 
 def _check_output(path, input_path):
-    if _same_file(path, input_path) or path.resolve() == input_path.resolve():
+    if _util.same_file(path, input_path):
         raise VideoError(
             f"refusing to write '{path}': it would overwrite the input video '{input_path}'"
         )
@@ -420,14 +403,6 @@ def _check_output(path, input_path):
         )
     if path.is_dir():
         raise VideoError(f"cannot write '{path}': it is a folder")
-
-
-def _same_file(path, other):
-    """True when both paths exist and name one file (a hard link, another spelling)."""
-    try:
-        return os.path.samefile(path, other)
-    except OSError:
-        return False
 
 
 def _read_meta(path, reader):

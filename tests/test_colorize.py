@@ -77,7 +77,7 @@ def test_predicted_ab_is_clipped_before_conversion():
 
 def test_the_final_colorizer_runs_at_its_size_and_returns_the_input_size():
     model = models.colorizer(image_size=32, backbone="mobilenet_v3_small", backbone_weights=None)
-    assert colorize.model_kind(model) == ("colorizer", 32)
+    assert (models.kind(model), models.working_size(model)) == ("colorizer", 32)
     ab = colorize.predict_ab(model, np.full((2, 45, 70), 50.0))
     assert ab.shape == (2, 45, 70, 2)
 
@@ -251,7 +251,7 @@ def test_a_saved_colorizer_can_run_in_bfloat16_with_nearly_the_same_colours(tmp_
     model.save(tmp_path / "colorizer.keras")
     as_saved = colorize.load_model(tmp_path / "colorizer.keras", precision=None)  # float32
     faster = colorize.load_model(tmp_path / "colorizer.keras", precision="bfloat16")
-    backbone = faster.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    backbone = models.backbone_layer(faster)
     assert backbone.precision == "bfloat16"
     photo = np.random.default_rng(0).random((40, 56, 3)).astype(np.float32)
     # Random backbone weights give near-uniform class scores either way; the colours must agree.

@@ -18,7 +18,7 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, data, images
+from colornet import color, data, greyness, images
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that build photos
@@ -62,26 +62,26 @@ def test_grey_photo_and_near_grey_photo_with_ab_within_2_are_grey(rng):
     near_grey_ab = rng.uniform(-2.0, 2.0, (80, 120, 2))
     near_grey = color.lab_to_rgb(np.dstack([lightness, near_grey_ab]).astype(np.float32))
 
-    assert data.colourfulness_of(grey) < 0.5
-    assert data.is_grey(grey)
-    assert data.colourfulness_of(near_grey) < 2 * math.sqrt(2)  # the largest ab it holds
-    assert data.is_grey(near_grey)
+    assert greyness.colour_spread(grey) < 0.5
+    assert greyness.is_grey(grey)
+    assert greyness.colour_spread(near_grey) < 2 * math.sqrt(2)  # the largest ab it holds
+    assert greyness.is_grey(near_grey)
 
 
 def test_colourful_photo_is_not_grey_as_float_or_uint8(rng):
     photo = colour_photo(rng, 90, 60)
 
-    assert data.colourfulness_of(photo) > 3 * data.GREY_CHROMA
-    assert not data.is_grey(photo)
-    assert not data.is_grey(np.rint(photo * 255).astype(np.uint8))
+    assert greyness.colour_spread(photo) > 3 * greyness.GREY_CHROMA
+    assert not greyness.is_grey(photo)
+    assert not greyness.is_grey(np.rint(photo * 255).astype(np.uint8))
 
 
 def test_sepia_photo_is_grey_although_its_plain_chroma_is_high(rng):
     sepia = grey_of(colour_photo(rng, 64, 64)) * np.array([1.0, 0.85, 0.65], np.float32)
     plain_chroma = np.hypot(*np.moveaxis(skimage.color.rgb2lab(sepia)[..., 1:], -1, 0))
 
-    assert np.percentile(plain_chroma, 99) > 2 * data.GREY_CHROMA
-    assert data.is_grey(sepia)
+    assert np.percentile(plain_chroma, 99) > 2 * greyness.GREY_CHROMA
+    assert greyness.is_grey(sepia)
 
 
 def test_two_hues_of_different_lightness_are_colourful():
@@ -90,7 +90,7 @@ def test_two_hues_of_different_lightness_are_colourful():
     red_and_blue[:, :16, 0] = 1.0
     red_and_blue[:, 16:, 2] = 1.0
 
-    assert not data.is_grey(red_and_blue)
+    assert not greyness.is_grey(red_and_blue)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import models
+from colornet import keras_utils, models
 
 # The write-up's Version 1 table: (layer type, output shape, parameters).
 VERSION_1_TABLE = [
@@ -160,13 +160,13 @@ def test_predict_batches_matches_predict_and_pads_short_batches_to_a_power_of_tw
     shapes = []
     original = net.predict_on_batch
     net.predict_on_batch = lambda batch: shapes.append(len(batch)) or original(batch)
-    predicted = models.predict_batches(net, inputs, batch_size=4)
+    predicted = keras_utils.predict_batches(net, inputs, batch_size=4)
     np.testing.assert_allclose(predicted, net.predict(inputs, verbose=0), atol=1e-5)
     assert predicted.dtype == np.float32 and predicted.shape == (7, 16, 16, 2)
     assert shapes == [4, 4]  # 4, then 3 padded to 4
     for count, padded in ((1, 1), (2, 2), (3, 4), (5, 8)):
         shapes.clear()
-        assert models.predict_batches(net, inputs[:count], batch_size=8).shape == (count, 16, 16, 2)
+        assert keras_utils.predict_batches(net, inputs[:count], batch_size=8).shape == (count, 16, 16, 2)
         assert shapes == [padded]
     with pytest.raises(ValueError, match="no rows"):
-        models.predict_batches(net, inputs[:0])
+        keras_utils.predict_batches(net, inputs[:0])

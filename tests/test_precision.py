@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from colornet import color, colorize, images, models, training
+from colornet import precision as precisions
 from tests.test_training import FAST, gains_over_grey, write_photos
 
 
@@ -58,8 +59,8 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
     result = training.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
     assert min(validation) < validation[0] / 2, validation
-    model = result.load_best()
-    fusion = model.get_layer("fusion_colorizer")
+    model = result.load_best(precision=None)  # as trained, whatever "auto" means here
+    fusion = models.fusion_network(model)
     assert fusion.get_layer("encoder_conv_1").compute_dtype == precision
     saved = training.TrainingConfig.load(tmp_path / "run" / "config.json")
     assert (saved.backbone_precision, saved.fusion_precision) == (precision, precision)
@@ -71,14 +72,14 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
 def test_set_precision_lowers_all_but_the_output_and_keeps_float32_weights():
     model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None)
     models.set_precision(model, backbone="bfloat16", fusion="bfloat16")
-    fusion = model.get_layer("fusion_colorizer")
+    fusion = models.fusion_network(model)
     computing = {
         layer.name: layer.compute_dtype for layer in fusion.layers
         if not isinstance(layer, keras.layers.InputLayer)
     }
     assert computing.pop("decoder_ab") == computing.pop("ab") == "float32"
     assert set(computing.values()) == {"bfloat16"}
-    backbone = model.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    backbone = models.backbone_layer(model)
     assert backbone.precision == "bfloat16"
     assert {weight.dtype for weight in model.weights} == {"float32"}
     lightness = np.random.default_rng(0).uniform(0, 100, (2, 32, 32, 1)).astype(np.float32)
@@ -98,16 +99,16 @@ def test_a_bfloat16_colorizer_keeps_its_precision_through_a_safe_mode_round_trip
     model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
     model.save(tmp_path / "model.keras")
     restored = colorize.load_model(tmp_path / "model.keras", precision=None)  # as saved
-    assert restored.get_layer("fusion_colorizer").get_layer("encoder_conv_1").compute_dtype == "bfloat16"
+    assert models.fusion_network(restored).get_layer("encoder_conv_1").compute_dtype == "bfloat16"
     reset = colorize.load_model(tmp_path / "model.keras", precision="float32")
-    assert {layer.compute_dtype for layer in reset.get_layer("fusion_colorizer").layers} == {"float32"}
+    assert {layer.compute_dtype for layer in models.fusion_network(reset).layers} == {"float32"}
 
 
 @pytest.mark.parametrize("precision", ["float64", "bf16", "mixed_bfloat16"])
 def test_unknown_precisions_are_refused_naming_the_known_ones(precision):
-    with pytest.raises(ValueError, match="known precisions: auto, float32, bfloat16, float16"):
-        models.resolve_precision(precision)
-    with pytest.raises(ValueError, match="known precisions: auto, float32, bfloat16, float16"):
+    with pytest.raises(ValueError, match="must be one of auto, float32, bfloat16, float16"):
+        precisions.resolve(precision)
+    with pytest.raises(ValueError, match="must be one of auto, float32, bfloat16, float16"):
         models.set_precision(models.single_image_net(), fusion=precision)
     with pytest.raises(ValueError, match="fusion_precision"):
         training.TrainingConfig(data_dir="x", fusion_precision=precision)
@@ -118,7 +119,7 @@ def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
     # (6-10 epochs of the learning test's photos), so the fusion net never trains in it.
     with pytest.raises(ValueError, match="fusion_precision must be one of auto, float32, bfloat16"):
         training.TrainingConfig(data_dir="x", fusion_precision="float16")
-    monkeypatch.setattr(models, "native_precision", lambda: "float16")  # a Volta or Turing GPU
+    monkeypatch.setattr(precisions, "native", lambda: "float16")  # a Volta or Turing GPU
     config = training.TrainingConfig(data_dir="x")
     assert training.training_precisions(config) == ("float16", "float32")
 
@@ -130,20 +131,25 @@ def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, ex
     tf = pytest.importorskip("tensorflow")  # the CPU rule is TensorFlow's (oneDNN); CI has it
     monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # no GPU
-    monkeypatch.setattr(models, "_cpu_flags", lambda: flags)
-    models.native_precision.cache_clear()
+    monkeypatch.setattr(precisions, "cpu_flags", lambda: flags)
+    precisions.native.cache_clear()
     try:
-        assert models.resolve_precision("auto") == expected
+        assert precisions.resolve("auto") == expected
     finally:
-        models.native_precision.cache_clear()
+        precisions.native.cache_clear()
 
 
-def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version_1_in_float32(tmp_path):
-    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
+@pytest.mark.parametrize("native", ["float32", "bfloat16"])
+def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version_1_in_float32(
+    tmp_path, monkeypatch, native
+):
+    # Saved in float16, which no CPU picks: on every machine, both cases must change it.
+    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="float16")
     model.save(tmp_path / "model.keras")
+    monkeypatch.setattr(precisions, "native", lambda: native)  # what "auto" finds here
     loaded = colorize.load_model(tmp_path / "model.keras")  # "auto"
-    encoder = loaded.get_layer("fusion_colorizer").get_layer("encoder_conv_1")
-    assert encoder.compute_dtype == models.resolve_precision("auto")
+    encoder = models.fusion_network(loaded).get_layer("encoder_conv_1")
+    assert encoder.compute_dtype == native
     net = models.set_precision(models.single_image_net(), fusion="bfloat16")
     net.save(tmp_path / "v1.keras")
     assert colorize.load_model(tmp_path / "v1.keras").get_layer("conv_1").compute_dtype == "float32"
@@ -154,7 +160,7 @@ def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version
 ])
 def test_auto_on_a_gpu_follows_its_compute_capability(capability, expected):
     # H200 9.0 and A100 8.0 have bfloat16; T4 7.5 and V100 7.0 float16 only; the K80 3.7 neither.
-    assert models._gpu_precision(capability) == expected
+    assert precisions.gpu_precision(capability) == expected
 
 
 def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_path, monkeypatch):
@@ -167,6 +173,6 @@ def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_pa
     chosen = training.training_precisions(config)
     assert (saved.backbone_precision, saved.fusion_precision) == chosen
     other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
-    monkeypatch.setattr(models, "native_precision", lambda: other)
+    monkeypatch.setattr(precisions, "native", lambda: other)
     with pytest.raises(ValueError, match="fusion_precision"):
         training.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)

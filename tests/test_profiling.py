@@ -45,7 +45,7 @@ def test_fusion_colorizer_matches_tensorflows_profiler():
 ])
 def test_backbones_cost_what_their_papers_say(backbone, published_macs):
     colorizer = models.colorizer(32, backbone, backbone_weights=None)
-    fusion = profiling.forward_flops(colorizer.get_layer("fusion_colorizer"))
+    fusion = profiling.forward_flops(models.fusion_network(colorizer))
     assert (profiling.forward_flops(colorizer) - fusion) / 2 == pytest.approx(published_macs, rel=0.02)
 
 
@@ -59,7 +59,7 @@ def test_version_1_is_counted_at_any_size_and_scales_with_the_pixels():
 
 def test_a_training_step_counts_the_backbone_once_and_the_fusion_net_three_times():
     colorizer = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None)
-    fusion = profiling.forward_flops(colorizer.get_layer("fusion_colorizer"))
+    fusion = profiling.forward_flops(models.fusion_network(colorizer))
     backbone = profiling.forward_flops(colorizer) - fusion
     assert profiling.training_step_flops(colorizer, 10) == 10 * (backbone + 3 * fusion)
     assert profiling.training_step_flops(colorizer, 10, cached_embeddings=True) == 30 * fusion

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, single_image
+from colornet import color, colorize, evaluation, greyness, images, single_image
 
 
 def blobs_photo(size=32, seed=0):
@@ -32,10 +32,10 @@ def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
 
 
 def test_fit_size_keeps_aspect_and_divides_by_8():
-    assert single_image.fit_size((512, 512, 3), 256) == (256, 256)
-    assert single_image.fit_size((300, 451, 3), 256) == (168, 256)
-    assert single_image.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
-    assert single_image.fit_size((9, 4000, 3), 256) == (8, 256)
+    assert images.fit_size((512, 512, 3), 256) == (256, 256)
+    assert images.fit_size((300, 451, 3), 256) == (168, 256)
+    assert images.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
+    assert images.fit_size((9, 4000, 3), 256) == (8, 256)
 
 
 def test_a_grey_photo_is_refused_with_a_clear_error():
@@ -79,3 +79,12 @@ def test_a_trained_run_colorizes_other_sizes_at_full_resolution():
         color.rgb_to_lab(colorized)[inside, 0], color.rgb_to_lab(big)[inside, 0], atol=0.5
     )
     assert colorize.colorize_rgb(run.model, big).shape == big.shape
+
+
+def test_a_sepia_print_is_refused_as_training_and_prepare_refuse_it():
+    # One definition of "too grey to learn from" (colornet.greyness) for single, train, prepare.
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64, 1)
+    sepia = np.clip(ramp * np.array([1.0, 0.85, 0.65]), 0, 1)
+    assert greyness.is_grey(sepia)
+    with pytest.raises(ValueError, match=r"sepia\.png is grey \(or near-grey, or a single tint"):
+        single_image.train_single_image(sepia, progress=False, name="sepia.png")

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, images, training
+from colornet import color, colorize, evaluation, images, models, training
 
 # float32 pinned, so these tests run the same arithmetic on every machine; "auto" and bfloat16
 # have their own tests in test_precision.py.
@@ -97,7 +97,7 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(photo_
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     # The best model is the end-to-end colorizer: lightness in, nothing else needed.
     colorizer = colorize.load_model(run)
-    assert colorize.model_kind(colorizer) == ("colorizer", 32)
+    assert (models.kind(colorizer), models.working_size(colorizer)) == ("colorizer", 32)
     assert not list(run.rglob(".*.tmp*"))
 
 
@@ -118,11 +118,7 @@ class KillInEpochTwo(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.epoch == 1 and batch == 2:
             os.kill(os.getpid(), signal.SIGKILL)   # no cleanup, like a power cut
-original_fit = keras.Model.fit
-def fit(self, *args, callbacks=(), **kwargs):
-    return original_fit(self, *args, callbacks=[*callbacks, KillInEpochTwo()], **kwargs)
-keras.Model.fit = fit
-training.train(config, {str(run)!r}, progress=False)
+training.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
 """
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert killed.returncode == -9, killed.stderr[-2000:]
@@ -157,17 +153,8 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo
                 bias = self.model.trainable_weights[-1]
                 bias.assign(np.full(bias.shape, np.nan, dtype="float32"))
 
-    original_fit = keras.Model.fit
-
-    def fit(self, *args, callbacks=(), **kwargs):
-        return original_fit(self, *args, callbacks=[PoisonWeights(), *callbacks], **kwargs)
-
-    keras.Model.fit = fit
-    try:
-        with pytest.raises(training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact"):
-            training.train(poisoned, run, progress=False)
-    finally:
-        keras.Model.fit = original_fit
+    with pytest.raises(training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact"):
+        training.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
     assert (run / "checkpoints" / "last.keras").read_bytes() == checkpoint_bytes
     assert (run / "best.keras").read_bytes() == best_bytes
 
@@ -189,12 +176,19 @@ def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"distribution": "ring"}, "distribution"),
-        ({"backbone": "vgg99"}, "vgg99"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(arguments, message):
     with pytest.raises(ValueError, match=message):
         training.TrainingConfig(data_dir="anywhere", **arguments)
+
+
+def test_an_unknown_backbone_is_refused_before_any_work(photo_folders, tmp_path):
+    # The config module knows no backbones (it imports no Keras); train checks the name first.
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "backbone": "vgg99"})
+    with pytest.raises(ValueError, match="vgg99"):
+        training.train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
 
 
 def test_multi_worker_is_refused_with_the_upstream_reason(photo_folders, tmp_path):
@@ -274,12 +268,12 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     # The saved colorizer, backbone inside, computes what the cached model was trained on.
     colorizer = colorize.load_model(run, precision=None)  # as trained: float32
     training_model, _ = training.build_training_model(config)
-    training_model.get_layer("fusion_colorizer").set_weights(
-        colorizer.get_layer("fusion_colorizer").get_weights()
+    models.fusion_network(training_model).set_weights(
+        models.fusion_network(colorizer).get_weights()
     )
     photo = images.resize_and_crop(images.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
     lightness = color.rgb_to_lab(photo)[None, ..., :1]
-    embedding = colorizer.get_layer("grey_mobilenet_v3_small_embedding").predict(lightness, verbose=0)
+    embedding = models.embedding_network(colorizer).predict(lightness, verbose=0)
     np.testing.assert_allclose(
         training_model.predict({"rgb": photo[None], "embedding": embedding}, verbose=0),
         colorizer.predict(lightness, verbose=0),
@@ -292,9 +286,9 @@ def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path
         data_dir=str(photo_folders[0]), **{**FAST, "backbone_precision": "bfloat16"}
     )
     training_model, colorizer = training.build_training_model(config)
-    backbone = colorizer.get_layer("grey_mobilenet_v3_small_embedding").get_layer("backbone")
+    backbone = models.backbone_layer(colorizer)
     assert backbone.precision == "bfloat16"
-    fusion = colorizer.get_layer("fusion_colorizer")
+    fusion = models.fusion_network(colorizer)
     assert {weight.dtype for weight in fusion.weights} == {"float32"}
     assert all(layer.compute_dtype == "float32" for layer in fusion.layers)
     with pytest.raises(ValueError, match="backbone_precision"):

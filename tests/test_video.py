@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from colornet import color, models, single_image, video
+from colornet import color, images, models, video
 
 WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 12, 24
 BASE_COLOUR = (0.3, -0.2)  # scaled ab of the stand-in models: a = 38.4, b = -25.6
@@ -191,7 +191,7 @@ def test_grey_frames_get_the_models_colour_and_keep_their_lightness(clips, tmp_p
 def test_a_fixed_size_model_runs_at_its_own_size_and_the_output_at_the_videos(clips, tmp_path):
     model = stand_in_model(input_name="lightness", size=32)
     report = colorize(model, clips["silent"], tmp_path / "out.mp4")
-    assert report.working_shape == single_image.fit_size((HEIGHT, WIDTH), 32) == (24, 32)
+    assert report.working_shape == images.fit_size((HEIGHT, WIDTH), 32) == (24, 32)
     assert read_video(tmp_path / "out.mp4")[1].shape == (FRAMES, HEIGHT, WIDTH, 3)
 
 

@@ -1,0 +1,113 @@
+"""Small helpers every module needs: atomic writes, one-line messages, argument checks.
+
+Nothing here knows about colour, images or models, and nothing imports Keras.
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import secrets
+
+import numpy as np
+
+# Hidden temporary files that `atomic_output` writes beside their target: ".NAME.XXXXXXXX.tmp.EXT".
+TEMPORARY_MARK = ".tmp"
+_EIGHT_BIT = 255.0
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Write a file under a temporary name, then rename it into place.
+
+    Yields the temporary path to write to; once the block ends without error it replaces
+    `path` in one step, so a reader (or a crash) never sees half a file. On error the old file
+    stays as it was and the temporary one is removed. Parent folders are created.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
+    # the real suffix kept, since some writers (Keras, matplotlib) choose the format by it.
+    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{TEMPORARY_MARK}{path.suffix}")
+    # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
+    open(temporary, "xb").close()
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+
+
+def write_bytes_atomically(path, write):
+    """`write(file)` into a binary file that appears at `path` whole, flushed to disk first."""
+    with atomic_output(path) as temporary:
+        with open(temporary, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+
+
+def write_json_atomically(path, value):
+    """Write `value` as indented JSON to `path`, atomically and flushed to disk."""
+    write_bytes_atomically(path, lambda file: file.write(json.dumps(value, indent=2).encode()))
+
+
+def read_json(path, what="file"):
+    """The JSON value in `path`; ValueError naming the file when it is not valid JSON."""
+    path = pathlib.Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a valid {what} ({first_line(error)})") from error
+
+
+def name_list(names, shown, separator=", "):
+    """The first `shown` names joined by `separator`, then "and N more" for the rest: how a
+    one-line message names a long list of files."""
+    names = list(names)
+    more = len(names) - shown
+    return separator.join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def first_line(error, limit=200):
+    """An exception's message cut to its first line (at most `limit` characters), or its type's
+    name when it has none: how an error from a library is quoted inside one of ours."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else type(error).__name__
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def is_int(value):
+    """True for Python and numpy integers, False for bools (which Python counts as ints)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_positive_int(value, name):
+    """ValueError unless `value` is an int of at least 1."""
+    if not is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def same_file(path, other):
+    """True when both name one file: the same inode where both exist (a hard link, another
+    spelling), else the same resolved path (a file about to be created over `other`)."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return pathlib.Path(path).resolve() == pathlib.Path(other).resolve()
+
+
+def to_uint8(rgb):
+    """Float RGB or grey in [0, 1] (clipped) → contiguous uint8 0-255, rounded to nearest."""
+    return np.ascontiguousarray(np.rint(np.clip(rgb, 0.0, 1.0) * _EIGHT_BIT).astype(np.uint8))
+
+
+def check_path_list(paths, what="photo paths"):
+    """ValueError when one path is given where a list of them is expected (a string would
+    otherwise be read as a list of one-letter paths)."""
+    if isinstance(paths, (str, os.PathLike)):
+        raise ValueError(
+            f"expected a list of {what}, got one path ('{paths}'); for a folder, list it first "
+            "(colornet.images.list_images)"
+        )

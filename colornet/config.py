@@ -1,0 +1,131 @@
+"""How to train: the settings of both versions, their defaults and the reasons for them.
+
+Plain dataclasses that import no Keras, so the command line reads its defaults and help from
+here without starting TensorFlow. A training run saves its `TrainingConfig` as config.json
+(`colornet.runs.RunFolder`), so it can be resumed and reproduced.
+"""
+
+import dataclasses
+
+from colornet import _util, precision
+
+# Three stride-2 convolutions in both networks: the sides they take must divide by 2³.
+SIZE_MULTIPLE = 8
+# The write-up's 256×256 training photos.
+DEFAULT_IMAGE_SIZE = 256
+# The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
+DEFAULT_BACKBONE = "inception_resnet_v2"
+# "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute).
+DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
+
+# Colorizing. Version 1 runs on tiles of this side (with this much overlap) once a photo is
+# larger: its memory then stays bounded, whatever the photo's size. Both multiples of 8.
+DEFAULT_TILE = 512
+DEFAULT_TILE_OVERLAP = 64
+# Video: the weight of the past in the moving average of ab (0 turns smoothing off). For
+# colour that jitters independently from frame to frame, an average with weight s keeps
+# (1 - s)² / (1 + s) of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean
+# absolute change) falls about 5×, while a colour that does change without its lightness
+# changing takes about s / (1 - s) = 3 frames (1/8 s at 24 fps) to follow. Where the lightness
+# changes, the average is not used at all (video.MOTION_THRESHOLD), so moving things do not
+# leave colour trails.
+DEFAULT_SMOOTHING = 0.75
+
+
+@dataclasses.dataclass
+class SingleImageConfig:
+    """How to train Version 1 on one image (`colornet.single_image`). The README's Results
+    section gives what the defaults reach on the sample portrait."""
+
+    image_size: int = 256  # longest side while training; the write-up used 400×400
+    steps: int = 1000  # one step = one pass over the whole image
+    learning_rate: float = 3e-3  # Adam's start, cosine-decayed to 1% by the last step
+    upsampling: str = "nearest"  # the write-up's; it beat bilinear in our one-image runs
+    seed: int = 0  # weights initialisation
+
+    def __post_init__(self):
+        if not _util.is_int(self.image_size) or self.image_size < SIZE_MULTIPLE:
+            raise ValueError(f"image_size must be at least {SIZE_MULTIPLE}, got {self.image_size}")
+        _util.check_positive_int(self.steps, "steps")
+        _check_learning_rate(self.learning_rate)
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """How to train the final version (`colornet.training`). Saved as config.json."""
+
+    data_dir: str  # a folder of colour photos, any sizes and formats, searched recursively
+    image_size: int = DEFAULT_IMAGE_SIZE  # any multiple of 8
+    batch_size: int = 10  # the write-up's; it fit a Tesla K80's memory with Inception
+    epochs: int = 20  # the write-up estimated 21 epochs on 10,000 photos for a good model
+    learning_rate: float = 1e-3  # Adam's default, as in the write-up
+    backbone: str = DEFAULT_BACKBONE  # the classifier whose embedding is fused in
+    backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
+    # How the frozen backbone and the fusion colorizer compute (`colornet.precision`): "auto"
+    # picks what the hardware computes natively, and config.json records what it chose.
+    backbone_precision: str = "auto"
+    fusion_precision: str = "auto"  # not float16: see precision.TRAINING_CHOICES
+    augment: bool = True  # shear, zoom, rotation, flip, as the write-up's ImageDataGenerator
+    validation_fraction: float = 0.1  # held out to pick the best epoch; 0 trains on all
+    seed: int = 0  # split, shuffling, augmentation and initial weights
+    distribution: str = "none"  # see DISTRIBUTIONS
+    # Embed each photo once, before training, and reuse it every epoch: the backbone, most of
+    # the cost of a step, then runs once per photo instead of once per photo per epoch. The
+    # embedding is of the un-augmented photo; augmentation still reaches L and ab.
+    cache_embeddings: bool = False
+
+    def __post_init__(self):
+        if (
+            not _util.is_int(self.image_size)
+            or self.image_size < SIZE_MULTIPLE
+            or self.image_size % SIZE_MULTIPLE
+        ):
+            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
+        _util.check_positive_int(self.batch_size, "batch_size")
+        _util.check_positive_int(self.epochs, "epochs")
+        _check_learning_rate(self.learning_rate)
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+        precision.validate(self.backbone_precision, name="backbone_precision")
+        precision.validate(self.fusion_precision, precision.TRAINING_CHOICES, "fusion_precision")
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(
+                f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {self.distribution!r}"
+            )
+
+    def save(self, path):
+        _util.write_json_atomically(path, dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path):
+        """The config saved at `path`; ValueError naming the file when it is not one."""
+        saved = _util.read_json(path, "training config")
+        if not isinstance(saved, dict):
+            raise ValueError(f"{path} is not a valid training config (not a JSON object)")
+        # Runs from before colornet had precisions trained in float32.
+        saved.setdefault("backbone_precision", "float32")
+        saved.setdefault("fusion_precision", "float32")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(saved) - known)
+        if unknown:
+            raise ValueError(f"{path} is not a valid training config (unknown {', '.join(unknown)})")
+        try:
+            return cls(**saved)
+        except TypeError as error:  # a missing field
+            raise ValueError(f"{path} is not a valid training config ({error})") from None
+
+
+# Changing these would make the saved weights or split meaningless; epochs may grow on resume.
+FIXED_ON_RESUME = (
+    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings",
+    "fusion_precision",  # the weights would have been learned another way
+)
+
+
+def _check_learning_rate(learning_rate):
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
+        0 < learning_rate < float("inf")
+    ):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")

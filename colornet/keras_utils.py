@@ -1,0 +1,40 @@
+"""Keras helpers that know nothing of colour: batched prediction and walking nested models."""
+
+import keras
+import numpy as np
+
+
+def predict_batches(model, inputs, batch_size=8):
+    """`model.predict` on a numpy array, without its tf.data pipeline: one `predict_on_batch`
+    per batch.
+
+    Keras's `predict` feeds numpy through tf.data, whose threads compete with the model for
+    the cores of a small CPU (README, Performance). A short batch is padded (its last row
+    repeated) to the next power of two, at most `batch_size`: a model is traced for a handful
+    of batch shapes, not for every count of photos, and a single photo is not padded at all.
+
+    Returns:
+        float32 numpy, one output row per input row.
+    """
+    inputs = np.asarray(inputs)
+    if not len(inputs):
+        raise ValueError("nothing to predict: the input has no rows")
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        batch = inputs[start : start + batch_size]
+        count = len(batch)
+        padded_count = min(batch_size, 1 << (count - 1).bit_length())
+        if padded_count > count:
+            batch = np.concatenate([batch, np.repeat(batch[-1:], padded_count - count, axis=0)])
+        outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
+    return np.concatenate(outputs)
+
+
+def nested_layers(model):
+    """Every layer inside `model`, depth first: those of nested models too, and of any layer
+    that wraps a model in its `classifier` attribute (`backbones.FrozenBackbone`)."""
+    for layer in model.layers:
+        yield layer
+        inner = layer if isinstance(layer, keras.Model) else getattr(layer, "classifier", None)
+        if isinstance(inner, keras.Model):
+            yield from nested_layers(inner)

@@ -1,0 +1,97 @@
+"""The package's shape: no import cycles, and a command line that starts without TensorFlow."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "colornet"
+
+
+def colornet_imports(path):
+    """The colornet modules a module imports anywhere: at the top or inside a function."""
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("colornet"):
+            parts = node.module.split(".")
+            if len(parts) > 1:
+                imported.add(parts[1])
+            else:  # from colornet import color, models
+                imported |= {alias.name for alias in node.names if not alias.name.startswith("__")}
+        elif isinstance(node, ast.Import):
+            imported |= {
+                alias.name.split(".")[1] for alias in node.names
+                if alias.name.startswith("colornet.")
+            }
+    return imported - {path.stem}
+
+
+def find_cycle(graph):
+    state, path = {}, []
+
+    def visit(module):
+        state[module] = "open"
+        path.append(module)
+        for other in sorted(graph.get(module, ())):
+            if state.get(other) == "open":
+                return path[path.index(other):] + [other]
+            if other not in state and (cycle := visit(other)):
+                return cycle
+        state[module] = "done"
+        path.pop()
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module)):
+            return cycle
+    return None
+
+
+def test_no_module_of_the_package_imports_itself_through_another():
+    graph = {path.stem: colornet_imports(path) for path in PACKAGE.glob("*.py")}
+    assert graph["models"] and graph["training"], "the import scan found nothing"
+    assert find_cycle(graph) is None, " → ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def run_python(code):
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    ).stdout
+
+
+def test_import_colornet_and_the_command_lines_help_do_not_start_tensorflow_or_keras():
+    out = run_python(
+        "import sys, contextlib, io\n"
+        "import colornet\n"
+        "from colornet import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as help_text:\n"
+        "    for argv in ([], ['train', '--help'], ['colorize', '--help']):\n"
+        "        try:\n"
+        "            cli.main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules)\n"
+        "print(len(help_text.getvalue()), heavy)\n"
+    )
+    characters, heavy = out.split(" ", 1)
+    assert int(characters) > 1000, "the help printed nothing"
+    assert heavy.strip() == "[]", heavy
+
+
+def test_the_lazy_package_still_gives_its_submodules_and_functions():
+    out = run_python(
+        "import colornet\n"
+        "print(colornet.rgb_to_lab.__module__, colornet.models.__name__, 'models' in dir(colornet))"
+    )
+    assert out.split() == ["colornet.color", "colornet.models", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        import colornet
+
+        colornet.nothing  # noqa: B018
