@@ -9,7 +9,7 @@ from PIL import Image
 
 from colornet import cli, images
 
-from .test_single_image import blobs_photo
+from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
 def run_cli(*arguments):
@@ -102,8 +102,6 @@ def _save(path, rgb):
 
 
 def _colour_photos(folder, count, seed=0):
-    from .test_training import write_photos
-
     return write_photos(folder, count, seed)
 
 
@@ -198,8 +196,6 @@ def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
     import keras
 
     from colornet import models
-
-    from .test_video import moving_shapes, write_clip
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")

@@ -4,24 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models
-
-
-class ConstantColour(keras.layers.Layer):
-    """A stand-in model: predicts the same scaled ab everywhere, at the input's size."""
-
-    def call(self, lightness):
-        ones = keras.ops.ones_like(lightness)
-        return keras.ops.concatenate([ones * 0.3, ones * -0.2], axis=-1)
-
-
-def constant_model():
-    lightness = keras.Input((None, None, 1), name="scaled_lightness")
-    return keras.Model(lightness, ConstantColour()(lightness))
+from colornet import color, colorize, images, jobs, models
+from tests.factories import constant_model
 
 
 def test_mirror_padding_reaches_a_multiple_of_8_and_remembers_the_size():
-    padded, size = colorize.pad_to_multiple(np.arange(15.0).reshape(3, 5))
+    padded, size = images.pad_to_multiple(np.arange(15.0).reshape(3, 5))
     assert padded.shape == (8, 8) and size == (3, 5)
     np.testing.assert_array_equal(padded[:3, :5], np.arange(15.0).reshape(3, 5))
 
@@ -51,7 +39,7 @@ def test_no_shift_padding_does_not_move_the_image():
 
 def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
     rgb = np.random.default_rng(0).random((90, 130, 3)).astype(np.float32)
-    result = colorize.colorize_rgb(constant_model(), rgb, working_shape=(32, 48))
+    result = colorize.colorize(constant_model(), rgb, working_size=48)
     assert result.shape == rgb.shape
     result_lab, input_lab = color.rgb_to_lab(result), color.rgb_to_lab(rgb)
     # Same L wherever the constant colour stays inside the sRGB gamut (no clipping).
@@ -64,7 +52,7 @@ def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
 def test_resizing_ab_is_smooth_not_blocky():
     ab = np.zeros((2, 2, 2), np.float32)
     ab[:, 1] = 100.0
-    resized = colorize.resize_channels(ab, (2, 8))
+    resized = images.resize_channels(ab, (2, 8))
     row = resized[0, :, 0]
     assert len(np.unique(np.round(row, 3))) > 2  # in-between values: interpolated
     assert np.all(np.diff(row) >= 0)
@@ -99,7 +87,7 @@ def seeded_version_1(seed=3):
 def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
     model = seeded_version_1()
     lightness = np.random.default_rng(0).uniform(0, 100, (200, 300)).astype(np.float32)
-    lightness = colorize.resize_channels(colorize.resize_channels(lightness, (25, 38)), (200, 300))
+    lightness = images.resize_channels(images.resize_channels(lightness, (25, 38)), (200, 300))
     whole = colorize.predict_ab_tiled(model, lightness, tile=400, overlap=0)  # one tile
     tiled = colorize.predict_ab_tiled(model, lightness, tile=96, overlap=40)
     assert tiled.shape == (200, 300, 2)
@@ -166,7 +154,7 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     alpha[:, 20:] = 1.0
     write_photo(photos / "logo.png", alpha=alpha)
     single = write_photo(tmp_path / "single.jpg")
-    report = colorize.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
+    report = jobs.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
     assert not report.failed
     written = sorted(str(path.relative_to(tmp_path / "out")) for path in report.written)
     assert written == ["a.png", "logo.png", "single.jpg", "trip/b.jpg"]
@@ -178,7 +166,7 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
 def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
     for name in ("x1.png", "x2.png", "y.png"):
         write_photo(tmp_path / name)
-    report = colorize.colorize_files(
+    report = jobs.colorize_files(
         constant_model(), [str(tmp_path / "x*.png")], tmp_path / "out", image_format="jpg", progress=False
     )
     assert sorted(path.name for path in report.written) == ["x1.jpg", "x2.jpg"]
@@ -189,7 +177,7 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
     good_bytes = (tmp_path / "in" / "good.png").read_bytes()
     (tmp_path / "in" / "broken.png").write_bytes(good_bytes[: len(good_bytes) // 2])
     with pytest.warns(UserWarning, match="broken.png"):
-        report = colorize.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
+        report = jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
     assert [path.name for path in report.written] == ["good.png"]
     assert [path.name for path, _ in report.failed] == ["broken.png"]
     assert "broken.png" in report.summary()
@@ -198,22 +186,22 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
 def test_colorize_files_never_overwrites_an_input(tmp_path):
     photo = write_photo(tmp_path / "photo.png")
     before = photo.read_bytes()
-    report = colorize.colorize_files(constant_model(), [photo], tmp_path, progress=False)
+    report = jobs.colorize_files(constant_model(), [photo], tmp_path, progress=False)
     assert report.failed and "overwrite the input" in report.failed[0][1]
     assert photo.read_bytes() == before
 
 
 def test_same_names_from_different_folders_do_not_collide(tmp_path):
     first, second = write_photo(tmp_path / "a" / "p.png"), write_photo(tmp_path / "b" / "p.png")
-    names = [str(name) for _, name in colorize.expand_inputs([first, second])]
+    names = [str(name) for _, name in jobs.expand_inputs([first, second])]
     assert names == ["p.png", "p-2.png"]
 
 
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="nowhere.png: no such file"):
-        colorize.expand_inputs([tmp_path / "nowhere.png"])
+        jobs.expand_inputs([tmp_path / "nowhere.png"])
     with pytest.raises(ValueError, match="no files match"):
-        colorize.expand_inputs([str(tmp_path / "*.tif")])
+        jobs.expand_inputs([str(tmp_path / "*.tif")])
 
 
 @pytest.mark.parametrize(

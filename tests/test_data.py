@@ -18,21 +18,11 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, data, greyness, images
+from colornet import color, data, greyness, images, prepare
+from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that build photos
-
-
-def colour_photo(rng, height, width):
-    """float32 (height, width, 3) in [0, 1]: a smooth field of random colours."""
-    coarse = rng.random((4, 4, 3)).astype(np.float32)
-    return images.resize_and_crop(coarse, (height, width))
-
-
-def grey_of(rgb):
-    """The photo with its colour removed: three equal channels."""
-    return np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
 
 
 def write_truncated_jpeg(path, rng):
@@ -462,7 +452,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
     raw_before = folder_bytes(raw)
     data_dir = tmp_path / "data"
 
-    report = data.prepare_folder(
+    report = prepare.prepare_folder(
         raw, data_dir, image_size=96, test_fraction=0.2, min_side=64, progress=False
     )
 
@@ -495,7 +485,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
             assert abs(image.width / image.height - width / height) < 0.03
 
     assert folder_bytes(raw) == raw_before
-    saved = json.loads((data_dir / data.REPORT_NAME).read_text())
+    saved = json.loads((data_dir / prepare.REPORT_NAME).read_text())
     assert saved["kept"] == {"train": len(report.train), "test": len(report.test)}
     assert saved["dropped_counts"] == {"unreadable": 1, "too small": 1, "grey": 2, "duplicate": 2}
     assert saved["dropped"]["too small"] == [{"file": "tiny.png", "detail": "50 x 40 pixels"}]
@@ -512,12 +502,12 @@ def test_prepare_folder_refuses_to_overwrite_unless_asked_and_then_repeats_itsel
     raw, _ = raw_folder
     data_dir = tmp_path / "data"
     settings = dict(image_size=64, test_fraction=0.3, progress=False)
-    first = data.prepare_folder(raw, data_dir, **settings)
+    first = prepare.prepare_folder(raw, data_dir, **settings)
     (data_dir / "train" / "stale.jpg").write_bytes(b"left over")
 
     with pytest.raises(ValueError, match="not empty.*overwrite=True"):
-        data.prepare_folder(raw, data_dir, **settings)
-    second = data.prepare_folder(raw, data_dir, overwrite=True, **settings)
+        prepare.prepare_folder(raw, data_dir, **settings)
+    second = prepare.prepare_folder(raw, data_dir, overwrite=True, **settings)
 
     assert (second.train, second.test) == (first.train, first.test)
     assert not (data_dir / "train" / "stale.jpg").exists()
@@ -527,11 +517,11 @@ def test_prepare_folder_refuses_overlapping_raw_and_data_folders(tmp_path, raw_f
     raw, _ = raw_folder
     for data_dir in (raw, raw / "prepared", raw / "trip"):
         with pytest.raises(ValueError, match="inside raw_dir"):
-            data.prepare_folder(raw, data_dir, progress=False)
+            prepare.prepare_folder(raw, data_dir, progress=False)
     nested_raw = tmp_path / "data" / "train" / "raw"
     shutil.copytree(raw, nested_raw)
     with pytest.raises(ValueError, match="which prepare writes"):
-        data.prepare_folder(nested_raw, tmp_path / "data", progress=False)
+        prepare.prepare_folder(nested_raw, tmp_path / "data", progress=False)
 
 
 def test_extras_follow_their_photos_through_shuffling_skipping_and_augmentation(tmp_path):
