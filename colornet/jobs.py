@@ -49,7 +49,11 @@ def expand_inputs(inputs):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise ValueError(f"no files match {item}")
-            found += [(pathlib.Path(path), pathlib.Path(pathlib.Path(path).name)) for path in matches if pathlib.Path(path).is_file()]
+            found += [
+                (pathlib.Path(path), pathlib.Path(pathlib.Path(path).name))
+                for path in matches
+                if pathlib.Path(path).is_file()
+            ]
         else:
             raise ValueError(f"{item}: no such file or folder")
     seen, unique = {}, []
