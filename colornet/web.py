@@ -32,6 +32,45 @@ import time
 # Gradio phones home for analytics and version checks unless told not to; this page is local.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+# ---------------------------------------------------------------------------------------------
+# The temporary folder: Gradio's cache and colornet's results, one per process, gone at exit.
+
+_workspace = None
+
+
+def workspace():
+    """This process's temporary folder (created on first use, removed at exit), which is also
+    Gradio's cache folder. When GRADIO_TEMP_DIR was set by the user, a folder inside it."""
+    global _workspace
+    if _workspace is None:
+        given = os.environ.get("GRADIO_TEMP_DIR")
+        if given:
+            os.makedirs(given, exist_ok=True)
+        _workspace = pathlib.Path(tempfile.mkdtemp(prefix="colornet-serve-", dir=given))
+        # Gradio reads this whenever it stores or serves a file: uploads land here, and only
+        # files here (or in allowed_paths) are accepted as inputs or served.
+        os.environ["GRADIO_TEMP_DIR"] = str(_workspace)
+        atexit.register(remove_workspace)
+    _workspace.mkdir(exist_ok=True)  # again, after a remove_workspace
+    return _workspace
+
+
+def contain_temporary_files():
+    """Make this process's other temporary files (TensorFlow's traced functions, say) go
+    into `workspace()` too. For a process that only serves the page: `colornet serve`."""
+    tempfile.tempdir = str(workspace())
+    os.environ["TMPDIR"] = tempfile.tempdir
+
+
+def remove_workspace():
+    """Delete the temporary folder and everything in it (uploads and results)."""
+    if _workspace is not None:
+        shutil.rmtree(_workspace, ignore_errors=True)
+
+
+# Gradio's modules read GRADIO_TEMP_DIR when imported: the workspace must exist first.
+workspace()
+
 try:
     import gradio as gr
 except ImportError as error:  # pragma: no cover: gradio is an optional extra
@@ -144,34 +183,6 @@ def _served_models(given, precision):
         entry.label = unique
         served[unique] = entry
     return served
-
-
-# ---------------------------------------------------------------------------------------------
-# The temporary folder: Gradio's cache and colornet's results, one per process, gone at exit.
-
-_workspace = None
-
-
-def workspace():
-    """This process's temporary folder (created on first use, removed at exit), which is also
-    Gradio's cache folder. When GRADIO_TEMP_DIR was set by the user, a folder inside it."""
-    global _workspace
-    if _workspace is None:
-        given = os.environ.get("GRADIO_TEMP_DIR")
-        _workspace = pathlib.Path(tempfile.mkdtemp(prefix="colornet-serve-", dir=given))
-        # Gradio reads this whenever it stores or serves a file: uploads land here, and only
-        # files here (or in allowed_paths) are accepted as inputs or served.
-        os.environ["GRADIO_TEMP_DIR"] = str(_workspace)
-        atexit.register(remove_workspace)
-    return _workspace
-
-
-def remove_workspace():
-    """Delete the temporary folder and everything in it (uploads and results)."""
-    global _workspace
-    if _workspace is not None:
-        shutil.rmtree(_workspace, ignore_errors=True)
-        _workspace = None
 
 
 def _new_result_folder():
@@ -390,17 +401,6 @@ def _answer(served, files, label, max_pixels):
 
 # ---------------------------------------------------------------------------------------------
 # `colornet serve`
-
-
-def address_line(host, port):
-    """The first line `colornet serve` prints: where it listens, and whether others can reach it."""
-    url = f"http://{host}:{port}"
-    if host in ("127.0.0.1", "localhost", "::1"):
-        return f"colornet serve: {url} (this machine only; --host chooses another address)"
-    return (
-        f"colornet serve: listening on {host}, port {port}, NOT only on this machine: anyone "
-        f"who can reach this address can use the page ({url})"
-    )
 
 
 def serve(models=None, *, host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_MAX_MEGAPIXELS,
