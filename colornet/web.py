@@ -403,6 +403,17 @@ def _answer(served, files, label, max_pixels):
 # `colornet serve`
 
 
+def launch_options(host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+    """The keyword arguments of `Blocks.launch` that `serve` uses: no public share link, no
+    browser, no server-side rendering (which would need Node), nothing served beyond Gradio's
+    cache (allowed_paths empty), and uploads refused above the size `app` accepts."""
+    return {
+        "server_name": host, "server_port": port, "share": False, "inbrowser": False,
+        "quiet": True, "ssr_mode": False, "allowed_paths": [], "show_error": False,
+        "enable_monitoring": False, "max_file_size": _BYTES_PER_PIXEL * int(max_megapixels * 1e6),
+    }
+
+
 def serve(models=None, *, host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_MAX_MEGAPIXELS,
           queue_size=DEFAULT_QUEUE_SIZE):
     """Serve the page until interrupted (Ctrl-C or SIGTERM), then remove the temporary folder."""
@@ -411,11 +422,7 @@ def serve(models=None, *, host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=D
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
-        page.launch(
-            server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
-            ssr_mode=False, allowed_paths=[], show_error=False, enable_monitoring=False,
-            max_file_size=_BYTES_PER_PIXEL * int(max_megapixels * 1e6), prevent_thread_lock=True,
-        )
+        page.launch(**launch_options(host, port, max_megapixels), prevent_thread_lock=True)
         print(f"ready: http://{host}:{port} (Ctrl-C stops it)", flush=True)
         page.block_thread()
     finally:
