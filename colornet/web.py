@@ -336,9 +336,10 @@ def app(models=None, *, max_megapixels=DEFAULT_MAX_MEGAPIXELS, queue_size=DEFAUL
                 seen = gr.Markdown(elem_id="classifier")
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="before | after", type="filepath", elem_id="comparison")
-                gallery = gr.Gallery(label="Colorized", columns=4, height="auto", elem_id="gallery")
                 downloads = gr.File(label="Downloads (PNG, full resolution)", file_count="multiple",
                                     interactive=False, elem_id="downloads")
+                gallery = gr.Gallery(label="Colorized (select one to compare)", columns=6, height=220,
+                                     elem_id="gallery")
         pairs = gr.State([])
 
         def run(files, label):
