@@ -431,7 +431,8 @@ def _add_serve(commands):
     command.add_argument("--port", type=int, default=7860, help="port to listen on")
     command.add_argument("--max-megapixels", type=float, default=50,
                          help="larger photos are refused before they are decoded")
-    _add_precision_argument(command, default="auto")
+    command.add_argument("--precision", choices=precision.CHOICES, default="auto",
+                         help="how final-version models compute (as for colornet colorize)")
     command.set_defaults(run=_run_serve)
 
 

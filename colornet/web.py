@@ -19,6 +19,7 @@ Safety, for a page that strangers' files reach:
 
 import atexit
 import dataclasses
+import inspect
 import logging
 import os
 import pathlib
@@ -80,7 +81,7 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras
 
-from colornet import backbones, color, colorize, images, models
+from colornet import _util, backbones, color, colorize, images, keras_utils, models
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -146,21 +147,20 @@ def served_model(model, label=None, precision="auto"):
         path = pathlib.Path(model)
         label = label or (path.name if path.is_dir() else path.stem)
         model = colorize.load_model(path, precision=precision)
-    kind, _ = colorize.model_kind(model)
-    frozen = [layer for layer in models.nested_layers(model) if isinstance(layer, backbones.FrozenBackbone)]
+    kind = models.kind(model)
     return ServedModel(
         label=label or model.name,
         model=model,
         kind=kind,
         precision=_compute_precision(model),
-        backbone=frozen[0].backbone if frozen else None,
+        backbone=models.backbone_layer(model).backbone if kind == "colorizer" else None,
     )
 
 
 def _compute_precision(model):
     """The compute dtype of the colour network's first convolution: what
     `models.set_precision` chose for it ("float32", "bfloat16" or "float16")."""
-    for layer in models.nested_layers(model):
+    for layer in keras_utils.nested_layers(models.colour_network(model)):
         if isinstance(layer, keras.layers.Conv2D):
             return str(layer.dtype_policy.compute_dtype)
     return "float32"
@@ -250,18 +250,41 @@ def colorize_upload(served, path, folder, max_pixels, name=None):
 
 def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
     """Markdown: the top classes the final version's classifier sees in the grey photo, or
-    "" for Version 1 or where `backbones.classify` is not there."""
+    "" for Version 1 or where `backbones.classify` is not there.
+
+    The classifier is given the served model's own backbone weights (saved once into the
+    workspace), so the page works offline and shows what this model's backbone sees.
+    """
     classify = getattr(backbones, "classify", None)
     if served.kind != "colorizer" or classify is None:
         return ""
     try:
-        grey = images.load_grey_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
-        found = classify([grey], backbone=served.backbone, top=top)
+        parameters = inspect.signature(classify).parameters
+        options = {"backbone": served.backbone, "top": top}
+        if "weights" in parameters:
+            options["weights"] = str(_classifier_weights(served))
+        if "grey" in parameters:
+            options["grey"] = True
+            photo = images.load_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
+        else:
+            photo = images.load_grey_rgb(photo_path, max_pixels=max_pixels)
+        found = classify([photo], **options)
         entries = found[0] if found and isinstance(found[0], (list, tuple)) and not _is_pair(found[0]) else found
         lines = [f"- {_class_line(entry)}" for entry in entries]
     except Exception as error:  # noqa: BLE001 (the panel is a bonus: it must not fail a request)
-        return f"What the {served.backbone} classifier sees: unavailable ({_first_line(error)})."
+        return f"What the {served.backbone} classifier sees: unavailable ({_util.first_line(error)})."
     return f"What the {served.backbone} classifier sees in the grey photo:\n\n" + "\n".join(lines)
+
+
+def _classifier_weights(served):
+    """The served model's backbone weights as a .weights.h5 file in the workspace."""
+    path = workspace() / f"classifier-{id(served.model)}.weights.h5"
+    if not path.is_file():
+        # Keras insists on the suffix, which atomic_output's temporary name lacks.
+        temporary = path.with_name(f".{os.getpid()}-{path.name}")
+        models.backbone_layer(served.model).classifier.save_weights(temporary)
+        os.replace(temporary, path)
+    return path
 
 
 def _is_pair(entry):
@@ -278,11 +301,6 @@ def _class_line(entry):
     else:
         return str(entry)
     return f"{name} ({float(score):.0%})" if score is not None else str(name)
-
-
-def _first_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +400,7 @@ def _answer(served, files, label, max_pixels):
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
             _log.exception("colorizing %s failed", name)
-            failures.append(f"{name}: could not colorize it ({type(error).__name__}: {_first_line(error)})")
+            failures.append(f"{name}: could not colorize it ({type(error).__name__}: {_util.first_line(error)})")
     if not results:
         raise gr.Error("\n".join(failures), duration=None)
     seconds = time.perf_counter() - started

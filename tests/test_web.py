@@ -318,16 +318,30 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
     images.save_image(photo, blobs_photo(64))
     calls = []
 
-    def classify(photos, backbone, top):
-        calls.append((np.shape(photos[0]), backbone, top))
+    def classify(photos, backbone="inception_resnet_v2", top=5, grey=False, weights="imagenet"):
+        calls.append((np.shape(photos[0]), backbone, top, grey, pathlib.Path(weights).is_file()))
         return [[("tabby cat", 0.5), ("lynx", 0.25)]]
 
     monkeypatch.setattr(backbones, "classify", classify, raising=False)
     view = web.classifier_view(served, photo, max_pixels=10**6)
-    assert calls == [((64, 64, 3), "mobilenet_v3_small", web.TOP_CLASSES)]
+    assert calls == [((64, 64, 3), "mobilenet_v3_small", web.TOP_CLASSES, True, True)]
     assert "tabby cat (50%)" in view and "lynx (25%)" in view
     monkeypatch.delattr(backbones, "classify")
     assert web.classifier_view(served, photo, max_pixels=10**6) == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(__import__("colornet.backbones").backbones, "classify"),
+                    reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)")
+def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path):
+    from colornet import models
+
+    model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
+    photo = tmp_path / "photo.png"
+    images.save_image(photo, blobs_photo(64))
+    view = web.classifier_view(web.served_model(model, "final"), photo, max_pixels=10**6)
+    assert "unavailable" not in view, view
+    assert view.count("\n- ") == web.TOP_CLASSES and "%)" in view
 
 
 # ---------------------------------------------------------------------------------------------
