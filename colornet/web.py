@@ -457,7 +457,7 @@ def demo_model(progress=False):
     portrait = pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"
     if not portrait.is_file():
         raise ValueError(f"--demo trains on {portrait}, which is missing; run it from a clone of colornet")
-    config = single_image.SingleImageConfig(image_size=128, steps=300)
+    config = single_image.SingleImageConfig(image_size=256, steps=300)  # a third of the default steps
     run = single_image.train_single_image(images.load_rgb(portrait), config, progress=progress, name=portrait.name)
     return ServedModel("demo: Version 1 trained on astronaut.jpg", run.model, "single_image",
                        _compute_precision(run.model), None)
