@@ -79,9 +79,9 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
         "the web page needs gradio: pip install 'colornet[web]' (or -r requirements.txt)"
     ) from error
 
-import keras
+import keras  # noqa: E402
 
-from colornet import _util, backbones, color, colorize, images, keras_utils, models
+from colornet import _util, backbones, color, colorize, images, keras_utils, models  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -269,10 +269,16 @@ def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
         else:
             photo = images.load_grey_rgb(photo_path, max_pixels=max_pixels)
         found = classify([photo], **options)
-        entries = found[0] if found and isinstance(found[0], (list, tuple)) and not _is_pair(found[0]) else found
+        entries = (
+            found[0]
+            if found and isinstance(found[0], (list, tuple)) and not _is_pair(found[0])
+            else found
+        )
         lines = [f"- {_class_line(entry)}" for entry in entries]
     except Exception as error:  # noqa: BLE001 (the panel is a bonus: it must not fail a request)
-        return f"What the {served.backbone} classifier sees: unavailable ({_util.first_line(error)})."
+        return (
+            f"What the {served.backbone} classifier sees: unavailable ({_util.first_line(error)})."
+        )
     return f"What the {served.backbone} classifier sees in the grey photo:\n\n" + "\n".join(lines)
 
 
@@ -307,8 +313,13 @@ def _class_line(entry):
 # The page
 
 
-def app(models=None, *, max_megapixels=DEFAULT_MAX_MEGAPIXELS, queue_size=DEFAULT_QUEUE_SIZE,
-        precision="auto"):
+def app(
+    models=None,
+    *,
+    max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+    queue_size=DEFAULT_QUEUE_SIZE,
+    precision="auto",
+):
     """The colorizing page as a Gradio Blocks app, queued; call `.launch()` on it.
 
     In a notebook, `colornet.web.app("results/v1.keras").launch()` shows it inline.
@@ -330,7 +341,9 @@ def app(models=None, *, max_megapixels=DEFAULT_MAX_MEGAPIXELS, queue_size=DEFAUL
     served = _served_models(models, precision)
     max_pixels = int(max_megapixels * 1e6)
     workspace()  # before the Blocks, which reads Gradio's cache folder when it is made
-    with gr.Blocks(title="colornet", delete_cache=(RESULT_LIFETIME_SECONDS, RESULT_LIFETIME_SECONDS)) as page:
+    with gr.Blocks(
+        title="colornet", delete_cache=(RESULT_LIFETIME_SECONDS, RESULT_LIFETIME_SECONDS)
+    ) as page:
         gr.Markdown(
             "# colornet\nDrop black-and-white (or colour) photos; each comes back colorized "
             "from its lightness alone, at full resolution. The comparison shows a preview; "
@@ -343,8 +356,11 @@ def app(models=None, *, max_megapixels=DEFAULT_MAX_MEGAPIXELS, queue_size=DEFAUL
         with gr.Row():
             with gr.Column(scale=1):
                 uploads = gr.File(
-                    label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, {max_megapixels:g} megapixels each)",
-                    file_count="multiple", file_types=list(images.IMAGE_SUFFIXES), type="filepath",
+                    label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, "
+                    f"{max_megapixels:g} megapixels each)",
+                    file_count="multiple",
+                    file_types=list(images.IMAGE_SUFFIXES),
+                    type="filepath",
                     elem_id="uploads",
                 )
                 choice = gr.Dropdown(labels, value=labels[0], label="Model", elem_id="model")
@@ -353,22 +369,39 @@ def app(models=None, *, max_megapixels=DEFAULT_MAX_MEGAPIXELS, queue_size=DEFAUL
                 status = gr.Markdown(elem_id="status")
                 seen = gr.Markdown(elem_id="classifier")
             with gr.Column(scale=2):
-                slider = gr.ImageSlider(label="before | after", type="filepath", elem_id="comparison")
-                downloads = gr.File(label="Downloads (PNG, full resolution)", file_count="multiple",
-                                    interactive=False, elem_id="downloads")
-                gallery = gr.Gallery(label="Colorized (select one to compare)", columns=6, height=220,
-                                     elem_id="gallery")
+                slider = gr.ImageSlider(
+                    label="before | after", type="filepath", elem_id="comparison"
+                )
+                downloads = gr.File(
+                    label="Downloads (PNG, full resolution)",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="downloads",
+                )
+                gallery = gr.Gallery(
+                    label="Colorized (select one to compare)",
+                    columns=6,
+                    height=220,
+                    elem_id="gallery",
+                )
         pairs = gr.State([])
 
         def run(files, label):
             return _answer(served, files, label, max_pixels)
 
         button.click(
-            run, inputs=[uploads, choice], outputs=[slider, gallery, downloads, status, seen, pairs],
-            api_name="colorize", concurrency_limit=1,
+            run,
+            inputs=[uploads, choice],
+            outputs=[slider, gallery, downloads, status, seen, pairs],
+            api_name="colorize",
+            concurrency_limit=1,
         )
-        choice.change(lambda label: served[label].describe() if label in served else "",
-                      inputs=choice, outputs=about, api_visibility="private")
+        choice.change(
+            lambda label: served[label].describe() if label in served else "",
+            inputs=choice,
+            outputs=about,
+            api_visibility="private",
+        )
         gallery.select(_show_pair, inputs=pairs, outputs=slider, api_visibility="private")
     return page.queue(default_concurrency_limit=1, max_size=queue_size)
 
@@ -385,7 +418,9 @@ def _answer(served, files, label, max_pixels):
     if not files:
         raise gr.Error("Drop one or more photos first.")
     if len(files) > MAX_PHOTOS_PER_REQUEST:
-        raise gr.Error(f"{len(files)} photos at once; the page takes up to {MAX_PHOTOS_PER_REQUEST}.")
+        raise gr.Error(
+            f"{len(files)} photos at once; the page takes up to {MAX_PHOTOS_PER_REQUEST}."
+        )
     if label not in served:
         raise gr.Error(f"no model called {label!r}; choose one of: {', '.join(served)}")
     model = served[label]
@@ -400,13 +435,20 @@ def _answer(served, files, label, max_pixels):
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
             _log.exception("colorizing %s failed", name)
-            failures.append(f"{name}: could not colorize it ({type(error).__name__}: {_util.first_line(error)})")
+            failures.append(
+                f"{name}: could not colorize it ({type(error).__name__}: {_util.first_line(error)})"
+            )
     if not results:
         raise gr.Error("\n".join(failures), duration=None)
     seconds = time.perf_counter() - started
-    lines = [f"Colorized {len(results)} photo{'s' * (len(results) != 1)} with {label} in {seconds:.1f} s."]
+    lines = [
+        f"Colorized {len(results)} photo{'s' * (len(results) != 1)} with {label} "
+        f"in {seconds:.1f} s."
+    ]
     if failures:
-        lines += ["", f"Not colorized ({len(failures)}):"] + [f"- {failure}" for failure in failures]
+        lines += ["", f"Not colorized ({len(failures)}):"] + [
+            f"- {failure}" for failure in failures
+        ]
     pairs = [(str(result.before), str(result.after)) for result in results]
     return (
         pairs[0],
@@ -427,14 +469,27 @@ def launch_options(host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_
     browser, no server-side rendering (which would need Node), nothing served beyond Gradio's
     cache (allowed_paths empty), and uploads refused above the size `app` accepts."""
     return {
-        "server_name": host, "server_port": port, "share": False, "inbrowser": False,
-        "quiet": True, "ssr_mode": False, "allowed_paths": [], "show_error": False,
-        "enable_monitoring": False, "max_file_size": _BYTES_PER_PIXEL * int(max_megapixels * 1e6),
+        "server_name": host,
+        "server_port": port,
+        "share": False,
+        "inbrowser": False,
+        "quiet": True,
+        "ssr_mode": False,
+        "allowed_paths": [],
+        "show_error": False,
+        "enable_monitoring": False,
+        "max_file_size": _BYTES_PER_PIXEL * int(max_megapixels * 1e6),
     }
 
 
-def serve(models=None, *, host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_MAX_MEGAPIXELS,
-          queue_size=DEFAULT_QUEUE_SIZE):
+def serve(
+    models=None,
+    *,
+    host=DEFAULT_HOST,
+    port=DEFAULT_PORT,
+    max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+    queue_size=DEFAULT_QUEUE_SIZE,
+):
     """Serve the page until interrupted (Ctrl-C or SIGTERM), then remove the temporary folder."""
     page = app(models, max_megapixels=max_megapixels, queue_size=queue_size)
     # SIGTERM (a service manager's stop) unwinds like Ctrl-C, so the cleanup below runs.
@@ -454,10 +509,23 @@ def demo_model(progress=False):
     --demo`: the page works on a fresh clone without a saved model."""
     from colornet import single_image
 
-    portrait = pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"
+    portrait = (
+        pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"
+    )
     if not portrait.is_file():
-        raise ValueError(f"--demo trains on {portrait}, which is missing; run it from a clone of colornet")
-    config = single_image.SingleImageConfig(image_size=256, steps=300)  # a third of the default steps
-    run = single_image.train_single_image(images.load_rgb(portrait), config, progress=progress, name=portrait.name)
-    return ServedModel("demo: Version 1 trained on astronaut.jpg", run.model, "single_image",
-                       _compute_precision(run.model), None)
+        raise ValueError(
+            f"--demo trains on {portrait}, which is missing; run it from a clone of colornet"
+        )
+    config = single_image.SingleImageConfig(
+        image_size=256, steps=300
+    )  # a third of the default steps
+    run = single_image.train_single_image(
+        images.load_rgb(portrait), config, progress=progress, name=portrait.name
+    )
+    return ServedModel(
+        "demo: Version 1 trained on astronaut.jpg",
+        run.model,
+        "single_image",
+        _compute_precision(run.model),
+        None,
+    )

@@ -19,9 +19,19 @@ from colornet import images, web
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 PORTRAIT = REPOSITORY / "data" / "portrait" / "astronaut.jpg"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000", "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+    "--hide-scrollbars",
+)
 
 
 def main(output=REPOSITORY / "docs" / "serve.png"):
@@ -41,14 +51,24 @@ def main(output=REPOSITORY / "docs" / "serve.png"):
         try:
             wait = WebDriverWait(driver, 180)
             driver.get(f"http://127.0.0.1:{port}/")
-            upload = wait.until(expected_conditions.presence_of_element_located(
-                (By.CSS_SELECTOR, "#uploads input[type=file]")))
+            upload = wait.until(
+                expected_conditions.presence_of_element_located(
+                    (By.CSS_SELECTOR, "#uploads input[type=file]")
+                )
+            )
             upload.send_keys(str(grey))
-            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), grey.stem))
+            wait.until(
+                expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), grey.stem)
+            )
             driver.find_element(By.CSS_SELECTOR, "#colorize").click()
-            wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "status"), "Colorized"))
-            wait.until(lambda d: d.execute_script(
-                "return [...document.images].every(image => image.complete)"))
+            wait.until(
+                expected_conditions.text_to_be_present_in_element((By.ID, "status"), "Colorized")
+            )
+            wait.until(
+                lambda d: d.execute_script(
+                    "return [...document.images].every(image => image.complete)"
+                )
+            )
             driver.save_screenshot(str(output))
         finally:
             driver.quit()

@@ -22,14 +22,14 @@ import pytest
 # colornet.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
 web = pytest.importorskip("colornet.web", reason="needs the web extra: pip install 'colornet[web]'")
 
-import gradio
-from gradio_client import Client, handle_file
-from gradio_client.exceptions import AppError
+import gradio  # noqa: E402
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, colorize, images, single_image
+from colornet import cli, color, colorize, images, single_image  # noqa: E402
 
-from .conftest import DATA_DIR
-from .test_single_image import blobs_photo
+from .conftest import DATA_DIR  # noqa: E402
+from .test_single_image import blobs_photo  # noqa: E402
 
 # Bounds for waits on a busy 2-core CI machine; none is expected to be reached.
 REQUEST_TIMEOUT = 120
@@ -78,8 +78,13 @@ def colorize_files(client, *paths):
     slider, gallery, downloads, status, classifier, *_ = client.predict(
         [handle_file(str(path)) for path in paths], "tiny", api_name="/colorize"
     )
-    return {"slider": slider, "gallery": gallery, "downloads": downloads, "status": status,
-            "classifier": classifier}
+    return {
+        "slider": slider,
+        "gallery": gallery,
+        "downloads": downloads,
+        "status": status,
+        "classifier": classifier,
+    }
 
 
 @pytest.fixture
@@ -92,12 +97,17 @@ def photo_path(tmp_path):
 def png_with_size(path, width, height):
     """A valid-looking PNG whose header claims width × height over a few bytes of data: what
     a decompression bomb looks like before decoding."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
     body = zlib.compress(b"\0" * 1024)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -114,7 +124,9 @@ def assert_lightness_kept(colorized, photo):
 # Through Gradio's client
 
 
-def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(client, photo_path, tiny_model_path):
+def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
+    client, photo_path, tiny_model_path
+):
     result = colorize_files(client, photo_path)
     (download,) = result["downloads"]
     assert pathlib.Path(download).name == "blobs_colorized.png"
@@ -136,7 +148,11 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
     result = colorize_files(client, photo_path, second)
     names = sorted(pathlib.Path(path).name for path in result["downloads"])
     assert names == ["blobs_colorized.png", "second_colorized.png"]
-    assert images.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (40, 40, 3)
+    assert images.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
+        40,
+        40,
+        3,
+    )
 
 
 def bad_uploads(folder):
@@ -158,7 +174,9 @@ def bad_uploads(folder):
     ]
 
 
-def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(client, photo_path, tmp_path):
+def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(
+    client, photo_path, tmp_path
+):
     for path, words in bad_uploads(tmp_path / "bad"):
         with pytest.raises(AppError) as error:
             colorize_files(client, path)
@@ -168,7 +186,9 @@ def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(c
         assert "Colorized 1 photo" in colorize_files(client, photo_path)["status"]
 
 
-def test_a_bad_photo_among_good_ones_is_listed_and_the_rest_are_colorized(client, photo_path, tmp_path):
+def test_a_bad_photo_among_good_ones_is_listed_and_the_rest_are_colorized(
+    client, photo_path, tmp_path
+):
     (text, _), *_ = bad_uploads(tmp_path / "bad")
     result = colorize_files(client, photo_path, text)
     assert len(result["downloads"]) == 1
@@ -183,7 +203,9 @@ def test_a_file_that_is_not_an_image_by_name_is_refused_with_a_message(client, t
     assert "Invalid file type" in str(error.value)
 
 
-def test_photos_over_the_pixel_limit_are_refused_before_decoding(tiny_model_path, photo_path, tmp_path):
+def test_photos_over_the_pixel_limit_are_refused_before_decoding(
+    tiny_model_path, photo_path, tmp_path
+):
     page = web.app([tiny_model_path], max_megapixels=0.005)  # 5,000 pixels; the photo has 6,912
     url = launched(page, max_megapixels=0.005)
     try:
@@ -215,11 +237,16 @@ def test_uploads_over_the_byte_limit_are_refused(tiny_model_path, tmp_path):
 def call_over_http(server, data):
     """Gradio's plain HTTP API, as any program could call it: (event name, data) of the answer."""
     request = urllib.request.Request(
-        f"{server}gradio_api/call/colorize", data=json.dumps({"data": data}).encode(),
+        f"{server}gradio_api/call/colorize",
+        data=json.dumps({"data": data}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    event_id = json.loads(urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT).read())["event_id"]
-    with urllib.request.urlopen(f"{server}gradio_api/call/colorize/{event_id}", timeout=REQUEST_TIMEOUT) as stream:
+    event_id = json.loads(urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT).read())[
+        "event_id"
+    ]
+    with urllib.request.urlopen(
+        f"{server}gradio_api/call/colorize/{event_id}", timeout=REQUEST_TIMEOUT
+    ) as stream:
         lines = stream.read().decode().splitlines()
     events = [line.split(":", 1)[1].strip() for line in lines if line.startswith("event:")]
     payloads = [line.split(":", 1)[1].strip() for line in lines if line.startswith("data:")]
@@ -273,7 +300,10 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         for index in range(20):
             paths.append(tmp_path / f"photo_{index:02d}.png")
             images.save_image(paths[-1], blobs_photo(48, seed=index))
-        clients = [Client(url, download_files=str(tmp_path / f"downloads_{i}"), verbose=False) for i in range(4)]
+        clients = [
+            Client(url, download_files=str(tmp_path / f"downloads_{i}"), verbose=False)
+            for i in range(4)
+        ]
         jobs = [
             clients[index % 4].submit([handle_file(str(path))], "tiny", api_name="/colorize")
             for index, path in enumerate(paths)
@@ -290,7 +320,10 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
 def test_without_a_model_the_page_says_how_to_get_one():
     page = web.app()
     texts = [block.value for block in page.blocks.values() if isinstance(block, gradio.Markdown)]
-    assert any("colornet single" in text and "--save-model" in text and "colornet train" in text for text in texts)
+    assert any(
+        "colornet single" in text and "--save-model" in text and "colornet train" in text
+        for text in texts
+    )
     assert not any(isinstance(block, gradio.File) for block in page.blocks.values())
 
 
@@ -331,8 +364,10 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(__import__("colornet.backbones").backbones, "classify"),
-                    reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)")
+@pytest.mark.skipif(
+    not hasattr(__import__("colornet.backbones").backbones, "classify"),
+    reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)",
+)
 def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path):
     from colornet import models
 
@@ -354,10 +389,18 @@ def test_serve_options_need_no_gradio_and_default_to_the_modules_values():
         "args = parser.parse_args(['serve']); "
         "print(args.host, args.port, args.max_megapixels, 'gradio' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=REQUEST_TIMEOUT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=REQUEST_TIMEOUT,
+        check=True,
+    )
     host, port, megapixels, gradio_loaded = result.stdout.split()
     assert (host, int(port), float(megapixels)) == (
-        web.DEFAULT_HOST, web.DEFAULT_PORT, web.DEFAULT_MAX_MEGAPIXELS
+        web.DEFAULT_HOST,
+        web.DEFAULT_PORT,
+        web.DEFAULT_MAX_MEGAPIXELS,
     )
     assert gradio_loaded == "False"
 
@@ -369,15 +412,30 @@ def test_the_first_line_says_when_other_machines_can_reach_the_page():
 
 
 @pytest.mark.slow
-def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(tiny_model_path, photo_path, tmp_path):
+def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
+    tiny_model_path, photo_path, tmp_path
+):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     port = free_port()
     environment = {**os.environ, "TMPDIR": str(temporary)}
     environment.pop("GRADIO_TEMP_DIR", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "colornet.cli", "serve", "--model", str(tiny_model_path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "colornet.cli",
+            "serve",
+            "--model",
+            str(tiny_model_path),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
     )
     try:
         first = server.stdout.readline()
@@ -386,8 +444,12 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(tiny_mode
             if line.startswith("ready:"):
                 break
         assert server.poll() is None, "the server exited before it was ready"
-        client = Client(f"http://127.0.0.1:{port}/", download_files=str(tmp_path / "downloads"), verbose=False)
-        _, _, downloads, *_ = client.predict([handle_file(str(photo_path))], "tiny", api_name="/colorize")
+        client = Client(
+            f"http://127.0.0.1:{port}/", download_files=str(tmp_path / "downloads"), verbose=False
+        )
+        _, _, downloads, *_ = client.predict(
+            [handle_file(str(photo_path))], "tiny", api_name="/colorize"
+        )
         assert images.load_rgb(downloads[0]).shape == (96, 72, 3)
         assert [path.name.startswith("colornet-serve-") for path in temporary.iterdir()] == [True]
     finally:
@@ -410,9 +472,19 @@ def chromium(user_data_dir):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1100", f"--user-data-dir={user_data_dir}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1100",
+        f"--user-data-dir={user_data_dir}",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
@@ -425,21 +497,33 @@ def colorize_in_browser(driver, url, photo_path, timeout=BROWSER_TIMEOUT):
 
     wait = WebDriverWait(driver, timeout)
     driver.get(url)
-    upload = wait.until(expected_conditions.presence_of_element_located(
-        (By.CSS_SELECTOR, "#uploads input[type=file]")))
+    upload = wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, "#uploads input[type=file]")
+        )
+    )
     upload.send_keys(str(photo_path))
-    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), photo_path.stem))
+    wait.until(
+        expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), photo_path.stem)
+    )
     wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "#colorize"))).click()
-    link = wait.until(expected_conditions.presence_of_element_located(
-        (By.CSS_SELECTOR, "#downloads a[href*='_colorized.png']")))
+    link = wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, "#downloads a[href*='_colorized.png']")
+        )
+    )
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "status"), "Colorized"))
     return link.get_attribute("href")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                    reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
-def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness(server, tiny_model_path, tmp_path):
+@pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
+)
+def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness(
+    server, tiny_model_path, tmp_path
+):
     pytest.importorskip("selenium")
     grey = tmp_path / "astronaut_grey.png"
     portrait = images.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
