@@ -448,6 +448,8 @@ def _run_serve(args):
     if args.demo:
         print("training the demo model (Version 1 on the sample portrait)...", flush=True)
         served.append(web.demo_model())
+    if not served:
+        print("no --model given: the page explains how to get one (or use --demo)", flush=True)
     web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels)
 
 
