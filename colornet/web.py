@@ -85,7 +85,7 @@ from colornet import _util, backbones, color, colorize, images, keras_utils, mod
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-# About a 50 MP camera's photo: 600 MB as float32 RGB, a few GB at the peak of colorizing.
+# A 50 MP camera's photo; as float32 RGB alone it takes 600 MB.
 DEFAULT_MAX_MEGAPIXELS = 50
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
@@ -117,7 +117,7 @@ colornet train photos/train --out runs/photos
 colornet serve --model runs/photos
 ```
 
-`colornet serve --demo` trains Version 1 on the sample portrait (a few seconds) and serves it.
+`colornet serve --demo` trains Version 1 on the sample portrait (under a minute) and serves it.
 """
 
 
@@ -427,8 +427,13 @@ def _answer(served, files, label, max_pixels):
     folder = _new_result_folder()
     started = time.perf_counter()
     results, failures = [], []
+    seen = {}
     for path in files:
         name = pathlib.Path(path).name
+        # Two uploads of one name (from two folders) must not share a result file.
+        seen[name.lower()] = count = seen.get(name.lower(), 0) + 1
+        if count > 1:
+            name = f"{pathlib.Path(name).stem}-{count}{pathlib.Path(name).suffix}"
         try:
             results.append(colorize_upload(model, path, folder, max_pixels, name=name))
         except images.ImageError as error:

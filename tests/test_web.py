@@ -155,6 +155,17 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
     )
 
 
+def test_two_uploads_of_one_name_get_two_results(client, tmp_path):
+    for folder, seed in (("a", 1), ("b", 2)):
+        (tmp_path / folder).mkdir()
+        images.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
+    result = colorize_files(client, tmp_path / "a" / "scan.png", tmp_path / "b" / "scan.png")
+    names = [pathlib.Path(path).name for path in result["downloads"]]
+    assert names == ["scan_colorized.png", "scan-2_colorized.png"]
+    first, second = (images.load_rgb(path) for path in result["downloads"])
+    assert not np.allclose(first, second)
+
+
 def bad_uploads(folder):
     """(file, words its message must contain) for each kind of bad upload."""
     folder.mkdir(exist_ok=True)
