@@ -431,8 +431,11 @@ def _add_serve(commands):
     command.add_argument("--port", type=int, default=7860, help="port to listen on")
     command.add_argument("--max-megapixels", type=float, default=50,
                          help="larger photos are refused before they are decoded")
+    command.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
+                         metavar="PIXELS|full",
+                         help="longest side Version 1 colorizes at, as for colornet colorize")
     command.add_argument("--precision", choices=precision.CHOICES, default="auto",
-                         help="how final-version models compute (as for colornet colorize)")
+                         help="how final-version models compute, as for colornet colorize")
     command.set_defaults(run=_run_serve)
 
 
@@ -450,7 +453,8 @@ def _run_serve(args):
         served.append(web.demo_model())
     if not served:
         print("no --model given: the page explains how to get one (or use --demo)", flush=True)
-    web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels)
+    web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels,
+              working_size=args.working_size)
 
 
 def _address_line(host, port):

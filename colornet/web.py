@@ -81,7 +81,7 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras  # noqa: E402
 
-from colornet import _util, backbones, color, colorize, images, keras_utils, models  # noqa: E402
+from colornet import _util, backbones, color, colorize, config, images, keras_utils, models  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -208,14 +208,14 @@ class _Result:
     after: pathlib.Path  # preview of the colorized photo
 
 
-def colorize_upload(served, path, folder, max_pixels, name=None):
+def colorize_upload(served, path, folder, limits, name=None):
     """Colorize one uploaded photo into `folder`; returns a `_Result`.
 
     Args:
         served: a `ServedModel`.
         path: the uploaded file.
         folder: where the PNG and the previews go.
-        max_pixels: larger photos are refused before decoding.
+        limits: the page's `_Limits` (pixel count, Version 1's working size).
         name: the file name to show and to name the result after (default: path's).
 
     Raises:
@@ -223,6 +223,7 @@ def colorize_upload(served, path, folder, max_pixels, name=None):
     """
     path = pathlib.Path(path)
     name = name or path.name
+    max_pixels = limits.max_pixels
     size = path.stat().st_size if path.is_file() else 0
     if size > _BYTES_PER_PIXEL * max_pixels:
         raise images.ImageError(
@@ -235,7 +236,7 @@ def colorize_upload(served, path, folder, max_pixels, name=None):
         # The message names the server's copy of the file; the user knows it by its name.
         raise images.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None
     lightness = color.rgb_to_lightness(rgb)  # (H, W) L* in [0, 100]
-    ab = colorize.predict_ab_many(served.model, [lightness])[0]  # (H, W, 2)
+    ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
     colorized = colorize.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
     download = images.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
@@ -317,6 +318,7 @@ def app(
     models=None,
     *,
     max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+    working_size=config.DEFAULT_WORKING_SIZE,
     queue_size=DEFAULT_QUEUE_SIZE,
     precision="auto",
 ):
@@ -330,6 +332,8 @@ def app(
             training run folder), a list of them, or a dict {label: model or path}. None or
             empty: the page explains how to get one.
         max_megapixels: photos with more pixels are refused, before decoding.
+        working_size: Version 1's longest working side, or None for full size (as for
+            `colorize.colorize`); the final colorizer always uses its own.
         queue_size: requests that may wait; photos are colorized one at a time.
         precision: how loaded final-version models compute (`colorize.load_model`).
 
@@ -339,7 +343,7 @@ def app(
     if not max_megapixels > 0:
         raise ValueError(f"max_megapixels must be positive, got {max_megapixels}")
     served = _served_models(models, precision)
-    max_pixels = int(max_megapixels * 1e6)
+    limits = _Limits(int(max_megapixels * 1e6), working_size)
     workspace()  # before the Blocks, which reads Gradio's cache folder when it is made
     with gr.Blocks(
         title="colornet", delete_cache=(RESULT_LIFETIME_SECONDS, RESULT_LIFETIME_SECONDS)
@@ -349,61 +353,67 @@ def app(
             "from its lightness alone, at full resolution. The comparison shows a preview; "
             "the PNG download is the full photo."
         )
-        if not served:
+        if served:
+            _colorizing_panel(served, limits, max_megapixels)
+        else:
             gr.Markdown(NO_MODEL_TEXT, elem_id="no-model")
-            return page.queue(default_concurrency_limit=1, max_size=queue_size)
-        labels = list(served)
-        with gr.Row():
-            with gr.Column(scale=1):
-                uploads = gr.File(
-                    label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, "
-                    f"{max_megapixels:g} megapixels each)",
-                    file_count="multiple",
-                    file_types=list(images.IMAGE_SUFFIXES),
-                    type="filepath",
-                    elem_id="uploads",
-                )
-                choice = gr.Dropdown(labels, value=labels[0], label="Model", elem_id="model")
-                about = gr.Markdown(served[labels[0]].describe(), elem_id="about-model")
-                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
-                status = gr.Markdown(elem_id="status")
-                seen = gr.Markdown(elem_id="classifier")
-            with gr.Column(scale=2):
-                slider = gr.ImageSlider(
-                    label="before | after", type="filepath", elem_id="comparison"
-                )
-                downloads = gr.File(
-                    label="Downloads (PNG, full resolution)",
-                    file_count="multiple",
-                    interactive=False,
-                    elem_id="downloads",
-                )
-                gallery = gr.Gallery(
-                    label="Colorized (select one to compare)",
-                    columns=6,
-                    height=220,
-                    elem_id="gallery",
-                )
-        pairs = gr.State([])
-
-        def run(files, label):
-            return _answer(served, files, label, max_pixels)
-
-        button.click(
-            run,
-            inputs=[uploads, choice],
-            outputs=[slider, gallery, downloads, status, seen, pairs],
-            api_name="colorize",
-            concurrency_limit=1,
-        )
-        choice.change(
-            lambda label: served[label].describe() if label in served else "",
-            inputs=choice,
-            outputs=about,
-            api_visibility="private",
-        )
-        gallery.select(_show_pair, inputs=pairs, outputs=slider, api_visibility="private")
     return page.queue(default_concurrency_limit=1, max_size=queue_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Limits:
+    max_pixels: int  # larger photos are refused before decoding
+    working_size: int | None  # Version 1's longest working side (None: full size)
+
+
+def _colorizing_panel(served, limits, max_megapixels):
+    """The inputs, the outputs and their events, inside the page's Blocks."""
+    labels = list(served)
+    with gr.Row():
+        with gr.Column(scale=1):
+            uploads = gr.File(
+                label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, "
+                f"{max_megapixels:g} megapixels each)",
+                file_count="multiple",
+                file_types=list(images.IMAGE_SUFFIXES),
+                type="filepath",
+                elem_id="uploads",
+            )
+            choice = gr.Dropdown(labels, value=labels[0], label="Model", elem_id="model")
+            about = gr.Markdown(served[labels[0]].describe(), elem_id="about-model")
+            button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+            status = gr.Markdown(elem_id="status")
+            seen = gr.Markdown(elem_id="classifier")
+        with gr.Column(scale=2):
+            slider = gr.ImageSlider(label="before | after", type="filepath", elem_id="comparison")
+            downloads = gr.File(
+                label="Downloads (PNG, full resolution)",
+                file_count="multiple",
+                interactive=False,
+                elem_id="downloads",
+            )
+            gallery = gr.Gallery(
+                label="Colorized (select one to compare)", columns=6, height=220, elem_id="gallery"
+            )
+    pairs = gr.State([])
+
+    def run(files, label):
+        return _answer(served, files, label, limits)
+
+    button.click(
+        run,
+        inputs=[uploads, choice],
+        outputs=[slider, gallery, downloads, status, seen, pairs],
+        api_name="colorize",
+        concurrency_limit=1,
+    )
+    choice.change(
+        lambda label: served[label].describe() if label in served else "",
+        inputs=choice,
+        outputs=about,
+        api_visibility="private",
+    )
+    gallery.select(_show_pair, inputs=pairs, outputs=slider, api_visibility="private")
 
 
 def _show_pair(pairs, event: gr.SelectData):
@@ -411,7 +421,7 @@ def _show_pair(pairs, event: gr.SelectData):
     return tuple(pairs[index]) if 0 <= index < len(pairs) else None
 
 
-def _answer(served, files, label, max_pixels):
+def _answer(served, files, label, limits):
     """One click of Colorize: every photo in `files` colorized with the model `label`. A bad
     photo is reported in the status and skipped; when none works, the page shows gr.Error."""
     files = [file for file in (files or []) if file]
@@ -435,7 +445,7 @@ def _answer(served, files, label, max_pixels):
         if count > 1:
             name = f"{pathlib.Path(name).stem}-{count}{pathlib.Path(name).suffix}"
         try:
-            results.append(colorize_upload(model, path, folder, max_pixels, name=name))
+            results.append(colorize_upload(model, path, folder, limits, name=name))
         except images.ImageError as error:
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
@@ -460,7 +470,7 @@ def _answer(served, files, label, max_pixels):
         [(str(result.after), result.name) for result in results],
         [str(result.download) for result in results],
         "\n".join(lines),
-        classifier_view(model, results[0].source, max_pixels),
+        classifier_view(model, results[0].source, limits.max_pixels),
         pairs,
     )
 
@@ -493,10 +503,13 @@ def serve(
     host=DEFAULT_HOST,
     port=DEFAULT_PORT,
     max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+    working_size=config.DEFAULT_WORKING_SIZE,
     queue_size=DEFAULT_QUEUE_SIZE,
 ):
     """Serve the page until interrupted (Ctrl-C or SIGTERM), then remove the temporary folder."""
-    page = app(models, max_megapixels=max_megapixels, queue_size=queue_size)
+    page = app(
+        models, max_megapixels=max_megapixels, working_size=working_size, queue_size=queue_size
+    )
     # SIGTERM (a service manager's stop) unwinds like Ctrl-C, so the cleanup below runs.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))

@@ -29,7 +29,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from colornet import cli, color, colorize, images, single_image  # noqa: E402
 
 from .conftest import DATA_DIR  # noqa: E402
-from .test_single_image import blobs_photo  # noqa: E402
+from .factories import blobs_photo  # noqa: E402
 
 # Bounds for waits on a busy 2-core CI machine; none is expected to be reached.
 REQUEST_TIMEOUT = 120
