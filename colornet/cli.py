@@ -7,6 +7,7 @@
     colornet video INPUT OUTPUT --model MODEL   colorize a video, smoothing colour over time
     colornet evaluate --model MODEL DATA_DIR    score a model against baselines on colour photos
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
+    colornet serve --model MODEL            a local web page that colorizes dropped photos
 
 Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
 and exit with status 1; `--help` on any subcommand explains every option.
@@ -53,6 +54,7 @@ def build_parser():
     _add_video(commands)
     _add_evaluate(commands)
     _add_lab(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -404,6 +406,66 @@ def _run_lab(args):
     _refuse_overwriting(args.image, args.output)
     plotting.save_figure(plotting.lab_channels(rgb), args.output)
     print(f"wrote {args.output}")
+
+
+def _add_serve(commands):
+    command = commands.add_parser(
+        "serve",
+        help="a local web page that colorizes dropped photos",
+        description=(
+            "Serve a web page where photos dropped in the browser come back colorized at full "
+            "resolution (PNG downloads, a before/after comparison), with any of the models "
+            "given. It listens on this machine only unless --host says otherwise. Needs "
+            "gradio (pip install 'colornet[web]'). Ctrl-C stops it and removes its files."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    # The defaults are colornet.web's (tests/test_web.py checks); written out here so that
+    # `--help` imports neither gradio nor Keras.
+    command.add_argument("--model", type=pathlib.Path, action="append", default=[], metavar="MODEL",
+                         help="a .keras model or a run folder; repeat to offer several")
+    command.add_argument("--demo", action="store_true",
+                         help="also offer Version 1 trained on the sample portrait (seconds)")
+    command.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on; 0.0.0.0 lets other machines reach the page")
+    command.add_argument("--port", type=int, default=7860, help="port to listen on")
+    command.add_argument("--max-megapixels", type=float, default=50,
+                         help="larger photos are refused before they are decoded")
+    command.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
+                         metavar="PIXELS|full",
+                         help="longest side Version 1 colorizes at, as for colornet colorize")
+    command.add_argument("--precision", choices=precision.CHOICES, default="auto",
+                         help="how final-version models compute, as for colornet colorize")
+    command.set_defaults(run=_run_serve)
+
+
+def _run_serve(args):
+    # Before anything slow, so a user sees at once where (and to whom) the page will be open.
+    print(_address_line(args.host, args.port), flush=True)
+    try:
+        from colornet import web
+    except ImportError as error:
+        raise RuntimeError(str(error)) from None
+    web.contain_temporary_files()
+    served = [web.served_model(path, precision=args.precision) for path in args.model]
+    if args.demo:
+        print("training the demo model (Version 1 on the sample portrait)...", flush=True)
+        served.append(web.demo_model())
+    if not served:
+        print("no --model given: the page explains how to get one (or use --demo)", flush=True)
+    web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels,
+              working_size=args.working_size)
+
+
+def _address_line(host, port):
+    """`colornet serve`'s first line: where it listens, and whether other machines can reach it."""
+    url = f"http://{host}:{port}"
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return f"colornet serve: {url} (this machine only; --host chooses another address)"
+    return (
+        f"colornet serve: listening on {host} port {port}, NOT only on this machine: anyone who "
+        f"can reach this address can use the page ({url})"
+    )
 
 
 def _refuse_overwriting(source, *outputs):
