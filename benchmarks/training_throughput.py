@@ -125,30 +125,8 @@ def run(args):
     """Measure and print; returns the figures as a dict (`benchmarks/run_all.py` collects
     them)."""
     keras.utils.set_random_seed(0)
-
     with tempfile.TemporaryDirectory() as folder:
         paths, distinct_paths = sample_photos(folder, args.image_size, args.batch_size)
-        config = training.TrainingConfig(
-            data_dir=folder, backbone_weights=None, image_size=args.image_size,
-            batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
-            backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
-        )
-        jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-        training_model, colorizer = training.build_training_model(config, jit_compile=jit_compile)
-
-        photos = np.stack([images.load_rgb(path) for path in paths])
-        embeddings, embedding_seconds = None, None
-        if args.cache_embeddings:
-            embedding_network = models.embedding_network(colorizer)
-            started = time.perf_counter()
-            embeddings = backbones.embed(photos, embedding_network, batch_size=args.batch_size)
-            embedding_seconds = time.perf_counter() - started
-
-        def pairs(seed):  # the (input, target) batches training.train feeds fit
-            seeded = dataclasses.replace(config, seed=seed)
-            return training._datasets(seeded, paths, [], (embeddings, None))[0]
-
-        write_up = writeup.Training(photos, args.batch_size, seed=0)
         print(
             f"{len(paths)} photos ({len(distinct_paths)} distinct) at {args.image_size}×"
             f"{args.image_size}, batch {args.batch_size}, {args.steps} measured steps each "
@@ -162,27 +140,77 @@ def run(args):
             f"{'on' if args.cache_embeddings else 'off'}",
             flush=True,
         )
-
-        interleaved = Interleaved(
-            write_up, backbone_forwards(colorizer, photos[: args.batch_size]), args.warmup
-        )
-        training_model.fit(
-            pairs(seed=0), steps_per_epoch=1, epochs=args.warmup + args.steps,
-            shuffle=False, callbacks=[interleaved], verbose=0,
-        )
-        pipeline = input_pipeline_seconds(pairs(seed=1), batches=2 * args.steps)
-        side_by_side = interleaved.side_by_side
-        colornet_step, write_up_step = print_steps(side_by_side, args)
+        colornet = Colornet(args, folder, paths)
+        interleaved = measure(args, colornet)
+        pipeline = input_pipeline_seconds(colornet.pairs(seed=1), batches=2 * args.steps)
+        colornet_step, write_up_step = print_steps(interleaved.side_by_side, args)
         print_pieces(interleaved, args, colornet_step, write_up_step, pipeline)
-        if embedding_seconds is not None:
-            per_photo = embedding_seconds / len(paths)
-            print(
-                f"  colornet, once before training: embedding the {len(paths)} photos took "
-                f"{embedding_seconds:.1f} s with tracing ({per_photo:.2f} s a photo; spread over "
-                f"{config.epochs} epochs, {per_photo * args.batch_size / config.epochs:.2f} s "
-                f"a step)"
-            )
+        colornet.print_embedding_cost()
+    figures = summary(args, colornet.colorizer, colornet_step, write_up_step)
+    return {
+        **figures,
+        "first_step_seconds": interleaved.side_by_side.first(COLORNET),
+        "input_pipeline_seconds_per_batch": pipeline,
+    }
 
+
+class Colornet:
+    """colornet's side: the training model as `colornet train` builds it at the benchmark's
+    settings, the photos, and (with --cache-embeddings) their embeddings, computed once."""
+
+    def __init__(self, args, folder, paths):
+        self.config = training.TrainingConfig(
+            data_dir=folder, backbone_weights=None, image_size=args.image_size,
+            batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
+            backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
+        )
+        jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+        self.training_model, self.colorizer = training.build_training_model(
+            self.config, jit_compile=jit_compile
+        )
+        self.paths = paths
+        self.photos = np.stack([images.load_rgb(path) for path in paths])  # (N, S, S, 3)
+        self.embeddings, self.embedding_seconds = None, None
+        if args.cache_embeddings:
+            embedding_network = models.embedding_network(self.colorizer)
+            started = time.perf_counter()
+            self.embeddings = backbones.embed(
+                self.photos, embedding_network, batch_size=args.batch_size
+            )
+            self.embedding_seconds = time.perf_counter() - started
+
+    def pairs(self, seed):
+        """The (input, target) batches `training.train` feeds `fit`, shuffled by `seed`."""
+        seeded = dataclasses.replace(self.config, seed=seed)
+        return training._datasets(seeded, self.paths, [], (self.embeddings, None))[0]
+
+    def print_embedding_cost(self):
+        if self.embedding_seconds is None:
+            return
+        count, epochs = len(self.paths), self.config.epochs
+        per_photo = self.embedding_seconds / count
+        print(
+            f"  colornet, once before training: embedding the {count} photos took "
+            f"{self.embedding_seconds:.1f} s with tracing ({per_photo:.2f} s a photo; spread "
+            f"over {epochs} epochs, {per_photo * self.config.batch_size / epochs:.2f} s a step)"
+        )
+
+
+def measure(args, colornet):
+    """Warm-up and measured steps of both pipelines, interleaved; returns the `Interleaved`
+    callback that holds the seconds."""
+    write_up = writeup.Training(colornet.photos, args.batch_size, seed=0)
+    forwards = backbone_forwards(colornet.colorizer, colornet.photos[: args.batch_size])
+    interleaved = Interleaved(write_up, forwards, args.warmup)
+    colornet.training_model.fit(
+        colornet.pairs(seed=0), steps_per_epoch=1, epochs=args.warmup + args.steps,
+        shuffle=False, callbacks=[interleaved], verbose=0,
+    )
+    return interleaved
+
+
+def summary(args, colorizer, colornet_step, write_up_step):
+    """Print the throughputs and colornet's FLOP rate; returns them as figures."""
     colornet_rate, write_up_rate = args.batch_size / colornet_step, args.batch_size / write_up_step
     flops = profiling.training_step_flops(colorizer, args.batch_size, args.cache_embeddings)
     print()
@@ -203,8 +231,6 @@ def run(args):
         "speed_up": colornet_rate / write_up_rate,
         "step_gflop": flops / 1e9,
         "achieved_gflop_per_second": flops / colornet_step / 1e9,
-        "first_step_seconds": side_by_side.first(COLORNET),
-        "input_pipeline_seconds_per_batch": pipeline,
     }
 
 

@@ -9,12 +9,15 @@ tolerances: bfloat16 moves the backbone's features by under 5 % of how much phot
 each other, and the training gradient by under 2 %, pointing the same way (cosine > 0.9999).
 """
 
+import pathlib
+
 import keras
 import numpy as np
 import pytest
 
 from colornet import color, images, models, training
-from tests.conftest import DATA_DIR
+
+DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 
 IMAGE_SIZE = 32  # the fusion network's side; the backbone still sees its own 224×224
 BATCH_SIZE = 4
