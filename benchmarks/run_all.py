@@ -14,8 +14,9 @@ What it measures, each against the write-up's way in the same run where there is
 - throughput against batch size (and the README's plot).
 
 Progress and each benchmark's own report go to standard error; the JSON alone to standard
-output (and to --out, written atomically). A full run takes about 15 minutes on a 2-core CPU;
---quick, about 5.
+output (and to --out, written atomically). --quick takes fewer steps and photos and leaves
+out the batch-size sweep; the JSON's "seconds" is how long the run took, and the README's
+Performance section shows the figures of the last full run (`benchmarks/figures.json`).
 
     python benchmarks/run_all.py [--quick] [--out figures.json] > figures.json
 """
