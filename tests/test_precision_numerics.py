@@ -40,11 +40,13 @@ def photos():
 
 @pytest.fixture(scope="module")
 def colornet_models():
-    """(training_model, colorizer) as `colornet train` builds them, random weights, float32."""
+    """(training_model, colorizer) as `colornet train --cache-embeddings` builds them, random
+    weights, float32. With cached embeddings the training model holds the fusion network
+    alone, whose gradient is the one in question, and tracing it skips the frozen backbone."""
     keras.utils.set_random_seed(0)
     config = training.TrainingConfig(
         data_dir=".", image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
-        backbone="mobilenet_v3_small", backbone_weights=None,
+        backbone="mobilenet_v3_small", backbone_weights=None, cache_embeddings=True,
         backbone_precision="float32", fusion_precision="float32",
     )
     return training.build_training_model(config)
@@ -77,19 +79,21 @@ def backbone_features(colorizer, lightness, precision):
 
 
 def loss_gradients(training_model, colorizer, rgb, precision):
-    """(loss, [gradient of each trainable weight]) for one batch of RGB (B, S, S, 3), the
-    fusion network computing in `precision`.
+    """(loss, [gradient of each trainable weight]) for one batch of RGB (B, S, S, 3) and its
+    float32 embedding, the fusion network computing in `precision`.
 
     Taken in a tf.function, as `fit` takes it: run eagerly, TensorFlow sums a bfloat16 bias
     gradient over the batch in bfloat16 and gets it badly wrong, which no training step does.
     """
     import tensorflow as tf
 
+    lightness = color.rgb_to_lab(rgb)[..., :1]
+    embedding = models.embedding_network(colorizer)(lightness)  # (B, E), as cached
     rgb = tf.convert_to_tensor(rgb)  # a tensor, so the loss's Lab is traced into the graph
 
     def loss_and_gradients():
         with tf.GradientTape() as tape:
-            predicted = training_model(rgb, training=True)
+            predicted = training_model({"rgb": rgb, "embedding": embedding}, training=True)
             loss = keras.ops.mean(training.ab_loss(rgb, predicted))
         return loss, tape.gradient(loss, training_model.trainable_weights)
 
