@@ -6,8 +6,8 @@ For each batch size and each precision (float32, and bfloat16 mixed precision), 
   the figure is the model's and the colour maths' own rate, in images per second;
 - training: one `train_on_batch` step of `training.build_training_model` (InceptionResNetV2
   embedding in the loop, as `colornet train` runs it) on a batch of B photos, in images per
-  second. The input pipeline is left out: in `fit` it runs ahead in the background (see
-  benchmarks/training_throughput.py for its cost).
+  second. The input pipeline is left out: in `fit` it runs ahead in the background
+  (benchmarks/training_throughput.py measures its cost).
 
 Each point is the median of a few timed repetitions after one untimed call at that batch
 size (a new batch shape traces anew). Prints a table and writes a plot, by default
@@ -20,16 +20,10 @@ speed does not depend on them.
 
 import argparse
 import datetime
-import os
 import pathlib
-import platform
-import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import matplotlib  # noqa: E402
+import common  # first: quiets TensorFlow before Keras loads it
+import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,18 +31,13 @@ import numpy as np  # noqa: E402
 
 from colornet import colorize, models, plotting, training  # noqa: E402
 
-HERE = pathlib.Path(__file__).resolve().parent
 PRECISIONS = ("float32", "bfloat16")
 
 
 def median_seconds(function, repeats):
-    function()  # at this batch size for the first time: traces
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    """Median seconds of function() at a batch size, after one untimed call (which traces
+    anew for the new batch shape)."""
+    return common.median_seconds(function, repeats, warmup=1)[0]
 
 
 def colorizing_rates(batch_sizes, repeats, image_size=256):
@@ -64,10 +53,17 @@ def colorizing_rates(batch_sizes, repeats, image_size=256):
         for batch_size in batch_sizes:
             chosen = photos[: 2 * batch_size]  # two batches
             seconds = median_seconds(
-                lambda: colorize.colorize(model, chosen, batch_size=batch_size), repeats
+                lambda chosen=chosen, batch_size=batch_size: colorize.colorize(
+                    model, chosen, batch_size=batch_size
+                ),
+                repeats,
             )
             rates[precision].append(len(chosen) / seconds)
-            print(f"colorizing  {precision:<9} batch {batch_size:3d}: {rates[precision][-1]:7.2f} img/s", flush=True)
+            print(
+                f"colorizing  {precision:<9} batch {batch_size:3d}: "
+                f"{rates[precision][-1]:7.2f} img/s",
+                flush=True,
+            )
     return rates
 
 
@@ -84,15 +80,22 @@ def training_rates(batch_sizes, repeats, image_size=256):
         rates[precision] = []
         for batch_size in batch_sizes:
             rgb = rng.random((batch_size, image_size, image_size, 3), dtype=np.float32)
-            seconds = median_seconds(lambda: training_model.train_on_batch(rgb, rgb), repeats)
+            seconds = median_seconds(
+                lambda model=training_model, rgb=rgb: model.train_on_batch(rgb, rgb), repeats
+            )
             rates[precision].append(batch_size / seconds)
-            print(f"training    {precision:<9} batch {batch_size:3d}: {rates[precision][-1]:7.2f} img/s", flush=True)
+            print(
+                f"training    {precision:<9} batch {batch_size:3d}: "
+                f"{rates[precision][-1]:7.2f} img/s",
+                flush=True,
+            )
     return rates
 
 
 def plot(figures, path):
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    for axis, (task, label) in zip(axes, (("colorizing", "colorizing"), ("training", "training, embedding in the loop"))):
+    tasks = (("colorizing", "colorizing"), ("training", "training, embedding in the loop"))
+    for axis, (task, label) in zip(axes, tasks):
         batch_sizes = figures[task]["batch_sizes"]
         for precision in PRECISIONS:
             axis.plot(batch_sizes, figures[task][precision], marker="o", label=precision)
@@ -114,30 +117,27 @@ def parse_arguments(argv=None):
     parser.add_argument("--colorize-batches", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--train-batches", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--plot", type=pathlib.Path, default=HERE / "throughput_vs_batch_size.png")
+    parser.add_argument(
+        "--plot", type=pathlib.Path, default=common.HERE / "throughput_vs_batch_size.png"
+    )
     return parser.parse_args(argv)
-
-
-def machine_description():
-    """"AMD EPYC, 2 CPUs, tensorflow": the CPU's model name (Linux), its count, the backend."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {os.cpu_count()} CPUs, {keras.backend.backend()}"
 
 
 def run(args):
     """Measure, print and plot; returns the figures as a dict (`benchmarks/run_all.py`)."""
-    machine = machine_description()
+    machine = common.machine_description()
     print(f"{machine}; InceptionResNetV2 with random weights", flush=True)
     figures = {
         "machine": machine,
         "date": datetime.date.today().isoformat(),
-        "colorizing": {"batch_sizes": args.colorize_batches, **colorizing_rates(args.colorize_batches, args.repeats)},
-        "training": {"batch_sizes": args.train_batches, **training_rates(args.train_batches, args.repeats)},
+        "colorizing": {
+            "batch_sizes": args.colorize_batches,
+            **colorizing_rates(args.colorize_batches, args.repeats),
+        },
+        "training": {
+            "batch_sizes": args.train_batches,
+            **training_rates(args.train_batches, args.repeats),
+        },
     }
     if args.plot:
         plot(figures, args.plot)

@@ -9,30 +9,20 @@ difference from scikit-image. Issue goal: colornet ≥ 3× faster both ways on a
 
 import argparse
 import os
-import pathlib
-import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # first: quiets TensorFlow before Keras loads it
+import keras
+import numpy as np
+import skimage.color
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import skimage.color  # noqa: E402
-
-import colornet  # noqa: E402
-from colornet import color, images  # noqa: E402
-
-PHOTO = pathlib.Path(__file__).resolve().parent.parent / "data" / "train" / "coffee.jpg"
+import colornet
+from colornet import color, images
 
 
 def median_seconds(function, argument, repeats):
-    function(argument)  # warm-up: compiles, fills caches
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function(argument)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+    """(median seconds of function(argument), its result), after one untimed call that
+    compiles colornet's kernel and fills caches."""
+    return common.median_seconds(lambda: function(argument), repeats, warmup=1)
 
 
 def parse_arguments(argv=None):
@@ -48,7 +38,7 @@ def main():
 def run(args):
     """Measure and print; returns the figures as a dict (`benchmarks/run_all.py`)."""
     # A real photo blown up to 4000×3000 = 12 megapixels, as 8-bit RGB as a camera would give.
-    photo = images.resize_and_crop(images.load_rgb(PHOTO), (3000, 4000))
+    photo = images.resize_and_crop(images.load_rgb(common.COFFEE), (3000, 4000))
     photo = np.round(photo * 255).astype(np.uint8)
     print(f"photo: {photo.shape[1]}×{photo.shape[0]} uint8, backend {keras.backend.backend()}, "
           f"{os.cpu_count()} CPUs")
@@ -62,7 +52,10 @@ def run(args):
     ours_to_rgb, our_rgb = median_seconds(colornet.lab_to_rgb, their_lab, args.repeats)
     theirs_to_rgb, their_rgb = median_seconds(skimage.color.lab2rgb, their_lab, args.repeats)
 
-    print(f"{'direction':<12} {'colornet s':>11} {'skimage s':>10} {'speed-up':>9} {'max |diff|':>11}")
+    print(
+        f"{'direction':<12} {'colornet s':>11} {'skimage s':>10} {'speed-up':>9} "
+        f"{'max |diff|':>11}"
+    )
     figures = {}
     for key, name, ours, theirs, difference in (
         ("rgb_to_lab", "RGB → Lab", ours_to_lab, theirs_to_lab, np.abs(our_lab - their_lab).max()),
@@ -75,8 +68,9 @@ def run(args):
         }
     difference = np.abs(our_lightness - their_lab[..., 0]).max()
     print(
-        f"float RGB → L* alone: {ours_lightness:.3f} s, against {ours_lab_floats:.3f} s for the whole "
-        f"Lab ({ours_lab_floats / ours_lightness:.1f}×); max |diff| from scikit-image {difference:.2e}"
+        f"float RGB → L* alone: {ours_lightness:.3f} s, against {ours_lab_floats:.3f} s for the "
+        f"whole Lab ({ours_lab_floats / ours_lightness:.1f}×); max |diff| from scikit-image "
+        f"{difference:.2e}"
     )
     figures["rgb_to_lightness"] = {
         "colornet_seconds": ours_lightness, "colornet_whole_lab_seconds": ours_lab_floats,

@@ -7,17 +7,16 @@ Measured in one run, in memory (decoding files costs both the same):
      the backbone inside one batched forward pass per batch, colour resized back onto the
      full-resolution lightness; in float32, and in bfloat16 (`models.set_precision`), which
      `colornet colorize --precision auto` picks where the hardware computes it natively;
-   - the write-up's way: per photo, scikit-image's rgb2gray/gray2rgb and rgb2lab, a
-     scikit-image resize to 256 and to 299, InceptionResNetV2's preprocess_input and one
-     `predict` call for the embedding, one `predict` call for the colour, then a scikit-image
-     resize of ab back to full size and lab2rgb (its notebook stopped at 256×256; the last
-     two steps make the output the same job as ours).
+   - the write-up's way: `writeup.colorize_photo` (benchmarks/writeup.py), one photo and
+     two `predict` calls at a time.
+   The three alternate batch by batch, so all see the same load on a shared machine.
    Issue goal: colornet ≥ 3× faster.
 2. One 12-megapixel JPEG (4000×3000) read and colorized by colornet: seconds, and the
    process's peak resident memory, measured in a fresh process after the model is loaded
    and traced, at the precision `colornet colorize` picks. Issue goal: ≤ 2 s and ≤ 2 GB.
 
 Both use InceptionResNetV2 with random weights (the speed does not depend on the weights).
+The measured figures are in the README's Performance section.
 
     python benchmarks/colorize_throughput.py [--photos 50] [--side 1024] [--batch-size 10]
         [--skip-12mp]
@@ -32,22 +31,18 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # first: quiets TensorFlow before Keras loads it
+import keras
+import numpy as np
+import writeup
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import skimage.color  # noqa: E402
-import skimage.transform  # noqa: E402
-
-from colornet import color, colorize, images, models  # noqa: E402
-from colornet import precision as precisions  # noqa: E402
-
-DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
+from colornet import colorize, images, models
+from colornet import precision as precisions
 
 
 def sample_photos(count, side):
     """`count` different (side, side, 3) float RGB photos cut from the sample data."""
-    sources = [images.load_rgb(path) for path in sorted(DATA.rglob("*.jpg"))]
+    sources = [images.load_rgb(path) for path in common.photo_paths()]
     rng = np.random.default_rng(0)
     photos = []
     for index in range(count):
@@ -58,32 +53,19 @@ def sample_photos(count, side):
     return photos
 
 
-def colorize_the_write_ups_way(colour_model, inception, photo, image_size=256):
-    """One photo, as the write-up's notebook did it, finished at full resolution."""
-    grey = skimage.color.gray2rgb(skimage.color.rgb2gray(photo))
-    small = skimage.transform.resize(grey, (image_size, image_size, 3), mode="constant")
-    for_inception = skimage.transform.resize(small, (299, 299, 3), mode="constant")
-    for_inception = keras.applications.inception_resnet_v2.preprocess_input(for_inception[None] * 255.0)
-    embedding = inception.predict(for_inception, verbose=0)
-    lightness = skimage.color.rgb2lab(small)[:, :, 0]
-    scaled = color.lightness_to_input(lightness)[None, ..., None]
-    ab = colour_model.predict({"lightness": scaled, "embedding": embedding}, verbose=0)[0] * 128
-    full_ab = skimage.transform.resize(ab, (*photo.shape[:2], 2), order=1)
-    full_lightness = skimage.color.rgb2lab(grey)[:, :, 0]
-    return skimage.color.lab2rgb(np.dstack([full_lightness, full_ab]))
-
-
 def measure_12_megapixels(photo_path, image_size, write_ups_way=False):
     """Run in a fresh process: seconds to read and colorize one 4000×3000 JPEG, and the
     process's peak resident memory (model, TensorFlow and all); colornet's way, or the
     write-up's."""
     if write_ups_way:
         model = models.colorizer(image_size, backbone_weights=None)
-        fusion, inception = models.fusion_network(model), keras.applications.InceptionResNetV2(weights=None)
-        colorize_the_write_ups_way(fusion, inception, np.zeros((64, 64, 3), np.float32), image_size)  # warm-up
+        fusion = models.fusion_network(model)
+        inception = keras.applications.InceptionResNetV2(weights=None)
+        warm_up = np.zeros((64, 64, 3), np.float32)
+        writeup.colorize_photo(fusion, inception, warm_up, image_size)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        result = colorize_the_write_ups_way(fusion, inception, images.load_rgb(photo_path), image_size)
+        result = writeup.colorize_photo(fusion, inception, images.load_rgb(photo_path), image_size)
         seconds = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert result.shape == (3000, 4000, 3)
@@ -127,7 +109,10 @@ def main():
 def run(args):
     """Measure and print; returns the figures as a dict (`benchmarks/run_all.py` collects
     them)."""
-    print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, InceptionResNetV2 with random weights")
+    print(
+        f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, InceptionResNetV2 with "
+        "random weights"
+    )
     figures = {}
     if not args.skip_12mp:
         figures["twelve_megapixels"] = twelve_megapixels(args.image_size)
@@ -146,28 +131,48 @@ def run(args):
     # new batch shape): traces the models and compiles the colour kernels.
     colorize.colorize(model, photos[: args.batch_size], batch_size=args.batch_size)
     colorize.colorize(fast_model, photos[: args.batch_size], batch_size=args.batch_size)
-    colorize_the_write_ups_way(fusion, inception, photos[0], args.image_size)
+    writeup.colorize_photo(fusion, inception, photos[0], args.image_size)
 
-    started = time.perf_counter()
-    ours = colorize.colorize(model, photos, batch_size=args.batch_size)
-    our_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    theirs = [colorize_the_write_ups_way(fusion, inception, photo, args.image_size) for photo in photos]
-    their_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    ours_fast = colorize.colorize(fast_model, photos, batch_size=args.batch_size)
-    fast_seconds = time.perf_counter() - started
+    side_by_side = common.SideBySide()
+    ours, theirs, ours_fast = [], [], []
+    for start in range(0, len(photos), args.batch_size):
+        batch = photos[start : start + args.batch_size]
+        ours += side_by_side.time(
+            "float32",
+            lambda batch=batch: colorize.colorize(model, batch, batch_size=args.batch_size),
+        )
+        theirs += side_by_side.time(
+            "write-up's way",
+            lambda batch=batch: [
+                writeup.colorize_photo(fusion, inception, photo, args.image_size) for photo in batch
+            ],
+        )
+        ours_fast += side_by_side.time(
+            "bfloat16",
+            lambda batch=batch: colorize.colorize(fast_model, batch, batch_size=args.batch_size),
+        )
+    our_seconds, fast_seconds = side_by_side.total("float32"), side_by_side.total("bfloat16")
+    their_seconds = side_by_side.total("write-up's way")
     assert ours[0].shape == theirs[0].shape == photos[0].shape
     difference = max(float(np.abs(a - b).max()) for a, b in zip(ours, ours_fast))
 
     count = len(photos)
-    print(f"{count} photos of {args.side}×{args.side}, colorized at full resolution, batch {args.batch_size}:")
-    print(f"  colornet, float32:           {our_seconds:7.1f} s   {count / our_seconds:6.2f} photos/s")
-    print(f"  colornet, bfloat16:          {fast_seconds:7.1f} s   {count / fast_seconds:6.2f} photos/s"
-          f"   (largest RGB difference from float32: {difference:.4f}; random weights)")
-    print(f"  the write-up's way:          {their_seconds:7.1f} s   {count / their_seconds:6.2f} photos/s")
-    print(f"  speed-up: {their_seconds / our_seconds:.1f}× float32, {their_seconds / fast_seconds:.1f}× "
-          f"bfloat16 (goal ≥ 3×); `colornet colorize` picks {precision} here (--precision auto)")
+    print(
+        f"{count} photos of {args.side}×{args.side}, colorized at full resolution, batch "
+        f"{args.batch_size}, the three ways alternating batch by batch:"
+    )
+    for name, seconds, note in (
+        ("colornet, float32:", our_seconds, ""),
+        ("colornet, bfloat16:", fast_seconds,
+         f"   (largest RGB difference from float32: {difference:.4f}; random weights)"),
+        ("the write-up's way:", their_seconds, ""),
+    ):
+        print(f"  {name:<28} {seconds:7.1f} s   {count / seconds:6.2f} photos/s{note}")
+    print(
+        f"  speed-up: {their_seconds / our_seconds:.1f}× float32, "
+        f"{their_seconds / fast_seconds:.1f}× bfloat16 (goal ≥ 3×); `colornet colorize` picks "
+        f"{precision} here (--precision auto)"
+    )
     # float16 ("auto" on older GPUs) is not timed here: the default is reported as float32 then.
     default_seconds = fast_seconds if precision == "bfloat16" else our_seconds
     precision = "bfloat16" if precision == "bfloat16" else "float32"
@@ -190,11 +195,15 @@ def twelve_megapixels(image_size):
     # while the calling process is still small: before any model is built.
     with tempfile.TemporaryDirectory() as folder:
         photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
-        images.save_image(photo_path, images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000)))
+        photo = images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000))
+        images.save_image(photo_path, photo)
         measured = {}
         for way, flags in (("colornet", []), ("write_ups_way", ["--write-ups-way"])):
             fresh = subprocess.run(
-                [sys.executable, __file__, "--only-12mp", str(photo_path), "--image-size", str(image_size), *flags],
+                [
+                    sys.executable, __file__, "--only-12mp", str(photo_path),
+                    "--image-size", str(image_size), *flags,
+                ],
                 capture_output=True, text=True, check=True,
             )
             measured[way] = [float(value) for value in fresh.stdout.split()[-4:]]
@@ -204,7 +213,8 @@ def twelve_megapixels(image_size):
         f"one 4000×3000 JPEG, read and colorized: {seconds:.2f} s the first in a fresh process "
         f"(its colour kernels for large photos compiled), {again:.2f} s the next (goal ≤ 2 s); "
         f"peak memory {peak_gib:.2f} GiB (goal ≤ 2 GB; {loaded_gib:.2f} GiB of it with the model "
-        f"loaded, before the photo); the write-up's way {their_seconds:.2f} s, {their_peak_gib:.2f} GiB"
+        f"loaded, before the photo); the write-up's way {their_seconds:.2f} s, "
+        f"{their_peak_gib:.2f} GiB"
     )
     return {
         "seconds": seconds, "seconds_next_photo": again, "peak_memory_gib": peak_gib,

@@ -14,8 +14,9 @@ What it measures, each against the write-up's way in the same run where there is
 - throughput against batch size (and the README's plot).
 
 Progress and each benchmark's own report go to standard error; the JSON alone to standard
-output (and to --out, written atomically). A full run takes about 15 minutes on a 2-core CPU;
---quick, about 5.
+output (and to --out, written atomically). --quick takes fewer steps and photos and leaves
+out the batch-size sweep; the JSON's "seconds" is how long the run took, and the README's
+Performance section shows the figures of the last full run (`benchmarks/figures.json`).
 
     python benchmarks/run_all.py [--quick] [--out figures.json] > figures.json
 """
@@ -23,23 +24,19 @@ output (and to --out, written atomically). A full run takes about 15 minutes on 
 import argparse
 import contextlib
 import datetime
-import json
-import os
 import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import batch_size
+import color_conversion
+import colorize_throughput
+import common  # quiets TensorFlow, puts this folder on sys.path (the scripts import it first)
+import keras
+import single_image
+import training_throughput
 
-import keras  # noqa: E402
-
-import batch_size  # noqa: E402
-import color_conversion  # noqa: E402
-import colorize_throughput  # noqa: E402
-import single_image  # noqa: E402
-import training_throughput  # noqa: E402
-from colornet import _util, profiling  # noqa: E402
+from colornet import profiling
 
 GOALS = {
     "training_speed_up": 2.5,
@@ -52,11 +49,13 @@ GOALS = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps and photos, no batch-size sweep")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer steps and photos, no batch-size sweep"
+    )
     parser.add_argument("--out", type=pathlib.Path, help="also write the JSON here")
     args = parser.parse_args()
     started = time.perf_counter()
-    figures = {"machine": batch_size.machine_description(), "date": datetime.date.today().isoformat(),
+    figures = {"machine": common.machine_description(), "date": datetime.date.today().isoformat(),
                "keras": keras.__version__, "goals": GOALS}
 
     with contextlib.redirect_stdout(sys.stderr):
@@ -67,7 +66,8 @@ def main():
 
         section("matrix multiply: the limit")
         figures["matmul_gflop_per_second"] = {
-            precision: profiling.matmul_rate(dtype=precision) / 1e9 for precision in ("float32", "bfloat16")
+            precision: profiling.matmul_rate(dtype=precision) / 1e9
+            for precision in ("float32", "bfloat16")
         }
         print(figures["matmul_gflop_per_second"])
 
@@ -75,9 +75,11 @@ def main():
         figures["training"] = {}
         for name, options in (
             ("embedding_in_the_loop_float32", []),
-            ("embedding_in_the_loop_bfloat16", ["--backbone-precision", "bfloat16", "--fusion-precision", "bfloat16"]),
+            ("embedding_in_the_loop_bfloat16",
+             ["--backbone-precision", "bfloat16", "--fusion-precision", "bfloat16"]),
             ("cached_embeddings_float32", ["--cache-embeddings"]),
-            ("cached_embeddings_bfloat16", ["--cache-embeddings", "--fusion-precision", "bfloat16"]),
+            ("cached_embeddings_bfloat16",
+             ["--cache-embeddings", "--fusion-precision", "bfloat16"]),
             ("embedding_in_the_loop_float32_xla", ["--jit-compile", "on"]),
         ):
             if args.quick and name.endswith("xla"):
@@ -99,7 +101,9 @@ def main():
             figures["colorizing"].update(result)
 
         section("Lab conversion, 12 megapixels")
-        figures["color_conversion"] = color_conversion.run(color_conversion.parse_arguments(["--repeats", "3"]))
+        figures["color_conversion"] = color_conversion.run(
+            color_conversion.parse_arguments(["--repeats", "3"])
+        )
 
         section("Version 1 on the portrait")
         figures["version_1"] = single_image.run(single_image.parse_arguments(
@@ -113,11 +117,7 @@ def main():
 
     figures["seconds"] = time.perf_counter() - started
     figures["summary"] = summary(figures)
-    text = json.dumps(rounded(figures), indent=2)
-    print(text)
-    if args.out:
-        with _util.atomic_output(args.out) as temporary:
-            pathlib.Path(temporary).write_text(text + "\n")
+    common.print_json(figures, args.out)
 
 
 def summary(figures):
@@ -145,17 +145,6 @@ def summary(figures):
         "twelve_megapixel_speed_up": twelve["write_ups_way_seconds"] / twelve["seconds"],
         "twelve_megapixel_peak_gb": twelve["peak_memory_gib"] * 2**30 / 1e9,
     }
-
-
-def rounded(value):
-    """Floats to 4 significant digits, for reading."""
-    if isinstance(value, float):
-        return float(f"{value:.4g}")
-    if isinstance(value, dict):
-        return {key: rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rounded(item) for item in value]
-    return value
 
 
 def section(title):

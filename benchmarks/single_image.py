@@ -9,17 +9,13 @@ colorized photo against the original, next to the grey baseline. Issue goal: ≥
 """
 
 import argparse
-import os
 import pathlib
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import common  # first: quiets TensorFlow before Keras loads it
+import keras
 
-import keras  # noqa: E402
-
-from colornet import colorize, evaluation, images, single_image  # noqa: E402
-
-PORTRAIT = pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"
+from colornet import colorize, evaluation, images, single_image
 
 
 class PsnrEvery(keras.callbacks.Callback):
@@ -47,7 +43,7 @@ class PsnrEvery(keras.callbacks.Callback):
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", type=pathlib.Path, default=PORTRAIT)
+    parser.add_argument("--image", type=pathlib.Path, default=common.PORTRAIT)
     defaults = single_image.SingleImageConfig()
     parser.add_argument("--steps", type=int, default=defaults.steps)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)

@@ -9,11 +9,11 @@ JSON. Goal: the help in under a quarter of the import.
 """
 
 import argparse
-import json
-import statistics
 import subprocess
 import sys
 import time
+
+import common  # imports no TensorFlow itself: what it sets is inherited by both children
 
 COMMANDS = {
     "colornet_help": [sys.executable, "-m", "colornet.cli", "--help"],
@@ -32,11 +32,11 @@ def run(args):
     """Time every command `args.rounds` times, interleaved; returns the figures as a dict."""
     for command in COMMANDS.values():  # warm the file cache, so no round pays for the disk
         seconds_of(command)
-    times = {name: [] for name in COMMANDS}
+    side_by_side = common.SideBySide()
     for _ in range(args.rounds):
         for name, command in COMMANDS.items():
-            times[name].append(seconds_of(command))
-    medians = {name: statistics.median(values) for name, values in times.items()}
+            side_by_side.add(name, seconds_of(command))
+    medians = {name: side_by_side.median(name) for name in COMMANDS}
     figures = {f"{name}_seconds": value for name, value in medians.items()}
     figures["help_over_import_tensorflow"] = (
         medians["colornet_help"] / medians["import_tensorflow"]
@@ -50,7 +50,7 @@ def run(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    print(json.dumps(run(parser.parse_args(argv)), indent=2))
+    common.print_json(run(parser.parse_args(argv)))
 
 
 if __name__ == "__main__":

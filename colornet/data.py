@@ -189,13 +189,24 @@ def _split_score(key, seed):
 # Augmentation
 
 # The write-up's Keras 2 ImageDataGenerator(rotation_range=20, shear_range=0.2,
-# zoom_range=0.2, horizontal_flip=True), in Keras 3 terms.
+# zoom_range=0.2, horizontal_flip=True), in Keras 3 terms. benchmarks/writeup.py replays the
+# original from these same constants, to time the write-up's way.
 ROTATION_DEGREES = 20.0
-# Keras 2.0 (2017, the write-up's) read shear_range in radians, a horizontal shear by
-# sin(0.2) = 0.2 of the height; Keras 2.1.3 switched to degrees (keras-team/keras#8868), where
-# 0.2 would be a negligible tan(0.2°) = 0.0035. Keras 3's RandomShear takes the shear itself,
-# so 0.2 reproduces the write-up. Keras 2 never sheared vertically, so y_factor stays 0.
-SHEAR_FACTOR = 0.2
+# The shear, settled here once. What shear_range=0.2 meant depends on the Keras 2 release, which
+# the write-up does not name. Up to Keras 2.1.2 it was an angle in radians: a shear of up to
+# sin(0.2) ≈ 0.2 of the photo's side. From Keras 2.1.3 on (keras-team/keras#8868), Keras 2.2.4
+# and keras-preprocessing included, ImageDataGenerator documents it as degrees and
+# apply_affine_transform converts it with np.deg2rad: a shear of sin(0.2°) ≈ 0.0035, under half
+# a pixel at 256×256, no shear at all. In every Keras 2 release the matrix [[1, -sin s],
+# [0, cos s]] acted on (row, column) through scipy.ndimage, about the photo's centre: pixels
+# moved up or down in proportion to their column (a vertical shear, Keras 3's y_factor).
+# colornet keeps the shear the write-up's code visibly asked for, the radians reading's 0.2,
+# but horizontally (x_factor: pixels move sideways in proportion to their row, about the
+# top-left corner); the direction makes no difference to learning colour. The benchmark
+# replays Keras 2.2.4 (degrees, vertical), since it times the published generator, whose
+# scipy transform costs the same at any angle.
+WRITE_UP_SHEAR_RANGE = 0.2  # ImageDataGenerator's shear_range, as the write-up wrote it
+SHEAR_FACTOR = WRITE_UP_SHEAR_RANGE  # Keras 3 RandomShear's x_factor: up to 0.2 of the height
 # Keras 2 zoomed height and width independently by [0.8, 1.2]; RandomZoom(0.2) zooms both
 # by one factor in [-20 %, +20 %], keeping the aspect ratio.
 ZOOM_FACTOR = 0.2

@@ -58,10 +58,11 @@ def ab_loss(rgb_true, scaled_ab_predicted):
     return keras.ops.mean(keras.ops.square(true_ab - scaled_ab_predicted), axis=(1, 2, 3))
 
 
-def build_training_model(config, colorizer=None):
+def build_training_model(config, colorizer=None, jit_compile="auto"):
     """The model `fit` trains, from RGB photos to scaled ab, and the colorizer it trains.
 
-    Returns (training_model, colorizer). Without cached embeddings the training model wraps
+    `jit_compile` is Keras's (XLA for the training step; "auto" keeps it off on CPUs). Returns
+    (training_model, colorizer). Without cached embeddings the training model wraps
     the whole colorizer (RGB → lightness → colorizer); with them it takes
     {"rgb", "embedding"} and wraps only the colorizer's fusion network, which the two share.
     The colorizer (lightness in, backbone inside) is what gets saved for colorizing.
@@ -85,7 +86,8 @@ def build_training_model(config, colorizer=None):
         inputs, scaled_ab = rgb, colorizer(lightness)
     training_model = keras.Model(inputs, scaled_ab, name="training_model")
     training_model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=ab_loss, jit_compile="auto"
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=ab_loss,
+        jit_compile=jit_compile,
     )
     return training_model, colorizer
 
