@@ -317,10 +317,10 @@ class _TensorRecord:
 def _rebuild_tensor(storage, offset, shape, strides, requires_grad=False, hooks=None, *extra):
     """Stands in for torch._utils._rebuild_tensor_v2: records where the tensor lies."""
     fields_ok = (
-        isinstance(storage, _StorageRecord) and _is_int(offset) and offset >= 0
+        isinstance(storage, _StorageRecord) and _util.is_int(offset) and offset >= 0
         and isinstance(shape, tuple) and isinstance(strides, tuple) and len(shape) == len(strides)
-        and all(_is_int(side) and side >= 0 for side in shape)
-        and all(_is_int(step) and step >= 0 for step in strides)
+        and all(_util.is_int(side) and side >= 0 for side in shape)
+        and all(_util.is_int(step) and step >= 0 for step in strides)
         and isinstance(requires_grad, bool) and (hooks is None or hooks == {})
         and all(item is None or item == {} for item in extra)
     )
@@ -362,7 +362,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if not self._allow_tensors or not (
             isinstance(persistent_id, tuple) and len(persistent_id) == 6
             and persistent_id[0] == "storage" and isinstance(persistent_id[1], _StorageType)
-            and isinstance(persistent_id[2], str) and _is_int(persistent_id[4])
+            and isinstance(persistent_id[2], str) and _util.is_int(persistent_id[4])
             and persistent_id[4] >= 0 and persistent_id[5] is None
         ):
             raise pickle.UnpicklingError("it holds a reference that is not a plain tensor storage")
@@ -371,10 +371,6 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if self.storages.setdefault(key, record) != record:
             raise pickle.UnpicklingError(f"storage {key} is declared twice, differently")
         return record
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _load_pickle(file, allow_tensors=False):
