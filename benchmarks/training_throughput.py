@@ -411,6 +411,10 @@ def parse_arguments(argv=None):
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument(
+        "--backbone", choices=list(backbones.BACKBONES), default=backbones.DEFAULT_BACKBONE,
+        help="colornet's frozen backbone (the write-up's way always runs InceptionResNetV2)",
+    )
+    parser.add_argument(
         "--backbone-precision", choices=list(precisions.POLICIES), default="float32",
         help="how colornet's frozen InceptionResNetV2 computes",
     )
@@ -438,8 +442,8 @@ def build_colornet(args, folder):
     """build_training_model at the benchmark's settings, with the options applied; returns
     (config, training_model, colorizer)."""
     config = training.TrainingConfig(
-        data_dir=folder, backbone_weights=None, image_size=args.image_size,
-        batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
+        data_dir=folder, backbone=args.backbone, backbone_weights=None,
+        image_size=args.image_size, batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
         backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
     )
     training_model, colorizer = training.build_training_model(config)

@@ -378,10 +378,23 @@ def embed(images_or_lightness, model, batch_size=32):
     return keras_utils.predict_batches(model, lightness, batch_size=batch_size)
 
 
+# Its ImageNet weights need no network: what classify and offline_backbone fall back to.
+DEFAULT_CLASSIFY_BACKBONE = "efficientnet_lite0"
+
+
+def offline_backbone(preferred=DEFAULT_BACKBONE, fallback=DEFAULT_CLASSIFY_BACKBONE):
+    """`preferred` where its ImageNet weights need no download (already in the Keras cache, or
+    made locally like the EfficientNet-Lite ones), else `fallback`: the backbone that trains
+    with real weights on this machine now. Nothing is downloaded or built."""
+    backbone = get_backbone(preferred)
+    if backbone.imagenet_weights is not None or weights_cache_path(preferred).is_file():
+        return preferred
+    return get_backbone(fallback).name
+
+
 # The 1000 ImageNet class names, in the order of the classifiers' outputs (package data, made
 # by tests/data/make_imagenet_class_names.py).
 _CLASS_NAMES_FILE = "imagenet_class_names.txt"
-DEFAULT_CLASSIFY_BACKBONE = "efficientnet_lite0"  # its ImageNet weights need no network
 
 
 @functools.cache

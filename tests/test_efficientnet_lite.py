@@ -487,3 +487,12 @@ def test_a_failed_save_leaves_no_temporary_file(empty_cache, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         efficientnet_lite.imagenet_weights_path("efficientnet_lite0")
     assert cache_contents(empty_cache) == []
+
+
+def test_offline_backbone_is_inception_only_where_its_weights_are_cached(empty_cache):
+    assert backbones.offline_backbone() == "efficientnet_lite0"
+    assert backbones.offline_backbone("efficientnet_lite2") == "efficientnet_lite2"
+    cached = backbones.weights_cache_path("inception_resnet_v2")
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"")  # only its presence counts: loading checks the file
+    assert backbones.offline_backbone() == "inception_resnet_v2"
