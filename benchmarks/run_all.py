@@ -11,6 +11,8 @@ What it measures, each against the write-up's way in the same run where there is
   peak memory;
 - Lab conversion of a 12-megapixel photo against scikit-image;
 - Version 1 on the sample portrait: PSNR after its default training;
+- the offline EfficientNet-Lite backbones: embedding cost against InceptionResNetV2, training
+  with Lite0 in the loop, and the fusion ablation (`benchmarks/offline_backbones.py`);
 - throughput against batch size (and the README's plot).
 
 Progress and each benchmark's own report go to standard error; the JSON alone to standard
@@ -37,6 +39,7 @@ import keras  # noqa: E402
 import batch_size  # noqa: E402
 import color_conversion  # noqa: E402
 import colorize_throughput  # noqa: E402
+import offline_backbones  # noqa: E402
 import single_image  # noqa: E402
 import training_throughput  # noqa: E402
 from colornet import _util, profiling  # noqa: E402
@@ -105,6 +108,9 @@ def main():
         figures["version_1"] = single_image.run(single_image.parse_arguments(
             ["--steps", "300" if args.quick else "1000", "--interval", "100"]
         ))
+
+        section("offline backbones: EfficientNet-Lite embedding, training, fusion ablation")
+        figures["offline_backbones"] = offline_backbones.run(quick=args.quick)
 
         if not args.quick:
             section("throughput against batch size")
