@@ -13,7 +13,7 @@ In one run, printing one JSON object on standard output (progress on standard er
 - the fusion ablation (`colornet.ablation`): held-out PSNR of the same fusion colorizer
   trained with the real Lite0 embedding and with a constant one, on crops tinted by class.
 
-    python benchmarks/offline_backbones.py [--quick] > offline_backbones.json
+    python benchmarks/offline_backbones.py [--quick] [--parts ablation] > offline_backbones.json
 """
 
 import argparse
@@ -75,25 +75,32 @@ def ablation_figures(crops_per_class, held_out_per_class, image_size, epochs):
     }
 
 
-def run(quick=False):
-    """Measure; returns the figures as a dict."""
-    figures = {"embedding_seconds_per_photo": {}}
-    for name, weights in EMBEDDING_BACKBONES.items():
-        seconds = embedding_seconds_per_photo(name, weights, batches=2 if quick else 5)
-        figures["embedding_seconds_per_photo"][name] = round(seconds, 4)
-        print(f"{name}: {seconds * 1000:.0f} ms a photo", file=sys.stderr, flush=True)
+PARTS = ("embedding", "training", "ablation")
 
-    arguments = ["--backbone", "efficientnet_lite0", "--steps", "2" if quick else "5"]
-    with contextlib.redirect_stdout(sys.stderr):
-        training = training_throughput.run(training_throughput.parse_arguments(arguments))
-    figures["training_with_lite0_in_the_loop"] = {
-        key: round(value, 3) for key, value in training.items()
-    }
 
-    figures["fusion_ablation"] = (
-        ablation_figures(16, 8, image_size=32, epochs=10) if quick
-        else ablation_figures(32, 16, image_size=64, epochs=12)
-    )
+def run(quick=False, parts=PARTS):
+    """Measure `parts` (all by default); returns the figures as a dict."""
+    figures = {}
+    if "embedding" in parts:
+        figures["embedding_seconds_per_photo"] = {}
+        for name, weights in EMBEDDING_BACKBONES.items():
+            seconds = embedding_seconds_per_photo(name, weights, batches=2 if quick else 5)
+            figures["embedding_seconds_per_photo"][name] = round(seconds, 4)
+            print(f"{name}: {seconds * 1000:.0f} ms a photo", file=sys.stderr, flush=True)
+
+    if "training" in parts:
+        arguments = ["--backbone", "efficientnet_lite0", "--steps", "2" if quick else "5"]
+        with contextlib.redirect_stdout(sys.stderr):
+            training = training_throughput.run(training_throughput.parse_arguments(arguments))
+        figures["training_with_lite0_in_the_loop"] = {
+            key: round(value, 3) for key, value in training.items()
+        }
+
+    if "ablation" in parts:
+        figures["fusion_ablation"] = (
+            ablation_figures(16, 8, image_size=32, epochs=10) if quick
+            else ablation_figures(24, 12, image_size=48, epochs=10)
+        )
     return figures
 
 
@@ -101,8 +108,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer batches and steps, the slow test's smaller ablation")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="which measurements to run")
     args = parser.parse_args()
-    print(json.dumps(run(args.quick), indent=2))
+    print(json.dumps(run(args.quick, args.parts), indent=2))
 
 
 if __name__ == "__main__":
