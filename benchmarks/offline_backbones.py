@@ -98,7 +98,8 @@ def run(quick=False, parts=PARTS):
 
     if "ablation" in parts:
         figures["fusion_ablation"] = (
-            ablation_figures(16, 8, image_size=32, epochs=10) if quick
+            ablation_figures(16, 8, image_size=32, epochs=10)
+            if quick
             else ablation_figures(24, 12, image_size=48, epochs=10)
         )
     return figures
@@ -106,10 +107,14 @@ def run(quick=False, parts=PARTS):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer batches and steps, the slow test's smaller ablation")
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                        help="which measurements to run")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer batches and steps, the slow test's smaller ablation",
+    )
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which measurements to run"
+    )
     args = parser.parse_args()
     print(json.dumps(run(args.quick, args.parts), indent=2))
 

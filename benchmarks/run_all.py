@@ -34,14 +34,14 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import keras  # noqa: E402
-
 import batch_size  # noqa: E402
 import color_conversion  # noqa: E402
 import colorize_throughput  # noqa: E402
+import keras  # noqa: E402
 import offline_backbones  # noqa: E402
 import single_image  # noqa: E402
 import training_throughput  # noqa: E402
+
 from colornet import _util, profiling  # noqa: E402
 
 GOALS = {

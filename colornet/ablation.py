@@ -146,8 +146,15 @@ def embed_crops(crops, backbone="efficientnet_lite0", weights="imagenet"):
 
 
 def fusion_ablation(
-    train, held_out, train_embedding, held_out_embedding, epochs=30, batch_size=16,
-    learning_rate=1e-3, seed=0, backbone="efficientnet_lite0",
+    train,
+    held_out,
+    train_embedding,
+    held_out_embedding,
+    epochs=30,
+    batch_size=16,
+    learning_rate=1e-3,
+    seed=0,
+    backbone="efficientnet_lite0",
 ):
     """Train the same fusion colorizer with the real embedding and with a constant one.
 
@@ -165,8 +172,10 @@ def fusion_ablation(
     constant = train_embedding.mean(axis=0, keepdims=True)
     runs = {
         "real": (train_embedding, held_out_embedding),
-        "constant": (np.repeat(constant, len(train_embedding), axis=0),
-                     np.repeat(constant, len(held_out_embedding), axis=0)),
+        "constant": (
+            np.repeat(constant, len(train_embedding), axis=0),
+            np.repeat(constant, len(held_out_embedding), axis=0),
+        ),
     }
     truth = held_out.rgb()
     scores = {}
@@ -186,8 +195,9 @@ def fusion_ablation(
     )
 
 
-def _train_and_predict(train, held_out, embedding, held_out_embedding, epochs, batch_size,
-                       learning_rate, seed):
+def _train_and_predict(
+    train, held_out, embedding, held_out_embedding, epochs, batch_size, learning_rate, seed
+):
     keras.utils.set_random_seed(seed)
     image_size = train.lightness.shape[1]
     model = models.fusion_colorizer(image_size=image_size, embedding_size=embedding.shape[1])
@@ -196,8 +206,14 @@ def _train_and_predict(train, held_out, embedding, held_out_embedding, epochs, b
         "lightness": color.lightness_to_input(train.lightness[..., None]),
         "embedding": embedding,
     }
-    model.fit(inputs, color.ab_to_target(train.ab), epochs=epochs, batch_size=batch_size,
-              shuffle=True, verbose=0)
+    model.fit(
+        inputs,
+        color.ab_to_target(train.ab),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=0,
+    )
     held_out_inputs = {
         "lightness": color.lightness_to_input(held_out.lightness[..., None]),
         "embedding": held_out_embedding,

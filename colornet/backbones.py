@@ -438,7 +438,7 @@ def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weig
         raise ValueError("no photos to classify")
     classifier = build_backbone(backbone, weights=weights)
     to_input = BackboneInput(backbone)
-    grey_rgb = LightnessToGreyRGB()
+    grey_rgb = color.LightnessToGreyRGB()
     inputs = []
     for rgb in rgb_photos:  # (H, W, 3) float32 in [0, 1]
         if grey:
@@ -450,6 +450,17 @@ def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weig
         [(names[index], float(row[index])) for index in np.argsort(-row, kind="stable")[:top]]
         for row in probabilities
     ]
+
+
+def rankings_table(labels, rankings):
+    """`classify`'s rankings as text, one line a photo: its label, then each class and its
+    probability in percent ("test/chelsea.jpg  Egyptian cat 89%, tabby 7%, ...")."""
+    width = max(len(str(label)) for label in labels) + 2
+    return "\n".join(
+        f"{str(label):{width}}"
+        + ", ".join(f"{name} {probability:.0%}" for name, probability in ranking)
+        for label, ranking in zip(labels, rankings)
+    )
 
 
 def _classifier_rgb(photo):
@@ -551,15 +562,7 @@ def _load_weights(model, path, backbone):
 
 
 def _keras_home():
-    """Keras's home folder, by the rules of keras.src.backend.config and get_file, but read
-    now rather than at import, so that a changed KERAS_HOME counts."""
-    if "KERAS_HOME" in os.environ:
-        home = pathlib.Path(os.environ["KERAS_HOME"]).expanduser()
-    else:
-        user_home = pathlib.Path("~").expanduser()
-        home = (user_home if os.access(user_home, os.W_OK) else pathlib.Path("/tmp")) / ".keras"
-    # keras.utils.get_file falls back to /tmp/.keras when it cannot write to the home.
-    return home if os.access(home, os.W_OK) else pathlib.Path("/tmp/.keras")
+    return _util.keras_home()
 
 
 def _check_channels_last():

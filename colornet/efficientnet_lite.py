@@ -134,28 +134,53 @@ def preprocess_input(rgb, data_format=None):
 
 
 def EfficientNetLite0(  # named like keras.applications' constructors
-    include_top=True, weights=None, input_shape=None, classes=1000,
-    classifier_activation="softmax", name="efficientnet_lite0",
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="efficientnet_lite0",
 ):
     """EfficientNet-Lite0 (4.65M parameters, 224 px); see `efficientnet_lite`."""
     return efficientnet_lite(
-        "efficientnet_lite0", include_top, weights, input_shape, classes, classifier_activation, name
+        "efficientnet_lite0",
+        include_top,
+        weights,
+        input_shape,
+        classes,
+        classifier_activation,
+        name,
     )
 
 
 def EfficientNetLite2(  # named like keras.applications' constructors
-    include_top=True, weights=None, input_shape=None, classes=1000,
-    classifier_activation="softmax", name="efficientnet_lite2",
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="efficientnet_lite2",
 ):
     """EfficientNet-Lite2 (6.09M parameters, 260 px); see `efficientnet_lite`."""
     return efficientnet_lite(
-        "efficientnet_lite2", include_top, weights, input_shape, classes, classifier_activation, name
+        "efficientnet_lite2",
+        include_top,
+        weights,
+        input_shape,
+        classes,
+        classifier_activation,
+        name,
     )
 
 
 def efficientnet_lite(
-    variant="efficientnet_lite0", include_top=True, weights=None, input_shape=None, classes=1000,
-    classifier_activation="softmax", name=None,
+    variant="efficientnet_lite0",
+    include_top=True,
+    weights=None,
+    input_shape=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name=None,
 ):
     """Build an EfficientNet-Lite classifier, with the signature of keras.applications'.
 
@@ -242,7 +267,10 @@ def state_dict_layout(variant):
 
     def conv(torch_name, layer, shape, depthwise=False):
         layout[f"{torch_name}.weight"] = (
-            shape, layer, 0, (2, 3, 0, 1) if depthwise else (2, 3, 1, 0)
+            shape,
+            layer,
+            0,
+            (2, 3, 0, 1) if depthwise else (2, 3, 1, 0),
         )
 
     def batch_norm(torch_name, layer, channels):
@@ -258,14 +286,25 @@ def state_dict_layout(variant):
             torch_block, block = f"_blocks.{index}", f"block{index}"
             hidden = in_filters * stage.expand_ratio
             if stage.expand_ratio != 1:
-                conv(f"{torch_block}._expand_conv", f"{block}_expand_conv", (hidden, in_filters, 1, 1))
+                conv(
+                    f"{torch_block}._expand_conv",
+                    f"{block}_expand_conv",
+                    (hidden, in_filters, 1, 1),
+                )
                 batch_norm(f"{torch_block}._bn0", f"{block}_expand_bn", hidden)
             kernel = stage.kernel_size
-            conv(f"{torch_block}._depthwise_conv", f"{block}_dwconv", (hidden, 1, kernel, kernel),
-                 depthwise=True)
+            conv(
+                f"{torch_block}._depthwise_conv",
+                f"{block}_dwconv",
+                (hidden, 1, kernel, kernel),
+                depthwise=True,
+            )
             batch_norm(f"{torch_block}._bn1", f"{block}_dw_bn", hidden)
-            conv(f"{torch_block}._project_conv", f"{block}_project_conv",
-                 (stage.filters, hidden, 1, 1))
+            conv(
+                f"{torch_block}._project_conv",
+                f"{block}_project_conv",
+                (stage.filters, hidden, 1, 1),
+            )
             batch_norm(f"{torch_block}._bn2", f"{block}_project_bn", stage.filters)
             in_filters, index = stage.filters, index + 1
     conv("_conv_head", "head_conv", (_HEAD_FILTERS, in_filters, 1, 1))
@@ -280,8 +319,8 @@ def set_state_dict(model, state_dict, variant):
     grouped = {}
     for torch_name, (_, layer, index, transpose) in state_dict_layout(variant).items():
         array = state_dict[torch_name]
-        grouped.setdefault(layer, {})[index] = array if transpose is None else array.transpose(
-            transpose
+        grouped.setdefault(layer, {})[index] = (
+            array if transpose is None else array.transpose(transpose)
         )
     for layer, arrays in grouped.items():
         model.get_layer(layer).set_weights([arrays[index] for index in sorted(arrays)])
@@ -317,11 +356,16 @@ class _TensorRecord:
 def _rebuild_tensor(storage, offset, shape, strides, requires_grad=False, hooks=None, *extra):
     """Stands in for torch._utils._rebuild_tensor_v2: records where the tensor lies."""
     fields_ok = (
-        isinstance(storage, _StorageRecord) and _util.is_int(offset) and offset >= 0
-        and isinstance(shape, tuple) and isinstance(strides, tuple) and len(shape) == len(strides)
+        isinstance(storage, _StorageRecord)
+        and _util.is_int(offset)
+        and offset >= 0
+        and isinstance(shape, tuple)
+        and isinstance(strides, tuple)
+        and len(shape) == len(strides)
         and all(_util.is_int(side) and side >= 0 for side in shape)
         and all(_util.is_int(step) and step >= 0 for step in strides)
-        and isinstance(requires_grad, bool) and (hooks is None or hooks == {})
+        and isinstance(requires_grad, bool)
+        and (hooks is None or hooks == {})
         and all(item is None or item == {} for item in extra)
     )
     if not fields_ok:
@@ -360,10 +404,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def persistent_load(self, persistent_id):
         # ("storage", storage type, key, location, size in elements, view metadata)
         if not self._allow_tensors or not (
-            isinstance(persistent_id, tuple) and len(persistent_id) == 6
-            and persistent_id[0] == "storage" and isinstance(persistent_id[1], _StorageType)
-            and isinstance(persistent_id[2], str) and _util.is_int(persistent_id[4])
-            and persistent_id[4] >= 0 and persistent_id[5] is None
+            isinstance(persistent_id, tuple)
+            and len(persistent_id) == 6
+            and persistent_id[0] == "storage"
+            and isinstance(persistent_id[1], _StorageType)
+            and isinstance(persistent_id[2], str)
+            and _util.is_int(persistent_id[4])
+            and persistent_id[4] >= 0
+            and persistent_id[5] is None
         ):
             raise pickle.UnpicklingError("it holds a reference that is not a plain tensor storage")
         _, storage_type, key, _, size, _ = persistent_id
@@ -402,8 +450,19 @@ def read_state_dict(path, expected_shapes):
         with open(path, "rb") as file:
             state_dict = _read_legacy_file(file)
         return _checked_arrays(state_dict, expected_shapes)
-    except (pickle.UnpicklingError, EOFError, ValueError, struct.error, OSError, KeyError,
-            TypeError, AttributeError, IndexError, MemoryError, RecursionError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        struct.error,
+        OSError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        MemoryError,
+        RecursionError,
+    ) as error:
         raise WeightsSourceError(
             f"{path} is not a readable EfficientNet-Lite state dict: {_util.first_line(error)}"
         ) from error
@@ -413,8 +472,9 @@ def _read_legacy_file(file):
     """The five pickles and the raw storages of torch/serialization.py's _legacy_save."""
     magic, _ = _load_pickle(file)
     if magic != _LEGACY_MAGIC:
-        raise ValueError("it does not start with torch's legacy magic number (a zip-format "
-                         "or foreign file)")
+        raise ValueError(
+            "it does not start with torch's legacy magic number (a zip-format or foreign file)"
+        )
     version, _ = _load_pickle(file)
     if version != _LEGACY_PROTOCOL_VERSION:
         raise ValueError(f"its torch format version is {version!r}, not 1001")
@@ -453,9 +513,10 @@ def _checked_arrays(state_dict, expected_shapes):
     names = {name for name in state_dict if not name.endswith(".num_batches_tracked")}
     missing, unexpected = sorted(set(expected_shapes) - names), sorted(names - set(expected_shapes))
     if missing or unexpected:
+        first_missing, first_unexpected = (missing or ["-"])[0], (unexpected or ["-"])[0]
         raise ValueError(
-            f"its tensors are not this network's ({len(missing)} missing, e.g. "
-            f"{(missing or ['-'])[0]}; {len(unexpected)} unexpected, e.g. {(unexpected or ['-'])[0]})"
+            f"its tensors are not this network's ({len(missing)} missing, e.g. {first_missing}; "
+            f"{len(unexpected)} unexpected, e.g. {first_unexpected})"
         )
     arrays = {}
     for name, shape in expected_shapes.items():
@@ -469,8 +530,10 @@ def _checked_arrays(state_dict, expected_shapes):
             raise ValueError(f"{name} reaches past the end of its storage")
         itemsize = storage.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(
-            storage[record.offset:], shape=shape,
-            strides=[step * itemsize for step in record.strides], writeable=False,
+            storage[record.offset :],
+            shape=shape,
+            strides=[step * itemsize for step in record.strides],
+            writeable=False,
         )
         arrays[name] = np.array(view, dtype=np.float32, order="C")
     return arrays
@@ -520,8 +583,10 @@ def imagenet_weights_path(variant, cache_dir=None):
     cache_dir = pathlib.Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     target = cache_dir / f"{spec.name}_imagenet.weights.h5"
     hash_file = target.with_name(target.name + ".sha256")
-    if target.is_file() and hash_file.is_file() and (
-        hash_file.read_text().strip() == _sha256(target)
+    if (
+        target.is_file()
+        and hash_file.is_file()
+        and (hash_file.read_text().strip() == _sha256(target))
     ):
         return target
     source = wheel_weights_file(variant)
@@ -570,14 +635,12 @@ def _sha256(path):
 
 
 def _default_cache_dir():
-    from colornet import backbones  # backbones registers this module's models
-
-    return backbones.weights_cache_path("efficientnet_lite0").parent
+    return _util.keras_home() / "models"  # Keras's cache of application weights
 
 
 def _variant(name):
     if name not in VARIANTS:
-        raise ValueError(f"unknown EfficientNet-Lite variant {name!r}; known: {', '.join(VARIANTS)}")
+        raise ValueError(
+            f"unknown EfficientNet-Lite variant {name!r}; known: {', '.join(VARIANTS)}"
+        )
     return VARIANTS[name]
-
-

