@@ -11,6 +11,9 @@ What it measures, each against the write-up's way in the same run where there is
   peak memory;
 - Lab conversion of a 12-megapixel photo against scikit-image;
 - Version 1 on the sample portrait: PSNR after its default training;
+- the offline EfficientNet-Lite backbones: embedding cost against InceptionResNetV2, training
+  with Lite0 in the loop, and the fusion ablation (`benchmarks/offline_backbones.py`);
+- start-up: `colornet --help` against a bare `import tensorflow` (`benchmarks/startup.py`);
 - throughput against batch size (and the README's plot).
 
 Progress and each benchmark's own report go to standard error; the JSON alone to standard
@@ -33,7 +36,9 @@ import color_conversion
 import colorize_throughput
 import common  # quiets TensorFlow, puts this folder on sys.path (the scripts import it first)
 import keras
+import offline_backbones
 import single_image
+import startup
 import training_throughput
 
 from colornet import profiling
@@ -109,6 +114,12 @@ def main():
         figures["version_1"] = single_image.run(single_image.parse_arguments(
             ["--steps", "300" if args.quick else "1000", "--interval", "100"]
         ))
+
+        section("offline backbones: EfficientNet-Lite embedding, training, fusion ablation")
+        figures["offline_backbones"] = offline_backbones.run(quick=args.quick)
+
+        section("start-up: colornet --help against import tensorflow")
+        figures["startup"] = startup.run(startup.parse_arguments(["--rounds", "3"]))
 
         if not args.quick:
             section("throughput against batch size")

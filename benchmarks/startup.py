@@ -47,10 +47,14 @@ def run(args):
     return figures
 
 
-def main(argv=None):
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    common.print_json(run(parser.parse_args(argv)))
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    common.print_json(run(parse_arguments(argv)))
 
 
 if __name__ == "__main__":

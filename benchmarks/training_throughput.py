@@ -160,7 +160,8 @@ class Colornet:
 
     def __init__(self, args, folder, paths):
         self.config = training.TrainingConfig(
-            data_dir=folder, backbone_weights=None, image_size=args.image_size,
+            data_dir=folder, backbone=args.backbone, backbone_weights=None,
+            image_size=args.image_size,
             batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
             backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
         )
@@ -241,6 +242,10 @@ def parse_arguments(argv=None):
         "--warmup", type=int, default=2, help="untimed steps of each first (at least 1)"
     )
     parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument(
+        "--backbone", choices=list(backbones.BACKBONES), default=backbones.DEFAULT_BACKBONE,
+        help="colornet's frozen backbone (the write-up's way always runs InceptionResNetV2)",
+    )
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument(
         "--backbone-precision", choices=list(precisions.POLICIES), default="float32",

@@ -19,10 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "backbones", "cli", "color", "colorize", "config", "data", "evaluation", "greyness",
-    "images", "jobs", "keras_utils", "models", "plotting", "precision", "prepare", "profiling",
-    "runs",
-    "single_image", "training", "video",
+    "ablation", "backbones", "cli", "color", "colorize", "config", "data", "efficientnet_lite",
+    "evaluation", "greyness", "images", "jobs", "keras_utils", "models", "plotting", "precision",
+    "prepare", "profiling", "runs", "single_image", "training", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

@@ -127,3 +127,15 @@ def check_fraction(fraction, name):
         or not 0 <= fraction < 1
     ):
         raise ValueError(f"{name} must be a number in [0, 1), got {fraction!r}")
+
+
+def keras_home():
+    """Keras's home folder, by the rules of keras.src.backend.config and get_file, but read
+    now rather than at import, so that a changed KERAS_HOME counts."""
+    if "KERAS_HOME" in os.environ:
+        home = pathlib.Path(os.environ["KERAS_HOME"]).expanduser()
+    else:
+        user_home = pathlib.Path("~").expanduser()
+        home = (user_home if os.access(user_home, os.W_OK) else pathlib.Path("/tmp")) / ".keras"
+    # keras.utils.get_file falls back to /tmp/.keras when it cannot write to the home.
+    return home if os.access(home, os.W_OK) else pathlib.Path("/tmp/.keras")

