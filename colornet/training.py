@@ -155,7 +155,8 @@ def train(config, run_dir, progress=True, callbacks=()):
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
     datasets, steps = _datasets(config, train_paths, validation_paths, extras, shard)
     train_dataset, validation_dataset = datasets
-    checkpoint = RunCheckpoint(run, colorizer, "val_loss" if validation_dataset else "loss")
+    monitor = "loss" if validation_dataset is None else "val_loss"
+    checkpoint = RunCheckpoint(run, colorizer, monitor)
     colornet_callbacks = [StopOnNonFiniteLoss(run), checkpoint]
     if chief:  # files only; every process computes the same logs
         colornet_callbacks += [
