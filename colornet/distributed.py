@@ -165,6 +165,9 @@ def initialize(cluster, timeout=None):
 
 def _check_port_is_free(cluster):
     with socket.socket(socket.AF_INET6 if ":" in cluster.host else socket.AF_INET) as probe:
+        # As the coordinator's own server does: connections of a killed run that linger in
+        # TIME_WAIT must not stop a restart on the same port; only a live listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("", cluster.port))
         except OSError as error:
