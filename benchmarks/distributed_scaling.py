@@ -83,7 +83,7 @@ def run_job(processes, config, run_dir, cores):
                 "COLORNET_NUM_PROCESSES": str(processes), "COLORNET_PROCESS_ID": str(index),
             })
         workers.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER.replace("{CORE}", "{%d}" % cores[index]),
+            [sys.executable, "-c", WORKER.replace("{CORE}", f"{{{cores[index]}}}"),
              json.dumps(config), str(run_dir)],
             env=environment, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,
@@ -108,7 +108,7 @@ def main():
     parser.add_argument("--steps", type=int, default=6, help="timed steps per job")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
-    from tests.test_training import write_photos  # the tests' content-coloured photos
+    from tests.factories import write_photos  # the tests' content-coloured photos
 
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:

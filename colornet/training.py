@@ -18,7 +18,15 @@ import tqdm
 import tqdm.keras
 
 from colornet import (
-    _util, backbones, color, colorize, data, distributed, images, models, precision,
+    _util,
+    backbones,
+    color,
+    colorize,
+    data,
+    distributed,
+    images,
+    models,
+    precision,
 )
 from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
@@ -120,26 +128,8 @@ def train(config, run_dir, progress=True, callbacks=()):
     run = RunFolder(run_dir)
     config = _resolved(config)
     initial_epoch = run.completed_epochs()
-    # Several processes: they check that they agree; then only process 0 writes, and the
-    # others read what it wrote (the split, the embeddings, the checkpoint).
-    chief, shard = distributed.is_chief(), None
-    if config.distribution == "data_parallel":
-        _check_processes_agree(config, run, initial_epoch)
-    elif distributed.process_count() > 1:
-        raise ValueError(
-            f"{distributed.process_count()} processes train together only with "
-            "distribution='data_parallel'"
-        )
-    if chief:
-        run.path.mkdir(parents=True, exist_ok=True)
-    _check_or_save_config(config, run, write=chief)
-    if chief:
-        train_paths, validation_paths = _split_once(config, run, progress)
-    distributed.check_shared_folder(run.path)
-    if not chief:
-        train_paths, validation_paths = run.split()
-    if config.distribution == "data_parallel":
-        shard = _process_share(config, len(train_paths))
+    train_paths, validation_paths, shard = _start_run(config, run, initial_epoch, progress)
+    chief = distributed.is_chief()
     progress = progress and chief
 
     if initial_epoch >= config.epochs:
@@ -179,6 +169,35 @@ def train(config, run_dir, progress=True, callbacks=()):
         verbose=0,
     )
     return TrainingResult(run.path, history.history, run.best_model_path)
+
+
+def _start_run(config, run, initial_epoch, progress):
+    """Check or save the config and split the photos: (train paths, validation paths, shard).
+
+    Several processes first check that they agree; then process 0 alone writes, and the
+    others read what it wrote (the split here; later the embeddings and the checkpoint).
+    The shard, for data_parallel, is this process's (index, count).
+    """
+    chief = distributed.is_chief()
+    if config.distribution == "data_parallel":
+        _check_processes_agree(config, run, initial_epoch)
+    elif distributed.process_count() > 1:
+        raise ValueError(
+            f"{distributed.process_count()} processes train together only with "
+            "distribution='data_parallel'"
+        )
+    if chief:
+        run.path.mkdir(parents=True, exist_ok=True)
+    _check_or_save_config(config, run, write=chief)
+    if chief:
+        train_paths, validation_paths = _split_once(config, run, progress)
+    distributed.check_shared_folder(run.path)
+    if not chief:
+        train_paths, validation_paths = run.split()
+    shard = None
+    if config.distribution == "data_parallel":
+        shard = _process_share(config, len(train_paths))
+    return train_paths, validation_paths, shard
 
 
 def _resolved(config):

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.test_training import write_photos
+from tests.factories import write_photos
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 FAST = dict(
@@ -30,7 +30,8 @@ def run_on(backend, script, **values):
     """Run `script` (with `values` as JSON in VALUES) in a fresh Python on `backend`; its
     last stdout line, as JSON."""
     completed = subprocess.run(
-        [sys.executable, "-c", f"import json\nVALUES = json.loads({json.dumps(json.dumps(values))})\n"
+        [sys.executable, "-c",
+         f"import json\nVALUES = json.loads({json.dumps(json.dumps(values))})\n"
          + textwrap.dedent(script)],
         env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
@@ -50,7 +51,7 @@ TRAIN_RESUME_EVALUATE_COLORIZE = """
     report = evaluation.evaluate_folder(model, VALUES["test"], VALUES["evaluation"], progress=False,
                                         mean_ab=(0.0, 0.0))
     photo = images.load_rgb(VALUES["photo"])
-    np.save(VALUES["colorized"], colorize.colorize_rgb(model, photo))
+    np.save(VALUES["colorized"], colorize.colorize(model, photo))
     print(json.dumps({"backend": keras.backend.backend(), "first": first.history["loss"],
                       "resumed": resumed.history["loss"]}))
 """
@@ -59,7 +60,7 @@ COLORIZE = """
     import keras, numpy as np
     from colornet import colorize, images
     model = colorize.load_model(VALUES["model"], precision="float32")
-    colorized = colorize.colorize_rgb(model, images.load_rgb(VALUES["photo"]))
+    colorized = colorize.colorize(model, images.load_rgb(VALUES["photo"]))
     np.save(VALUES["colorized"], colorized)
     print(json.dumps({"backend": keras.backend.backend()}))
 """

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from colornet import distributed
-from tests.test_training import write_photos
+from tests.factories import write_photos
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORKER = REPO_ROOT / "tests" / "_distributed_worker.py"
