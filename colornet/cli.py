@@ -207,15 +207,33 @@ def _add_train(commands):
     command.add_argument("--validation-fraction", type=float,
                          help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
     command.add_argument("--distribution", choices=config.DISTRIBUTIONS,
-                         help="tf.distribute strategy: 'mirrored' for all GPUs of this machine "
-                              "(default none); 'multi_worker' waits on a Keras 3 fix "
-                              "(keras-team/keras#20585)")
+                         help="'mirrored': all GPUs of this machine, on TensorFlow; "
+                              "'data_parallel': all devices of all processes (and machines) "
+                              "of a job, on KERAS_BACKEND=jax; --batch-size is then the "
+                              "global batch (default none)")
+    job = command.add_argument_group(
+        "several processes (data_parallel)",
+        "Start the same command once per process, each with its own --process-id; values "
+        "left out are read from COLORNET_COORDINATOR, COLORNET_NUM_PROCESSES and "
+        "COLORNET_PROCESS_ID. RUN_DIR and DATA_DIR must be the same shared folders on every "
+        "machine. See the README, 'Training on several machines', for SLURM.",
+    )
+    job.add_argument("--coordinator", metavar="HOST:PORT",
+                     help="address of process 0, where it listens and the others connect")
+    job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
+    job.add_argument("--process-id", type=int, metavar="I", help="this process, 0 to N-1")
     command.add_argument("--seed", type=int, help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
     command.set_defaults(run=_run_train)
 
 
 def _run_train(args):
+    from colornet import distributed
+
+    # Before any JAX work: the job's processes must join first.
+    cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
+    if cluster is not None:
+        distributed.initialize(cluster)
     from colornet import training
     from colornet.runs import RunFolder
 

@@ -15,8 +15,11 @@ SIZE_MULTIPLE = 8
 DEFAULT_IMAGE_SIZE = 256
 # The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
 DEFAULT_BACKBONE = "inception_resnet_v2"
-# "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute).
-DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
+# "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute,
+# TensorFlow). "data_parallel": every device of every process of a job, on one machine or
+# several (Keras's distribution API, JAX; `colornet.distributed`). batch_size is the global
+# batch either way.
+DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 
 # Colorizing. Version 1 runs on tiles of this side (with this much overlap) once a photo is
 # larger: its memory then stays bounded, whatever the photo's size. Both multiples of 8.
@@ -93,6 +96,13 @@ class TrainingConfig:
             )
         precision.validate(self.backbone_precision, name="backbone_precision")
         precision.validate(self.fusion_precision, precision.TRAINING_CHOICES, "fusion_precision")
+        if self.distribution == "multi_worker":
+            raise ValueError(
+                "distribution='multi_worker' is gone: Keras 3's fit cannot train under "
+                "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585); train across "
+                "machines with distribution='data_parallel' on KERAS_BACKEND=jax instead (README, "
+                "'Training on several machines')"
+            )
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(
                 f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {self.distribution!r}"

@@ -271,6 +271,7 @@ def image_dataset(
     seed=0,
     drop_remainder=False,
     extras=None,
+    shard=None,
 ):
     """Stream photos from disk as batches of square RGB, decoding each only when it is due.
 
@@ -298,6 +299,12 @@ def image_dataset(
             a memory-mapped .npy works), fetched by index so it never enters the graph. Each
             photo keeps its own row through shuffling and skipping; augmentation does not
             touch it.
+        shard: optional (index, count) for one of `count` processes training together
+            (`colornet.distributed`): every process shuffles the names alike, cuts each pass
+            into global batches of batch_size * count photos, and streams only part `index`
+            of each, batch_size photos; passes drop their last, incomplete global batch, so
+            every process yields the same number of equal batches. Augmentation draws
+            differently on each process.
 
     Returns:
         tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1]; with `extras`,
@@ -326,6 +333,10 @@ def image_dataset(
             min(len(paths), _SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
         )
 
+    if shard is not None:
+        dataset = _shard_of(dataset, batch_size, shard)
+        drop_remainder = True  # a photo that fails to load must not change a batch's shape
+        seed += 10_000 * shard[0]  # distinct augmentation per process; the shuffle stays shared
     dataset = _decoded(dataset, _PhotoLoader(image_size, len(set(paths))), extras)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if repeat:
@@ -334,16 +345,39 @@ def image_dataset(
         # every epoch (repeating file names instead would let batches straddle epochs).
         dataset = dataset.repeat()
     if augment:
+        dataset = _augmented(dataset, seed)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _shard_of(dataset, batch_size, shard):
+    """(path, index) elements → this process's part of every global batch, names only, before
+    any decoding: each process decodes its own photos and no others."""
+    index, count = shard
+    if not (_is_positive_int(count) and _util.is_int(index) and 0 <= index < count):
+        raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
+    part = slice(index * batch_size, (index + 1) * batch_size)
+    dataset = dataset.batch(batch_size * count, drop_remainder=True)
+    return dataset.map(lambda names, rows: (names[part], rows[part])).unbatch()
+
+
+def _augmented(dataset, seed):
+    """Batches → the same batches augmented (`augmentation_layers`)."""
+    from colornet import distributed
+
+    with distributed.local_variables():  # each process's seed differs (see shard)
         augmentation = augmentation_layers(seed)
 
-        def augmented(photos, rows=None):  # tf.data unpacks (photos, rows) pairs
-            photos = augmentation(photos, training=True)
-            return photos if rows is None else (photos, rows)
+    def augmented(photos, rows=None):  # tf.data unpacks (photos, rows) pairs
+        # Layer by layer: each preprocessing layer computes in TensorFlow inside tf.data on
+        # every backend, but a Sequential around them would convert the batch to the
+        # backend's arrays first, which fails on JAX and PyTorch.
+        for layer in augmentation.layers:
+            photos = layer(photos, training=True)
+        return photos if rows is None else (photos, rows)
 
-        # One batch at a time: the layers' random draws then come in a fixed order, so a seed
-        # repeats a run; each batch's transforms are vectorised anyway.
-        dataset = dataset.map(augmented)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # One batch at a time: the layers' random draws then come in a fixed order, so a seed
+    # repeats a run; each batch's transforms are vectorised anyway.
+    return dataset.map(augmented)
 
 
 def _decoded(dataset, loader, extras):

@@ -17,7 +17,17 @@ import numpy as np
 import tqdm
 import tqdm.keras
 
-from colornet import _util, backbones, color, colorize, data, models, precision
+from colornet import (
+    _util,
+    backbones,
+    color,
+    colorize,
+    data,
+    distributed,
+    images,
+    models,
+    precision,
+)
 from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
 
@@ -104,6 +114,10 @@ def train(config, run_dir, progress=True, callbacks=()):
         progress: show progress bars.
         callbacks: more Keras callbacks for `fit`, after colornet's own.
 
+    With distribution="data_parallel" and several processes (`colornet.distributed`), every
+    process calls this alike: each streams its share of every global batch of
+    config.batch_size photos, and process 0 alone writes the run folder's files.
+
     Raises:
         TrainingError: the loss became NaN or infinite (earlier checkpoints stay intact).
         ValueError: a bad config, or a run folder started with a different one.
@@ -115,11 +129,11 @@ def train(config, run_dir, progress=True, callbacks=()):
     strategy = _distribution_strategy(config.distribution)
     run = RunFolder(run_dir)
     config = _resolved(config)
-    run.path.mkdir(parents=True, exist_ok=True)
-    _check_or_save_config(config, run)
-    train_paths, validation_paths = _split_once(config, run, progress)
-
     initial_epoch = run.completed_epochs()
+    train_paths, validation_paths, shard = _start_run(config, run, initial_epoch, progress)
+    chief = distributed.is_chief()
+    progress = progress and chief
+
     if initial_epoch >= config.epochs:
         print(f"{run.path} already trained {initial_epoch} epochs; raise epochs to train further")
         return TrainingResult(run.path, {}, run.best_model_path)
@@ -131,14 +145,16 @@ def train(config, run_dir, progress=True, callbacks=()):
             _restore_checkpoint(training_model, run)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
-    train_dataset, validation_dataset = _datasets(config, train_paths, validation_paths, extras)
-    checkpoint = RunCheckpoint(run, colorizer, "val_loss" if validation_paths else "loss")
-    colornet_callbacks = [
-        StopOnNonFiniteLoss(run),
-        checkpoint,
-        keras.callbacks.CSVLogger(run.log_path, append=True),
-        keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
-    ]
+    datasets, steps = _datasets(config, train_paths, validation_paths, extras, shard)
+    train_dataset, validation_dataset = datasets
+    monitor = "loss" if validation_dataset is None else "val_loss"
+    checkpoint = RunCheckpoint(run, colorizer, monitor)
+    colornet_callbacks = [StopOnNonFiniteLoss(run), checkpoint]
+    if chief:  # files only; every process computes the same logs
+        colornet_callbacks += [
+            keras.callbacks.CSVLogger(run.log_path, append=True),
+            keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
+        ]
     if progress:
         colornet_callbacks.append(
             tqdm.keras.TqdmCallback(config.epochs, verbose=1, initial=initial_epoch)
@@ -148,13 +164,42 @@ def train(config, run_dir, progress=True, callbacks=()):
         validation_data=validation_dataset,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
-        steps_per_epoch=data.steps_per_epoch(len(train_paths), config.batch_size),
-        validation_steps=data.steps_per_epoch(len(validation_paths), config.batch_size) or None,
+        steps_per_epoch=steps[0],
+        validation_steps=steps[1] or None,
         shuffle=False,  # the dataset shuffles file names itself
         callbacks=[*colornet_callbacks, *callbacks],
         verbose=0,
     )
     return TrainingResult(run.path, history.history, run.best_model_path)
+
+
+def _start_run(config, run, initial_epoch, progress):
+    """Check or save the config and split the photos: (train paths, validation paths, shard).
+
+    Several processes first check that they agree; then process 0 alone writes, and the
+    others read what it wrote (the split here; later the embeddings and the checkpoint).
+    The shard, for data_parallel, is this process's (index, count).
+    """
+    chief = distributed.is_chief()
+    if config.distribution == "data_parallel":
+        _check_processes_agree(config, run, initial_epoch)
+    elif distributed.process_count() > 1:
+        raise ValueError(
+            f"{distributed.process_count()} processes train together only with "
+            "distribution='data_parallel'"
+        )
+    if chief:
+        run.path.mkdir(parents=True, exist_ok=True)
+    _check_or_save_config(config, run, write=chief)
+    if chief:
+        train_paths, validation_paths = _split_once(config, run, progress)
+    distributed.check_shared_folder(run.path)
+    if not chief:
+        train_paths, validation_paths = run.split()
+    shard = None
+    if config.distribution == "data_parallel":
+        shard = _process_share(config, len(train_paths))
+    return train_paths, validation_paths, shard
 
 
 def _resolved(config):
@@ -188,28 +233,74 @@ def _embedding_extras(config, run, colorizer, train_paths, validation_paths, pro
     return embeddings[: len(train_paths)], embeddings[len(train_paths) :]
 
 
-def _datasets(config, train_paths, validation_paths, extras):
-    """(train, validation or None) datasets of (input, target) pairs.
+def _datasets(config, train_paths, validation_paths, extras, shard=None):
+    """((train, validation or None) datasets of (input, target) pairs, (train, validation)
+    steps per epoch).
 
     Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
-    cutting an epoch short, and Keras knows each epoch's length up front.
+    cutting an epoch short, and Keras knows each epoch's length up front. With a shard (one
+    of several processes) each streams its batch_size / processes photos of every batch, and
+    an epoch is the whole global batches of a pass.
     """
     train_extras, validation_extras = extras
+    batch_size = config.batch_size if shard is None else config.batch_size // shard[1]
+
+    def steps(count):
+        if shard is None:
+            return data.steps_per_epoch(count, batch_size)
+        return count // config.batch_size
+
     train_dataset = _pairs(
         data.image_dataset(
-            train_paths, config.image_size, config.batch_size, augment=config.augment,
-            shuffle=True, repeat=True, seed=config.seed, extras=train_extras,
+            train_paths, config.image_size, batch_size, augment=config.augment,
+            shuffle=True, repeat=True, seed=config.seed, extras=train_extras, shard=shard,
         )
     )
-    if not validation_paths:
-        return train_dataset, None
+    validation_steps = steps(len(validation_paths))
+    if not validation_steps:
+        return (train_dataset, None), (steps(len(train_paths)), 0)
     validation_dataset = _pairs(
         data.image_dataset(
-            validation_paths, config.image_size, config.batch_size,
-            augment=False, shuffle=False, repeat=True, extras=validation_extras,
+            validation_paths, config.image_size, batch_size, augment=False, shuffle=False,
+            repeat=True, extras=validation_extras, shard=shard,
         )
     )
-    return train_dataset, validation_dataset
+    return (train_dataset, validation_dataset), (steps(len(train_paths)), validation_steps)
+
+
+def _check_processes_agree(config, run, initial_epoch):
+    """Every process of a job must train the same run on the same photos (one collective)."""
+    try:
+        photos = images.list_images(config.data_dir, check_headers=False)
+    except images.ImageError:
+        photos = []  # the scan names the problem, on every process alike
+    root = pathlib.Path(config.data_dir)
+    distributed.check_agreement(
+        {
+            **dataclasses.asdict(config),
+            "resumes after epoch": initial_epoch,
+            "keras backend": keras.backend.backend(),
+            "keras": keras.__version__,
+        },
+        [(path.relative_to(root).as_posix(), path.stat().st_size) for path in photos],
+        run.path,
+    )
+
+
+def _process_share(config, train_count):
+    """(this process's index, processes): its part of every global batch, for data_parallel."""
+    processes = distributed.process_count()
+    local_devices, devices = distributed.device_counts()
+    if config.batch_size % devices:
+        raise ValueError(
+            f"batch_size {config.batch_size} (the global batch) must be a multiple of the "
+            f"{devices} devices of the job ({processes} processes of {local_devices})"
+        )
+    if train_count < config.batch_size:
+        raise ValueError(
+            f"{train_count} training photos cannot fill one global batch of {config.batch_size}"
+        )
+    return distributed.process_index(), processes
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -220,16 +311,19 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.run = run
         self.colorizer = colorizer
         self.monitor = monitor
+        # Read once, at the start: under several processes every one must decide alike
+        # whether an epoch is the best, while process 0 rewrites the state file.
+        self.best = run.best_loss()
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor, float("inf"))
-        best = self.run.best_loss()
-        if value < best:
+        if value < self.best:
             _copy_fusion_weights(self.model, self.colorizer)
             _save_model_atomically(self.colorizer, self.run.best_model_path)
-            best = value
+            self.best = value
         _save_model_atomically(self.model, self.run.checkpoint_path)
-        self.run.save_state(epoch + 1, best, self.monitor)
+        if distributed.is_chief():
+            self.run.save_state(epoch + 1, self.best, self.monitor)
 
 
 def _copy_fusion_weights(training_model, colorizer):
@@ -287,30 +381,49 @@ def _cached_embeddings(colorizer, config, run, paths, progress):
 
     Returns a read-only memory-mapped (len(paths), E) float32 array, rows in `paths` order;
     a photo that cannot be read keeps a row of zeros (it is skipped in training anyway).
+    Several processes each embed every count-th photo, in equal batches, then share them.
     """
     path = run.embeddings_path
     if path.is_file():
         cached = np.load(path, mmap_mode="r")
         if len(cached) == len(paths):
             return cached
+    index, count = distributed.process_index(), distributed.process_count()
     embedding_model = models.embedding_network(colorizer)
-    embeddings = np.zeros((len(paths), embedding_model.output.shape[-1]), np.float32)
+    rows_each = -(-len(paths) // count)
+    mine = np.zeros((rows_each, embedding_model.output.shape[-1]), np.float32)
+    own_paths = paths[index::count]
     photos = data.image_dataset(
-        paths, config.image_size, config.batch_size, augment=False, shuffle=False,
-        extras=np.arange(len(paths))[:, None],
+        own_paths, config.image_size, config.batch_size, augment=False, shuffle=False,
+        extras=np.arange(len(own_paths))[:, None],
     )
-    batches = tqdm.tqdm(photos, total=data.steps_per_epoch(len(paths), config.batch_size),
-                        desc="embedding photos", disable=not progress)
+    steps = data.steps_per_epoch(rows_each, config.batch_size)  # the same on every process
+    batches = tqdm.tqdm(photos, total=steps, desc="embedding photos", disable=not progress)
+    # Every batch padded to batch_size photos, and as many batches on every process: one
+    # compiled shape, and the processes' calls stay in step.
+    padded = np.zeros((config.batch_size, config.image_size, config.image_size, 1), np.float32)
+    done = 0
     for rgb, rows in batches:
-        lightness = color.rgb_to_lightness(rgb.numpy())[..., None]
-        embeddings[rows.numpy()[:, 0].astype(int)] = embedding_model.predict_on_batch(lightness)
-    _util.write_bytes_atomically(path, lambda file: np.save(file, embeddings))
+        padded[: len(rgb)] = color.rgb_to_lightness(rgb.numpy())[..., None]
+        mine[rows.numpy()[:, 0].astype(int)] = embedding_model.predict_on_batch(padded)[: len(rgb)]
+        done += 1
+    for _ in range(done, steps):  # photos that failed to load left this process short
+        embedding_model.predict_on_batch(padded)
+    everyone = distributed.gather(mine)  # (processes, rows_each, E)
+    embeddings = np.zeros((len(paths), mine.shape[-1]), np.float32)
+    for process in range(count):
+        rows = np.arange(process, len(paths), count)
+        embeddings[rows] = everyone[process, : len(rows)]
+    if distributed.is_chief():
+        _util.write_bytes_atomically(path, lambda file: np.save(file, embeddings))
+    distributed.barrier("colornet-embeddings")
     return np.load(path, mmap_mode="r")
 
 
-def _check_or_save_config(config, run):
+def _check_or_save_config(config, run, write=True):
     if not run.has_config():
-        run.save_config(config)
+        if write:
+            run.save_config(config)
         return
     saved = run.load_config()
     changed = [
@@ -323,7 +436,8 @@ def _check_or_save_config(config, run):
             f"{run.path} holds a run with other settings: {'; '.join(changed)}; "
             "use a new run folder, or the same settings to resume"
         )
-    run.save_config(config)  # epochs, batch size and the like may change between sessions
+    if write:
+        run.save_config(config)  # epochs, batch size and the like may change between sessions
 
 
 def _split_once(config, run, progress):
@@ -345,8 +459,12 @@ def _split_once(config, run, progress):
 
 
 def _distribution_strategy(distribution):
-    """A tf.distribute strategy for "mirrored" / "multi_worker", None for "none"."""
+    """A tf.distribute strategy for "mirrored"; None for "none" and for "data_parallel",
+    which sets Keras's distribution instead (`distributed.data_parallel`)."""
     if distribution == "none":
+        return None
+    if distribution == "data_parallel":
+        distributed.data_parallel()
         return None
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -354,21 +472,12 @@ def _distribution_strategy(distribution):
         )
     import tensorflow as tf
 
-    if distribution == "mirrored":
-        # Every local GPU; with none, every logical CPU device (how the tests split the CPU).
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    # tf.distribute.MultiWorkerMirroredStrategy is what training across machines needs, but
-    # Keras 3's fit fails under it twice over (before the first step, and when it reduces a
-    # step's logs): keras-team/keras#20585, still open with Keras 3.15. Refuse it plainly
-    # rather than fail inside Keras on every worker.
-    raise ValueError(
-        "distribution='multi_worker' is not available: Keras 3's fit cannot train under "
-        "tf.distribute.MultiWorkerMirroredStrategy yet (keras-team/keras#20585); use "
-        "'mirrored' for the GPUs of one machine"
-    )
+    # Every local GPU; with none, every logical CPU device (how the tests split the CPU).
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
 def _save_model_atomically(model, path):
-    with _util.atomic_output(path) as temporary:
+    # Every process saves (under JAX, saving gathers the variables); process 0's file is kept.
+    with distributed.chief_output(path) as temporary:
         model.save(temporary)
