@@ -443,7 +443,8 @@ def build_colornet(args, folder):
     (config, training_model, colorizer)."""
     config = training.TrainingConfig(
         data_dir=folder, backbone=args.backbone, backbone_weights=None,
-        image_size=args.image_size, batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
+        image_size=args.image_size, batch_size=args.batch_size,
+        cache_embeddings=args.cache_embeddings,
         backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
     )
     training_model, colorizer = training.build_training_model(config)
