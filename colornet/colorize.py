@@ -318,19 +318,36 @@ class ColorizeReport:
         return "\n".join(lines)
 
 
-def expand_inputs(inputs):
+def expand_inputs(inputs, out_dir=None):
     """Files, folders (searched recursively) and glob patterns → [(photo path, output name)].
 
-    The output name keeps the photo's file name, and for folders its path inside the folder,
-    so outputs never collide; a name seen twice gets "-2", "-3"... Nothing matched → ValueError.
+    The output name is the photo's file name, and for a folder its path inside the folder.
+    Distinct photos whose names would collide (the same name from two folders, or x.png and
+    x.tif, which both become x.png) keep the first one's name, and each later one gets the
+    first free "-2", "-3"... of its stem, free meaning no other input has that name: names
+    depend only on the inputs, and a photo's own unique name is never taken from it. A photo
+    given twice (a file and a glob that matches it) is colorized once.
+
+    Files inside `out_dir` found through a folder or a glob are left out, so an output folder
+    inside an input folder is never read as input on the next run. Nothing matched, or an
+    input folder that is `out_dir` itself → ValueError.
     """
+    out_dir = None if out_dir is None else pathlib.Path(out_dir).resolve()
+
+    def outside_output(path):
+        return out_dir is None or not path.resolve().is_relative_to(out_dir)
+
     found = []
     for item in inputs:
         item = str(item)
         if pathlib.Path(item).is_dir():
             folder = pathlib.Path(item)
+            if out_dir is not None and folder.resolve() == out_dir:
+                raise ValueError(
+                    f"the output folder {folder} is also an input folder; choose another -o"
+                )
             # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
-            listed = images.list_images(folder, check_headers=False)
+            listed = images.list_images(folder, check_headers=False, exclude=out_dir)
             found += [(path, path.relative_to(folder)) for path in listed]
         elif pathlib.Path(item).exists():
             found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
@@ -338,15 +355,36 @@ def expand_inputs(inputs):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise ValueError(f"no files match {item}")
-            found += [(pathlib.Path(path), pathlib.Path(pathlib.Path(path).name)) for path in matches if pathlib.Path(path).is_file()]
+            files = [pathlib.Path(path) for path in matches if pathlib.Path(path).is_file()]
+            found += [(path, pathlib.Path(path.name)) for path in files if outside_output(path)]
         else:
             raise ValueError(f"{item}: no such file or folder")
-    seen, unique = {}, []
+    return _unique_names(found)
+
+
+def _unique_names(found):
+    """[(path, name)] → the same with each photo once and no two names alike (see
+    `expand_inputs`). Names are compared without suffix and case, as outputs may change
+    suffix (.tif → .png) and land on case-insensitive disks."""
+
+    def key(name):
+        return str(name.with_suffix("")).lower()
+
+    seen_paths, distinct = set(), []
     for path, name in found:
-        key = str(name.with_suffix("")).lower()
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            name = name.with_name(f"{name.stem}-{seen[key]}{name.suffix}")
+        if path.resolve() not in seen_paths:
+            seen_paths.add(path.resolve())
+            distinct.append((path, name))
+    taken = {key(name) for _, name in distinct}
+    owners, unique = set(), []
+    for path, name in distinct:
+        if key(name) in owners:
+            number = 2
+            while key(name.with_name(f"{name.stem}-{number}{name.suffix}")) in taken:
+                number += 1
+            name = name.with_name(f"{name.stem}-{number}{name.suffix}")
+            taken.add(key(name))
+        owners.add(key(name))
         unique.append((path, name))
     return unique
 
@@ -365,7 +403,7 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
     """
     if image_format not in (None, "png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
-    jobs = expand_inputs(inputs)
+    jobs = expand_inputs(inputs, out_dir)
     inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
     report = ColorizeReport([], [])

@@ -368,7 +368,7 @@ def is_image_file(path):
         return False
 
 
-def list_images(folder, *, recursive=True, check_headers=True):
+def list_images(folder, *, recursive=True, check_headers=True, exclude=None):
     """List the image files in a folder, sorted, so every run sees them in the same order.
 
     Hidden files and folders (".DS_Store", "._photo.jpg", ".git") and operating-system
@@ -381,6 +381,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
         check_headers: read each file's header (`is_image_file`); False lists every file with
             an image suffix, so that a corrupt one is reported when it fails to load instead
             of skipped here.
+        exclude: a folder whose files are left out (an output folder inside `folder`).
 
     Returns:
         list of pathlib.Path, each `folder / relative path`, sorted by path.
@@ -400,7 +401,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
         return path.suffix.lower() in IMAGE_SUFFIXES
 
     images, skipped = [], []
-    for path in _files_in(folder, recursive):
+    for path in _files_in(folder, recursive, exclude):
         (images if is_image(path) else skipped).append(path)
 
     skipped_note = ""
@@ -417,16 +418,21 @@ def list_images(folder, *, recursive=True, check_headers=True):
     return images
 
 
-def _files_in(folder, recursive):
-    """Sorted visible files under `folder`; a hidden or clutter folder is not entered."""
+def _files_in(folder, recursive, exclude=None):
+    """Sorted visible files under `folder`; a hidden or clutter folder, or `exclude`, is not
+    entered."""
+    exclude = None if exclude is None else pathlib.Path(exclude).resolve()
+
+    def enter(directory, name):
+        return _is_visible(name) and (exclude is None or (directory / name).resolve() != exclude)
 
     def raise_unreadable(error):
         raise ImageError(f"cannot read folder '{error.filename}': {error.strerror}") from error
 
     files = []
     for directory, subfolders, names in os.walk(folder, onerror=raise_unreadable):
-        subfolders[:] = [name for name in subfolders if _is_visible(name)] if recursive else []
         directory = pathlib.Path(directory)
+        subfolders[:] = [name for name in subfolders if enter(directory, name)] if recursive else []
         files.extend(directory / name for name in names if _is_visible(name))
     return sorted(files)
 

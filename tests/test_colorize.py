@@ -209,6 +209,56 @@ def test_same_names_from_different_folders_do_not_collide(tmp_path):
     assert names == ["p.png", "p-2.png"]
 
 
+def test_distinct_photos_with_equal_names_never_overwrite_each_other(tmp_path):
+    # B/x.jpg must not take A/x-2.jpg's own name (it did, and replaced its result).
+    inputs = [write_photo(tmp_path / "A" / "x.jpg"), write_photo(tmp_path / "A" / "x-2.jpg"),
+              write_photo(tmp_path / "B" / "x.jpg")]
+    names = [str(name) for _, name in colorize.expand_inputs(inputs)]
+    assert names == ["x.jpg", "x-2.jpg", "x-3.jpg"]
+    assert names == [str(name) for _, name in colorize.expand_inputs(inputs)]  # deterministic
+    report = colorize.colorize_files(constant_model(), inputs, tmp_path / "out", progress=False)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(names)
+    assert len(report.written) == 3 and not report.failed
+
+
+def test_outputs_that_would_change_suffix_into_one_name_stay_apart(tmp_path):
+    folder = tmp_path / "in"
+    write_photo(folder / "scan.png")
+    images.save_image(folder / "scan.jpg", np.zeros((8, 8, 3)))
+    (folder / "scan.tif").write_bytes((folder / "scan.png").read_bytes())  # a PNG named .tif
+    names = [str(name) for _, name in colorize.expand_inputs([folder])]
+    assert names == ["scan.jpg", "scan-2.png", "scan-3.tif"]
+
+
+def test_folders_keep_their_inner_paths_and_a_photo_given_twice_is_done_once(tmp_path):
+    write_photo(tmp_path / "A" / "trip" / "x.png")
+    write_photo(tmp_path / "B" / "trip" / "x.png")
+    jobs = colorize.expand_inputs([tmp_path / "A", tmp_path / "B", tmp_path / "A" / "trip" / "x.png"])
+    assert [str(name) for _, name in jobs] == ["trip/x.png", "trip/x-2.png"]
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tmp_path):
+    photos = tmp_path / "photos"
+    write_photo(photos / "a.png")
+    write_photo(photos / "trip" / "b.png")
+    for _ in range(2):
+        report = colorize.colorize_files(constant_model(), [photos], photos / "colorized", progress=False)
+        assert sorted(str(path.relative_to(photos)) for path in report.written) == [
+            "colorized/a.png", "colorized/trip/b.png"
+        ]
+    report = colorize.colorize_files(
+        constant_model(), [str(photos / "**" / "*.png")], photos / "colorized", progress=False
+    )
+    assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
+    assert not (photos / "colorized" / "colorized").exists()
+
+
+def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
+    write_photo(tmp_path / "photos" / "a.png")
+    with pytest.raises(ValueError, match="also an input folder"):
+        colorize.colorize_files(constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False)
+
+
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="nowhere.png: no such file"):
         colorize.expand_inputs([tmp_path / "nowhere.png"])
