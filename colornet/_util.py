@@ -7,11 +7,13 @@ import contextlib
 import json
 import os
 import pathlib
-import secrets
 
 import numpy as np
 
-# Hidden temporary files that `atomic_output` writes beside their target: ".NAME.XXXXXXXX.tmp.EXT".
+from colornet import leftovers
+
+# Hidden temporary files that `atomic_output` writes beside their target:
+# ".NAME.PID-XXXXXXXX.tmp.EXT" (`leftovers.temporary_path`).
 TEMPORARY_MARK = ".tmp"
 _EIGHT_BIT = 255.0
 
@@ -27,8 +29,8 @@ def atomic_output(path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
-    # the real suffix kept, since some writers (Keras, matplotlib) choose the format by it.
-    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{TEMPORARY_MARK}{path.suffix}")
+    # with this process's id, so a later run can tell a killed run's debris (`leftovers`).
+    temporary = leftovers.temporary_path(path)
     # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
     open(temporary, "xb").close()
     try:

@@ -15,7 +15,7 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import _util, color, images, keras_utils, models
+from colornet import _util, color, images, keras_utils, leftovers, models
 from colornet import precision as _precision
 from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 from colornet.runs import RunFolder
@@ -119,7 +119,9 @@ def _predict_single_image_many(model, lightness_list, tile, batch_size):
         if tile is None or max(lightness.shape) <= tile:
             same_size.setdefault(lightness.shape, []).append(index)
         else:
-            results[index] = predict_ab_tiled(model, lightness, tile=tile, batch_size=batch_size)
+            results[index] = predict_ab_tiled(
+                model, lightness, tile=tile, overlap=tile_overlap(tile), batch_size=batch_size
+            )
     for (height, width), indices in same_size.items():
         padded, _ = pad_to_multiple(np.stack([lightness_list[index] for index in indices]))
         scaled_ab = keras_utils.predict_batches(
@@ -173,6 +175,13 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window
     return (total / weights)[:height, :width]
+
+
+def tile_overlap(tile):
+    """The overlap tiles of side `tile` (a multiple of 8) blend over: the default, or for a
+    small tile the widest multiple of 8 below half of it (none for tiles of 8 and 16)."""
+    widest = (tile // 2 - 1) // models.SIZE_MULTIPLE * models.SIZE_MULTIPLE
+    return max(0, min(DEFAULT_TILE_OVERLAP, widest))
 
 
 def _tile_starts(length, tile, overlap):
@@ -403,9 +412,12 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
     """
     if image_format not in (None, "png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
     jobs = expand_inputs(inputs, out_dir)
     inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
+    leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
     bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
     for first in range(0, len(jobs), batch_size):

@@ -228,3 +228,85 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     assert "grey" in out and "mean ab" in out and "AuC" in out
     folder = tmp_path / "v1_evaluation"
     assert {path.name for path in folder.iterdir()} == {"scores.csv", "scores.json", "comparison.png"}
+
+
+# Each command with its required arguments, and every numeric option it takes with values
+# that must be refused: all in one line that names the option, before any work starts.
+COMMANDS = {
+    "single": (["photo.png", "-o", "out.png"], ["--size", "--steps", "--learning-rate", "--seed"]),
+    "prepare": (["raw", "data"], ["--image-size", "--test-fraction", "--min-side", "--seed"]),
+    "train": (["data", "--out", "run"], ["--epochs", "--batch-size", "--image-size",
+                                         "--learning-rate", "--validation-fraction", "--seed"]),
+    "colorize": (["photo.png", "-o", "out", "--model", "m.keras"], ["--batch-size", "--tile"]),
+    "video": (["in.mp4", "out.mp4", "--model", "m.keras"],
+              ["--batch-size", "--smoothing", "--working-size"]),
+    "evaluate": (["data", "--model", "m.keras"], ["--grid", "--mean-ab"]),
+}
+BAD_VALUES = {
+    "--size": ["0", "-1", "7", "x"], "--steps": ["0", "-1", "1.5"],
+    "--learning-rate": ["0", "-1", "nan", "inf"], "--seed": ["-1", "x"],
+    "--image-size": ["0", "-8", "3.5"], "--test-fraction": ["-0.1", "1", "nan"],
+    "--min-side": ["0", "-3"], "--epochs": ["0", "-1"], "--batch-size": ["0", "-1", "two"],
+    "--validation-fraction": ["1", "-0.5"], "--tile": ["0", "7", "-8", "100"],
+    "--smoothing": ["1", "-0.1", "nan"], "--working-size": ["0", "4"], "--grid": ["-1"],
+    "--mean-ab": ["nan", "200"],
+}
+
+
+@pytest.mark.parametrize(
+    "command, option, value",
+    [
+        (command, option, value)
+        for command, (_, options) in COMMANDS.items()
+        for option in options
+        for value in BAD_VALUES[option]
+    ],
+)
+def test_every_numeric_option_refuses_bad_values_in_one_line(command, option, value, capsys):
+    required, _ = COMMANDS[command]
+    given = [option, value, "0"] if option == "--mean-ab" else [f"{option}={value}"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, *required, *given])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert error.count("\n") == 1 and error.startswith(f"colornet {command}: error: argument {option}")
+    assert repr(value) in error and "Traceback" not in error
+
+
+def test_train_image_size_must_be_a_multiple_of_8_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "data", "--out", "run", "--image-size", "100"])
+    assert "a multiple of 8" in capsys.readouterr().err
+
+
+def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
+    import keras
+
+    from colornet import colorize, models
+
+    keras.utils.set_random_seed(0)
+    model = models.single_image_net()
+    lightness = np.random.default_rng(0).random((40, 70)).astype(np.float32) * 100
+    for tile in (8, 16, 24, 136):
+        (ab,) = colorize.predict_ab_many(model, [lightness], tile=tile)
+        assert ab.shape == (40, 70, 2) and np.isfinite(ab).all()
+
+
+def test_help_shows_no_default_on_required_options_or_options_without_one(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        help_text = capsys.readouterr().out
+        assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    with pytest.raises(SystemExit):
+        cli.main(["colorize", "--help"])
+    assert "(default: 8)" in capsys.readouterr().out  # real defaults still shown
+
+
+def test_version_prints_the_package_version(capsys):
+    import colornet
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"colornet {colornet.__version__}"
