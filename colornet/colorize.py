@@ -423,8 +423,11 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
     for first in range(0, len(jobs), batch_size):
         loaded = []
         for path, name in jobs[first : first + batch_size]:
+            # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter
+            # one over white; a JPEG has no alpha and shows the photo as on white.
+            keeps_alpha = _output_suffix(path, image_format) == ".png"
             try:
-                rgb, alpha = images.load_rgb_and_alpha(path)
+                rgb, alpha = images.load_rgb_and_alpha(path, composite=not keeps_alpha)
                 loaded.append((path, name, color.rgb_to_lightness(rgb), alpha))
             except (images.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))

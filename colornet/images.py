@@ -77,13 +77,20 @@ def load_rgb(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     return rgb
 
 
-def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
     """Read an image as `load_rgb` does, and also its transparency.
 
+    Args:
+        path, max_pixels: as in `load_rgb`.
+        composite: True composites transparent pixels onto white, as `load_rgb`; False keeps
+            each pixel's own colour (straight alpha), for writing it back with its alpha:
+            compositing and then applying the alpha again would lighten every
+            semi-transparent pixel twice.
+
     Returns:
-        (rgb, alpha): rgb float32 (H, W, 3) in [0, 1], composited onto white as in
-        `load_rgb`; alpha float32 (H, W) in [0, 1] (0 = clear), or None for an image with no
-        transparency. Both upright (EXIF orientation applied).
+        (rgb, alpha): rgb float32 (H, W, 3) in [0, 1]; alpha float32 (H, W) in [0, 1]
+        (0 = clear), or None for an image with no transparency. Both upright (EXIF
+        orientation applied).
     """
     path = pathlib.Path(path)
     _check_readable_file(path)
@@ -121,7 +128,7 @@ def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS):
             f"cannot decode it, the file may be truncated or corrupt "
             f"({type(error).__name__}: {error})",
         ) from error
-    rgb, alpha = _to_rgb_and_alpha(pixels, scale)
+    rgb, alpha = _to_rgb_and_alpha(pixels, scale, composite)
     return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
 
 
@@ -298,17 +305,23 @@ def _with_colour_key_alpha(rgb, info):
     return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
-def _to_rgb_and_alpha(pixels, scale):
-    """(H, W, C) pixels with full intensity `scale` → (float32 (H, W, 3) in [0, 1] composited
-    on white, float32 (H, W) alpha or None)."""
+def _to_rgb_and_alpha(pixels, scale, composite=True):
+    """(H, W, C) pixels with full intensity `scale` → (float32 (H, W, 3) in [0, 1], composited
+    on white if `composite`, float32 (H, W) alpha or None)."""
     values = np.clip(pixels.astype(np.float32) / np.float32(scale), 0.0, 1.0)
     alpha = None
     if values.shape[-1] in (2, 4):
         values, alpha = values[..., :-1], values[..., -1]
-        values = values * alpha[..., None] + (1.0 - alpha[..., None])
+        if composite:
+            values = composite_on_white(values, alpha)
     if values.shape[-1] == 1:
         values = np.repeat(values, 3, axis=-1)
     return values, alpha
+
+
+def composite_on_white(rgb, alpha):
+    """(H, W, C) straight colour in [0, 1] and its (H, W) alpha → (H, W, C) as seen on white."""
+    return rgb * alpha[..., None] + (1.0 - alpha[..., None])
 
 
 # EXIF orientation → the numpy operation that makes the picture upright (EXIF 2.32, tag 274),

@@ -310,3 +310,16 @@ def test_version_prints_the_package_version(capsys):
         cli.main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"colornet {colornet.__version__}"
+
+
+def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
+    alpha = np.ones((32, 32))
+    alpha[:, :8], alpha[:, 8:16] = 0.0, 0.5
+    images.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
+    status = cli.main(["single", str(tmp_path / "logo.png"), "-o", str(tmp_path / "out.png"),
+                       "--steps", "2", "--size", "32", "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "RGBA"
+    _, kept = images.load_rgb_and_alpha(tmp_path / "out.png")
+    np.testing.assert_allclose(kept, alpha, atol=1 / 255)

@@ -175,6 +175,29 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     np.testing.assert_allclose(kept_alpha, alpha, atol=1 / 255)
 
 
+def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
+    rgb = np.full((24, 40, 3), 0.45)  # L* 48
+    alpha = np.ones((24, 40))
+    alpha[8:16] = 0.5  # a half-transparent band
+    write_photo(tmp_path / "in" / "logo.png", rgb, alpha=alpha)
+    for image_format in ("png", "jpg"):
+        colorize.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
+                                image_format=image_format, progress=False)
+    written, written_alpha = images.load_rgb_and_alpha(tmp_path / "png" / "logo.png", composite=False)
+    lightness = color.rgb_to_lightness(written)
+    own = color.rgb_to_lightness(images.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0])
+    np.testing.assert_allclose(lightness, own, atol=0.5)  # the band is not lightened
+    np.testing.assert_allclose(written_alpha, alpha, atol=1 / 255)
+    # What a viewer shows on white is the input as shown on white, alpha applied once (within
+    # 1 L*: mixing a colour with white in sRGB moves its lightness a little from a grey's).
+    on_white = color.rgb_to_lightness(images.composite_on_white(written, written_alpha))
+    input_on_white = color.rgb_to_lightness(images.load_rgb(tmp_path / "in" / "logo.png"))
+    np.testing.assert_allclose(on_white, input_on_white, atol=1.0)
+    # A JPEG has no alpha: the photo as on white, once.
+    jpeg = color.rgb_to_lightness(images.load_rgb(tmp_path / "jpg" / "logo.jpg"))
+    np.testing.assert_allclose(jpeg, on_white, atol=1.5)
+
+
 def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
     for name in ("x1.png", "x2.png", "y.png"):
         write_photo(tmp_path / name)
