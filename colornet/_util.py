@@ -31,13 +31,19 @@ def atomic_output(path):
     # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
     # with this process's id, so a later run can tell a killed run's debris (`leftovers`).
     temporary = leftovers.temporary_path(path)
-    # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
-    open(temporary, "xb").close()
     try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+        # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
+        open(temporary, "xb").close()
+        try:
+            yield temporary
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+    except OSError as error:
+        if error.filename != str(temporary):
+            raise
+        # The user asked for `path`; the temporary name is ours and would only puzzle them.
+        raise type(error)(error.errno, error.strerror, str(path)) from None
 
 
 def write_bytes_atomically(path, write):

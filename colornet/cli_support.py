@@ -5,10 +5,12 @@ Imports only the standard library, so it is in force before TensorFlow starts im
 """
 
 import argparse
+import contextlib
 import math
 import os
 import signal
 import sys
+import warnings
 
 
 class Parser(argparse.ArgumentParser):
@@ -124,3 +126,21 @@ def raise_on_signals():
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, terminate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings
+
+
+@contextlib.contextmanager
+def warnings_as_lines(command):
+    """Inside: a warning prints as one line, "colornet COMMAND: warning: ...", without the
+    `file.py:line: UserWarning` and source line Python adds (those are for programmers)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{command}: warning: {text}", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield

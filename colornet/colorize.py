@@ -7,7 +7,6 @@ every detail of the photo survives whatever the model does.
 import dataclasses
 import glob
 import pathlib
-import warnings
 import zipfile
 
 import keras
@@ -430,8 +429,7 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
                 rgb, alpha = images.load_rgb_and_alpha(path, composite=not keeps_alpha)
                 loaded.append((path, name, color.rgb_to_lightness(rgb), alpha))
             except (images.ImageError, ValueError) as error:
-                report.failed.append((path, str(error)))
-                warnings.warn(str(error), stacklevel=2)
+                report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()
         if not loaded:
             continue

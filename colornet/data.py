@@ -582,8 +582,8 @@ def _clear_outputs(output_dirs, overwrite):
         if output_dir.is_dir() and any(output_dir.iterdir()):
             if not overwrite:
                 raise ValueError(
-                    f"'{output_dir}' is not empty (an earlier prepare?); pass overwrite=True "
-                    "(--overwrite) to delete its contents and prepare again"
+                    f"'{output_dir}' is not empty (an earlier prepare?); prepare again with "
+                    "the overwrite option (--overwrite) to replace it"
                 )
             shutil.rmtree(output_dir)
 

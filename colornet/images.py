@@ -406,7 +406,7 @@ def list_images(folder, *, recursive=True, check_headers=True, exclude=None):
     if not folder.exists():
         raise ImageError(f"folder not found: '{folder}'")
     if not folder.is_dir():
-        raise ImageError(f"'{folder}' is a file, not a folder of images (use load_rgb for one)")
+        raise ImageError(f"'{folder}' is a file, not a folder of images")
 
     def is_image(path):
         if check_headers:

@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, results on disk, one-line errors."""
 
+import re
 import subprocess
 import sys
 
@@ -176,13 +177,23 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     _save(tmp_path / "in" / "good.png", blobs_photo(32))
     _write(tmp_path / "in" / "bad.png", (tmp_path / "in" / "good.png").read_bytes()[:100])
     _write(tmp_path / "in" / "garbage.jpg", b"not a jpeg at all")  # no image header either
-    with pytest.warns(UserWarning, match="bad.png"), pytest.warns(UserWarning, match="garbage.jpg"):
-        status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-                           "--model", str(tmp_path / "v1.keras"), "--quiet"])
-    out = capsys.readouterr().out
+    _write(tmp_path / "in" / "notes.txt", b"shopping list")  # not a photo: one warning line
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
     assert status == 1
     assert "colorized 1 photo" in out and "bad.png" in out
     assert "failed 2" in out and "garbage.jpg" in out
+    # Each failure is told once, in the summary; no raw Python warning with file and line.
+    lines = (out + err).splitlines()
+    assert [name for line in lines for name in ("bad.png", "garbage.jpg") if name in line] == [
+        "bad.png", "garbage.jpg"
+    ]
+    assert "UserWarning" not in err and ".py:" not in err
+    assert err.splitlines() == [
+        f"colornet colorize: warning: skipped 1 non-image file(s) in '{tmp_path / 'in'}': notes.txt"
+    ]
     assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
@@ -323,3 +334,88 @@ def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
         assert written.mode == "RGBA"
     _, kept = images.load_rgb_and_alpha(tmp_path / "out.png")
     np.testing.assert_allclose(kept, alpha, atol=1 / 255)
+
+
+def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    (tmp_path / "in").mkdir()
+    _write(tmp_path / "in" / "bad.png", b"not a png")
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    assert status == 1
+    assert "wrote to" not in capsys.readouterr().out
+
+
+PYTHON_NAMES = re.compile(r"\b[A-Za-z]+_[A-Za-z_]+\b|\w+=\w+|load_rgb")
+
+
+def assert_no_python_names(message, *paths):
+    for path in paths:  # file names of the test's own may hold underscores
+        message = message.replace(str(path), "PATH")
+    assert not PYTHON_NAMES.findall(message), message
+
+
+def test_cli_messages_speak_of_options_and_files_not_python_names(tmp_path, capsys):
+    photo = _save(tmp_path / "photo.png", blobs_photo(32))
+    # A file where a folder of photos belongs.
+    assert cli.main(["train", str(photo), "--out", str(tmp_path / "run"), "--quiet"]) == 1
+    assert_no_python_names(capsys.readouterr().err, photo, tmp_path)
+    # Only grey photos to train on.
+    _save(tmp_path / "grey" / "a.png", np.full((32, 32, 3), 0.5))
+    assert cli.main(["train", str(tmp_path / "grey"), "--out", str(tmp_path / "run2"), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert "grey" in error
+    assert_no_python_names(error, tmp_path)
+    # prepare into a folder an earlier prepare filled.
+    _colour_photos(tmp_path / "raw", 4)
+    assert cli.main(["prepare", str(tmp_path / "raw"), str(tmp_path / "data"), "--quiet",
+                     "--image-size", "32", "--min-side", "16"]) == 0
+    capsys.readouterr()
+    assert cli.main(["prepare", str(tmp_path / "raw"), str(tmp_path / "data"), "--quiet",
+                     "--image-size", "32", "--min-side", "16"]) == 1
+    error = capsys.readouterr().err
+    assert "--overwrite" in error
+    assert_no_python_names(error, tmp_path)
+
+
+def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "test", 2)
+    status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
+                       "-o", str(tmp_path / "scores"), "--quiet"])
+    assert status == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "no mean-ab baseline" in line)
+    assert_no_python_names(line.split("no mean-ab baseline")[1])
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b'{"epochs": 3}'])
+def test_a_corrupt_run_config_is_named_on_resume(tmp_path, capsys, content):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_bytes(content)
+    _colour_photos(tmp_path / "photos", 2)
+    status = cli.main(["train", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1
+    assert str(tmp_path / "run" / "config.json") in error and "new run folder" in error
+
+
+def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path, capsys):
+    photo = _save(tmp_path / "photo.png", blobs_photo(32))
+    # The name fits the file system; the hidden temporary beside it, 20 characters longer,
+    # does not: the failure is the temporary's, the message must be about the output.
+    output = tmp_path / ("x" * 240 + ".png")
+    status = cli.main(["lab", str(photo), "-o", str(output)])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1
+    assert str(output) in error and ".tmp" not in error

@@ -521,7 +521,7 @@ def test_prepare_folder_refuses_to_overwrite_unless_asked_and_then_repeats_itsel
     first = data.prepare_folder(raw, data_dir, **settings)
     (data_dir / "train" / "stale.jpg").write_bytes(b"left over")
 
-    with pytest.raises(ValueError, match="not empty.*overwrite=True"):
+    with pytest.raises(ValueError, match="not empty.*overwrite"):
         data.prepare_folder(raw, data_dir, **settings)
     second = data.prepare_folder(raw, data_dir, overwrite=True, **settings)
 

@@ -65,7 +65,7 @@ def _is_tensorflow_notice(line):
 def run_with_signal(arguments, signal_name, **environment):
     return subprocess.run(
         [sys.executable, "-c", LAUNCHER, *map(str, arguments)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "SIGNAL": signal_name, **environment},
     )
 
