@@ -20,7 +20,6 @@ from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 from colornet.runs import RunFolder
 
 
-
 def load_model(path, precision="auto"):
     """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
 

@@ -32,7 +32,6 @@ import tqdm
 from colornet import _util, color, colorize, images, leftovers, models
 from colornet.config import DEFAULT_SMOOTHING
 
-
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content
 # threshold (27 of 255); within a shot, even a pan, frames differ by a few L* on average. A
