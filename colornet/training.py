@@ -126,7 +126,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     with strategy.scope() if strategy else contextlib.nullcontext():
         training_model, colorizer = build_training_model(config)
         if initial_epoch:
-            _restore_checkpoint(training_model, run)
+            _restore_checkpoint(training_model, run, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
     train_dataset, validation_dataset = _datasets(config, train_paths, validation_paths, extras)
@@ -167,13 +167,16 @@ def _resolved(config):
     )
 
 
-def _restore_checkpoint(training_model, run):
-    """Weights and optimizer state as the last complete epoch left them."""
+def _restore_checkpoint(training_model, run, learning_rate):
+    """Weights and optimizer state as the last complete epoch left them, except the learning
+    rate: the config's, which a resumed run may change (the saved optimizer holds the old)."""
     saved = keras.saving.load_model(run.checkpoint_path, safe_mode=True)
     training_model.set_weights(saved.get_weights())
-    training_model.optimizer.build(training_model.trainable_variables)
-    for variable, value in zip(training_model.optimizer.variables, saved.optimizer.variables):
+    optimizer = training_model.optimizer
+    optimizer.build(training_model.trainable_variables)
+    for variable, value in zip(optimizer.variables, saved.optimizer.variables):
         variable.assign(value)
+    optimizer.learning_rate = learning_rate
 
 
 def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):

@@ -293,3 +293,23 @@ def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path
     assert all(layer.compute_dtype == "float32" for layer in fusion.layers)
     with pytest.raises(ValueError, match="backbone_precision"):
         training.TrainingConfig(data_dir="x", backbone_precision="float64")
+
+
+@pytest.mark.slow
+def test_a_new_learning_rate_on_resume_takes_effect(photo_folders, tmp_path):
+    import keras
+
+    class RecordLearningRate(keras.callbacks.Callback):
+        rates = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    run = tmp_path / "run"
+    first = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, learning_rate=1e-3, **FAST)
+    training.train(first, run, progress=False, callbacks=[RecordLearningRate()])
+    resumed = dataclasses.replace(first, epochs=2, learning_rate=2.5e-4)
+    training.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
+    np.testing.assert_allclose(RecordLearningRate.rates, [1e-3, 2.5e-4], rtol=1e-6)
+    assert training.TrainingConfig.load(run / "config.json").learning_rate == 2.5e-4
