@@ -51,13 +51,16 @@ def _main(argv):
         with cli_support.warnings_as_lines(command):
             return args.run(args) or 0
     except (images.ImageError, ValueError, OSError, RuntimeError) as error:
+        cli_support.close_progress_bars()
         print(f"{command}: error: {error}", file=sys.stderr)
         return 1
-    except cli_support.Terminated:
-        print(f"{command}: terminated", file=sys.stderr)
-        return cli_support.TERMINATED_STATUS
-    except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interruption:
+        cli_support.close_progress_bars()
+        word = "terminated" if isinstance(interruption, cli_support.Terminated) else "interrupted"
+        kept = getattr(args, "on_interrupt", None)
+        print(f"{command}: {word}" + (f"; {kept(args)}" if kept else ""), file=sys.stderr)
+        if isinstance(interruption, cli_support.Terminated):
+            return cli_support.TERMINATED_STATUS
         return cli_support.INTERRUPTED_STATUS
 
 
@@ -107,7 +110,7 @@ def _add_single(commands):
     command.add_argument("--save-model", type=pathlib.Path, default=None, metavar="MODEL.keras",
                          help="also save the trained net, to colorize other photos with it later")
     _add_quiet(command)
-    command.set_defaults(run=_run_single)
+    command.set_defaults(run=_run_single, on_interrupt=lambda args: "nothing was written")
 
 
 def _run_single(args):
@@ -122,7 +125,13 @@ def _run_single(args):
     # Trained and scored on the photo as it looks on white; a PNG output keeps the alpha.
     original = straight if alpha is None else images.composite_on_white(straight, alpha)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
-    for output in {args.output.parent, (args.figure or args.output).parent}:
+    figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
+    # Every output checked before the minute of training, not after it.
+    cli_support.check_writable(args.output, tuple(images.SAVE_FORMATS), "the colorized photo")
+    cli_support.check_writable(figure_path, None, "the figure")
+    if args.save_model is not None:
+        cli_support.check_writable(args.save_model, (".keras",), "the model")
+    for output in {args.output.parent, figure_path.parent}:
         leftovers.remove_stale_temporaries(output, recursive=False)
     run = single_image.train_single_image(
         original, settings, progress=not args.quiet, name=f"'{args.image}'"
@@ -136,7 +145,6 @@ def _run_single(args):
         images.save_image(args.output, run.colorize(straight), protected=[args.image], alpha=alpha)
     else:
         images.save_image(args.output, colorized, protected=[args.image])
-    figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     plotting.save_figure(
         plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
         figure_path,
@@ -240,7 +248,7 @@ def _add_train(commands):
                               "(keras-team/keras#20585)")
     command.add_argument("--seed", type=cli_support.seed, help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
-    command.set_defaults(run=_run_train)
+    command.set_defaults(run=_run_train, on_interrupt=_train_kept)
 
 
 def _run_train(args):
@@ -261,9 +269,35 @@ def _run_train(args):
         weights = args.backbone_weights
         given["backbone_weights"] = None if weights.lower() == "none" else weights
     result = training.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
-    losses = result.history.get("val_loss") or result.history.get("loss") or []
-    if losses:
-        print(f"best model: {result.best_model_path} (last epoch's loss {losses[-1]:.4f})")
+    best = _best_epoch(run)
+    if best is not None:
+        epoch, monitor, value = best
+        print(f"best model: {result.best_model_path} (epoch {epoch}, {monitor} {value:.4f})")
+
+
+def _best_epoch(run):
+    """(epoch counted from 1, "validation loss" or "loss", its value) of the run's best model
+    over all its sessions, or None before the first epoch ends."""
+    history = run.history()
+    monitor = "val_loss" if history.get("val_loss") else "loss"
+    if not history.get(monitor):
+        return None
+    values = history[monitor]
+    best = min(range(len(values)), key=values.__getitem__)
+    label = "validation loss" if monitor == "val_loss" else "loss"
+    return history["epoch"][best] + 1, label, values[best]
+
+
+def _train_kept(args):
+    from colornet.runs import RunFolder
+
+    epochs = RunFolder(args.out).completed_epochs()
+    if not epochs:
+        return "no epoch was complete, so no checkpoint was kept; the same command starts again"
+    return (
+        f"the checkpoint after epoch {epochs} is kept in {args.out}; "
+        "run the same command to resume from it"
+    )
 
 
 def _add_colorize(commands):
@@ -288,7 +322,10 @@ def _add_colorize(commands):
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
     command.add_argument("--tile", type=cli_support.whole_number(8, 8), default=config.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
-    command.set_defaults(run=_run_colorize)
+    command.set_defaults(
+        run=_run_colorize,
+        on_interrupt=lambda args: f"the photos already in {args.output} are complete",
+    )
 
 
 def _run_colorize(args):
@@ -347,7 +384,7 @@ def _add_video(commands):
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
     command.add_argument("--working-size", type=cli_support.whole_number(8), default=None,
                          help="longest side Version 1 runs at (default 256); the final colorizer uses its own")
-    command.set_defaults(run=_run_video)
+    command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
 
 
 def _run_video(args):

@@ -8,9 +8,12 @@ import argparse
 import contextlib
 import math
 import os
+import pathlib
 import signal
 import sys
 import warnings
+
+from colornet import leftovers
 
 
 class Parser(argparse.ArgumentParser):
@@ -144,3 +147,31 @@ def warnings_as_lines(command):
     with warnings.catch_warnings():
         warnings.showwarning = show
         yield
+
+
+def close_progress_bars():
+    """End the line of any open progress bar, so the next message starts a line of its own."""
+    if "tqdm" in sys.modules:
+        from colornet import progress
+
+        progress.close_all()
+
+
+def check_writable(path, suffixes=None, what="output"):
+    """Fail now, in one line, when `path` cannot be written: a suffix not in `suffixes`, a
+    folder in its way, or no permission. Leaves the parent folders created."""
+    path = pathlib.Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"cannot write {what} {path}: it must end in {', '.join(suffixes)}"
+            + (f", not '{path.suffix}'" if path.suffix else "")
+        )
+    if path.is_dir():
+        raise ValueError(f"cannot write {what} {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = leftovers.temporary_path(path)
+        open(probe, "xb").close()
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None

@@ -15,9 +15,9 @@ import pathlib
 import keras
 import numpy as np
 import tqdm
-import tqdm.keras
 
 from colornet import _util, backbones, color, colorize, data, models, precision
+from colornet import progress as progress_bars
 from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
 
@@ -137,16 +137,17 @@ def train(config, run_dir, progress=True, callbacks=()):
         keras.callbacks.CSVLogger(run.log_path, append=True),
         keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
     ]
+    steps_per_epoch = data.steps_per_epoch(len(train_paths), config.batch_size)
     if progress:
         colornet_callbacks.append(
-            tqdm.keras.TqdmCallback(config.epochs, verbose=1, initial=initial_epoch)
+            progress_bars.EpochBars(config.epochs, initial_epoch, steps_per_epoch)
         )
     history = training_model.fit(
         train_dataset,
         validation_data=validation_dataset,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
-        steps_per_epoch=data.steps_per_epoch(len(train_paths), config.batch_size),
+        steps_per_epoch=steps_per_epoch,
         validation_steps=data.steps_per_epoch(len(validation_paths), config.batch_size) or None,
         shuffle=False,  # the dataset shuffles file names itself
         callbacks=[*colornet_callbacks, *callbacks],

@@ -419,3 +419,94 @@ def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path, c
     error = capsys.readouterr().err
     assert status == 1 and error.count("\n") == 1
     assert str(output) in error and ".tmp" not in error
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [("out.gif", "must end in .png"), ("noext", "must end in .png"),
+     ("blocker/out.png", "cannot write the colorized photo")],
+)
+def test_single_checks_its_outputs_before_training(tmp_path, photo_path, capsys, monkeypatch,
+                                                    output, message):
+    from colornet import single_image
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the output")
+
+    monkeypatch.setattr(single_image, "train_single_image", no_training)
+    (tmp_path / "blocker").write_bytes(b"a file where a folder should be")
+    status = cli.main(["single", str(photo_path), "-o", str(tmp_path / output), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1 and message in error, error
+
+
+def test_single_stops_in_one_line_when_the_loss_diverges(tmp_path, photo_path, capsys):
+    status = cli.main(["single", str(photo_path), "-o", str(tmp_path / "out.png"), "--steps", "40",
+                       "--size", "32", "--learning-rate", "1e9", "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1 and "diverged" in error, error
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_progress_bars_count_whole_steps_and_epochs(capsys):
+    from colornet import progress
+
+    bars = progress.EpochBars(epochs=3, initial_epoch=1, steps_per_epoch=4)
+    bars.on_train_begin()
+    bars.on_epoch_begin(1)
+    for batch in range(4):
+        bars.on_train_batch_end(batch, {"loss": 0.5})
+    bars.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.25})
+    bars.on_train_end()
+    training_bars = capsys.readouterr().err
+    assert "2/3" in training_bars and "0/4" in training_bars and "step" in training_bars
+    assert "batch" not in training_bars and ".00/" not in training_bars
+    single = progress.StepBar(steps=5)  # Version 1: one Keras epoch is one step
+    single.on_train_begin()
+    for step in range(5):
+        single.on_epoch_end(step, {"loss": 0.1})
+    single.on_train_end()
+    single_bar = capsys.readouterr().err
+    assert "5/5" in single_bar and "step" in single_bar and "epoch" not in single_bar
+
+
+def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys, monkeypatch):
+    import tqdm
+
+    def failing_run(args):
+        bar = tqdm.tqdm(total=10, desc="working")
+        bar.update(3)
+        raise ValueError("it broke")
+
+    monkeypatch.setattr(cli, "_run_lab", failing_run)
+    assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
+    error = capsys.readouterr().err
+    assert error.endswith("\ncolornet lab: error: it broke\n") or error == "colornet lab: error: it broke\n"
+    assert "working" in error  # the bar was drawn, and ended its own line
+
+
+def _fake_run(folder, epochs, rows):
+    """A run folder with a checkpoint after `epochs` and a log of (loss, val_loss) rows."""
+    from colornet.runs import RunFolder
+
+    run = RunFolder(folder)
+    run.checkpoint_path.parent.mkdir(parents=True)
+    run.checkpoint_path.write_bytes(b"checkpoint")
+    run.save_state(epochs, min(row[1] for row in rows), "val_loss")
+    lines = ["epoch,loss,val_loss"] + [f"{index},{loss},{val}" for index, (loss, val) in enumerate(rows)]
+    run.log_path.write_text("\n".join(lines) + "\n")
+    return run
+
+
+def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_path):
+    run = _fake_run(tmp_path / "run", 3, [(0.9, 0.8), (0.5, 0.3), (0.4, 0.6)])
+    assert cli._best_epoch(run) == (2, "validation loss", 0.3)
+
+
+def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
+    _fake_run(tmp_path / "run", 2, [(0.9, 0.8), (0.5, 0.3)])
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
+    said = args.on_interrupt(args)
+    assert "checkpoint after epoch 2" in said and "same command to resume" in said
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "new")])
+    assert "no checkpoint was kept" in args.on_interrupt(args)
