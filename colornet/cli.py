@@ -182,7 +182,10 @@ def _add_prepare(commands):
     command.add_argument("--seed", type=cli_support.seed, default=0, help="seed of the train/test split")
     command.add_argument("--overwrite", action="store_true", help="replace an earlier prepare's output")
     _add_quiet(command)
-    command.set_defaults(run=_run_prepare)
+    command.set_defaults(
+        run=_run_prepare,
+        on_interrupt=lambda args: f"{args.data_dir} is as it was before; run the same command again",
+    )
 
 
 def _run_prepare(args):

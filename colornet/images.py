@@ -431,6 +431,15 @@ def list_images(folder, *, recursive=True, check_headers=True, exclude=None):
     return images
 
 
+def list_files(folder, *, recursive=True):
+    """Every visible file in a folder (what `list_images` looks through), sorted; hidden
+    files and operating-system clutter left out. ImageError for a missing folder."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise ImageError(f"folder not found: '{folder}'")
+    return _files_in(folder, recursive)
+
+
 def _files_in(folder, recursive, exclude=None):
     """Sorted visible files under `folder`; a hidden or clutter folder, or `exclude`, is not
     entered."""
