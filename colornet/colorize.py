@@ -19,6 +19,13 @@ from colornet import precision as _precision
 from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP
 from colornet.runs import RunFolder
 
+# The memory `colorize_files` holds in arrays for one photo, whatever its size up to
+# images.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
+# band-sized buffers of the colour conversion). tests/test_memory.py measures it; the README
+# gives what it means for the largest photos.
+MEMORY_BYTES_PER_PIXEL = 24
+MEMORY_OVERHEAD_BYTES = 256 * 2**20
+
 
 def load_model(path, precision="auto"):
     """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
@@ -172,7 +179,10 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
         for (row, column), ab in zip(chunk, color.target_to_ab(scaled_ab)):
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window
-    return (total / weights)[:height, :width]
+    del window, tiles, padded
+    np.divide(total, weights, out=total)  # in place: a full-size array fewer
+    del weights
+    return total[:height, :width]
 
 
 def tile_overlap(tile):
@@ -220,17 +230,11 @@ def resize_channels(image, shape):
     shrinking = shape[0] < image.shape[0] or shape[1] < image.shape[1]
     resample = PIL.Image.Resampling.BICUBIC if shrinking else PIL.Image.Resampling.BILINEAR
     planes = image[..., None] if image.ndim == 2 else image
-    resized = np.stack(
-        [
-            np.asarray(
-                PIL.Image.fromarray(np.ascontiguousarray(planes[..., index]), mode="F").resize(
-                    (shape[1], shape[0]), resample
-                )
-            )
-            for index in range(planes.shape[-1])
-        ],
-        axis=-1,
-    )
+    # Filled plane by plane: stacking a list would hold every plane twice.
+    resized = np.empty((*shape, planes.shape[-1]), np.float32)
+    for index in range(planes.shape[-1]):
+        plane = PIL.Image.fromarray(np.ascontiguousarray(planes[..., index]), mode="F")
+        resized[..., index] = np.asarray(plane.resize((shape[1], shape[0]), resample))
     return resized[..., 0] if image.ndim == 2 else resized
 
 
@@ -244,6 +248,18 @@ def combine(lightness, ab):
     lab[..., 0] = lightness
     np.clip(ab, -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
     return color.lab_to_rgb(lab)
+
+
+def combine_to_uint8(lightness, ab, rows=None):
+    """`combine`, rounded to uint8 RGB (H, W, 3) 0-255, for one (H, W) photo, band by band:
+    the float Lab and RGB of the whole photo (24 bytes a pixel) are never held at once."""
+    height, width = np.shape(lightness)
+    rgb = np.empty((height, width, 3), np.uint8)
+    rows = rows or max(1, images._BAND_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        band = combine(lightness[top : top + rows], ab[top : top + rows])
+        rgb[top : top + rows] = _util.to_uint8(band)
+    return rgb
 
 
 def colorize_lightness(model, lightness, batch_size=8):
@@ -425,8 +441,8 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
             # one over white; a JPEG has no alpha and shows the photo as on white.
             keeps_alpha = _output_suffix(path, image_format) == ".png"
             try:
-                rgb, alpha = images.load_rgb_and_alpha(path, composite=not keeps_alpha)
-                loaded.append((path, name, color.rgb_to_lightness(rgb), alpha))
+                lightness, alpha = images.load_lightness_and_alpha(path, composite=not keeps_alpha)
+                loaded.append((path, name, lightness, alpha))
             except (images.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()
@@ -436,7 +452,9 @@ def colorize_files(model, inputs, out_dir, *, batch_size=8, image_format=None, t
         for (path, name, lightness, alpha), ab in zip(loaded, abs_):
             target = out_dir / name.with_suffix(_output_suffix(path, image_format))
             try:
-                images.save_image(target, combine(lightness, ab), protected=inputs_paths, alpha=alpha)
+                images.save_image(
+                    target, combine_to_uint8(lightness, ab), protected=inputs_paths, alpha=alpha
+                )
                 report.written.append(target)
             except images.ImageError as error:
                 report.failed.append((path, str(error)))

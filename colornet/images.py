@@ -92,6 +92,40 @@ def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
         (0 = clear), or None for an image with no transparency. Both upright (EXIF
         orientation applied).
     """
+    pixels, scale, orientation = _read_pixels(path, max_pixels)
+    rgb, alpha = _to_rgb_and_alpha(pixels, scale, composite)
+    return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
+
+
+# Large photos are converted in bands of about this many pixels, so that no full-size float
+# copy of the photo is made on the way to its lightness.
+_BAND_PIXELS = 2**22
+
+
+def load_lightness_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
+    """The photo's L* (H, W) float32 in [0, 100] and its alpha (H, W) float32 or None, as
+    `load_rgb_and_alpha` would give them, without holding the photo as float RGB.
+
+    Memory: the decoded pixels (3 bytes a pixel for 8-bit RGB) plus 4 bytes a pixel for L*
+    (and 4 for alpha); the float RGB, 12 bytes a pixel, exists only band by band.
+    """
+    pixels, scale, orientation = _read_pixels(path, max_pixels)
+    height, width = pixels.shape[:2]
+    lightness = np.empty((height, width), np.float32)
+    alpha = np.empty((height, width), np.float32) if pixels.shape[-1] in (2, 4) else None
+    rows = max(1, _BAND_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        band_rgb, band_alpha = _to_rgb_and_alpha(pixels[top : top + rows], scale, composite)
+        lightness[top : top + rows] = color.rgb_to_lightness(band_rgb)
+        if alpha is not None:
+            alpha[top : top + rows] = band_alpha
+    del pixels
+    return _orient(lightness, orientation), None if alpha is None else _orient(alpha, orientation)
+
+
+def _read_pixels(path, max_pixels):
+    """(pixels (H, W, C) as decoded, full-intensity value, EXIF orientation) of an image file,
+    with every failure as one ImageError."""
     path = pathlib.Path(path)
     _check_readable_file(path)
     try:
@@ -128,8 +162,7 @@ def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
             f"cannot decode it, the file may be truncated or corrupt "
             f"({type(error).__name__}: {error})",
         ) from error
-    rgb, alpha = _to_rgb_and_alpha(pixels, scale, composite)
-    return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
+    return pixels, scale, orientation
 
 
 def load_lightness(path, *, max_pixels=DEFAULT_MAX_PIXELS):
