@@ -39,7 +39,7 @@ class PsnrEvery(keras.callbacks.Callback):
         self.training_seconds += time.perf_counter() - self.started
         step = epoch + 1
         if step % self.interval == 0 or step == self.params["epochs"]:
-            colorized = colorize.colorize_rgb(self.model, self.original)
+            colorized = colorize.colorize(self.model, self.original)
             score = evaluation.psnr(self.original, colorized)
             self.rows.append((step, self.training_seconds, score))
             print(f"{step:6d} {self.training_seconds:9.1f} {score:9.2f}", flush=True)

@@ -172,7 +172,7 @@ def backbone_forwards(colorizer, rgb):
     Each is traced here, in its precision; the backbone's precision is left as it was."""
     embedding_model = models.embedding_network(colorizer)
     frozen = embedding_model.get_layer("backbone")
-    lightness = models.RgbToLightness()(rgb)
+    lightness = color.RgbToLightness()(rgb)
     chosen = frozen.precision
     forwards = {}
     for precision in precisions.POLICIES:

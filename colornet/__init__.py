@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "backbones", "cli", "color", "colorize", "config", "data", "evaluation", "greyness",
-    "images", "keras_utils", "models", "plotting", "precision", "profiling", "runs",
+    "images", "jobs", "keras_utils", "models", "plotting", "precision", "prepare", "profiling",
+    "runs",
     "single_image", "training", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}

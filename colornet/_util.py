@@ -5,6 +5,7 @@ Nothing here knows about colour, images or models, and nothing imports Keras.
 
 import contextlib
 import json
+import numbers
 import os
 import pathlib
 
@@ -77,6 +78,11 @@ def name_list(names, shown, separator=", "):
     return separator.join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
+def plural(number, noun):
+    """"1 photo", "2 photos"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def first_line(error, limit=200):
     """An exception's message cut to its first line (at most `limit` characters), or its type's
     name when it has none: how an error from a library is quoted inside one of ours."""
@@ -119,3 +125,13 @@ def check_path_list(paths, what="photo paths"):
             f"expected a list of {what}, got one path ('{paths}'); for a folder, list it first "
             "(colornet.images.list_images)"
         )
+
+
+def check_fraction(fraction, name):
+    """ValueError unless `fraction` is a number in [0, 1)."""
+    if (
+        not isinstance(fraction, numbers.Real)
+        or isinstance(fraction, bool)
+        or not 0 <= fraction < 1
+    ):
+        raise ValueError(f"{name} must be a number in [0, 1), got {fraction!r}")

@@ -5,7 +5,7 @@ The write-up fed InceptionResNetV2's 1000 ImageNet class scores to the fusion la
 behind one table, `BACKBONES`, and builds everything between a grey photo and its embedding:
 
     lightness L* (B, H, W, 1), 0-100
-      → LightnessToGreyRGB → grey sRGB (B, H, W, 3), 0-1
+      → color.LightnessToGreyRGB → grey sRGB (B, H, W, 3), 0-1
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
@@ -183,23 +183,6 @@ def weights_cache_path(name=DEFAULT_BACKBONE):
 
 
 @keras.saving.register_keras_serializable(package="colornet")
-class LightnessToGreyRGB(keras.layers.Layer):
-    """Lightness alone → the grey sRGB photo it describes: Lab (L, 0, 0) → sRGB.
-
-    Call with lightness L* (batch, H, W, 1), float, in [0, 100]. Returns (batch, H, W, 3)
-    float32 sRGB in [0, 1] with three equal channels (to 4e-5: sRGB's published matrix is
-    rounded, so Lab's neutral axis carries a trace of tint; scikit-image's lab2rgb agrees).
-    """
-
-    def call(self, lightness):
-        no_colour = ops.zeros_like(lightness)
-        return color.lab_to_rgb(ops.concatenate([lightness, no_colour, no_colour], axis=-1))
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 3)
-
-
-@keras.saving.register_keras_serializable(package="colornet")
 class BackboneInput(keras.layers.Layer):
     """RGB photos in [0, 1] → the input a backbone was trained on.
 
@@ -330,7 +313,7 @@ def grey_embedding_model(name=DEFAULT_BACKBONE, weights="imagenet", precision="f
     """
     backbone = get_backbone(name)
     lightness = keras.Input(shape=(None, None, 1), name="lightness")
-    grey = LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, H, W, 3) in [0, 1]
+    grey = color.LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, H, W, 3) in [0, 1]
     images = BackboneInput(name, name="backbone_input")(grey)  # (B, S, S, 3)
     embedding = FrozenBackbone(
         name, weights=weights, precision=precision, name="backbone"

@@ -189,10 +189,10 @@ def _add_prepare(commands):
 
 
 def _run_prepare(args):
-    from colornet import data, leftovers
+    from colornet import leftovers, prepare
 
     leftovers.remove_stale_temporaries(args.data_dir)
-    report = data.prepare_folder(
+    report = prepare.prepare_folder(
         args.raw_dir, args.data_dir, image_size=args.image_size,
         test_fraction=args.test_fraction, min_side=args.min_side, seed=args.seed,
         progress=not args.quiet, overwrite=args.overwrite,
@@ -332,12 +332,12 @@ def _add_colorize(commands):
 
 
 def _run_colorize(args):
-    from colornet import colorize
+    from colornet import colorize, jobs
 
     model = colorize.load_model(args.model, precision=args.precision)
-    report = colorize.colorize_files(
-        model, args.inputs, args.output, batch_size=args.batch_size,
-        image_format=args.format, tile=args.tile, progress=not args.quiet,
+    report = jobs.colorize_files(
+        model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
+        working_size=args.working_size, tile=args.tile, progress=not args.quiet,
     )
     print(report.summary())
     if report.written:
@@ -354,6 +354,10 @@ def _model_options(batch_size=None, precision_default="auto"):
     if batch_size is not None:
         options.add_argument("--batch-size", type=cli_support.positive_int, default=batch_size,
                              help="photos or frames per forward pass")
+    options.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
+                         metavar="PIXELS|full",
+                         help="longest side Version 1 colorizes at ('full': the photo's own size, "
+                              "in tiles); the final colorizer always uses its own")
     options.add_argument(
         "--precision", choices=precision.CHOICES, default=precision_default,
         help="how a final colorizer computes: bfloat16 or float16 (float32 weights, colours "
@@ -362,6 +366,18 @@ def _model_options(batch_size=None, precision_default="auto"):
     )
     _add_quiet(options)
     return options
+
+
+def _working_size(text):
+    """--working-size: 'full', or a whole number of pixels checked like every other option."""
+    if text == "full":
+        return None
+    try:
+        return cli_support.whole_number(8)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of 8 or more, or 'full', got {text!r}"
+        ) from None
 
 
 def _add_quiet(command, help="no progress bar"):
@@ -385,8 +401,6 @@ def _add_video(commands):
     command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
     command.add_argument("--smoothing", type=cli_support.fraction, default=config.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
-    command.add_argument("--working-size", type=cli_support.whole_number(8), default=None,
-                         help="longest side Version 1 runs at (default 256); the final colorizer uses its own")
     command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
 
 
@@ -444,7 +458,8 @@ def _run_evaluate(args):
     leftovers.remove_stale_temporaries(output)
     report = evaluation.evaluate_folder(
         colorize.load_model(args.model, precision=args.precision), args.data_dir, output, mean_ab=args.mean_ab,
-        train_dir=train_dir, max_grid_images=args.grid, progress=not args.quiet,
+        train_dir=train_dir, max_grid_images=args.grid, working_size=args.working_size,
+        progress=not args.quiet,
     )
     print(report.summary())
 

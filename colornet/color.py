@@ -118,6 +118,16 @@ def target_to_ab(scaled_ab):
     return scaled_ab * AB_SCALE
 
 
+def describe_lab(lab):
+    """"L:    0 to 100" and the same for a and b: each channel's range, one line each, from
+    Lab (..., 3) numpy."""
+    lab = np.asarray(lab)
+    return "\n".join(
+        f"{name}: {round(float(lab[..., index].min())):4d} to {round(float(lab[..., index].max())):3d}"
+        for index, name in enumerate("Lab")
+    )
+
+
 def split_lab(lab):
     """Split (..., 3) Lab into lightness (..., 1) and ab (..., 2), channels kept."""
     return lab[..., :1], lab[..., 1:]
@@ -126,6 +136,41 @@ def split_lab(lab):
 def join_lab(lightness, ab):
     """Join lightness (..., 1) and ab (..., 2) into (..., 3) Lab."""
     return ops.concatenate([lightness, ab], axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The conversions models need inside their graphs, as Keras layers
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class RgbToLightness(keras.layers.Layer):
+    """sRGB (batch, H, W, 3) in [0, 1] → lightness L* (batch, H, W, 1) in [0, 100].
+
+    Lets a model train on colour photos while seeing only their lightness.
+    """
+
+    def call(self, rgb):
+        return rgb_to_lightness(rgb)[..., None]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 1)
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class LightnessToGreyRGB(keras.layers.Layer):
+    """Lightness alone → the grey sRGB photo it describes: Lab (L, 0, 0) → sRGB.
+
+    Call with lightness L* (batch, H, W, 1), float, in [0, 100]. Returns (batch, H, W, 3)
+    float32 sRGB in [0, 1] with three equal channels (to 4e-5: sRGB's published matrix is
+    rounded, so Lab's neutral axis carries a trace of tint; scikit-image's lab2rgb agrees).
+    """
+
+    def call(self, lightness):
+        no_colour = ops.zeros_like(lightness)
+        return lab_to_rgb(ops.concatenate([lightness, no_colour, no_colour], axis=-1))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
 # larger: its memory then stays bounded, whatever the photo's size. Both multiples of 8.
 DEFAULT_TILE = 512
 DEFAULT_TILE_OVERLAP = 64
+# The longest side Version 1 colorizes at (`colornet.colorize.working_shape`): the side
+# `colornet single` trains at, so the net sees things at the scale it learned them.
+DEFAULT_WORKING_SIZE = 256
 # Video: the weight of the past in the moving average of ab (0 turns smoothing off). For
 # colour that jitters independently from frame to frame, an average with weight s keeps
 # (1 - s)² / (1 + s) of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean

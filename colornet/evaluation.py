@@ -28,6 +28,7 @@ import skimage.metrics
 import tqdm
 
 from colornet import _util, color, colorize, data, greyness, images, plotting
+from colornet.config import DEFAULT_WORKING_SIZE
 
 # Zhang et al.'s AuC runs over ab error thresholds 0 to 150 (Lab units).
 AUC_MAX_THRESHOLD = 150
@@ -194,11 +195,7 @@ def mean_ab_of(paths, *, progress=False):
     Raises:
         ValueError: no paths, a single path instead of a list, or no readable photo.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        raise ValueError(
-            f"mean_ab_of takes a list of photo paths, not one path ('{paths}'); "
-            "for a folder use mean_ab_of(images.list_images(folder))"
-        )
+    _util.check_path_list(paths)
     total, count = np.zeros(2), 0
     for path in tqdm.tqdm(paths, desc="mean ab", unit="photo", disable=not progress):
         try:
@@ -215,6 +212,49 @@ def mean_ab_of(paths, *, progress=False):
 
 # ---------------------------------------------------------------------------------------------
 # A whole folder
+
+
+def no_colour_loss(paths, image_size):
+    """The training loss of predicting no colour (a = b = 0) on these photos, cropped and
+    resized as training sees them: the mean of (ab / 128)², the bar a colorizer must beat."""
+    ab = color.rgb_to_lab(images.load_images(paths, size=image_size))[..., 1:]
+    return float(np.mean(color.ab_to_target(ab) ** 2))
+
+
+@dataclasses.dataclass
+class HeldOutComparison:
+    """What `held_out_comparison` found: a printable table and a grey | colorized |
+    original figure, a row per photo."""
+
+    table: str
+    figure: object  # matplotlib.figure.Figure
+
+
+def held_out_comparison(model, paths, *, working_size=DEFAULT_WORKING_SIZE):
+    """Colorize photos from their lightness and score them against the originals and the
+    grey baseline: PSNR (dB, higher is better) and SSIM (1 is identical), as a table and a
+    figure. For a whole folder with baselines and files, see `evaluate_folder`."""
+    lines = [f"{'':16}{'PSNR (dB)':^20}{'SSIM':^20}",
+             f"{'photo':16}{'grey':>10}{'colorized':>10}{'grey':>10}{'colorized':>10}"]
+    rows, titles = [], []
+    for path in paths:
+        photo = images.load_rgb(path)
+        grey = grey_baseline(photo)
+        colorized = colorize.colorize(model, photo, working_size=working_size)
+        grey_scores, colour_scores = scores(photo, grey), scores(photo, colorized)
+        lines.append(
+            f"{pathlib.Path(path).name:16}{grey_scores['psnr']:10.2f}{colour_scores['psnr']:10.2f}"
+            f"{grey_scores['ssim']:10.3f}{colour_scores['ssim']:10.3f}"
+        )
+        rows.append([grey, colorized, photo])
+        titles.append([
+            f"{pathlib.Path(path).name}: grey\n{plotting.format_scores(grey_scores)}",
+            f"colorized\n{plotting.format_scores(colour_scores)}",
+            "original",
+        ])
+    figure = plotting.comparison(rows, titles=titles)
+    figure.set_size_inches(12, 3.4 * len(rows))  # landscape photos: no empty bands
+    return HeldOutComparison("\n".join(lines), figure)
 
 
 @dataclasses.dataclass
@@ -257,7 +297,7 @@ class EvaluationReport:
 
 
 def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
-                    max_grid_images=8, progress=True):
+                    max_grid_images=8, working_size=DEFAULT_WORKING_SIZE, progress=True):
     """Score a model on a folder of held-out colour photos, next to the grey and mean-ab baselines.
 
     Each photo (subfolders included) is read, reduced to its lightness, colorized by the model
@@ -300,16 +340,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             model colornet cannot load.
     """
     data_dir, out_dir = pathlib.Path(data_dir), pathlib.Path(out_dir)
-    if mean_ab is not None and train_dir is not None:
-        raise ValueError("give mean_ab or train_dir, not both")
-    if not isinstance(max_grid_images, numbers.Integral) or max_grid_images < 0:
-        raise ValueError(f"max_grid_images must be an int >= 0, got {max_grid_images!r}")
-    resolved_out = out_dir.resolve()
-    if resolved_out == data_dir.resolve() or data_dir.resolve() in resolved_out.parents:
-        raise ValueError(
-            f"out_dir '{out_dir}' is inside data_dir '{data_dir}': its picture would be "
-            "scored as a photo next time; choose a folder outside it"
-        )
+    _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_images)
     paths = images.list_images(data_dir)  # a missing or empty folder fails before any work
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else model.name
     if isinstance(model, (str, os.PathLike)):
@@ -332,41 +363,19 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         if greyness.is_grey(original):
             grey.append(path)
             continue
-        lab = color.rgb_to_lab(original)  # (H, W, 3)
-        lightness, original_ab = lab[..., 0], lab[..., 1:]
-        results = {
-            COLORIZED: colorize.combine(lightness, colorize.predict_ab(model, lightness)),
-            GREY: grey_baseline(original),
-        }
-        if mean_ab is not None:
-            results[MEAN_AB] = _constant_ab(lightness, mean_ab)
         name = path.relative_to(data_dir).as_posix()
-        original_colourfulness = colourfulness(original)
-        for method in methods:
-            row = {"image": name, "method": method}
-            row.update(_scores_of(original, original_ab, results[method]))
-            row["original_colourfulness"] = original_colourfulness
-            rows.append(row)
+        results = _results_of(model, original, mean_ab, working_size)
+        photo_rows = _rows_of(name, original, results)
+        rows += photo_rows
         if len(grid) < max_grid_images:
-            grid.append((name, rows[-len(methods):],
+            grid.append((name, photo_rows,
                          [images.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
                          images.shrink(original, longer_side=_GRID_SIDE)))
 
-    if grey:
-        warnings.warn(
-            f"skipped {len(grey)} grey photo(s) in '{data_dir}', which have no colour to "
-            f"score against: {_name_list([path.relative_to(data_dir).as_posix() for path in grey])}",
-            stacklevel=2,
-        )
-    if not rows:
-        raise ValueError(
-            f"no colour photos to score in '{data_dir}' ({len(grey)} grey, "
-            f"{len(unreadable)} unreadable)"
-        )
+    _check_scored(data_dir, rows, grey, unreadable)
     means = {method: _mean_row([row for row in rows if row["method"] == method], method)
              for method in methods}
     rows += list(means.values())
-
     report = EvaluationReport(
         rows=rows, means=means, mean_ab=mean_ab, grey=grey, unreadable=unreadable,
         csv_path=out_dir / CSV_NAME, json_path=out_dir / JSON_NAME,
@@ -377,6 +386,58 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     if grid:
         plotting.save_figure(_grid_figure(grid, methods, mean_ab), report.figure_path)
     return report
+
+
+def _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_images):
+    if mean_ab is not None and train_dir is not None:
+        raise ValueError("give mean_ab or train_dir, not both")
+    if not isinstance(max_grid_images, numbers.Integral) or max_grid_images < 0:
+        raise ValueError(f"max_grid_images must be an int >= 0, got {max_grid_images!r}")
+    resolved_out = out_dir.resolve()
+    if resolved_out == data_dir.resolve() or data_dir.resolve() in resolved_out.parents:
+        raise ValueError(
+            f"out_dir '{out_dir}' is inside data_dir '{data_dir}': its picture would be "
+            "scored as a photo next time; choose a folder outside it"
+        )
+
+
+def _results_of(model, original, mean_ab, working_size):
+    """{method: RGB (H, W, 3)}: the model's colorization of the photo and the baselines."""
+    lightness = color.rgb_to_lightness(original)  # (H, W)
+    ab = colorize.predict_ab(model, lightness, working_size=working_size)
+    results = {COLORIZED: colorize.combine(lightness, ab), GREY: grey_baseline(original)}
+    if mean_ab is not None:
+        results[MEAN_AB] = _constant_ab(lightness, mean_ab)
+    return results
+
+
+def _rows_of(name, original, results):
+    """One row of scores per method for one photo."""
+    original_ab = color.rgb_to_lab(original)[..., 1:]  # (H, W, 2)
+    original_colourfulness = colourfulness(original)
+    return [
+        {
+            "image": name, "method": method,
+            **_scores_of(original, original_ab, result),
+            "original_colourfulness": original_colourfulness,
+        }
+        for method, result in results.items()
+    ]
+
+
+def _check_scored(data_dir, rows, grey, unreadable):
+    if grey:
+        names = _name_list([path.relative_to(data_dir).as_posix() for path in grey])
+        warnings.warn(
+            f"skipped {len(grey)} grey photo(s) in '{data_dir}', which have no colour to "
+            f"score against: {names}",
+            stacklevel=3,
+        )
+    if not rows:
+        raise ValueError(
+            f"no colour photos to score in '{data_dir}' ({len(grey)} grey, "
+            f"{len(unreadable)} unreadable)"
+        )
 
 
 def _scores_of(original, original_ab, result):

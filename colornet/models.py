@@ -332,20 +332,6 @@ def _set_layer_precisions(layers, precision_name):
             layer.dtype_policy = "float32" if layer.name in _FLOAT32_OUTPUTS else policy
 
 
-@keras.saving.register_keras_serializable(package="colornet")
-class RgbToLightness(keras.layers.Layer):
-    """sRGB (batch, H, W, 3) in [0, 1] → lightness L* (batch, H, W, 1) in [0, 100].
-
-    Lets a model train on colour photos while seeing only their lightness.
-    """
-
-    def call(self, rgb):
-        return color.rgb_to_lightness(rgb)[..., None]
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 1)
-
-
 def _layer_policy(name, policy):
     return "float32" if name in _FLOAT32_OUTPUTS else policy
 

@@ -70,19 +70,33 @@ def before_after(grey, colorized, original=None, scores=None, grey_scores=None):
     panels = [grey, colorized] + ([original] if original is not None else [])
     titles = ["grey input", "colorized"] + (["original"] if original is not None else [])
     if grey_scores:
-        titles[0] += "\n" + _format_scores(grey_scores)
+        titles[0] += "\n" + format_scores(grey_scores)
     if scores:
-        titles[1] += "\n" + _format_scores(scores)
+        titles[1] += "\n" + format_scores(scores)
     return comparison([panels], titles=titles)
 
 
-def loss_curve(losses, validation_losses=None, title="training loss", log_scale=True):
-    """Loss per step or epoch, optionally with validation loss, on a log scale by default."""
+def loss_curve(losses, validation_losses=None, title="training loss", log_scale=True,
+               baselines=None):
+    """Loss per step or epoch, optionally with validation loss, on a log scale by default.
+
+    Args:
+        losses, validation_losses: one value per step (or, with validation, per epoch).
+        baselines: optional {label: loss} drawn as dashed lines, e.g. the loss of predicting
+            no colour at all (`evaluation.no_colour_loss`).
+    """
     figure = matplotlib.figure.Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
     axis.plot(np.arange(1, len(losses) + 1), losses, label="training")
     if validation_losses is not None:
         axis.plot(np.arange(1, len(validation_losses) + 1), validation_losses, label="validation")
+        axis.xaxis.get_major_locator().set_params(integer=True)  # whole epochs
+    for index, (label, value) in enumerate((baselines or {}).items()):
+        axis.axhline(value, color=f"C{index}", linestyle="--", label=label)
+    if baselines:
+        figure.set_size_inches(10, 4)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    elif validation_losses is not None:
         axis.legend()
     if log_scale:
         axis.set_yscale("log")
@@ -101,7 +115,7 @@ def save_figure(figure, path, dpi=100):
     return path
 
 
-def _format_scores(scores):
+def format_scores(scores):
     return f"PSNR {scores['psnr']:.1f} dB, SSIM {scores['ssim']:.3f}"
 
 

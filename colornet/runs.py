@@ -101,6 +101,15 @@ class RunFolder:
             self.state_path, {"epochs": epochs, "best": best, "monitor": monitor}
         )
 
+    def describe(self):
+        """One line per file or folder of the run, with its size in bytes."""
+        lines = [f"{self.path}/"]
+        for path in sorted(self.path.iterdir()):
+            files = path.rglob("*") if path.is_dir() else [path]
+            size = sum(file.stat().st_size for file in files if file.is_file())
+            lines.append(f"  {path.name + '/' * path.is_dir():14} {size:>13,} bytes")
+        return "\n".join(lines)
+
     def history(self):
         """The loss log of every session so far: {"epoch": [...], "loss": [...], ...} as
         floats (epochs as ints), from log.csv; empty before the first epoch ends."""

@@ -30,13 +30,12 @@ class SingleImageRun:
     def colorize(self, rgb=None):
         """Colorize RGB (H, W, 3) from its lightness alone; default: the training photo.
 
-        The net runs at the scale it was trained at (longest side `config.image_size`); its
-        colours are resized to (H, W) and joined with the full-resolution lightness.
+        The net runs at the scale it was trained at (longest side `config.image_size`, the
+        working size of `colorize.predict_ab`); its colours are resized to (H, W) and joined
+        with the full-resolution lightness.
         """
-        if rgb is None:
-            return colorize.colorize_rgb(self.model, self.training_photo)
-        working_shape = images.fit_size(np.shape(rgb), self.config.image_size)
-        return colorize.colorize_rgb(self.model, rgb, working_shape=working_shape)
+        photo = self.training_photo if rgb is None else rgb
+        return colorize.colorize(self.model, photo, working_size=self.config.image_size)
 
 
 def train_single_image(rgb, config=None, progress=True, name="image", callbacks=()):

@@ -74,7 +74,7 @@ def build_training_model(config, colorizer=None):
             name="colorizer",
         )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
-    lightness = models.RgbToLightness(name="rgb_lightness")(rgb)
+    lightness = color.RgbToLightness(name="rgb_lightness")(rgb)
     if config.cache_embeddings:
         embedding_size = backbones.get_backbone(config.backbone).embedding_size
         embedding = keras.Input(shape=(embedding_size,), name="embedding")

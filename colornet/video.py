@@ -30,7 +30,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, color, colorize, images, leftovers, models
-from colornet.config import DEFAULT_SMOOTHING
+from colornet.config import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content
@@ -44,10 +44,6 @@ SCENE_CUT_THRESHOLD = 10.0
 # linearly from `smoothing` (no change) to 0 (this change). Codec noise and film grain,
 # after shrinking to the working size, stay around 1 L*.
 MOTION_THRESHOLD = 10.0
-
-# Longest side Version 1 runs at when the caller gives no working size: the size it trains at
-# (config.SingleImageConfig.image_size). The final colorizer always runs at its own.
-DEFAULT_WORKING_SIZE = models.DEFAULT_IMAGE_SIZE
 
 # The containers the output can be; all take H.264 video and AAC audio.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
@@ -220,6 +216,18 @@ class TemporalSmoother:
         return self._ab
 
 
+def _check_arguments(batch_size, smoothing, working_size):
+    if not _util.is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    _check_smoothing(smoothing)
+    too_small = _util.is_int(working_size) and working_size < models.SIZE_MULTIPLE
+    if working_size is not None and (not _util.is_int(working_size) or too_small):
+        raise ValueError(
+            f"working_size must be None or an int of at least {models.SIZE_MULTIPLE}, "
+            f"got {working_size!r}"
+        )
+
+
 def _check_smoothing(smoothing):
     is_number = isinstance(smoothing, (int, float)) and not isinstance(smoothing, bool)
     if not is_number or not 0 <= smoothing < 1:
@@ -237,13 +245,14 @@ def colorize_video(
     *,
     batch_size=16,
     smoothing=DEFAULT_SMOOTHING,
-    working_size=None,
+    working_size=DEFAULT_WORKING_SIZE,
     progress=True,
 ):
     """Colorize a video frame by frame, keeping its frame rate, size and audio.
 
     Frames are read, colorized and written `batch_size` at a time. The model sees each frame's
-    lightness shrunk to `working_size` (never enlarged); its ab is smoothed over time
+    lightness at `colorize.working_shape` (the policy every colorizing follows); its ab is
+    smoothed over time
     (`TemporalSmoother`), resized back, and joined with the frame's full-resolution lightness,
     so the detail is the video's own. Colour input is fine: only its lightness is used.
 
@@ -260,8 +269,8 @@ def colorize_video(
         output_path: .mp4, .m4v, .mov or .mkv; never the input; parent folders are created.
         batch_size: frames colorized together; memory grows with it, not with the video.
         smoothing: weight of the past in the moving average of ab, in [0, 1); 0 is off.
-        working_size: longest side the model runs at; None: 256 for Version 1, the model's own
-            size for the final colorizer (which always runs at its own size inside).
+        working_size: longest side Version 1 runs at (never enlarged), None for full size;
+            the final colorizer always runs at its own size.
         progress: show a progress bar over the frames.
 
     Returns:
@@ -276,16 +285,8 @@ def colorize_video(
     """
     started = time.perf_counter()
     input_path, output_path = pathlib.Path(input_path), pathlib.Path(output_path)
-    if not _util.is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    _check_smoothing(smoothing)
-    too_small = _util.is_int(working_size) and working_size < models.SIZE_MULTIPLE
-    if working_size is not None and (not _util.is_int(working_size) or too_small):
-        raise ValueError(
-            f"working_size must be None or an int of at least {models.SIZE_MULTIPLE}, "
-            f"got {working_size!r}"
-        )
-    model_size = models.working_size(model)  # a model that is not a colorizer fails now
+    _check_arguments(batch_size, smoothing, working_size)
+    models.kind(model)  # a model that is not a colorizer fails now
     _check_input(input_path)
     _check_output(output_path, input_path)
     leftovers.remove_stale_temporaries(output_path.parent, recursive=False)
@@ -300,11 +301,8 @@ def colorize_video(
         first_frame = next(frames, None)  # before any output exists: a file of no frames fails here
         if first_frame is None:
             raise _unreadable(input_path, _NO_FRAMES)
-        default_size = DEFAULT_WORKING_SIZE if model_size is None else model_size
-        longest_side = working_size or default_size
-        colorizer = _FrameColorizer(
-            model, images.fit_size((height, width), longest_side), batch_size, smoothing
-        )
+        shape = colorize.working_shape(model, (height, width), working_size)
+        colorizer = _FrameColorizer(model, shape, batch_size, smoothing)
         bar = tqdm.tqdm(
             total=expected_frames, unit="frame", desc=input_path.name, disable=not progress
         )
@@ -358,21 +356,23 @@ class _FrameColorizer:
             # Full-resolution lightness, N × (H, W), for the output; shrunk for the model.
             lightness = [color.rgb_to_lightness(frame) for frame in batch]
             small = np.stack(
-                [colorize.resize_channels(frame, self.working_shape) for frame in lightness]
+                [images.resize_channels(frame, self.working_shape) for frame in lightness]
             )
             ab = self._predict(small)  # (N, h, w, 2)
             smoothed = self.smoother(small, ab)
             self.raw_flicker.update(ab)
             self.smoothed_flicker.update(smoothed)
             for frame_lightness, frame_ab in zip(lightness, smoothed):
-                full_ab = colorize.resize_channels(frame_ab, frame_lightness.shape)
+                full_ab = images.resize_channels(frame_ab, frame_lightness.shape)
                 self.frames += 1
                 yield _util.to_uint8(colorize.combine(frame_lightness, full_ab))
 
     def _predict(self, lightness):
         """(N, h, w) L* in [0, 100] → float32 (N, h, w, 2) ab; frames share one size, so
         `predict_ab` runs the whole batch in one forward pass."""
-        return colorize.predict_ab(self.model, lightness, batch_size=self.batch_size)
+        return colorize.predict_ab(
+            self.model, lightness, working_size=None, tile=None, batch_size=self.batch_size
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def test_weights_cache_path_follows_keras_home(monkeypatch, tmp_path):
 
 
 def test_grey_ramp_spans_inceptions_full_input_range_unlike_the_write_ups_double_scaling():
-    grey = backbones.LightnessToGreyRGB()(grey_ramp_lightness())  # (1, 8, 256, 3) in [0, 1]
+    grey = color.LightnessToGreyRGB()(grey_ramp_lightness())  # (1, 8, 256, 3) in [0, 1]
     seen = to_numpy(backbones.BackboneInput("inception_resnet_v2")(grey))
     assert seen.min() < -0.95 and seen.max() > 0.95
     # The write-up divided by 255 once too often: Inception got [0, 1] where it expects
@@ -153,7 +153,7 @@ def test_grey_ramp_spans_inceptions_full_input_range_unlike_the_write_ups_double
 
 @pytest.mark.parametrize("name", RESCALING_INSIDE)
 def test_grey_ramp_spans_0_to_255_for_backbones_that_rescale_inside(name):
-    grey = backbones.LightnessToGreyRGB()(grey_ramp_lightness())
+    grey = color.LightnessToGreyRGB()(grey_ramp_lightness())
     seen = to_numpy(backbones.BackboneInput(name)(grey))
     assert seen.min() < 0.01 * 255 and seen.max() > 0.99 * 255
 

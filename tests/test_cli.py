@@ -9,8 +9,7 @@ import pytest
 from PIL import Image
 
 from colornet import cli, images
-
-from .test_single_image import blobs_photo
+from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
 def run_cli(*arguments):
@@ -103,8 +102,6 @@ def _save(path, rgb):
 
 
 def _colour_photos(folder, count, seed=0):
-    from .test_training import write_photos
-
     return write_photos(folder, count, seed)
 
 
@@ -210,8 +207,6 @@ def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
 
     from colornet import models
 
-    from .test_video import moving_shapes, write_clip
-
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
     clip = write_clip(tmp_path / "clip.mp4", moving_shapes())
@@ -248,10 +243,11 @@ COMMANDS = {
     "prepare": (["raw", "data"], ["--image-size", "--test-fraction", "--min-side", "--seed"]),
     "train": (["data", "--out", "run"], ["--epochs", "--batch-size", "--image-size",
                                          "--learning-rate", "--validation-fraction", "--seed"]),
-    "colorize": (["photo.png", "-o", "out", "--model", "m.keras"], ["--batch-size", "--tile"]),
+    "colorize": (["photo.png", "-o", "out", "--model", "m.keras"],
+                 ["--batch-size", "--tile", "--working-size"]),
     "video": (["in.mp4", "out.mp4", "--model", "m.keras"],
               ["--batch-size", "--smoothing", "--working-size"]),
-    "evaluate": (["data", "--model", "m.keras"], ["--grid", "--mean-ab"]),
+    "evaluate": (["data", "--model", "m.keras"], ["--grid", "--mean-ab", "--working-size"]),
 }
 BAD_VALUES = {
     "--size": ["0", "-1", "7", "x"], "--steps": ["0", "-1", "1.5"],
@@ -259,7 +255,8 @@ BAD_VALUES = {
     "--image-size": ["0", "-8", "3.5"], "--test-fraction": ["-0.1", "1", "nan"],
     "--min-side": ["0", "-3"], "--epochs": ["0", "-1"], "--batch-size": ["0", "-1", "two"],
     "--validation-fraction": ["1", "-0.5"], "--tile": ["0", "7", "-8", "100"],
-    "--smoothing": ["1", "-0.1", "nan"], "--working-size": ["0", "4"], "--grid": ["-1"],
+    "--smoothing": ["1", "-0.1", "nan"], "--working-size": ["0", "4", "-8", "fulll"],
+    "--grid": ["-1"],
     "--mean-ab": ["nan", "200"],
 }
 
@@ -299,7 +296,7 @@ def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
     model = models.single_image_net()
     lightness = np.random.default_rng(0).random((40, 70)).astype(np.float32) * 100
     for tile in (8, 16, 24, 136):
-        (ab,) = colorize.predict_ab_many(model, [lightness], tile=tile)
+        ab = colorize.predict_ab(model, lightness, working_size=None, tile=tile)
         assert ab.shape == (40, 70, 2) and np.isfinite(ab).all()
 
 

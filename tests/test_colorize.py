@@ -6,24 +6,12 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models
-
-
-class ConstantColour(keras.layers.Layer):
-    """A stand-in model: predicts the same scaled ab everywhere, at the input's size."""
-
-    def call(self, lightness):
-        ones = keras.ops.ones_like(lightness)
-        return keras.ops.concatenate([ones * 0.3, ones * -0.2], axis=-1)
-
-
-def constant_model():
-    lightness = keras.Input((None, None, 1), name="scaled_lightness")
-    return keras.Model(lightness, ConstantColour()(lightness))
+from colornet import color, colorize, images, jobs, models
+from tests.factories import constant_model
 
 
 def test_mirror_padding_reaches_a_multiple_of_8_and_remembers_the_size():
-    padded, size = colorize.pad_to_multiple(np.arange(15.0).reshape(3, 5))
+    padded, size = images.pad_to_multiple(np.arange(15.0).reshape(3, 5))
     assert padded.shape == (8, 8) and size == (3, 5)
     np.testing.assert_array_equal(padded[:3, :5], np.arange(15.0).reshape(3, 5))
 
@@ -53,7 +41,7 @@ def test_no_shift_padding_does_not_move_the_image():
 
 def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
     rgb = np.random.default_rng(0).random((90, 130, 3)).astype(np.float32)
-    result = colorize.colorize_rgb(constant_model(), rgb, working_shape=(32, 48))
+    result = colorize.colorize(constant_model(), rgb, working_size=48)
     assert result.shape == rgb.shape
     result_lab, input_lab = color.rgb_to_lab(result), color.rgb_to_lab(rgb)
     # Same L wherever the constant colour stays inside the sRGB gamut (no clipping).
@@ -66,7 +54,7 @@ def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
 def test_resizing_ab_is_smooth_not_blocky():
     ab = np.zeros((2, 2, 2), np.float32)
     ab[:, 1] = 100.0
-    resized = colorize.resize_channels(ab, (2, 8))
+    resized = images.resize_channels(ab, (2, 8))
     row = resized[0, :, 0]
     assert len(np.unique(np.round(row, 3))) > 2  # in-between values: interpolated
     assert np.all(np.diff(row) >= 0)
@@ -101,7 +89,7 @@ def seeded_version_1(seed=3):
 def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
     model = seeded_version_1()
     lightness = np.random.default_rng(0).uniform(0, 100, (200, 300)).astype(np.float32)
-    lightness = colorize.resize_channels(colorize.resize_channels(lightness, (25, 38)), (200, 300))
+    lightness = images.resize_channels(images.resize_channels(lightness, (25, 38)), (200, 300))
     whole = colorize.predict_ab_tiled(model, lightness, tile=400, overlap=0)  # one tile
     tiled = colorize.predict_ab_tiled(model, lightness, tile=96, overlap=40)
     assert tiled.shape == (200, 300, 2)
@@ -168,7 +156,7 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     alpha[:, 20:] = 1.0
     write_photo(photos / "logo.png", alpha=alpha)
     single = write_photo(tmp_path / "single.jpg")
-    report = colorize.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
+    report = jobs.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
     assert not report.failed
     written = sorted(str(path.relative_to(tmp_path / "out")) for path in report.written)
     assert written == ["a.png", "logo.png", "single.jpg", "trip/b.jpg"]
@@ -183,7 +171,7 @@ def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
     alpha[8:16] = 0.5  # a half-transparent band
     write_photo(tmp_path / "in" / "logo.png", rgb, alpha=alpha)
     for image_format in ("png", "jpg"):
-        colorize.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
+        jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
                                 image_format=image_format, progress=False)
     written, written_alpha = images.load_rgb_and_alpha(tmp_path / "png" / "logo.png", composite=False)
     lightness = color.rgb_to_lightness(written)
@@ -203,7 +191,7 @@ def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
 def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
     for name in ("x1.png", "x2.png", "y.png"):
         write_photo(tmp_path / name)
-    report = colorize.colorize_files(
+    report = jobs.colorize_files(
         constant_model(), [str(tmp_path / "x*.png")], tmp_path / "out", image_format="jpg", progress=False
     )
     assert sorted(path.name for path in report.written) == ["x1.jpg", "x2.jpg"]
@@ -215,7 +203,7 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
     (tmp_path / "in" / "broken.png").write_bytes(good_bytes[: len(good_bytes) // 2])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # reported once, in the report, not also as a warning
-        report = colorize.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
+        report = jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
     assert [path.name for path in report.written] == ["good.png"]
     assert [path.name for path, _ in report.failed] == ["broken.png"]
     assert "broken.png" in report.summary()
@@ -224,14 +212,14 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
 def test_colorize_files_never_overwrites_an_input(tmp_path):
     photo = write_photo(tmp_path / "photo.png")
     before = photo.read_bytes()
-    report = colorize.colorize_files(constant_model(), [photo], tmp_path, progress=False)
+    report = jobs.colorize_files(constant_model(), [photo], tmp_path, progress=False)
     assert report.failed and "overwrite the input" in report.failed[0][1]
     assert photo.read_bytes() == before
 
 
 def test_same_names_from_different_folders_do_not_collide(tmp_path):
     first, second = write_photo(tmp_path / "a" / "p.png"), write_photo(tmp_path / "b" / "p.png")
-    names = [str(name) for _, name in colorize.expand_inputs([first, second])]
+    names = [str(name) for _, name in jobs.expand_inputs([first, second])]
     assert names == ["p.png", "p-2.png"]
 
 
@@ -239,10 +227,10 @@ def test_distinct_photos_with_equal_names_never_overwrite_each_other(tmp_path):
     # B/x.jpg must not take A/x-2.jpg's own name (it did, and replaced its result).
     inputs = [write_photo(tmp_path / "A" / "x.jpg"), write_photo(tmp_path / "A" / "x-2.jpg"),
               write_photo(tmp_path / "B" / "x.jpg")]
-    names = [str(name) for _, name in colorize.expand_inputs(inputs)]
+    names = [str(name) for _, name in jobs.expand_inputs(inputs)]
     assert names == ["x.jpg", "x-2.jpg", "x-3.jpg"]
-    assert names == [str(name) for _, name in colorize.expand_inputs(inputs)]  # deterministic
-    report = colorize.colorize_files(constant_model(), inputs, tmp_path / "out", progress=False)
+    assert names == [str(name) for _, name in jobs.expand_inputs(inputs)]  # deterministic
+    report = jobs.colorize_files(constant_model(), inputs, tmp_path / "out", progress=False)
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(names)
     assert len(report.written) == 3 and not report.failed
 
@@ -252,15 +240,15 @@ def test_outputs_that_would_change_suffix_into_one_name_stay_apart(tmp_path):
     write_photo(folder / "scan.png")
     images.save_image(folder / "scan.jpg", np.zeros((8, 8, 3)))
     (folder / "scan.tif").write_bytes((folder / "scan.png").read_bytes())  # a PNG named .tif
-    names = [str(name) for _, name in colorize.expand_inputs([folder])]
+    names = [str(name) for _, name in jobs.expand_inputs([folder])]
     assert names == ["scan.jpg", "scan-2.png", "scan-3.tif"]
 
 
 def test_folders_keep_their_inner_paths_and_a_photo_given_twice_is_done_once(tmp_path):
     write_photo(tmp_path / "A" / "trip" / "x.png")
     write_photo(tmp_path / "B" / "trip" / "x.png")
-    jobs = colorize.expand_inputs([tmp_path / "A", tmp_path / "B", tmp_path / "A" / "trip" / "x.png"])
-    assert [str(name) for _, name in jobs] == ["trip/x.png", "trip/x-2.png"]
+    found = jobs.expand_inputs([tmp_path / "A", tmp_path / "B", tmp_path / "A" / "trip" / "x.png"])
+    assert [str(name) for _, name in found] == ["trip/x.png", "trip/x-2.png"]
 
 
 def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tmp_path):
@@ -268,11 +256,11 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tm
     write_photo(photos / "a.png")
     write_photo(photos / "trip" / "b.png")
     for _ in range(2):
-        report = colorize.colorize_files(constant_model(), [photos], photos / "colorized", progress=False)
+        report = jobs.colorize_files(constant_model(), [photos], photos / "colorized", progress=False)
         assert sorted(str(path.relative_to(photos)) for path in report.written) == [
             "colorized/a.png", "colorized/trip/b.png"
         ]
-    report = colorize.colorize_files(
+    report = jobs.colorize_files(
         constant_model(), [str(photos / "**" / "*.png")], photos / "colorized", progress=False
     )
     assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
@@ -282,14 +270,14 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tm
 def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
     write_photo(tmp_path / "photos" / "a.png")
     with pytest.raises(ValueError, match="also an input folder"):
-        colorize.colorize_files(constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False)
+        jobs.colorize_files(constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False)
 
 
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="nowhere.png: no such file"):
-        colorize.expand_inputs([tmp_path / "nowhere.png"])
+        jobs.expand_inputs([tmp_path / "nowhere.png"])
     with pytest.raises(ValueError, match="no files match"):
-        colorize.expand_inputs([str(tmp_path / "*.tif")])
+        jobs.expand_inputs([str(tmp_path / "*.tif")])
 
 
 @pytest.mark.parametrize(

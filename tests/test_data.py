@@ -17,21 +17,11 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, data, greyness, images
+from colornet import color, data, greyness, images, prepare
+from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that build photos
-
-
-def colour_photo(rng, height, width):
-    """float32 (height, width, 3) in [0, 1]: a smooth field of random colours."""
-    coarse = rng.random((4, 4, 3)).astype(np.float32)
-    return images.resize_and_crop(coarse, (height, width))
-
-
-def grey_of(rgb):
-    """The photo with its colour removed: three equal channels."""
-    return np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
 
 
 def write_truncated_jpeg(path, rng):
@@ -468,7 +458,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
     raw_before = folder_bytes(raw)
     data_dir = tmp_path / "data"
 
-    report = data.prepare_folder(
+    report = prepare.prepare_folder(
         raw, data_dir, image_size=96, test_fraction=0.2, min_side=64, progress=False
     )
 
@@ -501,7 +491,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
             assert abs(image.width / image.height - width / height) < 0.03
 
     assert folder_bytes(raw) == raw_before
-    saved = json.loads((data_dir / data.REPORT_NAME).read_text())
+    saved = json.loads((data_dir / prepare.REPORT_NAME).read_text())
     assert saved["kept"] == {"train": len(report.train), "test": len(report.test)}
     assert saved["dropped_counts"] == {"unreadable": 1, "too small": 1, "grey": 2, "duplicate": 2}
     assert saved["dropped"]["too small"] == [{"file": "tiny.png", "detail": "50 x 40 pixels"}]
@@ -518,11 +508,11 @@ def test_prepare_folder_refuses_to_overwrite_unless_asked_and_then_repeats_itsel
     raw, _ = raw_folder
     data_dir = tmp_path / "data"
     settings = dict(image_size=64, test_fraction=0.3, progress=False)
-    first = data.prepare_folder(raw, data_dir, **settings)
+    first = prepare.prepare_folder(raw, data_dir, **settings)
 
     with pytest.raises(ValueError, match="not empty.*overwrite"):
-        data.prepare_folder(raw, data_dir, **settings)
-    second = data.prepare_folder(raw, data_dir, overwrite=True, **settings)
+        prepare.prepare_folder(raw, data_dir, **settings)
+    second = prepare.prepare_folder(raw, data_dir, overwrite=True, **settings)
 
     assert (second.train, second.test) == (first.train, first.test)
     assert sorted(path for path in (data_dir / "train").rglob("*") if path.is_file()) == sorted(first.train)
@@ -532,17 +522,17 @@ def test_prepare_overwrite_deletes_only_what_prepare_wrote(tmp_path, raw_folder)
     raw, _ = raw_folder
     data_dir = tmp_path / "data"
     settings = dict(image_size=64, test_fraction=0.3, progress=False)
-    first = data.prepare_folder(raw, data_dir, **settings)
+    first = prepare.prepare_folder(raw, data_dir, **settings)
     mine = data_dir / "train" / "my_own_photo.jpg"
     mine.write_bytes(b"not prepare's")
     removed = first.train[0]
     with pytest.raises(ValueError, match="not written by prepare.*my_own_photo.jpg"):
-        data.prepare_folder(raw, data_dir, overwrite=True, **settings)
+        prepare.prepare_folder(raw, data_dir, overwrite=True, **settings)
     assert mine.read_bytes() == b"not prepare's"
     assert all(path.is_file() for path in first.train + first.test)  # the earlier output intact
     mine.unlink()
     removed.unlink()  # a photo of prepare's own that the user deleted is no obstacle
-    second = data.prepare_folder(raw, data_dir, overwrite=True, **settings)
+    second = prepare.prepare_folder(raw, data_dir, overwrite=True, **settings)
     assert (second.train, second.test) == (first.train, first.test)
 
 
@@ -551,12 +541,12 @@ def test_prepare_reports_every_file_it_did_not_keep(tmp_path, raw_folder):
     (raw / "empty.jpg").write_bytes(b"")
     (raw / "garbage.png").write_bytes(b"this is not a png")
     (raw / "notes.txt").write_text("where the photos came from")
-    report = data.prepare_folder(raw, tmp_path / "data", image_size=64, progress=False)
+    report = prepare.prepare_folder(raw, tmp_path / "data", image_size=64, progress=False)
     unreadable = {path.name for path, _ in report.dropped["unreadable"]}
     assert {"empty.jpg", "garbage.png", "notes.txt", "corrupt.jpg"} <= unreadable
     summary = report.summary()
     assert all(name in summary for name in ("empty.jpg", "garbage.png", "notes.txt"))
-    saved = json.loads((tmp_path / "data" / data.REPORT_NAME).read_text())
+    saved = json.loads((tmp_path / "data" / prepare.REPORT_NAME).read_text())
     assert {entry["file"] for entry in saved["dropped"]["unreadable"]} >= {"empty.jpg", "notes.txt"}
 
 
@@ -575,7 +565,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
 
     monkeypatch.setattr(images, "save_image", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        data.prepare_folder(raw, data_dir, image_size=64, progress=False)
+        prepare.prepare_folder(raw, data_dir, image_size=64, progress=False)
     assert not (data_dir / "train").exists() and not (data_dir / "test").exists()
     assert list(data_dir.iterdir()) == []  # nor the hidden work folder
 
@@ -585,7 +575,7 @@ def test_prepare_holds_out_the_test_fraction_rounded(tmp_path, rng):
     for index in range(44):
         images.save_image(raw / f"{index:02d}.png", colour_photo(rng, 70, 70))
     for fraction, expected in ((0.1, 4), (0.2, 9), (0.25, 11)):
-        report = data.prepare_folder(raw, tmp_path / f"data_{fraction}", image_size=64,
+        report = prepare.prepare_folder(raw, tmp_path / f"data_{fraction}", image_size=64,
                                      test_fraction=fraction, progress=False)
         assert (len(report.test), len(report.train)) == (expected, 44 - expected)
 
@@ -594,11 +584,11 @@ def test_prepare_folder_refuses_overlapping_raw_and_data_folders(tmp_path, raw_f
     raw, _ = raw_folder
     for data_dir in (raw, raw / "prepared", raw / "trip"):
         with pytest.raises(ValueError, match="inside raw_dir"):
-            data.prepare_folder(raw, data_dir, progress=False)
+            prepare.prepare_folder(raw, data_dir, progress=False)
     nested_raw = tmp_path / "data" / "train" / "raw"
     shutil.copytree(raw, nested_raw)
     with pytest.raises(ValueError, match="which prepare writes"):
-        data.prepare_folder(nested_raw, tmp_path / "data", progress=False)
+        prepare.prepare_folder(nested_raw, tmp_path / "data", progress=False)
 
 
 def test_extras_follow_their_photos_through_shuffling_skipping_and_augmentation(tmp_path):

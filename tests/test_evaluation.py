@@ -4,12 +4,12 @@ import csv
 import json
 import warnings
 
-import keras
 import numpy as np
 import pytest
 import skimage.color
 
 from colornet import color, colorize, evaluation, images, models
+from tests.factories import colour_photo, constant_model
 
 
 def test_psnr_matches_the_formula_by_hand():
@@ -185,25 +185,6 @@ def test_mean_ab_baseline_has_the_photos_lightness_and_the_given_ab():
 # A whole folder
 
 
-class ConstantAb(keras.layers.Layer):
-    """A stand-in model (as in test_colorize): the same scaled ab everywhere, at any size."""
-
-    def call(self, lightness):
-        ones = keras.ops.ones_like(lightness)
-        return keras.ops.concatenate([ones * 0.3, ones * -0.2], axis=-1)  # ab (38.4, -25.6)
-
-
-def constant_model():
-    lightness = keras.Input((None, None, 1), name="scaled_lightness")
-    return keras.Model(lightness, ConstantAb()(lightness), name="constant")
-
-
-def colour_photo(seed, height, width):
-    """float32 (height, width, 3) in [0, 1]: a smooth field of random colours."""
-    coarse = np.random.default_rng(seed).random((4, 4, 3)).astype(np.float32)
-    return images.resize_and_crop(coarse, (height, width))
-
-
 @pytest.fixture
 def test_photos(tmp_path):
     """DATA_DIR with 3 colour photos of different sizes (one in a subfolder), a grey photo and
@@ -260,7 +241,7 @@ def test_evaluate_folder_writes_the_table_and_the_picture_and_skips_broken_and_g
     # The numbers are those of the metric functions on the same photo.
     original = images.load_rgb(test_photos / "trip" / "c.png")
     results = {
-        "colorized": colorize.colorize_rgb(model, original),
+        "colorized": colorize.colorize(model, original),
         "grey": evaluation.grey_baseline(original),
         "mean_ab": evaluation.mean_ab_baseline(original, (5.0, -3.0)),
     }

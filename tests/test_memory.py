@@ -1,5 +1,5 @@
 """A large photo stays within a documented memory bound: colorize_files holds at most
-colorize.MEMORY_BYTES_PER_PIXEL bytes of arrays a pixel, plus a fixed overhead, so a
+jobs.MEMORY_BYTES_PER_PIXEL bytes of arrays a pixel, plus a fixed overhead, so a
 144-megapixel photo fits a laptop. Measured with tracemalloc (numpy reports its allocations
 to it), on photos of 1, 4 and 16 megapixels, not by timing."""
 
@@ -8,14 +8,14 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from colornet import colorize, images
-from tests.test_colorize import constant_model
+from colornet import colorize, images, jobs
+from tests.factories import constant_model
 
 
 def peak_array_bytes(model, photo, out):
     tracemalloc.start()
     try:
-        report = colorize.colorize_files(model, [photo], out, image_format="jpg", progress=False)
+        report = jobs.colorize_files(model, [photo], out, image_format="jpg", progress=False)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -26,7 +26,7 @@ def peak_array_bytes(model, photo, out):
 def test_colorizing_memory_grows_by_the_documented_bytes_per_pixel(tmp_path, rng):
     model = constant_model()  # Version 1's interface, so large photos go through tiles
     images.save_image(tmp_path / "warm_up.jpg", rng.random((600, 700, 3)))
-    colorize.colorize_files(model, [tmp_path / "warm_up.jpg"], tmp_path / "out", progress=False)
+    jobs.colorize_files(model, [tmp_path / "warm_up.jpg"], tmp_path / "out", progress=False)
     peaks = {}
     for side in (1000, 2000, 4000):
         photo = tmp_path / f"photo_{side}.jpg"
@@ -34,11 +34,11 @@ def test_colorizing_memory_grows_by_the_documented_bytes_per_pixel(tmp_path, rng
         images.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
         peaks[side * side] = peak_array_bytes(model, photo, tmp_path / "out")
     for pixels, peak in peaks.items():
-        bound = colorize.MEMORY_BYTES_PER_PIXEL * pixels + colorize.MEMORY_OVERHEAD_BYTES
+        bound = jobs.MEMORY_BYTES_PER_PIXEL * pixels + jobs.MEMORY_OVERHEAD_BYTES
         assert peak <= bound, (pixels, peak / 2**20, bound / 2**20)
     # And it is the per-pixel part that grows: the slope between the larger photos.
     slope = (peaks[4000**2] - peaks[2000**2]) / (4000**2 - 2000**2)
-    assert slope <= colorize.MEMORY_BYTES_PER_PIXEL, slope
+    assert slope <= jobs.MEMORY_BYTES_PER_PIXEL, slope
 
 
 def test_lightness_straight_from_the_file_matches_the_float_rgb_route(tmp_path, rng):

@@ -4,6 +4,7 @@ Each notebook is executed by papermill in its own folder (as a reader runs it), 
 of its `parameters` cell replaced by small ones so that it finishes in seconds.
 """
 
+import ast
 import pathlib
 
 import nbformat
@@ -57,19 +58,40 @@ def image_outputs(notebook):
     ]
 
 
+# A thin client's cell calls the library and shows what it returns: a few lines, no loops or
+# definitions (analysis written in a notebook belongs in colornet, where it is tested).
+LONGEST_CELL = 15
+_LIBRARY_CODE = (ast.For, ast.While, ast.With, ast.FunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def library_code_in(source):
+    """What a code cell holds that belongs in the library: loops, definitions, or too many
+    lines. IPython magics (%matplotlib) are left out."""
+    python = "\n".join(line for line in source.splitlines() if not line.startswith(("%", "!")))
+    found = sorted({type(node).__name__ for node in ast.walk(ast.parse(python))
+                    if isinstance(node, _LIBRARY_CODE)})
+    lines = len(python.strip().splitlines())
+    return found + ([f"{lines} lines"] if lines > LONGEST_CELL else [])
+
+
 def assert_thin_client(path):
     """The notebook defines no library code and has exactly one `parameters` cell, first."""
     notebook = nbformat.read(path, as_version=4)
-    for cell in code_cells(notebook):
-        definitions = [
-            line for line in cell.source.splitlines() if line.startswith(("def ", "class "))
-        ]
-        assert not definitions, f"{path.name} defines library code: {definitions}"
+    for index, cell in enumerate(code_cells(notebook)):
+        found = library_code_in(cell.source)
+        assert not found, f"{path.name}, code cell {index + 1}, holds library code: {found}"
     tagged = [
         cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
     ]
     assert len(tagged) == 1, f"{path.name} has {len(tagged)} cells tagged 'parameters', not 1"
     assert tagged[0] is code_cells(notebook)[0], "the parameters cell must be the first code cell"
+
+
+def test_the_thin_client_check_finds_loops_definitions_and_long_cells():
+    assert library_code_in("%matplotlib inline\nresult = training.train(config, run_dir)") == []
+    assert library_code_in("for path in paths:\n    print(path)") == ["For"]
+    assert library_code_in("def helper():\n    return 1") == ["FunctionDef"]
+    assert library_code_in("\n".join(["x = 1"] * (LONGEST_CELL + 1))) == ["16 lines"]
 
 
 def test_version_1_notebook_is_a_thin_client_with_one_parameters_cell():

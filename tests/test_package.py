@@ -95,3 +95,38 @@ def test_the_lazy_package_still_gives_its_submodules_and_functions():
         import colornet
 
         colornet.nothing  # noqa: B018
+
+
+# "About 60 lines": a function longer than this, its docstring aside, mixes steps that want
+# names of their own.
+LONGEST_FUNCTION = 60
+
+
+def code_lines(function):
+    """Lines of a function definition, its docstring left out."""
+    first = function.body[0]
+    has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and (
+        isinstance(first.value.value, str)
+    )
+    start = first.end_lineno + 1 if has_docstring else function.lineno
+    return function.end_lineno - start + 1 + (1 if has_docstring else 0)
+
+
+def long_functions(package=PACKAGE):
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if code_lines(node) > LONGEST_FUNCTION:
+                    yield f"{path.name}:{node.lineno} {node.name} ({code_lines(node)} lines)"
+
+
+def test_no_function_in_the_package_is_longer_than_about_60_lines():
+    assert list(long_functions()) == []
+
+
+def test_the_length_check_counts_code_and_not_the_docstring(tmp_path):
+    body = "\n".join(f"    x{index} = {index}" for index in range(LONGEST_FUNCTION))
+    docstring = '    """' + "\n" * 30 + '    """\n'
+    (tmp_path / "long.py").write_text(f"def long():\n{body}\n")
+    (tmp_path / "documented.py").write_text(f"def documented():\n{docstring}    return 1\n")
+    assert [line.split()[1] for line in long_functions(tmp_path)] == ["long"]

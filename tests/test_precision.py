@@ -11,7 +11,7 @@ import pytest
 
 from colornet import color, colorize, images, models, training
 from colornet import precision as precisions
-from tests.test_training import FAST, gains_over_grey, write_photos
+from tests.factories import FAST, gains_over_grey, write_photos
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,7 @@ import numpy as np
 import pytest
 
 from colornet import color, colorize, evaluation, greyness, images, single_image
-
-
-def blobs_photo(size=32, seed=0):
-    """A small photo whose colour follows its lightness: dark red blobs on a light blue field."""
-    rng = np.random.default_rng(seed)
-    rows, columns = np.mgrid[0:size, 0:size]
-    blobs = np.zeros((size, size))
-    for _ in range(4):
-        centre = rng.integers(4, size - 4, size=2)
-        blobs = np.maximum(blobs, np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / 18))
-    lab = np.stack([80 - 45 * blobs, 55 * blobs - 5, 40 * blobs - 30], axis=-1)
-    return color.lab_to_rgb(lab)
+from tests.factories import blobs_photo
 
 
 @pytest.mark.slow
@@ -78,7 +67,7 @@ def test_a_trained_run_colorizes_other_sizes_at_full_resolution():
     np.testing.assert_allclose(
         color.rgb_to_lab(colorized)[inside, 0], color.rgb_to_lab(big)[inside, 0], atol=0.5
     )
-    assert colorize.colorize_rgb(run.model, big).shape == big.shape
+    assert colorize.colorize(run.model, big).shape == big.shape
 
 
 def test_a_sepia_print_is_refused_as_training_and_prepare_refuse_it():

@@ -11,22 +11,14 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import colorize, images, models, video
-from tests.test_video import moving_shapes, write_clip
+from colornet import images, jobs, models, video
+from tests.factories import moving_shapes, write_clip, write_photos
 
 
 @pytest.fixture(scope="module")
 def version_1():
     keras.utils.set_random_seed(0)
     return models.single_image_net()
-
-
-def write_photos(folder, count):
-    rng = np.random.default_rng(0)
-    folder.mkdir()
-    for index in range(count):
-        images.save_image(folder / f"{index:04d}.png", rng.random((64, 96, 3)))
-    return folder
 
 
 class InFlight:
@@ -67,17 +59,17 @@ def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, m
 
     monkeypatch.setattr(images, "load_lightness_and_alpha", counting_load)
     monkeypatch.setattr(images, "save_image", counting_save)
-    report = colorize.colorize_files(version_1, [folder], tmp_path / "out", batch_size=8, progress=False)
+    report = jobs.colorize_files(version_1, [folder], tmp_path / "out", batch_size=8, progress=False)
     assert len(report.written) == counter.given == 50
     assert counter.most == 8
 
 
 def test_colorize_files_peak_memory_does_not_grow_with_the_number_of_files(version_1, tmp_path):
     few, many = write_photos(tmp_path / "few", 16), write_photos(tmp_path / "many", 160)
-    colorize.colorize_files(version_1, [few], tmp_path / "warm-up", batch_size=8, progress=False)
+    jobs.colorize_files(version_1, [few], tmp_path / "warm-up", batch_size=8, progress=False)
 
     def run(folder):
-        return lambda: colorize.colorize_files(version_1, [folder], tmp_path / f"out-{folder.name}", batch_size=8, progress=False)
+        return lambda: jobs.colorize_files(version_1, [folder], tmp_path / f"out-{folder.name}", batch_size=8, progress=False)
 
     peak_few, peak_many = peak_numpy_bytes(run(few)), peak_numpy_bytes(run(many))
     # 160 photos of 64×96 held at once would add 160 × 74 kB of float32 RGB alone.

@@ -10,54 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, images, models, training
-
-# float32 pinned, so these tests run the same arithmetic on every machine; "auto" and bfloat16
-# have their own tests in test_precision.py.
-FAST = dict(
-    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None,
-    backbone_precision="float32", fusion_precision="float32",
-)
-
-
-def content_coloured_photo(rng, size=48):
-    """A photo whose colour follows its content: blob photos are warm, stripe photos cool.
-
-    A green frame gives every photo a second hue, so none counts as a toned (one-hue) print.
-    """
-    rows, columns = np.mgrid[0:size, 0:size]
-    if rng.random() < 0.5:
-        field = np.zeros((size, size))
-        for _ in range(5):
-            centre, radius = rng.uniform(0, size, 2), rng.uniform(3, 7)
-            field += np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * radius**2))
-        field, a, b = np.clip(field, 0, 1), 35.0, 50.0
-    else:
-        angle, period = rng.uniform(0, np.pi), rng.uniform(6, 12)
-        field = 0.5 + 0.5 * np.sin(2 * np.pi * (rows * np.cos(angle) + columns * np.sin(angle)) / period)
-        a, b = 10.0, -45.0
-    lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
-    frame = np.ones((size, size), bool)
-    frame[3:-3, 3:-3] = False
-    lab[frame] = (60.0, -40.0, 30.0)
-    return color.lab_to_rgb(lab)
-
-
-def write_photos(folder, count, seed):
-    rng = np.random.default_rng(seed)
-    for index in range(count):
-        images.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
-    return pathlib.Path(folder)
-
-
-def gains_over_grey(colorizer, photos):
-    """PSNR of each colorized photo minus that of its grey version (a = b = 0), in dB."""
-    return [
-        evaluation.psnr(photo, colorize.colorize_rgb(colorizer, photo))
-        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
-        for photo in photos
-    ]
-
+from colornet import color, colorize, images, models, training
+from tests.factories import FAST, gains_over_grey, write_photos
 
 @pytest.fixture(scope="module")
 def photo_folders(tmp_path_factory):

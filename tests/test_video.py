@@ -5,42 +5,21 @@ import subprocess
 import wave
 from fractions import Fraction
 
-import imageio.v2 as imageio
 import imageio_ffmpeg
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
-from colornet import color, images, models, video
+from colornet import color, models, video
+from colornet import colorize as colornet_colorize
+from tests.factories import (
+    BASE_COLOUR, FPS, FRAMES, HEIGHT, WIDTH, constant_model, moving_shapes, write_clip,
+)
 
-WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 12, 24
-BASE_COLOUR = (0.3, -0.2)  # scaled ab of the stand-in models: a = 38.4, b = -25.6
 
 
 # ---------------------------------------------------------------------------------------------
 # Test clips and stand-in models
-
-
-def moving_shapes(frames=FRAMES, grey=False):
-    """uint8 (frames, HEIGHT, WIDTH, 3): a red block moving over a grey gradient, and a bar
-    that turns from blue to green and back every half second (a colour change, no motion)."""
-    columns = np.linspace(40, 200, WIDTH, dtype=np.float32)
-    clip = np.empty((frames, HEIGHT, WIDTH, 3), dtype=np.uint8)
-    for index in range(frames):
-        frame = np.repeat(np.tile(columns, (HEIGHT, 1))[..., None], 3, axis=-1)
-        frame[8:24, 2 + 2 * index : 18 + 2 * index] = (220, 40, 40)
-        frame[30:40, :] = (30, 60, 200) if index % 12 < 6 else (30, 160, 90)
-        clip[index] = frame.mean(axis=-1, keepdims=True) if grey else frame
-    return clip
-
-
-def write_clip(path, frames):
-    imageio.mimwrite(
-        path, list(frames), fps=FPS, codec="libx264", quality=9, macro_block_size=1,
-        ffmpeg_log_level="error",
-    )  # fmt: skip
-    return path
 
 
 def add_tone(video_path, path, audio_codec="aac"):
@@ -92,33 +71,6 @@ def version_1():
     return models.single_image_net()
 
 
-class StandInColour(keras.layers.Layer):
-    """Predicts BASE_COLOUR everywhere, plus, with jitter > 0, a random offset per frame: the
-    flicker of a model that colours each frame on its own."""
-
-    def __init__(self, jitter=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.jitter = jitter
-        self.seed_generator = keras.random.SeedGenerator(0)
-
-    def call(self, lightness):
-        ones = ops.ones_like(lightness)
-        colour = ops.concatenate([ones * BASE_COLOUR[0], ones * BASE_COLOUR[1]], axis=-1)
-        if self.jitter:
-            frames = ops.shape(lightness)[0]
-            offsets = keras.random.normal((frames, 1, 1, 2), seed=self.seed_generator)
-            colour = colour + self.jitter * offsets
-        return colour
-
-    def get_config(self):
-        return {**super().get_config(), "jitter": self.jitter}
-
-
-def stand_in_model(jitter=0.0, input_name="scaled_lightness", size=None):
-    lightness = keras.Input((size, size, 1), name=input_name)
-    return keras.Model(lightness, StandInColour(jitter)(lightness))
-
-
 def colorize(model, source, output, **options):
     return video.colorize_video(model, source, output, progress=False, **options)
 
@@ -158,7 +110,7 @@ def test_audio_track_is_copied_when_the_input_has_one(clips, version_1, tmp_path
 
 
 def test_pcm_audio_is_reencoded_as_aac_for_mp4_and_copied_into_mkv(clips, tmp_path):
-    model = stand_in_model()
+    model = constant_model()
     colorize(model, clips["pcm"], tmp_path / "out.mp4")
     colorize(model, clips["pcm"], tmp_path / "out.mkv")
     assert read_video(tmp_path / "out.mp4")[0]["audio_codec"] == "aac"
@@ -177,7 +129,7 @@ def test_output_lightness_is_the_input_lightness_within_codec_tolerance(clips, v
 
 def test_grey_frames_get_the_models_colour_and_keep_their_lightness(clips, tmp_path):
     output = tmp_path / "out.mp4"
-    colorize(stand_in_model(), clips["grey"], output)
+    colorize(constant_model(), clips["grey"], output)
     input_lab = color.rgb_to_lab(read_video(clips["grey"])[1])
     output_lab = color.rgb_to_lab(read_video(output)[1])
     assert np.abs(input_lab[..., 1:]).max() < 3  # the input really is grey
@@ -189,9 +141,10 @@ def test_grey_frames_get_the_models_colour_and_keep_their_lightness(clips, tmp_p
 
 
 def test_a_fixed_size_model_runs_at_its_own_size_and_the_output_at_the_videos(clips, tmp_path):
-    model = stand_in_model(input_name="lightness", size=32)
+    model = constant_model(input_name="lightness", size=32)
     report = colorize(model, clips["silent"], tmp_path / "out.mp4")
-    assert report.working_shape == images.fit_size((HEIGHT, WIDTH), 32) == (24, 32)
+    # The working-size policy of every colorizing path: the final colorizer sees S × S.
+    assert report.working_shape == colornet_colorize.working_shape(model, (HEIGHT, WIDTH)) == (32, 32)
     assert read_video(tmp_path / "out.mp4")[1].shape == (FRAMES, HEIGHT, WIDTH, 3)
 
 
@@ -204,7 +157,7 @@ def test_a_truncated_video_with_its_header_intact_is_colorized_as_far_as_it_deco
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.9)])
     with pytest.warns(UserWarning, match="truncated"):
-        report = colorize(stand_in_model(), truncated, tmp_path / "out.mp4")
+        report = colorize(constant_model(), truncated, tmp_path / "out.mp4")
     assert 0 < report.frames < FRAMES
     assert len(read_video(tmp_path / "out.mp4")[1]) == report.frames
 
@@ -294,7 +247,7 @@ def test_smoothing_leaves_no_colour_trail_where_something_moved():
 
 
 def test_smoothing_divides_the_flicker_of_a_video_by_more_than_three(clips, tmp_path):
-    model = stand_in_model(jitter=0.1)  # about ±13 a and b from frame to frame
+    model = constant_model(jitter=0.1)  # about ±13 a and b from frame to frame
     raw = colorize(model, clips["silent"], tmp_path / "raw.mp4", smoothing=0)
     smooth = colorize(model, clips["silent"], tmp_path / "smooth.mp4")
     assert raw.flicker_smoothed == raw.flicker_raw > 5
@@ -341,7 +294,7 @@ def test_an_unreadable_input_is_one_line_naming_the_file_and_leaves_nothing(clip
     out_folder = tmp_path / "out"
     out_folder.mkdir()
     with pytest.raises(video.VideoError, match=problem) as error:
-        colorize(stand_in_model(), path, out_folder / "out.mp4")
+        colorize(constant_model(), path, out_folder / "out.mp4")
     message = str(error.value)
     assert "\n" not in message and str(path) in message
     assert files_in(out_folder) == []
@@ -354,14 +307,14 @@ def test_writing_over_the_input_is_refused_and_the_input_is_unchanged(clips, tmp
     (tmp_path / "sub").mkdir()
     output = source if spelling == "same" else tmp_path / "sub" / ".." / "clip.mp4"
     with pytest.raises(video.VideoError, match="overwrite the input"):
-        colorize(stand_in_model(), source, output)
+        colorize(constant_model(), source, output)
     assert source.read_bytes() == clips["silent"].read_bytes()
     assert files_in(tmp_path) == ["clip.mp4", "sub"]
 
 
 def test_an_unsupported_output_suffix_is_refused(clips, tmp_path):
     with pytest.raises(video.VideoError, match=r"unsupported suffix '\.gif'"):
-        colorize(stand_in_model(), clips["silent"], tmp_path / "out.gif")
+        colorize(constant_model(), clips["silent"], tmp_path / "out.gif")
 
 
 def test_a_failure_midway_leaves_no_output_and_no_temporary_files(clips, tmp_path, monkeypatch):
@@ -376,7 +329,7 @@ def test_a_failure_midway_leaves_no_output_and_no_temporary_files(clips, tmp_pat
 
     monkeypatch.setattr(video._FrameColorizer, "_predict", fails_on_the_second_batch)
     with pytest.raises(RuntimeError, match="out of memory"):
-        colorize(stand_in_model(), clips["audio"], tmp_path / "out.mp4", batch_size=8)
+        colorize(constant_model(), clips["audio"], tmp_path / "out.mp4", batch_size=8)
     assert files_in(tmp_path) == []
 
 
@@ -386,5 +339,5 @@ def test_a_failure_midway_leaves_no_output_and_no_temporary_files(clips, tmp_pat
 )
 def test_bad_options_are_refused_before_any_work(clips, tmp_path, option, value):
     with pytest.raises(ValueError, match=option):
-        colorize(stand_in_model(), clips["silent"], tmp_path / "out.mp4", **{option: value})
+        colorize(constant_model(), clips["silent"], tmp_path / "out.mp4", **{option: value})
     assert files_in(tmp_path) == []

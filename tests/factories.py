@@ -1,0 +1,149 @@
+"""What the tests build: photos whose colour they know, folders and clips of them, and one
+stand-in colour model. Test modules import from here, never from each other."""
+
+import pathlib
+
+import imageio.v2 as imageio
+import keras
+import numpy as np
+from keras import ops
+
+from colornet import color, colorize, evaluation, images
+
+# Scaled ab of the stand-in model: a = 38.4, b = -25.6.
+BASE_COLOUR = (0.3, -0.2)
+# Training settings that run in seconds: tiny photos, the smallest backbone with random
+# weights, float32 pinned so the arithmetic is the same on every machine ("auto" and
+# bfloat16 have their own tests in test_precision.py).
+FAST = dict(
+    image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None,
+    backbone_precision="float32", fusion_precision="float32",
+)
+# The test clips: 2 seconds of 64×48 at 12 frames a second.
+WIDTH, HEIGHT, FPS, FRAMES = 64, 48, 12, 24
+
+
+# ---------------------------------------------------------------------------------------------
+# Photos
+
+
+def colour_photo(seed, height, width):
+    """float32 (height, width, 3) in [0, 1]: a smooth field of random colours. `seed` is an
+    int or a numpy Generator."""
+    coarse = np.random.default_rng(seed).random((4, 4, 3)).astype(np.float32)
+    return images.resize_and_crop(coarse, (height, width))
+
+
+def grey_of(rgb):
+    """The photo with its colour removed: three equal channels."""
+    return np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
+
+
+def blobs_photo(size=32, seed=0):
+    """A small photo whose colour follows its lightness: dark red blobs on a light blue field."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:size, 0:size]
+    blobs = np.zeros((size, size))
+    for _ in range(4):
+        centre = rng.integers(4, size - 4, size=2)
+        blobs = np.maximum(blobs, np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / 18))
+    lab = np.stack([80 - 45 * blobs, 55 * blobs - 5, 40 * blobs - 30], axis=-1)
+    return color.lab_to_rgb(lab)
+
+
+def content_coloured_photo(rng, size=48):
+    """A photo whose colour follows its content: blob photos are warm, stripe photos cool.
+
+    A green frame gives every photo a second hue, so none counts as a toned (one-hue) print.
+    """
+    rows, columns = np.mgrid[0:size, 0:size]
+    if rng.random() < 0.5:
+        field = np.zeros((size, size))
+        for _ in range(5):
+            centre, radius = rng.uniform(0, size, 2), rng.uniform(3, 7)
+            field += np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * radius**2))
+        field, a, b = np.clip(field, 0, 1), 35.0, 50.0
+    else:
+        angle, period = rng.uniform(0, np.pi), rng.uniform(6, 12)
+        field = 0.5 + 0.5 * np.sin(2 * np.pi * (rows * np.cos(angle) + columns * np.sin(angle)) / period)
+        a, b = 10.0, -45.0
+    lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
+    frame = np.ones((size, size), bool)
+    frame[3:-3, 3:-3] = False
+    lab[frame] = (60.0, -40.0, 30.0)
+    return color.lab_to_rgb(lab)
+
+
+def write_photos(folder, count, seed=0):
+    """`count` content-coloured PNGs 000.png, 001.png, ... in `folder`; returns the folder."""
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        images.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
+    return pathlib.Path(folder)
+
+
+def gains_over_grey(colorizer, photos):
+    """PSNR of each colorized photo minus that of its grey version (a = b = 0), in dB."""
+    return [
+        evaluation.psnr(photo, colorize.colorize(colorizer, photo))
+        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        for photo in photos
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Clips
+
+
+def moving_shapes(frames=FRAMES, grey=False):
+    """uint8 (frames, HEIGHT, WIDTH, 3): a red block moving over a grey gradient, and a bar
+    that turns from blue to green and back every half second (a colour change, no motion)."""
+    columns = np.linspace(40, 200, WIDTH, dtype=np.float32)
+    clip = np.empty((frames, HEIGHT, WIDTH, 3), dtype=np.uint8)
+    for index in range(frames):
+        frame = np.repeat(np.tile(columns, (HEIGHT, 1))[..., None], 3, axis=-1)
+        frame[8:24, 2 + 2 * index : 18 + 2 * index] = (220, 40, 40)
+        frame[30:40, :] = (30, 60, 200) if index % 12 < 6 else (30, 160, 90)
+        clip[index] = frame.mean(axis=-1, keepdims=True) if grey else frame
+    return clip
+
+
+def write_clip(path, frames):
+    imageio.mimwrite(
+        path, list(frames), fps=FPS, codec="libx264", quality=9, macro_block_size=1,
+        ffmpeg_log_level="error",
+    )  # fmt: skip
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The stand-in colour model
+
+
+class ConstantColour(keras.layers.Layer):
+    """Predicts BASE_COLOUR everywhere, at the input's size, plus, with jitter > 0, a random
+    offset per photo or frame: the flicker of a model that colours each frame on its own."""
+
+    def __init__(self, jitter=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.jitter = jitter
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def call(self, lightness):
+        ones = ops.ones_like(lightness)
+        colour = ops.concatenate([ones * BASE_COLOUR[0], ones * BASE_COLOUR[1]], axis=-1)
+        if self.jitter:
+            frames = ops.shape(lightness)[0]
+            offsets = keras.random.normal((frames, 1, 1, 2), seed=self.seed_generator)
+            colour = colour + self.jitter * offsets
+        return colour
+
+    def get_config(self):
+        return {**super().get_config(), "jitter": self.jitter}
+
+
+def constant_model(jitter=0.0, input_name="scaled_lightness", size=None, name="constant"):
+    """A model of Version 1's kind (any size) or, with input_name="lightness" and a size, of
+    the final colorizer's, predicting `ConstantColour`."""
+    lightness = keras.Input((size, size, 1), name=input_name)
+    return keras.Model(lightness, ConstantColour(jitter)(lightness), name=name)
