@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, backbones, color, colorize, data, models, precision
+from colornet import _util, backbones, color, colorize, data, leftovers, models, precision
 from colornet import progress as progress_bars
 from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
@@ -114,6 +114,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     run = RunFolder(run_dir)
     config = _resolved(config)
     run.path.mkdir(parents=True, exist_ok=True)
+    leftovers.remove_stale_temporaries(run.path)  # a killed session's half-written files
     _check_or_save_config(config, run)
     train_paths, validation_paths = _split_once(config, run, progress)
 
@@ -171,13 +172,32 @@ def _resolved(config):
 def _restore_checkpoint(training_model, run, learning_rate):
     """Weights and optimizer state as the last complete epoch left them, except the learning
     rate: the config's, which a resumed run may change (the saved optimizer holds the old)."""
-    saved = keras.saving.load_model(run.checkpoint_path, safe_mode=True)
-    training_model.set_weights(saved.get_weights())
     optimizer = training_model.optimizer
     optimizer.build(training_model.trainable_variables)
-    for variable, value in zip(optimizer.variables, saved.optimizer.variables):
+    if run.checkpoint_path.is_file():
+        fusion = models.fusion_network(training_model)
+        with np.load(run.checkpoint_path) as saved:
+            fusion.set_weights([saved[f"weight_{i}"] for i in range(len(fusion.weights))])
+            values = [saved[f"optimizer_{i}"] for i in range(len(optimizer.variables))]
+    else:  # a run from before: the whole training model in a .keras file
+        saved = keras.saving.load_model(run.legacy_checkpoint_path, safe_mode=True)
+        training_model.set_weights(saved.get_weights())
+        values = saved.optimizer.variables
+    for variable, value in zip(optimizer.variables, values):
         variable.assign(value)
     optimizer.learning_rate = learning_rate
+
+
+def _save_training_state(training_model, path):
+    """What resuming needs, and no more: the fusion network's weights (the backbone is frozen
+    and rebuilt from its own weights) and the optimizer's variables, as one .npz file."""
+    fusion = models.fusion_network(training_model)
+    arrays = {f"weight_{i}": value for i, value in enumerate(fusion.get_weights())}
+    arrays |= {
+        f"optimizer_{i}": keras.ops.convert_to_numpy(variable)
+        for i, variable in enumerate(training_model.optimizer.variables)
+    }
+    _util.write_bytes_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):
@@ -230,7 +250,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             _copy_fusion_weights(self.model, self.colorizer)
             _save_model_atomically(self.colorizer, self.run.best_model_path)
             best = value
-        _save_model_atomically(self.model, self.run.checkpoint_path)
+        _save_training_state(self.model, self.run.checkpoint_path)
         self.run.save_state(epoch + 1, best, self.monitor)
 
 
