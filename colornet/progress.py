@@ -34,7 +34,8 @@ class EpochBars(keras.callbacks.Callback):
 
     def __init__(self, epochs, initial_epoch, steps_per_epoch):
         super().__init__()
-        self.epochs, self.initial_epoch, self.steps_per_epoch = epochs, initial_epoch, steps_per_epoch
+        self.epochs, self.initial_epoch = epochs, initial_epoch
+        self.steps_per_epoch = steps_per_epoch
         self.epoch_bar = self.step_bar = None
 
     def on_train_begin(self, logs=None):

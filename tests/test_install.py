@@ -47,7 +47,8 @@ def test_the_test_command_installs_no_pytorch():
 
 
 def test_the_second_backend_is_jax_pinned_with_its_jaxlib():
-    assert "KERAS_BACKEND=jax .venv/bin/python -m pytest tests/test_color.py" in readme_test_command()
+    second_backend = "KERAS_BACKEND=jax .venv/bin/python -m pytest tests/test_color.py"
+    assert second_backend in readme_test_command()
     pins = pinned(REQUIREMENTS)
     assert pins.get("jax") and pins.get("jax") == pins.get("jaxlib")
 

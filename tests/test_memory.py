@@ -46,8 +46,9 @@ def test_lightness_straight_from_the_file_matches_the_float_rgb_route(tmp_path, 
     alpha = rng.random((300, 200))
     images.save_image(tmp_path / "photo.png", rgb, alpha=alpha)
     for composite in (True, False):
-        expected_rgb, expected_alpha = images.load_rgb_and_alpha(tmp_path / "photo.png", composite=composite)
-        lightness, kept_alpha = images.load_lightness_and_alpha(tmp_path / "photo.png", composite=composite)
+        path = tmp_path / "photo.png"
+        expected_rgb, expected_alpha = images.load_rgb_and_alpha(path, composite=composite)
+        lightness, kept_alpha = images.load_lightness_and_alpha(path, composite=composite)
         np.testing.assert_allclose(lightness, colornet_lightness(expected_rgb), atol=1e-4)
         np.testing.assert_array_equal(kept_alpha, expected_alpha)
 

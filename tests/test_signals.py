@@ -76,12 +76,14 @@ def test_ctrl_c_during_start_up_prints_one_line_and_no_traceback(tmp_path):
         ["lab", tmp_path / "photo.png", "-o", tmp_path / "lab.png"], "SIGINT", MODULES=HEAVY_MODULES
     )
     assert result.returncode == 130
-    assert colornet_lines(result.stderr) in (["colornet: interrupted"], ["colornet lab: interrupted"])
+    said = colornet_lines(result.stderr)
+    assert said in (["colornet: interrupted"], ["colornet lab: interrupted"]), result.stderr
 
 
 def test_sigterm_during_start_up_prints_one_line(tmp_path):
     result = run_with_signal(
-        ["lab", tmp_path / "photo.png", "-o", tmp_path / "lab.png"], "SIGTERM", MODULES=HEAVY_MODULES
+        ["lab", tmp_path / "photo.png", "-o", tmp_path / "lab.png"], "SIGTERM",
+        MODULES=HEAVY_MODULES,
     )
     assert result.returncode == 143
     assert colornet_lines(result.stderr) in (["colornet: terminated"], ["colornet lab: terminated"])
