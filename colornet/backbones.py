@@ -248,9 +248,9 @@ class FrozenBackbone(keras.layers.Layer):
         backbone: a key of `BACKBONES`.
         weights: as for `build_backbone`; None (the default) when a saved model is loaded,
             whose file carries the weights.
-        precision: "float32", "bfloat16" or "float16" (`colornet.precision`). It can also be set later,
-            `layer.precision = "bfloat16"`; a function traced before (a compiled `fit` step)
-            keeps the precision it was traced with. The weights stay float32 either way.
+        precision: "float32", "bfloat16" or "float16" (`colornet.precision`). It can also be
+            set later, `layer.precision = "bfloat16"`; a function traced before (a compiled
+            `fit` step) keeps the precision it was traced with. The weights stay float32 either way.
     """
 
     def __init__(self, backbone=DEFAULT_BACKBONE, weights=None, precision="float32", **kwargs):

@@ -123,8 +123,8 @@ def describe_lab(lab):
     Lab (..., 3) numpy."""
     lab = np.asarray(lab)
     return "\n".join(
-        f"{name}: {round(float(lab[..., index].min())):4d} to {round(float(lab[..., index].max())):3d}"
-        for index, name in enumerate("Lab")
+        f"{name}: {round(float(channel.min())):4d} to {round(float(channel.max())):3d}"
+        for name, channel in zip("Lab", np.moveaxis(lab, -1, 0))
     )
 
 
@@ -236,7 +236,9 @@ def _apply_matrix(matrix, pixels):
     """
     matrix = matrix.astype("float32")
     channels = [pixels[..., 0], pixels[..., 1], pixels[..., 2]]
-    rows = [sum(float(weight) * channel for weight, channel in zip(row, channels)) for row in matrix]
+    rows = [
+        sum(float(weight) * channel for weight, channel in zip(row, channels)) for row in matrix
+    ]
     return ops.stack(rows, axis=-1)
 
 

@@ -54,7 +54,8 @@ def load_model(path, precision="auto"):
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
-        raise ValueError(f"{path} is not a readable Keras model: {_util.first_line(error)}") from error
+        reason = _util.first_line(error)
+        raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
     try:
         kind = models.kind(model)
     except ValueError as error:
@@ -77,7 +78,9 @@ def working_shape(model, shape, working_size=DEFAULT_WORKING_SIZE):
     return (max(1, round(height * scale)), max(1, round(width * scale)))
 
 
-def predict_ab(model, lightness, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8):
+def predict_ab(
+    model, lightness, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8
+):
     """Predict a and b for photos with either kind of colornet model (see `working_shape`).
 
     Args:
@@ -118,7 +121,9 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
         else:
             same_shape.setdefault(shape, []).append(index)
     for (height, width), indices in same_shape.items():
-        small = np.stack([images.resize_channels(lightness_list[i], (height, width)) for i in indices])
+        small = np.stack(
+            [images.resize_channels(lightness_list[i], (height, width)) for i in indices]
+        )
         ab = _predict_at_working_shape(model, small, batch_size)  # (n, h, w, 2)
         for index, each in zip(indices, ab):
             results[index] = images.resize_channels(each, lightness_list[index].shape)
@@ -138,7 +143,9 @@ def _predict_at_working_shape(model, lightness, batch_size):
     return color.target_to_ab(scaled_ab[:, :height, :width])
 
 
-def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_OVERLAP, batch_size=8):
+def predict_ab_tiled(
+    model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_OVERLAP, batch_size=8
+):
     """Version 1 on a photo of any size, in overlapping square tiles blended without seams.
 
     Each tile's prediction is weighted by a window that falls off linearly over `overlap`
@@ -154,7 +161,8 @@ def predict_ab_tiled(model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_O
     Returns:
         float32 (H, W, 2) ab.
     """
-    if tile % models.SIZE_MULTIPLE or overlap % models.SIZE_MULTIPLE or not 0 <= overlap < tile // 2:
+    multiple = models.SIZE_MULTIPLE
+    if tile % multiple or overlap % multiple or not 0 <= overlap < tile // 2:
         raise ValueError(
             f"tile ({tile}) and overlap ({overlap}) must be multiples of 8, overlap < tile / 2"
         )
@@ -239,7 +247,9 @@ def combine_to_uint8(lightness, ab, rows=None):
     return rgb
 
 
-def colorize(model, photos, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8):
+def colorize(
+    model, photos, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8
+):
     """Colorize one photo or many, each from its lightness alone (see `predict_ab`).
 
     Args:

@@ -113,7 +113,9 @@ class TrainingConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(saved) - known)
         if unknown:
-            raise ValueError(f"{path} is not a valid training config (unknown {', '.join(unknown)})")
+            raise ValueError(
+                f"{path} is not a valid training config (unknown {', '.join(unknown)})"
+            )
         try:
             return cls(**saved)
         except TypeError as error:  # a missing field

@@ -604,7 +604,9 @@ def fit_size(shape, longest_side):
     height, width = shape[:2]
     scale = min(1.0, longest_side / max(height, width))
     multiple = SIZE_MULTIPLE
-    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
+    return tuple(
+        max(multiple, round(side * scale / multiple) * multiple) for side in (height, width)
+    )
 
 
 def pad_to_multiple(lightness, multiple=SIZE_MULTIPLE):
@@ -726,7 +728,8 @@ def save_image(path, rgb, *, protected=(), quality=95, alpha=None):
             pixels = np.repeat(pixels[..., None], 3, axis=-1)
         if alpha.shape != pixels.shape[:2]:
             raise ImageError(
-                f"cannot save '{path}': alpha {alpha.shape} does not match the image {pixels.shape[:2]}"
+                f"cannot save '{path}': alpha {alpha.shape} does not match the image "
+                f"{pixels.shape[:2]}"
             )
         pixels = np.concatenate([pixels, alpha[..., None]], axis=-1)
     image = PIL.Image.fromarray(pixels)

@@ -73,7 +73,7 @@ def prepare_folder(
     """Clean a raw folder of photos into DATA_DIR/train and DATA_DIR/test.
 
     Every photo under raw_dir (subfolders included) is decoded once and dropped when it is
-    unreadable, too small (shorter side below min_side), grey (see `greyness.is_grey`), or a duplicate
+    unreadable, too small (shorter side below min_side), grey (`greyness.is_grey`), or a duplicate
     of a photo kept before it in path order: the same picture after decoding, whether copied,
     resaved or rescaled (16 x 16 colour thumbnails within 3 levels of 255 on average; a
     crop, a flip or a shifted copy is a different photo). Kept photos are shrunk so that their

@@ -72,7 +72,8 @@ class RunFolder:
         if not self.split_path.is_file():
             return None
         saved = _util.read_json(self.split_path, "split file")
-        return [pathlib.Path(p) for p in saved["train"]], [pathlib.Path(p) for p in saved["validation"]]
+        train = [pathlib.Path(path) for path in saved["train"]]
+        return train, [pathlib.Path(path) for path in saved["validation"]]
 
     def save_split(self, train, validation, *, skipped_grey=(), skipped_unreadable=()):
         _util.write_json_atomically(

@@ -46,7 +46,8 @@ def blobs_photo(size=32, seed=0):
     blobs = np.zeros((size, size))
     for _ in range(4):
         centre = rng.integers(4, size - 4, size=2)
-        blobs = np.maximum(blobs, np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / 18))
+        distance = (rows - centre[0]) ** 2 + (columns - centre[1]) ** 2
+        blobs = np.maximum(blobs, np.exp(-distance / 18))
     lab = np.stack([80 - 45 * blobs, 55 * blobs - 5, 40 * blobs - 30], axis=-1)
     return color.lab_to_rgb(lab)
 
@@ -61,11 +62,13 @@ def content_coloured_photo(rng, size=48):
         field = np.zeros((size, size))
         for _ in range(5):
             centre, radius = rng.uniform(0, size, 2), rng.uniform(3, 7)
-            field += np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * radius**2))
+            distance = (rows - centre[0]) ** 2 + (columns - centre[1]) ** 2
+            field += np.exp(-distance / (2 * radius**2))
         field, a, b = np.clip(field, 0, 1), 35.0, 50.0
     else:
         angle, period = rng.uniform(0, np.pi), rng.uniform(6, 12)
-        field = 0.5 + 0.5 * np.sin(2 * np.pi * (rows * np.cos(angle) + columns * np.sin(angle)) / period)
+        along = rows * np.cos(angle) + columns * np.sin(angle)
+        field = 0.5 + 0.5 * np.sin(2 * np.pi * along / period)
         a, b = 10.0, -45.0
     lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
     frame = np.ones((size, size), bool)
