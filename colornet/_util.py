@@ -8,11 +8,13 @@ import json
 import numbers
 import os
 import pathlib
-import secrets
 
 import numpy as np
 
-# Hidden temporary files that `atomic_output` writes beside their target: ".NAME.XXXXXXXX.tmp.EXT".
+from colornet import leftovers
+
+# Hidden temporary files that `atomic_output` writes beside their target:
+# ".NAME.PID-XXXXXXXX.tmp.EXT" (`leftovers.temporary_path`).
 TEMPORARY_MARK = ".tmp"
 _EIGHT_BIT = 255.0
 
@@ -28,15 +30,21 @@ def atomic_output(path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hidden, so list_images never picks up debris; random, so parallel saves do not collide;
-    # the real suffix kept, since some writers (Keras, matplotlib) choose the format by it.
-    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{TEMPORARY_MARK}{path.suffix}")
-    # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
-    open(temporary, "xb").close()
+    # with this process's id, so a later run can tell a killed run's debris (`leftovers`).
+    temporary = leftovers.temporary_path(path)
     try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+        # "x" creates the file (never reuses one) with the usual permissions (0o666 - umask).
+        open(temporary, "xb").close()
+        try:
+            yield temporary
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)  # gone after a successful replace; debris otherwise
+    except OSError as error:
+        if error.filename != str(temporary):
+            raise
+        # The user asked for `path`; the temporary name is ours and would only puzzle them.
+        raise type(error)(error.errno, error.strerror, str(path)) from None
 
 
 def write_bytes_atomically(path, write):

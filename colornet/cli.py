@@ -10,38 +10,64 @@
     colornet serve --model MODEL            a local web page that colorizes dropped photos
     colornet classify IMAGE...              what a backbone's ImageNet classifier sees
 
-Errors a user can fix (a missing or broken image, a grey photo, a bad option) print one line
-and exit with status 1; `--help` on any subcommand explains every option.
+Errors a user can fix (a missing or broken image, a grey photo) print one line and exit with
+status 1, a bad option one line with status 2; `--help` on any subcommand explains every
+option. Ctrl-C (status 130) and SIGTERM (143) print one line, never a traceback.
 """
 
 import argparse
 import dataclasses
 import pathlib
+import signal
 import sys
 
-from colornet import config, precision
+from colornet import cli_support, config, precision
 
 
 def main(argv=None):
+    # First of all, before anything imports TensorFlow (5-7 s on a small CPU): Ctrl-C there
+    # would print a KeyboardInterrupt traceback of a hundred lines.
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    cli_support.quit_quietly_on_signals()
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    command = f"colornet {args.command}"
+    cli_support.quit_quietly_on_signals(command)
+    import keras  # noqa: F401  the start-up's long import, still under the quiet handler
+
     from colornet import images
 
+    cli_support.raise_on_signals()
     try:
-        return args.run(args) or 0
+        with cli_support.warnings_as_lines(command):
+            return args.run(args) or 0
     except (images.ImageError, ValueError, OSError, RuntimeError) as error:
-        print(f"colornet {args.command}: error: {error}", file=sys.stderr)
+        cli_support.close_progress_bars()
+        print(f"{command}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"colornet {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interruption:
+        cli_support.close_progress_bars()
+        word = "terminated" if isinstance(interruption, cli_support.Terminated) else "interrupted"
+        kept = getattr(args, "on_interrupt", None)
+        print(f"{command}: {word}" + (f"; {kept(args)}" if kept else ""), file=sys.stderr)
+        if isinstance(interruption, cli_support.Terminated):
+            return cli_support.TERMINATED_STATUS
+        return cli_support.INTERRUPTED_STATUS
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = cli_support.Parser(
         prog="colornet", description="Colorize black-and-white photographs with deep learning."
     )
     from colornet import __version__
@@ -71,36 +97,46 @@ def _add_single(commands):
             "resolution and a grey | colorized | original figure, and prints PSNR and SSIM "
             "against the original next to the grey baseline. About a minute on a laptop CPU."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("image", type=pathlib.Path, help="a colour photo (JPEG, PNG, TIFF, WebP, ...)")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True,
                          help="where to write the colorized photo (.png or .jpg)")
-    command.add_argument("--size", type=int, default=defaults.image_size,
+    command.add_argument("--size", type=cli_support.whole_number(8), default=defaults.image_size,
                          help="longest side the net trains at; larger is slower")
-    command.add_argument("--steps", type=int, default=defaults.steps,
+    command.add_argument("--steps", type=cli_support.positive_int, default=defaults.steps,
                          help="training steps (one step = one pass over the photo)")
-    command.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+    command.add_argument("--learning-rate", type=cli_support.positive_number, default=defaults.learning_rate,
                          help="Adam's initial learning rate (cosine-decayed to 1%%)")
-    command.add_argument("--seed", type=int, default=defaults.seed, help="weight initialisation seed")
+    command.add_argument("--seed", type=cli_support.seed, default=defaults.seed, help="weight initialisation seed")
     command.add_argument("--figure", type=pathlib.Path, default=None,
                          help="where to write the comparison figure (default: OUTPUT_comparison.png)")
     command.add_argument("--save-model", type=pathlib.Path, default=None, metavar="MODEL.keras",
                          help="also save the trained net, to colorize other photos with it later")
     _add_quiet(command)
-    command.set_defaults(run=_run_single)
+    command.set_defaults(run=_run_single, on_interrupt=lambda args: "nothing was written")
 
 
 def _run_single(args):
-    from colornet import evaluation, images, plotting, single_image
+    from colornet import evaluation, images, leftovers, plotting, single_image
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
     settings = config.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )
-    original = images.load_rgb(args.image)
+    straight, alpha = images.load_rgb_and_alpha(args.image, composite=False)
+    # Trained and scored on the photo as it looks on white; a PNG output keeps the alpha.
+    original = straight if alpha is None else images.composite_on_white(straight, alpha)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
+    figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
+    # Every output checked before the minute of training, not after it.
+    cli_support.check_writable(args.output, tuple(images.SAVE_FORMATS), "the colorized photo")
+    cli_support.check_writable(figure_path, None, "the figure")
+    if args.save_model is not None:
+        cli_support.check_writable(args.save_model, (".keras",), "the model")
+    for output in {args.output.parent, figure_path.parent}:
+        leftovers.remove_stale_temporaries(output, recursive=False)
     run = single_image.train_single_image(
         original, settings, progress=not args.quiet, name=f"'{args.image}'"
     )
@@ -109,8 +145,10 @@ def _run_single(args):
     scores = evaluation.scores(original, colorized)
     grey_scores = evaluation.scores(original, grey)
 
-    images.save_image(args.output, colorized, protected=[args.image])
-    figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
+    if alpha is not None and images.SAVE_FORMATS.get(args.output.suffix.lower()) == "PNG":
+        images.save_image(args.output, run.colorize(straight), protected=[args.image], alpha=alpha)
+    else:
+        images.save_image(args.output, colorized, protected=[args.image])
     plotting.save_figure(
         plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
         figure_path,
@@ -137,23 +175,27 @@ def _add_prepare(commands):
             "DATA_DIR/train and DATA_DIR/test. RAW_DIR is never changed. Prints what was "
             "dropped and why, and writes it to DATA_DIR/prepare_report.json."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("raw_dir", type=pathlib.Path, help="folder of photos, searched recursively")
     command.add_argument("data_dir", type=pathlib.Path, help="where to write train/ and test/")
-    command.add_argument("--image-size", type=int, default=256,
+    command.add_argument("--image-size", type=cli_support.positive_int, default=256,
                          help="shorter side of the written photos (never enlarged)")
-    command.add_argument("--test-fraction", type=float, default=0.1, help="share held out for testing")
-    command.add_argument("--min-side", type=int, default=64, help="drop photos with a shorter side below this")
-    command.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    command.add_argument("--test-fraction", type=cli_support.fraction, default=0.1, help="share held out for testing")
+    command.add_argument("--min-side", type=cli_support.positive_int, default=64, help="drop photos with a shorter side below this")
+    command.add_argument("--seed", type=cli_support.seed, default=0, help="seed of the train/test split")
     command.add_argument("--overwrite", action="store_true", help="replace an earlier prepare's output")
     _add_quiet(command)
-    command.set_defaults(run=_run_prepare)
+    command.set_defaults(
+        run=_run_prepare,
+        on_interrupt=lambda args: f"{args.data_dir} is as it was before; run the same command again",
+    )
 
 
 def _run_prepare(args):
-    from colornet import prepare
+    from colornet import leftovers, prepare
 
+    leftovers.remove_stale_temporaries(args.data_dir)
     report = prepare.prepare_folder(
         args.raw_dir, args.data_dir, image_size=args.image_size,
         test_fraction=args.test_fraction, min_side=args.min_side, seed=args.seed,
@@ -170,6 +212,7 @@ def _add_train(commands):
     command = commands.add_parser(
         "train",
         help="train the final version on a folder of photos",
+        formatter_class=cli_support.HelpFormatter,
         description=(
             "Train the final version (encoder, fusion with a frozen classifier's embedding, "
             "decoder) on a folder of colour photos. RUN_DIR receives the config, a checkpoint "
@@ -181,11 +224,11 @@ def _add_train(commands):
     command.add_argument("data_dir", type=pathlib.Path, help="folder of colour photos (any sizes, formats)")
     command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
                          help="run folder to create or resume")
-    command.add_argument("--epochs", type=int, help=f"total epochs (default {defaults.epochs})")
-    command.add_argument("--batch-size", type=int, help=f"photos per step (default {defaults.batch_size})")
-    command.add_argument("--image-size", type=int,
+    command.add_argument("--epochs", type=cli_support.positive_int, help=f"total epochs (default {defaults.epochs})")
+    command.add_argument("--batch-size", type=cli_support.positive_int, help=f"photos per step (default {defaults.batch_size})")
+    command.add_argument("--image-size", type=cli_support.whole_number(8, 8),
                          help=f"side the photos are cropped and resized to, a multiple of 8 (default {defaults.image_size})")
-    command.add_argument("--learning-rate", type=float, help=f"Adam's learning rate (default {defaults.learning_rate})")
+    command.add_argument("--learning-rate", type=cli_support.positive_number, help=f"Adam's learning rate (default {defaults.learning_rate})")
     command.add_argument("--backbone",
                          help=f"classifier whose embedding is fused in (default {defaults.backbone}; "
                               "see the README for the others)")
@@ -204,7 +247,7 @@ def _add_train(commands):
     command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
                          help="embed each photo once (un-augmented) and reuse it every epoch: "
                               "much faster, since the backbone dominates a step (default off)")
-    command.add_argument("--validation-fraction", type=float,
+    command.add_argument("--validation-fraction", type=cli_support.fraction,
                          help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
     command.add_argument("--distribution", choices=config.DISTRIBUTIONS,
                          help="'mirrored': all GPUs of this machine, on TensorFlow; "
@@ -220,11 +263,13 @@ def _add_train(commands):
     )
     job.add_argument("--coordinator", metavar="HOST:PORT",
                      help="address of process 0, where it listens and the others connect")
-    job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
-    job.add_argument("--process-id", type=int, metavar="I", help="this process, 0 to N-1")
-    command.add_argument("--seed", type=int, help=f"seed of split, shuffling and weights (default {defaults.seed})")
+    job.add_argument("--num-processes", type=cli_support.positive_int, metavar="N",
+                     help="processes in the job")
+    job.add_argument("--process-id", type=cli_support.seed, metavar="I",
+                     help="this process, 0 to N-1")
+    command.add_argument("--seed", type=cli_support.seed, help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
-    command.set_defaults(run=_run_train)
+    command.set_defaults(run=_run_train, on_interrupt=_train_kept)
 
 
 def _run_train(args):
@@ -234,9 +279,11 @@ def _run_train(args):
     cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
     if cluster is not None:
         distributed.initialize(cluster)
-    from colornet import training
+    from colornet import leftovers, training
     from colornet.runs import RunFolder
 
+    if cluster is None:  # see training._start_run: several machines leave it to the run
+        leftovers.remove_stale_temporaries(args.out)  # a killed run's half-written checkpoint
     run = RunFolder(args.out)
     base = run.load_config() if run.has_config() else config.TrainingConfig(data_dir="")
     # Every option named like a config field overrides the saved or default value when given.
@@ -250,9 +297,35 @@ def _run_train(args):
         weights = args.backbone_weights
         given["backbone_weights"] = None if weights.lower() == "none" else weights
     result = training.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
-    losses = result.history.get("val_loss") or result.history.get("loss") or []
-    if losses:
-        print(f"best model: {result.best_model_path} (last epoch's loss {losses[-1]:.4f})")
+    best = _best_epoch(run)
+    if best is not None:
+        epoch, monitor, value = best
+        print(f"best model: {result.best_model_path} (epoch {epoch}, {monitor} {value:.4f})")
+
+
+def _best_epoch(run):
+    """(epoch counted from 1, "validation loss" or "loss", its value) of the run's best model
+    over all its sessions, or None before the first epoch ends."""
+    history = run.history()
+    monitor = "val_loss" if history.get("val_loss") else "loss"
+    if not history.get(monitor):
+        return None
+    values = history[monitor]
+    best = min(range(len(values)), key=values.__getitem__)
+    label = "validation loss" if monitor == "val_loss" else "loss"
+    return history["epoch"][best] + 1, label, values[best]
+
+
+def _train_kept(args):
+    from colornet.runs import RunFolder
+
+    epochs = RunFolder(args.out).completed_epochs()
+    if not epochs:
+        return "no epoch was complete, so no checkpoint was kept; the same command starts again"
+    return (
+        f"the checkpoint after epoch {epochs} is kept in {args.out}; "
+        "run the same command to resume from it"
+    )
 
 
 def _add_colorize(commands):
@@ -268,16 +341,19 @@ def _add_colorize(commands):
             "from the model and the detail from the photo's own full-resolution lightness. "
             "Photos that fail are reported and skipped, and the exit status is then 1."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob ('scans/*.tif')")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True, metavar="OUT_DIR",
                          help="folder for the colorized photos (created if needed)")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
-    command.add_argument("--tile", type=int, default=config.DEFAULT_TILE,
+    command.add_argument("--tile", type=cli_support.whole_number(8, 8), default=config.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
-    command.set_defaults(run=_run_colorize)
+    command.set_defaults(
+        run=_run_colorize,
+        on_interrupt=lambda args: f"the photos already in {args.output} are complete",
+    )
 
 
 def _run_colorize(args):
@@ -289,7 +365,8 @@ def _run_colorize(args):
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
     )
     print(report.summary())
-    print(f"wrote to {args.output}")
+    if report.written:
+        print(f"wrote to {args.output}")
     return 1 if report.failed else 0
 
 
@@ -300,7 +377,7 @@ def _model_options(batch_size=None, precision_default="auto"):
     options.add_argument("--model", type=pathlib.Path, required=True, default=argparse.SUPPRESS,
                          help="a .keras model or a run folder (required)")
     if batch_size is not None:
-        options.add_argument("--batch-size", type=int, default=batch_size,
+        options.add_argument("--batch-size", type=cli_support.positive_int, default=batch_size,
                              help="photos or frames per forward pass")
     options.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
                          metavar="PIXELS|full",
@@ -317,12 +394,15 @@ def _model_options(batch_size=None, precision_default="auto"):
 
 
 def _working_size(text):
+    """--working-size: 'full', or a whole number of pixels checked like every other option."""
     if text == "full":
         return None
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of pixels or 'full', got {text!r}") from None
+        return cli_support.whole_number(8)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of 8 or more, or 'full', got {text!r}"
+        ) from None
 
 
 def _add_quiet(command, help="no progress bar"):
@@ -340,13 +420,13 @@ def _add_video(commands):
             "scene cuts, and where things move); the report gives flicker, the mean ab change "
             "between frames, before and after smoothing."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
     command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
-    command.add_argument("--smoothing", type=float, default=config.DEFAULT_SMOOTHING,
+    command.add_argument("--smoothing", type=cli_support.fraction, default=config.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
-    command.set_defaults(run=_run_video)
+    command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
 
 
 def _run_video(args):
@@ -373,7 +453,7 @@ def _add_evaluate(commands):
             "to two baselines on the same photos: grey (ab = 0) and the training set's mean "
             "ab. Writes scores.csv, scores.json and a comparison grid to OUT_DIR."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
     command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
@@ -381,14 +461,14 @@ def _add_evaluate(commands):
     baseline = command.add_mutually_exclusive_group()
     baseline.add_argument("--train-dir", type=pathlib.Path, default=None,
                           help="training photos for the mean-ab baseline (default: a run folder's own)")
-    baseline.add_argument("--mean-ab", type=float, nargs=2, metavar=("A", "B"), default=None,
+    baseline.add_argument("--mean-ab", type=cli_support.number(-128, 128), nargs=2, metavar=("A", "B"), default=None,
                           help="the mean-ab baseline's a and b, when the training photos are not at hand")
-    command.add_argument("--grid", type=int, default=8, help="photos shown in the comparison grid")
+    command.add_argument("--grid", type=cli_support.whole_number(0), default=8, help="photos shown in the comparison grid")
     command.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args):
-    from colornet import colorize, evaluation
+    from colornet import colorize, evaluation, leftovers
     from colornet.runs import RunFolder
 
     train_dir = args.train_dir
@@ -400,6 +480,7 @@ def _run_evaluate(args):
         output = args.model / "evaluation" if args.model.is_dir() else args.model.with_name(
             f"{args.model.stem}_evaluation"
         )
+    leftovers.remove_stale_temporaries(output)
     report = evaluation.evaluate_folder(
         colorize.load_model(args.model, precision=args.precision), args.data_dir, output, mean_ab=args.mean_ab,
         train_dir=train_dir, max_grid_images=args.grid, working_size=args.working_size,
@@ -413,6 +494,7 @@ def _add_lab(commands):
         "lab",
         help="picture of a photo's L, a and b channels",
         description="Convert a photo to CIE L*a*b* and draw its lightness and colour channels.",
+        formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("image", type=pathlib.Path, help="a photo")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True, help="figure to write (.png)")

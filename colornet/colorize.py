@@ -114,7 +114,9 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
         shape = working_shape(model, lightness.shape, working_size)
         if models.working_size(model) is None and tile is not None and max(shape) > tile:
             small = images.resize_channels(lightness, shape)
-            ab = predict_ab_tiled(model, small, tile=tile, batch_size=batch_size)
+            ab = predict_ab_tiled(
+                model, small, tile=tile, overlap=tile_overlap(tile), batch_size=batch_size
+            )
             results[index] = images.resize_channels(ab, lightness.shape)
         else:
             same_shape.setdefault(shape, []).append(index)
@@ -187,7 +189,17 @@ def predict_ab_tiled(
         for (row, column), ab in zip(chunk, color.target_to_ab(scaled_ab)):
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window
-    return (total / weights)[:height, :width]
+    del window, tiles, padded
+    np.divide(total, weights, out=total)  # in place: a full-size array fewer
+    del weights
+    return total[:height, :width]
+
+
+def tile_overlap(tile):
+    """The overlap tiles of side `tile` (a multiple of 8) blend over: the default, or for a
+    small tile the widest multiple of 8 below half of it (none for tiles of 8 and 16)."""
+    widest = (tile // 2 - 1) // models.SIZE_MULTIPLE * models.SIZE_MULTIPLE
+    return max(0, min(DEFAULT_TILE_OVERLAP, widest))
 
 
 def _tile_starts(length, tile, overlap):
@@ -221,6 +233,18 @@ def combine(lightness, ab):
     lab[..., 0] = lightness
     np.clip(ab, -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
     return color.lab_to_rgb(lab)
+
+
+def combine_to_uint8(lightness, ab, rows=None):
+    """`combine`, rounded to uint8 RGB (H, W, 3) 0-255, for one (H, W) photo, band by band:
+    the float Lab and RGB of the whole photo (24 bytes a pixel) are never held at once."""
+    height, width = np.shape(lightness)
+    rgb = np.empty((height, width, 3), np.uint8)
+    rows = rows or max(1, images._BAND_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        band = combine(lightness[top : top + rows], ab[top : top + rows])
+        rgb[top : top + rows] = _util.to_uint8(band)
+    return rgb
 
 
 def colorize(

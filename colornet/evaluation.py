@@ -290,7 +290,7 @@ class EvaluationReport:
             names = _name_list([path.name for path, _ in self.unreadable])
             counts += f"; skipped {len(self.unreadable)} unreadable ({names})"
         if self.mean_ab is None:
-            counts += "; no mean-ab baseline (give mean_ab or train_dir)"
+            counts += "; no mean-ab baseline (give the training photos' folder or their mean ab)"
         written = [self.csv_path, self.json_path] + ([self.figure_path] if self.figure_path else [])
         lines += [counts, "wrote " + ", ".join(str(path) for path in written)]
         return "\n".join(lines)

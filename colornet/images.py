@@ -77,14 +77,55 @@ def load_rgb(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     return rgb
 
 
-def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
     """Read an image as `load_rgb` does, and also its transparency.
 
+    Args:
+        path, max_pixels: as in `load_rgb`.
+        composite: True composites transparent pixels onto white, as `load_rgb`; False keeps
+            each pixel's own colour (straight alpha), for writing it back with its alpha:
+            compositing and then applying the alpha again would lighten every
+            semi-transparent pixel twice.
+
     Returns:
-        (rgb, alpha): rgb float32 (H, W, 3) in [0, 1], composited onto white as in
-        `load_rgb`; alpha float32 (H, W) in [0, 1] (0 = clear), or None for an image with no
-        transparency. Both upright (EXIF orientation applied).
+        (rgb, alpha): rgb float32 (H, W, 3) in [0, 1]; alpha float32 (H, W) in [0, 1]
+        (0 = clear), or None for an image with no transparency. Both upright (EXIF
+        orientation applied).
     """
+    pixels, scale, orientation = _read_pixels(path, max_pixels)
+    rgb, alpha = _to_rgb_and_alpha(pixels, scale, composite)
+    return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
+
+
+# Large photos are converted in bands of about this many pixels, so that no full-size float
+# copy of the photo is made on the way to its lightness.
+_BAND_PIXELS = 2**22
+
+
+def load_lightness_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
+    """The photo's L* (H, W) float32 in [0, 100] and its alpha (H, W) float32 or None, as
+    `load_rgb_and_alpha` would give them, without holding the photo as float RGB.
+
+    Memory: the decoded pixels (3 bytes a pixel for 8-bit RGB) plus 4 bytes a pixel for L*
+    (and 4 for alpha); the float RGB, 12 bytes a pixel, exists only band by band.
+    """
+    pixels, scale, orientation = _read_pixels(path, max_pixels)
+    height, width = pixels.shape[:2]
+    lightness = np.empty((height, width), np.float32)
+    alpha = np.empty((height, width), np.float32) if pixels.shape[-1] in (2, 4) else None
+    rows = max(1, _BAND_PIXELS // max(width, 1))
+    for top in range(0, height, rows):
+        band_rgb, band_alpha = _to_rgb_and_alpha(pixels[top : top + rows], scale, composite)
+        lightness[top : top + rows] = color.rgb_to_lightness(band_rgb)
+        if alpha is not None:
+            alpha[top : top + rows] = band_alpha
+    del pixels
+    return _orient(lightness, orientation), None if alpha is None else _orient(alpha, orientation)
+
+
+def _read_pixels(path, max_pixels):
+    """(pixels (H, W, C) as decoded, full-intensity value, EXIF orientation) of an image file,
+    with every failure as one ImageError."""
     path = pathlib.Path(path)
     _check_readable_file(path)
     try:
@@ -121,8 +162,7 @@ def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS):
             f"cannot decode it, the file may be truncated or corrupt "
             f"({type(error).__name__}: {error})",
         ) from error
-    rgb, alpha = _to_rgb_and_alpha(pixels, scale)
-    return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
+    return pixels, scale, orientation
 
 
 def load_lightness(path, *, max_pixels=DEFAULT_MAX_PIXELS):
@@ -305,17 +345,23 @@ def _with_colour_key_alpha(rgb, info):
     return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
-def _to_rgb_and_alpha(pixels, scale):
-    """(H, W, C) pixels with full intensity `scale` → (float32 (H, W, 3) in [0, 1] composited
-    on white, float32 (H, W) alpha or None)."""
+def _to_rgb_and_alpha(pixels, scale, composite=True):
+    """(H, W, C) pixels with full intensity `scale` → (float32 (H, W, 3) in [0, 1], composited
+    on white if `composite`, float32 (H, W) alpha or None)."""
     values = np.clip(pixels.astype(np.float32) / np.float32(scale), 0.0, 1.0)
     alpha = None
     if values.shape[-1] in (2, 4):
         values, alpha = values[..., :-1], values[..., -1]
-        values = values * alpha[..., None] + (1.0 - alpha[..., None])
+        if composite:
+            values = composite_on_white(values, alpha)
     if values.shape[-1] == 1:
         values = np.repeat(values, 3, axis=-1)
     return values, alpha
+
+
+def composite_on_white(rgb, alpha):
+    """(H, W, C) straight colour in [0, 1] and its (H, W) alpha → (H, W, C) as seen on white."""
+    return rgb * alpha[..., None] + (1.0 - alpha[..., None])
 
 
 # EXIF orientation → the numpy operation that makes the picture upright (EXIF 2.32, tag 274),
@@ -375,7 +421,7 @@ def is_image_file(path):
         return False
 
 
-def list_images(folder, *, recursive=True, check_headers=True):
+def list_images(folder, *, recursive=True, check_headers=True, exclude=None):
     """List the image files in a folder, sorted, so every run sees them in the same order.
 
     Hidden files and folders (".DS_Store", "._photo.jpg", ".git") and operating-system
@@ -388,6 +434,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
         check_headers: read each file's header (`is_image_file`); False lists every file with
             an image suffix, so that a corrupt one is reported when it fails to load instead
             of skipped here.
+        exclude: a folder whose files are left out (an output folder inside `folder`).
 
     Returns:
         list of pathlib.Path, each `folder / relative path`, sorted by path.
@@ -399,7 +446,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
     if not folder.exists():
         raise ImageError(f"folder not found: '{folder}'")
     if not folder.is_dir():
-        raise ImageError(f"'{folder}' is a file, not a folder of images (use load_rgb for one)")
+        raise ImageError(f"'{folder}' is a file, not a folder of images")
 
     def is_image(path):
         if check_headers:
@@ -407,7 +454,7 @@ def list_images(folder, *, recursive=True, check_headers=True):
         return path.suffix.lower() in IMAGE_SUFFIXES
 
     images, skipped = [], []
-    for path in _files_in(folder, recursive):
+    for path in _files_in(folder, recursive, exclude):
         (images if is_image(path) else skipped).append(path)
 
     skipped_note = ""
@@ -424,16 +471,30 @@ def list_images(folder, *, recursive=True, check_headers=True):
     return images
 
 
-def _files_in(folder, recursive):
-    """Sorted visible files under `folder`; a hidden or clutter folder is not entered."""
+def list_files(folder, *, recursive=True):
+    """Every visible file in a folder (what `list_images` looks through), sorted; hidden
+    files and operating-system clutter left out. ImageError for a missing folder."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise ImageError(f"folder not found: '{folder}'")
+    return _files_in(folder, recursive)
+
+
+def _files_in(folder, recursive, exclude=None):
+    """Sorted visible files under `folder`; a hidden or clutter folder, or `exclude`, is not
+    entered."""
+    exclude = None if exclude is None else pathlib.Path(exclude).resolve()
+
+    def enter(directory, name):
+        return _is_visible(name) and (exclude is None or (directory / name).resolve() != exclude)
 
     def raise_unreadable(error):
         raise ImageError(f"cannot read folder '{error.filename}': {error.strerror}") from error
 
     files = []
     for directory, subfolders, names in os.walk(folder, onerror=raise_unreadable):
-        subfolders[:] = [name for name in subfolders if _is_visible(name)] if recursive else []
         directory = pathlib.Path(directory)
+        subfolders[:] = [name for name in subfolders if enter(directory, name)] if recursive else []
         files.extend(directory / name for name in names if _is_visible(name))
     return sorted(files)
 
@@ -576,17 +637,11 @@ def resize_channels(image, shape):
     shrinking = shape[0] < image.shape[0] or shape[1] < image.shape[1]
     resample = PIL.Image.Resampling.BICUBIC if shrinking else PIL.Image.Resampling.BILINEAR
     planes = image[..., None] if image.ndim == 2 else image
-    resized = np.stack(
-        [
-            np.asarray(
-                PIL.Image.fromarray(np.ascontiguousarray(planes[..., index]), mode="F").resize(
-                    (shape[1], shape[0]), resample
-                )
-            )
-            for index in range(planes.shape[-1])
-        ],
-        axis=-1,
-    )
+    # Filled plane by plane: stacking a list would hold every plane twice.
+    resized = np.empty((*shape, planes.shape[-1]), np.float32)
+    for index in range(planes.shape[-1]):
+        plane = PIL.Image.fromarray(np.ascontiguousarray(planes[..., index]), mode="F")
+        resized[..., index] = np.asarray(plane.resize((shape[1], shape[0]), resample))
     return resized[..., 0] if image.ndim == 2 else resized
 
 

@@ -8,12 +8,18 @@ photos at a time, however many there are. Each photo is colorized by `colornet.c
 import dataclasses
 import glob
 import pathlib
-import warnings
 
 import tqdm
 
-from colornet import color, colorize, images
+from colornet import _util, colorize, images, leftovers
 from colornet.config import DEFAULT_TILE, DEFAULT_WORKING_SIZE
+
+# The memory `colorize_files` holds in arrays for one photo, whatever its size up to
+# images.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
+# band-sized buffers of the colour conversion). tests/test_memory.py measures it; the README
+# says what it means for the largest photos.
+MEMORY_BYTES_PER_PIXEL = 24
+MEMORY_OVERHEAD_BYTES = 256 * 2**20
 
 
 @dataclasses.dataclass
@@ -29,19 +35,36 @@ class ColorizeReport:
         return "\n".join(lines)
 
 
-def expand_inputs(inputs):
+def expand_inputs(inputs, out_dir=None):
     """Files, folders (searched recursively) and glob patterns → [(photo path, output name)].
 
-    The output name keeps the photo's file name, and for folders its path inside the folder,
-    so outputs never collide; a name seen twice gets "-2", "-3"... Nothing matched → ValueError.
+    The output name is the photo's file name, and for a folder its path inside the folder.
+    Distinct photos whose names would collide (the same name from two folders, or x.png and
+    x.tif, which both become x.png) keep the first one's name, and each later one gets the
+    first free "-2", "-3"... of its stem, free meaning no other input has that name: names
+    depend only on the inputs, and a photo's own unique name is never taken from it. A photo
+    given twice (a file and a glob that matches it) is colorized once.
+
+    Files inside `out_dir` found through a folder or a glob are left out, so an output folder
+    inside an input folder is never read as input on the next run. Nothing matched, or an
+    input folder that is `out_dir` itself → ValueError.
     """
+    out_dir = None if out_dir is None else pathlib.Path(out_dir).resolve()
+
+    def outside_output(path):
+        return out_dir is None or not path.resolve().is_relative_to(out_dir)
+
     found = []
     for item in inputs:
         item = str(item)
         if pathlib.Path(item).is_dir():
             folder = pathlib.Path(item)
+            if out_dir is not None and folder.resolve() == out_dir:
+                raise ValueError(
+                    f"the output folder {folder} is also an input folder; choose another -o"
+                )
             # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
-            listed = images.list_images(folder, check_headers=False)
+            listed = images.list_images(folder, check_headers=False, exclude=out_dir)
             found += [(path, path.relative_to(folder)) for path in listed]
         elif pathlib.Path(item).exists():
             found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
@@ -49,19 +72,36 @@ def expand_inputs(inputs):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise ValueError(f"no files match {item}")
-            found += [
-                (pathlib.Path(path), pathlib.Path(pathlib.Path(path).name))
-                for path in matches
-                if pathlib.Path(path).is_file()
-            ]
+            files = [pathlib.Path(path) for path in matches if pathlib.Path(path).is_file()]
+            found += [(path, pathlib.Path(path.name)) for path in files if outside_output(path)]
         else:
             raise ValueError(f"{item}: no such file or folder")
-    seen, unique = {}, []
+    return _unique_names(found)
+
+
+def _unique_names(found):
+    """[(path, name)] → the same with each photo once and no two names alike (see
+    `expand_inputs`). Names are compared without suffix and case, as outputs may change
+    suffix (.tif → .png) and land on case-insensitive disks."""
+
+    def key(name):
+        return str(name.with_suffix("")).lower()
+
+    seen_paths, distinct = set(), []
     for path, name in found:
-        key = str(name.with_suffix("")).lower()
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            name = name.with_name(f"{name.stem}-{seen[key]}{name.suffix}")
+        if path.resolve() not in seen_paths:
+            seen_paths.add(path.resolve())
+            distinct.append((path, name))
+    taken = {key(name) for _, name in distinct}
+    owners, unique = set(), []
+    for path, name in distinct:
+        if key(name) in owners:
+            number = 2
+            while key(name.with_name(f"{name.stem}-{number}{name.suffix}")) in taken:
+                number += 1
+            name = name.with_name(f"{name.stem}-{number}{name.suffix}")
+            taken.add(key(name))
+        owners.add(key(name))
         unique.append((path, name))
     return unique
 
@@ -83,20 +123,25 @@ def colorize_files(
     """
     if image_format not in (None, "png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
-    jobs = expand_inputs(inputs)
+    if not _util.is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
+    jobs = expand_inputs(inputs, out_dir)
     inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
+    leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
     bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
     for first in range(0, len(jobs), batch_size):
         loaded = []
         for path, name in jobs[first : first + batch_size]:
+            # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter
+            # one over white; a JPEG has no alpha and shows the photo as on white.
+            keeps_alpha = _output_suffix(path, image_format) == ".png"
             try:
-                rgb, alpha = images.load_rgb_and_alpha(path)
-                loaded.append((path, name, color.rgb_to_lightness(rgb), alpha))
+                lightness, alpha = images.load_lightness_and_alpha(path, composite=not keeps_alpha)
+                loaded.append((path, name, lightness, alpha))
             except (images.ImageError, ValueError) as error:
-                report.failed.append((path, str(error)))
-                warnings.warn(str(error), stacklevel=2)
+                report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()
         if not loaded:
             continue
@@ -108,7 +153,8 @@ def colorize_files(
             target = out_dir / name.with_suffix(_output_suffix(path, image_format))
             try:
                 images.save_image(
-                    target, colorize.combine(lightness, ab), protected=inputs_paths, alpha=alpha
+                    target, colorize.combine_to_uint8(lightness, ab), protected=inputs_paths,
+                    alpha=alpha,
                 )
                 report.written.append(target)
             except images.ImageError as error:

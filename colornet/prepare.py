@@ -9,12 +9,13 @@ import dataclasses
 import json
 import os
 import pathlib
+import secrets
 import shutil
 
 import numpy as np
 import tqdm
 
-from colornet import _util, data, greyness, images
+from colornet import _util, data, greyness, images, leftovers
 
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5
@@ -90,8 +91,18 @@ def prepare_folder(
         min_side: drop photos whose shorter side is smaller than this, in pixels.
         seed: seed of the train/test split.
         progress: show a progress bar.
-        overwrite: delete what DATA_DIR/train and DATA_DIR/test hold first; without it a
-            non-empty one is refused.
+        overwrite: replace an earlier prepare's output: the files its report lists are
+            deleted once the new ones are ready; files prepare did not write are never
+            deleted (a folder holding some is refused). Without it a non-empty
+            DATA_DIR/train or DATA_DIR/test is refused.
+
+    Every file under raw_dir is accounted for: those that are not photos (a text file, an
+    empty or corrupt one) are dropped as unreadable, by name. The photos are written to a
+    hidden folder in data_dir first and moved into train/ and test/ at the end, so an
+    interrupted prepare leaves the earlier output as it was, never a train/ without its
+    test/. The test set is round(test_fraction x kept photos) of them (at least one when the
+    fraction is above 0 and two or more are kept): those whose hash of (seed, path) is lowest,
+    so a photo keeps its side while the folder grows, except near the boundary.
 
     Returns:
         PrepareReport.
@@ -107,14 +118,51 @@ def prepare_folder(
     raw_dir, data_dir = pathlib.Path(raw_dir), pathlib.Path(data_dir)
     train_dir, test_dir = data_dir / "train", data_dir / "test"
     _check_apart(raw_dir, data_dir, (train_dir, test_dir))
-    paths = images.list_images(raw_dir)  # fails on an empty raw_dir before anything is deleted
-    _clear_outputs((train_dir, test_dir), overwrite)
+    paths = images.list_files(raw_dir)
+    if not paths:
+        images.list_images(raw_dir)  # its one-line "no images found in ..." error
+    earlier = _earlier_output(data_dir, (train_dir, test_dir), overwrite)  # refused before work
+    _remove_stale_work_folders(data_dir)
+    work = data_dir / f".prepare.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    work_train, work_test = work / "train", work / "test"
+    try:
+        report = _prepare_into(
+            raw_dir, paths, work_train, work_test, image_size, test_fraction, min_side, seed,
+            progress,
+        )
+        for path in earlier:
+            path.unlink(missing_ok=True)
+        for output_dir, prepared in ((train_dir, work_train), (test_dir, work_test)):
+            _remove_empty_folders(output_dir)
+            os.replace(prepared, output_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = PrepareReport(
+        train=[train_dir / path.relative_to(work_train) for path in report.train],
+        test=[test_dir / path.relative_to(work_test) for path in report.test],
+        dropped=report.dropped,
+    )
+    settings = {
+        "image_size": image_size, "test_fraction": test_fraction, "min_side": min_side,
+        "seed": seed,
+    }
+    _write_report(data_dir, raw_dir, report, settings)
+    return report
 
+
+def _prepare_into(raw_dir, paths, train_dir, test_dir, image_size, test_fraction, min_side,
+                  seed, progress):
+    """The work of `prepare_folder`, into train_dir and test_dir (both created)."""
+    train_dir.mkdir(parents=True)
+    test_dir.mkdir(parents=True)
     dropped = {reason: [] for reason in DROP_REASONS}
     duplicates = _DuplicateIndex(capacity=len(paths))
     written = {}  # raw path → its file under train_dir
     names_taken = set()
     for path in tqdm.tqdm(paths, desc="preparing photos", unit="photo", disable=not progress):
+        if path.suffix.lower() not in images.IMAGE_SUFFIXES:
+            dropped["unreadable"].append((path, f"not a photo ('{path.suffix or path.name}' file)"))
+            continue
         try:
             rgb = images.load_rgb(path)
         except images.ImageError as error:
@@ -143,21 +191,86 @@ def prepare_folder(
             quality=_JPEG_QUALITY,
         )
 
-    training, testing = data.split(list(written), test_fraction, seed, root=raw_dir)
-    train_files = [written[path] for path in training]
-    test_files = []
-    for path in testing:
-        target = test_dir / written[path].relative_to(train_dir)
+    testing = set(_test_photos(list(written), test_fraction, seed, raw_dir))
+    train_files, test_files = [], []
+    for path, file in written.items():
+        if path not in testing:
+            train_files.append(file)
+            continue
+        target = test_dir / file.relative_to(train_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(written[path], target)
+        os.replace(file, target)
         test_files.append(target)
+    return PrepareReport(train=train_files, test=test_files, dropped=dropped)
 
-    report = PrepareReport(train=train_files, test=test_files, dropped=dropped)
-    settings = dict(
-        image_size=image_size, test_fraction=test_fraction, min_side=min_side, seed=seed
-    )
-    _write_report(data_dir, raw_dir, report, settings)
-    return report
+
+def _test_photos(paths, test_fraction, seed, root):
+    """The round(test_fraction x len(paths)) photos with the lowest split hash (at least one
+    when the fraction is above 0 and there are two or more, never all)."""
+    count = round(test_fraction * len(paths))
+    if test_fraction > 0 and len(paths) >= 2:
+        count = min(max(count, 1), len(paths) - 1)
+    scores = {path: data._split_score(data._split_key(path, root), seed) for path in paths}
+    return sorted(paths, key=scores.__getitem__)[:count]
+
+
+def _earlier_output(data_dir, output_dirs, overwrite):
+    """The files of an earlier prepare that `overwrite` lets this one replace.
+
+    Refuses, before any work: a non-empty output folder without overwrite, and with it any
+    file there that the earlier prepare's report does not list (prepare never deletes what it
+    did not write).
+    """
+    present = []
+    for output_dir in output_dirs:
+        if output_dir.is_file():
+            raise ValueError(f"'{output_dir}' is a file; prepare needs it as a folder")
+        if output_dir.is_dir():
+            present += [path for path in output_dir.rglob("*") if path.is_file()]
+    if not present:
+        return []
+    if not overwrite:
+        raise ValueError(
+            f"'{present[0].parent}' is not empty (an earlier prepare?); prepare again with "
+            "the overwrite option (--overwrite) to replace it"
+        )
+    listed = set()
+    report_path = data_dir / REPORT_NAME
+    if report_path.is_file():
+        report = _util.read_json(report_path, "prepare report")
+        for name, output_dir in zip(("train", "test"), output_dirs):
+            listed |= {(output_dir / relative).resolve() for relative in report.get(name, [])}
+    foreign = [path for path in present if path.resolve() not in listed]
+    if foreign:
+        names = _util.name_list([str(path) for path in foreign], _NAMES_SHOWN)
+        raise ValueError(
+            f"{len(foreign)} file(s) in the output folders were not written by prepare "
+            f"({names}); overwrite only replaces prepare's own, so move these away first"
+        )
+    return present
+
+
+def _remove_empty_folders(folder):
+    """Remove `folder` if it holds nothing but empty folders (what deleting an earlier
+    prepare's files leaves)."""
+    if not folder.is_dir():
+        return
+    for directory in sorted(folder.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+        if directory.is_dir():
+            directory.rmdir()
+    folder.rmdir()
+
+
+def _remove_stale_work_folders(data_dir):
+    """The hidden work folders of prepares that were killed (their process is gone)."""
+    if not data_dir.is_dir():
+        return
+    for folder in data_dir.glob(".prepare.*.tmp"):
+        pid = folder.name.split(".")[2].split("-")[0]
+        if folder.is_dir() and pid.isdigit() and leftovers.is_stale_temporary(
+            folder.with_name(f".x.{pid}-00000000.tmp")
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_apart(raw_dir, data_dir, output_dirs):
@@ -173,19 +286,6 @@ def _check_apart(raw_dir, data_dir, output_dirs):
                 f"raw_dir '{raw_dir}' is inside '{output_dir}', which prepare writes; "
                 "move the raw photos elsewhere or choose another data_dir"
             )
-
-
-def _clear_outputs(output_dirs, overwrite):
-    for output_dir in output_dirs:
-        if output_dir.is_file():
-            raise ValueError(f"'{output_dir}' is a file; prepare needs it as a folder")
-        if output_dir.is_dir() and any(output_dir.iterdir()):
-            if not overwrite:
-                raise ValueError(
-                    f"'{output_dir}' is not empty (an earlier prepare?); pass overwrite=True "
-                    "(--overwrite) to delete its contents and prepare again"
-                )
-            shutil.rmtree(output_dir)
 
 
 class _DuplicateIndex:

@@ -2,7 +2,8 @@
 
     RUN/config.json              the `TrainingConfig` (resuming reads it back)
     RUN/split.json               which photos train and which validate, and what was skipped
-    RUN/checkpoints/last.keras   the training state (weights and optimizer), every epoch
+    RUN/checkpoints/last.npz     the training state, every epoch: the fusion network's weights
+                                 and the optimizer's (the frozen backbone is rebuilt, not saved)
     RUN/checkpoints/state.json   the epochs that checkpoint ends, and the best loss so far
     RUN/embeddings.npy           with cache_embeddings: each photo's backbone embedding
     RUN/best.keras               the end-to-end colorizer with the lowest validation loss
@@ -34,7 +35,9 @@ class RunFolder:
 
     config_path = property(lambda self: self.path / "config.json")
     split_path = property(lambda self: self.path / "split.json")
-    checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.keras")
+    checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.npz")
+    # Before checkpoints left the frozen backbone out: the whole training model.
+    legacy_checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.keras")
     state_path = property(lambda self: self.path / "checkpoints" / "state.json")
     embeddings_path = property(lambda self: self.path / "embeddings.npy")
     best_model_path = property(lambda self: self.path / "best.keras")
@@ -84,7 +87,8 @@ class RunFolder:
         )
 
     def _state(self):
-        if not (self.state_path.is_file() and self.checkpoint_path.is_file()):
+        checkpoint = self.checkpoint_path.is_file() or self.legacy_checkpoint_path.is_file()
+        if not (self.state_path.is_file() and checkpoint):
             return {}
         return _util.read_json(self.state_path, "checkpoint state")
 

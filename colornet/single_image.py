@@ -9,9 +9,9 @@ import time
 
 import keras
 import numpy as np
-import tqdm.keras
 
 from colornet import color, colorize, greyness, images, models
+from colornet import progress as progress_bars
 from colornet.config import SingleImageConfig
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
@@ -84,17 +84,29 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
         config.learning_rate, decay_steps=config.steps, alpha=0.01
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
-    progress_bar = []
-    if progress:
-        # One Keras epoch is one step here; count them as steps.
-        progress_bar.append(
-            tqdm.keras.TqdmCallback(config.steps, verbose=0, desc="training", unit="step")
-        )
+    progress_bar = [progress_bars.StepBar(config.steps)] if progress else []
     started = time.perf_counter()
     # One "epoch" is one step over the single image, so Keras's history is the loss per step.
     history = model.fit(
         inputs, targets, batch_size=1, epochs=config.steps, verbose=0,
-        callbacks=[*progress_bar, *callbacks],
+        callbacks=[_StopOnNonFiniteLoss(name), *progress_bar, *callbacks],
     )
     seconds = time.perf_counter() - started
     return SingleImageRun(model, training_photo, history.history["loss"], seconds, config)
+
+
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """A diverged run (loss NaN or infinite) stops at once with one line, rather than train
+    through to the end and fail to save a NaN photo."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            raise ValueError(
+                f"training on {self.name} diverged: the loss became {float(loss)} at step "
+                f"{epoch + 1}; try a lower learning rate"
+            )

@@ -15,7 +15,6 @@ import pathlib
 import keras
 import numpy as np
 import tqdm
-import tqdm.keras
 
 from colornet import (
     _util,
@@ -25,9 +24,11 @@ from colornet import (
     data,
     distributed,
     images,
+    leftovers,
     models,
     precision,
 )
+from colornet import progress as progress_bars
 from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
 
@@ -142,7 +143,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     with strategy.scope() if strategy else contextlib.nullcontext():
         training_model, colorizer = build_training_model(config)
         if initial_epoch:
-            _restore_checkpoint(training_model, run)
+            _restore_checkpoint(training_model, run, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
     datasets, steps = _datasets(config, train_paths, validation_paths, extras, shard)
@@ -155,16 +156,17 @@ def train(config, run_dir, progress=True, callbacks=()):
             keras.callbacks.CSVLogger(run.log_path, append=True),
             keras.callbacks.TensorBoard(run.tensorboard_dir, write_graph=False),
         ]
+    steps_per_epoch = steps[0]
     if progress:
         colornet_callbacks.append(
-            tqdm.keras.TqdmCallback(config.epochs, verbose=1, initial=initial_epoch)
+            progress_bars.EpochBars(config.epochs, initial_epoch, steps_per_epoch)
         )
     history = training_model.fit(
         train_dataset,
         validation_data=validation_dataset,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
-        steps_per_epoch=steps[0],
+        steps_per_epoch=steps_per_epoch,
         validation_steps=steps[1] or None,
         shuffle=False,  # the dataset shuffles file names itself
         callbacks=[*colornet_callbacks, *callbacks],
@@ -190,6 +192,10 @@ def _start_run(config, run, initial_epoch, progress):
         )
     if chief:
         run.path.mkdir(parents=True, exist_ok=True)
+        if distributed.process_count() == 1:
+            # A killed session's half-written files. Not in a job of several machines, where
+            # another machine's live temporary would look like a dead process's here.
+            leftovers.remove_stale_temporaries(run.path)
     _check_or_save_config(config, run, write=chief)
     if chief:
         train_paths, validation_paths = _split_once(config, run, progress)
@@ -214,13 +220,45 @@ def _resolved(config):
     )
 
 
-def _restore_checkpoint(training_model, run):
-    """Weights and optimizer state as the last complete epoch left them."""
-    saved = keras.saving.load_model(run.checkpoint_path, safe_mode=True)
-    training_model.set_weights(saved.get_weights())
-    training_model.optimizer.build(training_model.trainable_variables)
-    for variable, value in zip(training_model.optimizer.variables, saved.optimizer.variables):
+def _restore_checkpoint(training_model, run, learning_rate):
+    """Weights and optimizer state as the last complete epoch left them, except the learning
+    rate: the config's, which a resumed run may change (the saved optimizer holds the old)."""
+    optimizer = training_model.optimizer
+    optimizer.build(training_model.trainable_variables)
+    if run.checkpoint_path.is_file():
+        fusion = models.fusion_network(training_model)
+        with np.load(run.checkpoint_path) as saved:
+            fusion.set_weights([saved[f"weight_{i}"] for i in range(len(fusion.weights))])
+            values = [saved[f"optimizer_{i}"] for i in range(len(optimizer.variables))]
+    else:  # a run from before: the whole training model in a .keras file
+        saved = keras.saving.load_model(run.legacy_checkpoint_path, safe_mode=True)
+        training_model.set_weights(saved.get_weights())
+        values = saved.optimizer.variables
+    for variable, value in zip(optimizer.variables, values):
         variable.assign(value)
+    optimizer.learning_rate = learning_rate
+
+
+def _save_checkpoint(training_model, run):
+    """The training state after an epoch: `_save_training_state`, except with several JAX
+    processes, whose variables only Keras's collective save can gather (every process saves
+    the whole training model; process 0's file is kept, and resuming reads it)."""
+    if distributed.process_count() > 1:
+        _save_model_atomically(training_model, run.legacy_checkpoint_path)
+    else:
+        _save_training_state(training_model, run.checkpoint_path)
+
+
+def _save_training_state(training_model, path):
+    """What resuming needs, and no more: the fusion network's weights (the backbone is frozen
+    and rebuilt from its own weights) and the optimizer's variables, as one .npz file."""
+    fusion = models.fusion_network(training_model)
+    arrays = {f"weight_{i}": value for i, value in enumerate(fusion.get_weights())}
+    arrays |= {
+        f"optimizer_{i}": keras.ops.convert_to_numpy(variable)
+        for i, variable in enumerate(training_model.optimizer.variables)
+    }
+    _util.write_bytes_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):
@@ -321,7 +359,7 @@ class RunCheckpoint(keras.callbacks.Callback):
             _copy_fusion_weights(self.model, self.colorizer)
             _save_model_atomically(self.colorizer, self.run.best_model_path)
             self.best = value
-        _save_model_atomically(self.model, self.run.checkpoint_path)
+        _save_checkpoint(self.model, self.run)
         if distributed.is_chief():
             self.run.save_state(epoch + 1, self.best, self.monitor)
 

@@ -29,7 +29,7 @@ import imageio_ffmpeg
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, images, models
+from colornet import _util, color, colorize, images, leftovers, models
 from colornet.config import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
@@ -289,6 +289,7 @@ def colorize_video(
     models.kind(model)  # a model that is not a colorizer fails now
     _check_input(input_path)
     _check_output(output_path, input_path)
+    leftovers.remove_stale_temporaries(output_path.parent, recursive=False)
 
     with contextlib.closing(imageio_ffmpeg.read_frames(str(input_path))) as reader:
         meta = _read_meta(input_path, reader)

@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, results on disk, one-line errors."""
 
+import re
 import subprocess
 import sys
 
@@ -8,7 +9,6 @@ import pytest
 from PIL import Image
 
 from colornet import cli, images
-
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
@@ -174,13 +174,23 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     _save(tmp_path / "in" / "good.png", blobs_photo(32))
     _write(tmp_path / "in" / "bad.png", (tmp_path / "in" / "good.png").read_bytes()[:100])
     _write(tmp_path / "in" / "garbage.jpg", b"not a jpeg at all")  # no image header either
-    with pytest.warns(UserWarning, match="bad.png"), pytest.warns(UserWarning, match="garbage.jpg"):
-        status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-                           "--model", str(tmp_path / "v1.keras"), "--quiet"])
-    out = capsys.readouterr().out
+    _write(tmp_path / "in" / "notes.txt", b"shopping list")  # not a photo: one warning line
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
     assert status == 1
     assert "colorized 1 photo" in out and "bad.png" in out
     assert "failed 2" in out and "garbage.jpg" in out
+    # Each failure is told once, in the summary; no raw Python warning with file and line.
+    lines = (out + err).splitlines()
+    assert [name for line in lines for name in ("bad.png", "garbage.jpg") if name in line] == [
+        "bad.png", "garbage.jpg"
+    ]
+    assert "UserWarning" not in err and ".py:" not in err
+    assert err.splitlines() == [
+        f"colornet colorize: warning: skipped 1 non-image file(s) in '{tmp_path / 'in'}': notes.txt"
+    ]
     assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
@@ -224,3 +234,276 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     assert "grey" in out and "mean ab" in out and "AuC" in out
     folder = tmp_path / "v1_evaluation"
     assert {path.name for path in folder.iterdir()} == {"scores.csv", "scores.json", "comparison.png"}
+
+
+# Each command with its required arguments, and every numeric option it takes with values
+# that must be refused: all in one line that names the option, before any work starts.
+COMMANDS = {
+    "single": (["photo.png", "-o", "out.png"], ["--size", "--steps", "--learning-rate", "--seed"]),
+    "prepare": (["raw", "data"], ["--image-size", "--test-fraction", "--min-side", "--seed"]),
+    "train": (["data", "--out", "run"], ["--epochs", "--batch-size", "--image-size",
+                                         "--learning-rate", "--validation-fraction", "--seed"]),
+    "colorize": (["photo.png", "-o", "out", "--model", "m.keras"],
+                 ["--batch-size", "--tile", "--working-size"]),
+    "video": (["in.mp4", "out.mp4", "--model", "m.keras"],
+              ["--batch-size", "--smoothing", "--working-size"]),
+    "evaluate": (["data", "--model", "m.keras"], ["--grid", "--mean-ab", "--working-size"]),
+}
+BAD_VALUES = {
+    "--size": ["0", "-1", "7", "x"], "--steps": ["0", "-1", "1.5"],
+    "--learning-rate": ["0", "-1", "nan", "inf"], "--seed": ["-1", "x"],
+    "--image-size": ["0", "-8", "3.5"], "--test-fraction": ["-0.1", "1", "nan"],
+    "--min-side": ["0", "-3"], "--epochs": ["0", "-1"], "--batch-size": ["0", "-1", "two"],
+    "--validation-fraction": ["1", "-0.5"], "--tile": ["0", "7", "-8", "100"],
+    "--smoothing": ["1", "-0.1", "nan"], "--working-size": ["0", "4", "-8", "fulll"],
+    "--grid": ["-1"],
+    "--mean-ab": ["nan", "200"],
+}
+
+
+@pytest.mark.parametrize(
+    "command, option, value",
+    [
+        (command, option, value)
+        for command, (_, options) in COMMANDS.items()
+        for option in options
+        for value in BAD_VALUES[option]
+    ],
+)
+def test_every_numeric_option_refuses_bad_values_in_one_line(command, option, value, capsys):
+    required, _ = COMMANDS[command]
+    given = [option, value, "0"] if option == "--mean-ab" else [f"{option}={value}"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, *required, *given])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert error.count("\n") == 1 and error.startswith(f"colornet {command}: error: argument {option}")
+    assert repr(value) in error and "Traceback" not in error
+
+
+def test_train_image_size_must_be_a_multiple_of_8_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "data", "--out", "run", "--image-size", "100"])
+    assert "a multiple of 8" in capsys.readouterr().err
+
+
+def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
+    import keras
+
+    from colornet import colorize, models
+
+    keras.utils.set_random_seed(0)
+    model = models.single_image_net()
+    lightness = np.random.default_rng(0).random((40, 70)).astype(np.float32) * 100
+    for tile in (8, 16, 24, 136):
+        ab = colorize.predict_ab(model, lightness, working_size=None, tile=tile)
+        assert ab.shape == (40, 70, 2) and np.isfinite(ab).all()
+
+
+def test_help_shows_no_default_on_required_options_or_options_without_one(capsys):
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        help_text = capsys.readouterr().out
+        assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    with pytest.raises(SystemExit):
+        cli.main(["colorize", "--help"])
+    assert "(default: 8)" in capsys.readouterr().out  # real defaults still shown
+
+
+def test_version_prints_the_package_version(capsys):
+    import colornet
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"colornet {colornet.__version__}"
+
+
+def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
+    alpha = np.ones((32, 32))
+    alpha[:, :8], alpha[:, 8:16] = 0.0, 0.5
+    images.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
+    status = cli.main(["single", str(tmp_path / "logo.png"), "-o", str(tmp_path / "out.png"),
+                       "--steps", "2", "--size", "32", "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "RGBA"
+    _, kept = images.load_rgb_and_alpha(tmp_path / "out.png")
+    np.testing.assert_allclose(kept, alpha, atol=1 / 255)
+
+
+def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    (tmp_path / "in").mkdir()
+    _write(tmp_path / "in" / "bad.png", b"not a png")
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    assert status == 1
+    assert "wrote to" not in capsys.readouterr().out
+
+
+PYTHON_NAMES = re.compile(r"\b[A-Za-z]+_[A-Za-z_]+\b|\w+=\w+|load_rgb")
+
+
+def assert_no_python_names(message, *paths):
+    for path in paths:  # file names of the test's own may hold underscores
+        message = message.replace(str(path), "PATH")
+    assert not PYTHON_NAMES.findall(message), message
+
+
+def test_cli_messages_speak_of_options_and_files_not_python_names(tmp_path, capsys):
+    photo = _save(tmp_path / "photo.png", blobs_photo(32))
+    # A file where a folder of photos belongs.
+    assert cli.main(["train", str(photo), "--out", str(tmp_path / "run"), "--quiet"]) == 1
+    assert_no_python_names(capsys.readouterr().err, photo, tmp_path)
+    # Only grey photos to train on.
+    _save(tmp_path / "grey" / "a.png", np.full((32, 32, 3), 0.5))
+    assert cli.main(["train", str(tmp_path / "grey"), "--out", str(tmp_path / "run2"), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert "grey" in error
+    assert_no_python_names(error, tmp_path)
+    # prepare into a folder an earlier prepare filled.
+    _colour_photos(tmp_path / "raw", 4)
+    assert cli.main(["prepare", str(tmp_path / "raw"), str(tmp_path / "data"), "--quiet",
+                     "--image-size", "32", "--min-side", "16"]) == 0
+    capsys.readouterr()
+    assert cli.main(["prepare", str(tmp_path / "raw"), str(tmp_path / "data"), "--quiet",
+                     "--image-size", "32", "--min-side", "16"]) == 1
+    error = capsys.readouterr().err
+    assert "--overwrite" in error
+    assert_no_python_names(error, tmp_path)
+
+
+def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "test", 2)
+    status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
+                       "-o", str(tmp_path / "scores"), "--quiet"])
+    assert status == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "no mean-ab baseline" in line)
+    assert_no_python_names(line.split("no mean-ab baseline")[1])
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b'{"epochs": 3}'])
+def test_a_corrupt_run_config_is_named_on_resume(tmp_path, capsys, content):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_bytes(content)
+    _colour_photos(tmp_path / "photos", 2)
+    status = cli.main(["train", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1
+    assert str(tmp_path / "run" / "config.json") in error and "Traceback" not in error
+
+
+def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path, capsys):
+    photo = _save(tmp_path / "photo.png", blobs_photo(32))
+    # The name fits the file system; the hidden temporary beside it, 20 characters longer,
+    # does not: the failure is the temporary's, the message must be about the output.
+    output = tmp_path / ("x" * 240 + ".png")
+    status = cli.main(["lab", str(photo), "-o", str(output)])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1
+    assert str(output) in error and ".tmp" not in error
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [("out.gif", "must end in .png"), ("noext", "must end in .png"),
+     ("blocker/out.png", "cannot write the colorized photo")],
+)
+def test_single_checks_its_outputs_before_training(tmp_path, photo_path, capsys, monkeypatch,
+                                                    output, message):
+    from colornet import single_image
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the output")
+
+    monkeypatch.setattr(single_image, "train_single_image", no_training)
+    (tmp_path / "blocker").write_bytes(b"a file where a folder should be")
+    status = cli.main(["single", str(photo_path), "-o", str(tmp_path / output), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1 and message in error, error
+
+
+def test_single_stops_in_one_line_when_the_loss_diverges(tmp_path, photo_path, capsys):
+    status = cli.main(["single", str(photo_path), "-o", str(tmp_path / "out.png"), "--steps", "40",
+                       "--size", "32", "--learning-rate", "1e9", "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1 and "diverged" in error, error
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_progress_bars_count_whole_steps_and_epochs(capsys):
+    from colornet import progress
+
+    bars = progress.EpochBars(epochs=3, initial_epoch=1, steps_per_epoch=4)
+    bars.on_train_begin()
+    bars.on_epoch_begin(1)
+    for batch in range(4):
+        bars.on_train_batch_end(batch, {"loss": 0.5})
+    bars.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.25})
+    bars.on_train_end()
+    training_bars = capsys.readouterr().err
+    assert "2/3" in training_bars and "0/4" in training_bars and "step" in training_bars
+    assert "batch" not in training_bars and ".00/" not in training_bars
+    single = progress.StepBar(steps=5)  # Version 1: one Keras epoch is one step
+    single.on_train_begin()
+    for step in range(5):
+        single.on_epoch_end(step, {"loss": 0.1})
+    single.on_train_end()
+    single_bar = capsys.readouterr().err
+    assert "5/5" in single_bar and "step" in single_bar and "epoch" not in single_bar
+
+
+def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys, monkeypatch):
+    import tqdm
+
+    def failing_run(args):
+        bar = tqdm.tqdm(total=10, desc="working")
+        bar.update(3)
+        raise ValueError("it broke")
+
+    monkeypatch.setattr(cli, "_run_lab", failing_run)
+    assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
+    error = capsys.readouterr().err
+    assert error.endswith("\ncolornet lab: error: it broke\n") or error == "colornet lab: error: it broke\n"
+    assert "working" in error  # the bar was drawn, and ended its own line
+
+
+def _fake_run(folder, epochs, rows):
+    """A run folder with a checkpoint after `epochs` and a log of (loss, val_loss) rows."""
+    from colornet.runs import RunFolder
+
+    run = RunFolder(folder)
+    run.checkpoint_path.parent.mkdir(parents=True)
+    run.checkpoint_path.write_bytes(b"checkpoint")
+    run.save_state(epochs, min(row[1] for row in rows), "val_loss")
+    lines = ["epoch,loss,val_loss"] + [f"{index},{loss},{val}" for index, (loss, val) in enumerate(rows)]
+    run.log_path.write_text("\n".join(lines) + "\n")
+    return run
+
+
+def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_path):
+    run = _fake_run(tmp_path / "run", 3, [(0.9, 0.8), (0.5, 0.3), (0.4, 0.6)])
+    assert cli._best_epoch(run) == (2, "validation loss", 0.3)
+
+
+def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
+    _fake_run(tmp_path / "run", 2, [(0.9, 0.8), (0.5, 0.3)])
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
+    said = args.on_interrupt(args)
+    assert "checkpoint after epoch 2" in said and "same command to resume" in said
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "new")])
+    assert "no checkpoint was kept" in args.on_interrupt(args)

@@ -1,6 +1,7 @@
 """The Lab core against scikit-image and published values, on every Keras backend.
 
-CI runs this file twice: under the default TensorFlow backend and with KERAS_BACKEND=torch.
+CI runs this file twice: under the default TensorFlow backend and with KERAS_BACKEND=jax
+(JAX's CPU build); `KERAS_BACKEND=torch` runs it on PyTorch where that is installed.
 """
 
 import itertools
@@ -199,3 +200,10 @@ def test_rgb_to_lightness_is_the_l_of_skimage_rgb2lab(rng):
     tensor = color.rgb_to_lightness(keras.ops.convert_to_tensor(rgb[:3]))
     assert keras.ops.is_tensor(tensor)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor), reference[:3], atol=1e-3)
+
+
+def test_runs_on_the_backend_it_was_asked_for():
+    """The second-backend run is not vacuous: KERAS_BACKEND=jax really runs these on JAX."""
+    import os
+
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")

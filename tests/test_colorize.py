@@ -1,5 +1,7 @@
 """Colorizing keeps the input's lightness and size, whatever the size."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -163,6 +165,29 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     np.testing.assert_allclose(kept_alpha, alpha, atol=1 / 255)
 
 
+def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
+    rgb = np.full((24, 40, 3), 0.45)  # L* 48
+    alpha = np.ones((24, 40))
+    alpha[8:16] = 0.5  # a half-transparent band
+    write_photo(tmp_path / "in" / "logo.png", rgb, alpha=alpha)
+    for image_format in ("png", "jpg"):
+        jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
+                                image_format=image_format, progress=False)
+    written, written_alpha = images.load_rgb_and_alpha(tmp_path / "png" / "logo.png", composite=False)
+    lightness = color.rgb_to_lightness(written)
+    own = color.rgb_to_lightness(images.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0])
+    np.testing.assert_allclose(lightness, own, atol=0.5)  # the band is not lightened
+    np.testing.assert_allclose(written_alpha, alpha, atol=1 / 255)
+    # What a viewer shows on white is the input as shown on white, alpha applied once (within
+    # 1 L*: mixing a colour with white in sRGB moves its lightness a little from a grey's).
+    on_white = color.rgb_to_lightness(images.composite_on_white(written, written_alpha))
+    input_on_white = color.rgb_to_lightness(images.load_rgb(tmp_path / "in" / "logo.png"))
+    np.testing.assert_allclose(on_white, input_on_white, atol=1.0)
+    # A JPEG has no alpha: the photo as on white, once.
+    jpeg = color.rgb_to_lightness(images.load_rgb(tmp_path / "jpg" / "logo.jpg"))
+    np.testing.assert_allclose(jpeg, on_white, atol=1.5)
+
+
 def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
     for name in ("x1.png", "x2.png", "y.png"):
         write_photo(tmp_path / name)
@@ -176,7 +201,8 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
     write_photo(tmp_path / "in" / "good.png")
     good_bytes = (tmp_path / "in" / "good.png").read_bytes()
     (tmp_path / "in" / "broken.png").write_bytes(good_bytes[: len(good_bytes) // 2])
-    with pytest.warns(UserWarning, match="broken.png"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once, in the report, not also as a warning
         report = jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
     assert [path.name for path in report.written] == ["good.png"]
     assert [path.name for path, _ in report.failed] == ["broken.png"]
@@ -195,6 +221,56 @@ def test_same_names_from_different_folders_do_not_collide(tmp_path):
     first, second = write_photo(tmp_path / "a" / "p.png"), write_photo(tmp_path / "b" / "p.png")
     names = [str(name) for _, name in jobs.expand_inputs([first, second])]
     assert names == ["p.png", "p-2.png"]
+
+
+def test_distinct_photos_with_equal_names_never_overwrite_each_other(tmp_path):
+    # B/x.jpg must not take A/x-2.jpg's own name (it did, and replaced its result).
+    inputs = [write_photo(tmp_path / "A" / "x.jpg"), write_photo(tmp_path / "A" / "x-2.jpg"),
+              write_photo(tmp_path / "B" / "x.jpg")]
+    names = [str(name) for _, name in jobs.expand_inputs(inputs)]
+    assert names == ["x.jpg", "x-2.jpg", "x-3.jpg"]
+    assert names == [str(name) for _, name in jobs.expand_inputs(inputs)]  # deterministic
+    report = jobs.colorize_files(constant_model(), inputs, tmp_path / "out", progress=False)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(names)
+    assert len(report.written) == 3 and not report.failed
+
+
+def test_outputs_that_would_change_suffix_into_one_name_stay_apart(tmp_path):
+    folder = tmp_path / "in"
+    write_photo(folder / "scan.png")
+    images.save_image(folder / "scan.jpg", np.zeros((8, 8, 3)))
+    (folder / "scan.tif").write_bytes((folder / "scan.png").read_bytes())  # a PNG named .tif
+    names = [str(name) for _, name in jobs.expand_inputs([folder])]
+    assert names == ["scan.jpg", "scan-2.png", "scan-3.tif"]
+
+
+def test_folders_keep_their_inner_paths_and_a_photo_given_twice_is_done_once(tmp_path):
+    write_photo(tmp_path / "A" / "trip" / "x.png")
+    write_photo(tmp_path / "B" / "trip" / "x.png")
+    found = jobs.expand_inputs([tmp_path / "A", tmp_path / "B", tmp_path / "A" / "trip" / "x.png"])
+    assert [str(name) for _, name in found] == ["trip/x.png", "trip/x-2.png"]
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tmp_path):
+    photos = tmp_path / "photos"
+    write_photo(photos / "a.png")
+    write_photo(photos / "trip" / "b.png")
+    for _ in range(2):
+        report = jobs.colorize_files(constant_model(), [photos], photos / "colorized", progress=False)
+        assert sorted(str(path.relative_to(photos)) for path in report.written) == [
+            "colorized/a.png", "colorized/trip/b.png"
+        ]
+    report = jobs.colorize_files(
+        constant_model(), [str(photos / "**" / "*.png")], photos / "colorized", progress=False
+    )
+    assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
+    assert not (photos / "colorized" / "colorized").exists()
+
+
+def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
+    write_photo(tmp_path / "photos" / "a.png")
+    with pytest.raises(ValueError, match="also an input folder"):
+        jobs.colorize_files(constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False)
 
 
 def test_missing_inputs_are_named(tmp_path):

@@ -161,3 +161,22 @@ def test_final_version_notebook_trains_in_its_run_folder_and_scores_held_out_pho
         assert len(row.split()) == 5, row
     # Training photos, augmentation, loss curve and the held-out comparison, each shown inline.
     assert len(image_outputs(executed)) >= 4
+
+
+@pytest.mark.parametrize("path", [VERSION_1, FINAL_VERSION], ids=lambda path: path.name)
+def test_running_a_notebook_as_written_changes_no_tracked_file(path):
+    """Its default outputs (figure, run folder) land where git ignores them, so a reader's run
+    leaves the checkout clean."""
+    import re
+    import subprocess
+
+    notebook = nbformat.read(path, as_version=4)
+    parameters = code_cells(notebook)[0].source
+    outputs = re.findall(r'^(?:figure_path|run_dir) = "([^"]+)"', parameters, flags=re.MULTILINE)
+    assert outputs, parameters
+    for output in outputs:
+        target = (path.parent / output).resolve().relative_to(REPO_ROOT)
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(target)], cwd=REPO_ROOT, check=False
+        )
+        assert ignored.returncode == 0, f"{path.name} writes {target}, which git tracks or would"

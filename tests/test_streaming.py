@@ -47,7 +47,7 @@ def peak_numpy_bytes(function):
 def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, monkeypatch):
     folder = write_photos(tmp_path / "in", 50)
     counter = InFlight()
-    load, save = images.load_rgb_and_alpha, images.save_image
+    load, save = images.load_lightness_and_alpha, images.save_image
 
     def counting_load(*args, **kwargs):
         counter.take()
@@ -57,7 +57,7 @@ def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, m
         counter.give()
         return save(*args, **kwargs)
 
-    monkeypatch.setattr(images, "load_rgb_and_alpha", counting_load)
+    monkeypatch.setattr(images, "load_lightness_and_alpha", counting_load)
     monkeypatch.setattr(images, "save_image", counting_save)
     report = jobs.colorize_files(version_1, [folder], tmp_path / "out", batch_size=8, progress=False)
     assert len(report.written) == counter.given == 50

@@ -46,7 +46,7 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(photo_
     split = json.loads((run / "split.json").read_text())
     assert len(split["train"]) + len(split["validation"]) == 60 and split["validation"]
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
-    assert (run / "checkpoints" / "last.keras").stat().st_size > 0
+    assert (run / "checkpoints" / "last.npz").stat().st_size > 0
     assert (run / "log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     # The best model is the end-to-end colorizer: lightness in, nothing else needed.
@@ -92,7 +92,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo
     run = tmp_path / "run"
     config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
     training.train(config, run, progress=False)
-    checkpoint_bytes = (run / "checkpoints" / "last.keras").read_bytes()
+    checkpoint_bytes = (run / "checkpoints" / "last.npz").read_bytes()
     best_bytes = (run / "best.keras").read_bytes()
 
     poisoned = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, **FAST)
@@ -109,7 +109,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo
 
     with pytest.raises(training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact"):
         training.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
-    assert (run / "checkpoints" / "last.keras").read_bytes() == checkpoint_bytes
+    assert (run / "checkpoints" / "last.npz").read_bytes() == checkpoint_bytes
     assert (run / "best.keras").read_bytes() == best_bytes
 
 
@@ -243,3 +243,43 @@ def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path
     assert all(layer.compute_dtype == "float32" for layer in fusion.layers)
     with pytest.raises(ValueError, match="backbone_precision"):
         training.TrainingConfig(data_dir="x", backbone_precision="float64")
+
+
+@pytest.mark.slow
+def test_a_new_learning_rate_on_resume_takes_effect(photo_folders, tmp_path):
+    import keras
+
+    class RecordLearningRate(keras.callbacks.Callback):
+        rates = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    run = tmp_path / "run"
+    first = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, learning_rate=1e-3, **FAST)
+    training.train(first, run, progress=False, callbacks=[RecordLearningRate()])
+    resumed = dataclasses.replace(first, epochs=2, learning_rate=2.5e-4)
+    training.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
+    np.testing.assert_allclose(RecordLearningRate.rates, [1e-3, 2.5e-4], rtol=1e-6)
+    assert training.TrainingConfig.load(run / "config.json").learning_rate == 2.5e-4
+
+
+@pytest.mark.slow
+def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_backbone(
+    photo_folders, tmp_path
+):
+    run = tmp_path / "run"
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
+    training.train(config, run, progress=False)
+    colorizer = colorize.load_model(run)
+    fusion_values = sum(int(np.prod(weight.shape)) for weight in models.fusion_network(colorizer).weights)
+    backbone_values = colorizer.count_params() - fusion_values
+    with np.load(run / "checkpoints" / "last.npz") as saved:
+        stored = sum(saved[name].size for name in saved.files)
+    # Fusion weights, plus Adam's two moments of the trainable ones and two scalars.
+    assert fusion_values <= stored <= 3 * fusion_values + 16
+    assert backbone_values > 0.1 * fusion_values  # the test would notice a backbone stored
+    # And it resumes from it.
+    result = training.train(dataclasses.replace(config, epochs=2), run, progress=False)
+    assert len(result.history["loss"]) == 1

@@ -1,0 +1,177 @@
+"""What every `colornet` command shares: one-line usage errors, checked numeric options, help
+that shows only meaningful defaults, and signals that end a command in one line.
+
+Imports only the standard library, so it is in force before TensorFlow starts importing.
+"""
+
+import argparse
+import contextlib
+import math
+import os
+import pathlib
+import signal
+import sys
+import warnings
+
+from colornet import leftovers
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line: the command, the problem, and where
+    to read more (argparse prints the whole usage block first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help, but not to required options, flags, options
+    without a default (None), or help that already states its default."""
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        shown = (
+            "%(default)" not in help_text
+            and "default" not in help_text
+            and not action.required
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        )
+        return f"{help_text} (default: %(default)s)" if shown else help_text
+
+
+def whole_number(minimum=1, multiple=1):
+    """argparse type: an int of at least `minimum` that divides by `multiple`."""
+    what = f"a whole number of {minimum} or more" + (
+        f", a multiple of {multiple}" if multiple > 1 else ""
+    )
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if value < minimum or value % multiple:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def number(low=-math.inf, high=math.inf, *, low_open=False, high_open=False):
+    """argparse type: a finite float in the interval from `low` to `high` (open ends as said)."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    if low == 0 and high == math.inf and low_open:
+        what = "a number above 0"
+    else:
+        what = f"a number in {left}{low:g}, {high:g}{right}"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        inside = (
+            math.isfinite(value)
+            and (value > low if low_open else value >= low)
+            and (value < high if high_open else value <= high)
+        )
+        if not inside:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+# The usual shapes of option.
+positive_int = whole_number(1)
+seed = whole_number(0)
+positive_number = number(0, math.inf, low_open=True)
+fraction = number(0, 1, high_open=True)  # a share that leaves something: 0 <= f < 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+
+# The exit status a shell gives a command ended by a signal: 128 + the signal's number.
+INTERRUPTED_STATUS = 128 + signal.SIGINT
+TERMINATED_STATUS = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` (temporary files) runs."""
+
+
+def quit_quietly_on_signals(command="colornet"):
+    """Until `raise_on_signals`: Ctrl-C or SIGTERM prints one line and exits at once.
+
+    For start-up, while TensorFlow imports: nothing is written yet, and an interrupted import
+    otherwise prints a long KeyboardInterrupt traceback.
+    """
+
+    def quit_now(signum, frame):
+        word = "interrupted" if signum == signal.SIGINT else "terminated"
+        os.write(sys.stderr.fileno(), f"{command}: {word}\n".encode())
+        os._exit(INTERRUPTED_STATUS if signum == signal.SIGINT else TERMINATED_STATUS)
+
+    signal.signal(signal.SIGINT, quit_now)
+    signal.signal(signal.SIGTERM, quit_now)
+
+
+def raise_on_signals():
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM `Terminated`, so the running command
+    unwinds: atomic writes remove their temporary files, checkpoints stay whole."""
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, terminate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings
+
+
+@contextlib.contextmanager
+def warnings_as_lines(command):
+    """Inside: a warning prints as one line, "colornet COMMAND: warning: ...", without the
+    `file.py:line: UserWarning` and source line Python adds (those are for programmers)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{command}: warning: {text}", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def close_progress_bars():
+    """End the line of any open progress bar, so the next message starts a line of its own."""
+    if "tqdm" in sys.modules:
+        from colornet import progress
+
+        progress.close_all()
+
+
+def check_writable(path, suffixes=None, what="output"):
+    """Fail now, in one line, when `path` cannot be written: a suffix not in `suffixes`, a
+    folder in its way, or no permission. Leaves the parent folders created."""
+    path = pathlib.Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"cannot write {what} {path}: it must end in {', '.join(suffixes)}"
+            + (f", not '{path.suffix}'" if path.suffix else "")
+        )
+    if path.is_dir():
+        raise ValueError(f"cannot write {what} {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = leftovers.temporary_path(path)
+        open(probe, "xb").close()
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
