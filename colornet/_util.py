@@ -117,11 +117,11 @@ def to_uint8(rgb):
     return np.ascontiguousarray(np.rint(np.clip(rgb, 0.0, 1.0) * _EIGHT_BIT).astype(np.uint8))
 
 
-def check_path_list(paths, what="photo paths"):
-    """ValueError when one path is given where a list of them is expected (a string would
-    otherwise be read as a list of one-letter paths)."""
+def check_path_list(paths, what="photo paths", error=ValueError):
+    """`error` (a ValueError) when one path is given where a list of them is expected (a
+    string would otherwise be read as a list of one-letter paths)."""
     if isinstance(paths, (str, os.PathLike)):
-        raise ValueError(
+        raise error(
             f"expected a list of {what}, got one path ('{paths}'); for a folder, list it first "
             "(colornet.images.list_images)"
         )

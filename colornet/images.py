@@ -519,7 +519,7 @@ def load_images(paths, *, size=None):
         ImageError: no paths, a file `load_rgb` cannot read, or sizes that differ while
             size is None.
     """
-    _util.check_path_list(paths, "image paths")
+    _util.check_path_list(paths, "image paths", ImageError)
     paths = [pathlib.Path(path) for path in paths]
     if not paths:
         raise ImageError("no images to load: the list of paths is empty")
