@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import backbones, color, data, images, models, profiling, training
+from colornet import backbones, color, data, images, models, profiling, runs, training
 
 BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
@@ -141,10 +141,10 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs):
     clock = EpochClock()
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         training.train(config, run_dir, progress=True, callbacks=[clock])
-    split = json.loads((pathlib.Path(run_dir) / "split.json").read_text())
-    photos = len(split["train"])
-    saved = training.TrainingConfig.load(pathlib.Path(run_dir) / "config.json")
-    colorizer = keras.saving.load_model(pathlib.Path(run_dir) / "best.keras", safe_mode=True)
+    run = runs.RunFolder(run_dir)
+    photos = len(run.split()[0])
+    saved = run.load_config()
+    colorizer = keras.saving.load_model(run.best_model_path, safe_mode=True)
     step_flops = profiling.training_step_flops(colorizer, 1, cached)  # one photo's
     train_seconds = statistics.median(clock.train_seconds[1:])
     epoch_seconds = statistics.median(clock.epoch_seconds[1:])
@@ -160,8 +160,7 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs):
 
 def plain_run(lightness, embeddings, scaled_ab, batch_size, precision, epochs):
     """The floor: `models.fusion_colorizer` compiled plainly, `fit` from numpy in memory."""
-    model = models.fusion_colorizer(lightness.shape[1], embeddings.shape[1])
-    models.set_precision(model, fusion=precision)
+    model = models.fusion_colorizer(lightness.shape[1], embeddings.shape[1], dtype=precision)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     clock = EpochClock()
     model.fit(
@@ -310,7 +309,7 @@ def profile(args, workspace, size=64):
     )
     precision = training.training_precisions(config)[1]
     training_model, colorizer = training.build_training_model(config)
-    embedding_model = colorizer.get_layer(f"grey_{BACKBONE}_embedding")
+    embedding_model = models.embedding_network(colorizer)
     rgb = np.stack([images.load_rgb(path) for path in paths]).astype(np.float32)
     embeddings = backbones.embed(rgb, embedding_model, batch_size=batch_size)
     batches = len(paths) // batch_size
@@ -333,8 +332,7 @@ def profile(args, workspace, size=64):
         optimizer=keras.optimizers.Adam(config.learning_rate), loss=training.ab_loss,
         steps_per_execution=8,
     )
-    plain = models.fusion_colorizer(size, embeddings.shape[1])
-    models.set_precision(plain, fusion=precision)
+    plain = models.fusion_colorizer(size, embeddings.shape[1], dtype=precision)
     plain.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     lab = color.rgb_to_lab(rgb[:batch_size])
     plain_batch = tf.data.Dataset.from_tensors((
