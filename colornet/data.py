@@ -345,8 +345,8 @@ def image_dataset(
     pass decodes each photo when its batch is due and keeps it (up to 1 GiB of decoded
     photos; beyond that, photos are decoded anew each pass), so later passes, epochs after
     the first, read small photos from memory. A photo that cannot be read is skipped with
-    one warning that names it, and the run goes on; only when every photo has failed does iteration stop
-    with an error (rather than loop forever on an empty repeat).
+    one warning that names it, and the run goes on; only when every photo has failed does
+    iteration stop with an error (rather than loop forever on an empty repeat).
 
     With augment=False and shuffle=False the batches hold exactly the photos of `paths`, in
     order. Augmentation (see `augmentation_layers`) runs on whole batches.
