@@ -10,8 +10,9 @@ standard output (progress on standard error):
   validation, timed epoch by epoch by a callback; the first epoch (tracing) is left out.
   Next to each, in the same run, the floor of what the framework can do: the same fusion
   network (`models.fusion_colorizer`, same precision) compiled plainly and trained by `fit`
-  from numpy arrays already in memory (lightness, embedding, ab). Every pair runs back to
-  back, colornet first, and the pairs repeat, so both see the same load on a shared machine.
+  from numpy arrays already in memory (lightness, embedding, ab). The two take turns epoch
+  by epoch (`PlainAlongside`), so each pair sees the same load on a shared machine; each
+  figure is the median and range over the measured epochs.
 - profile: where one 64×64 step's time goes, each piece measured alone: the tf.data pipeline
   (decoding, augmentation, the cached-embedding rows), the augmentation layers on a batch in
   memory, the backbone forward, the training step on batches already in memory (with
@@ -54,8 +55,8 @@ BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
 # Photos a measured epoch holds at each size: about the same arithmetic per epoch at every
 # size (a 256×256 photo costs 16 of 64×64), and enough steps to average over.
-PHOTOS = {64: 640, 128: 240, 256: 80}
-QUICK_PHOTOS = {64: 240, 128: 96, 256: 40}
+PHOTOS = {64: 320, 128: 120, 256: 40}
+QUICK_PHOTOS = {64: 160, 128: 64, 256: 32}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,47 +132,62 @@ def spread(values):
 # colornet as a user runs it, and the plain floor
 
 
-def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs):
-    """`training.train` on `folder`; returns its throughput from the epochs after the first."""
+class PlainAlongside(keras.callbacks.Callback):
+    """The floor, run in turn with colornet: after each of colornet's epochs (its
+    checkpoints included), one epoch of `models.fusion_colorizer` compiled plainly and
+    trained by `fit` from numpy arrays in memory; so each pair of epochs sees the same load."""
+
+    def __init__(self, arrays, batch_size, precision):
+        super().__init__()
+        self.lightness, self.embeddings, self.scaled_ab = arrays
+        self.batch_size = batch_size
+        self.plain = models.fusion_colorizer(
+            self.lightness.shape[1], self.embeddings.shape[1], dtype=precision
+        )
+        self.plain.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        self.clock = EpochClock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.plain.fit(
+            {"lightness": self.lightness, "embedding": self.embeddings}, self.scaled_ab,
+            batch_size=self.batch_size, epochs=1, callbacks=[self.clock], verbose=0,
+        )
+
+    def images_per_second(self):
+        return [len(self.lightness) / seconds for seconds in self.clock.train_seconds]
+
+    def photo_flops(self):
+        return 3 * profiling.forward_flops(self.plain)
+
+
+def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arrays, precision):
+    """`training.train` on `folder`, with the plain floor alongside (`PlainAlongside`);
+    returns (colornet, plain) figures from the epochs after the first (tracing) one."""
     config = training.TrainingConfig(
         data_dir=str(folder), image_size=size, epochs=epochs, backbone=BACKBONE,
         backbone_weights=None, augment=augment, cache_embeddings=cached,
         **({} if batch_size is None else {"batch_size": batch_size}),
     )
     clock = EpochClock()
+    plain = PlainAlongside(arrays, config.batch_size, precision)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        training.train(config, run_dir, progress=True, callbacks=[clock])
+        training.train(config, run_dir, progress=True, callbacks=[clock, plain])
     run = runs.RunFolder(run_dir)
     photos = len(run.split()[0])
-    saved = run.load_config()
     colorizer = keras.saving.load_model(run.best_model_path, safe_mode=True)
     step_flops = profiling.training_step_flops(colorizer, 1, cached)  # one photo's
-    train_seconds = statistics.median(clock.train_seconds[1:])
-    epoch_seconds = statistics.median(clock.epoch_seconds[1:])
+    ours = [photos / seconds for seconds in clock.train_seconds[1:]]
+    floor = plain.images_per_second()[1:]
     return {
-        "batch_size": saved.batch_size,
+        "batch_size": config.batch_size,
         "photos_per_epoch": photos,
-        "images_per_second": photos / train_seconds,
-        "gflop_per_second": photos * step_flops / train_seconds / 1e9,
-        "epoch_seconds_with_validation_and_checkpoints": epoch_seconds,
+        "images_per_second": ours,
+        "gflop_per_second": [rate * step_flops / 1e9 for rate in ours],
+        "epoch_seconds_with_validation_and_checkpoints": clock.epoch_seconds[1:],
         "first_epoch_seconds": clock.epoch_seconds[0],
-    }
-
-
-def plain_run(lightness, embeddings, scaled_ab, batch_size, precision, epochs):
-    """The floor: `models.fusion_colorizer` compiled plainly, `fit` from numpy in memory."""
-    model = models.fusion_colorizer(lightness.shape[1], embeddings.shape[1], dtype=precision)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    clock = EpochClock()
-    model.fit(
-        {"lightness": lightness, "embedding": embeddings}, scaled_ab, batch_size=batch_size,
-        epochs=epochs, callbacks=[clock], verbose=0,
-    )
-    seconds = statistics.median(clock.train_seconds[1:])
-    photo_flops = 3 * profiling.forward_flops(model)
-    return {
-        "images_per_second": len(lightness) / seconds,
-        "gflop_per_second": len(lightness) * photo_flops / seconds / 1e9,
+        "plain_images_per_second": floor,
+        "plain_gflop_per_second": [rate * plain.photo_flops() / 1e9 for rate in floor],
+        "plain_over_colornet": [theirs / mine for mine, theirs in zip(ours, floor)],
     }
 
 
@@ -202,24 +218,26 @@ def sweep(args, workspace):
         folder = write_photos(workspace / f"photos_{size}", int(photos[size] / 0.9), size, seed=0)
         arrays = in_memory_arrays(folder, size)
         variants = [(None, True, True)]  # train's default batch, augmentation, cached
-        if not args.quick:
-            variants += [(None, False, True), (None, True, False), (None, False, False)]
+        if not args.quick and size == min(args.sizes):
+            variants += [(None, False, True), (None, True, False)]
+        if not args.quick and size < max(SIZES):
             variants += [(batch, True, True) for batch in args.batch_sizes]
         for batch_size, augment, cached in variants:
             repeats = []
             for repeat in range(args.repeats if (augment and cached) else 1):
                 run_dir = workspace / f"run_{size}_{batch_size}_{augment}_{cached}_{repeat}"
-                ours = colornet_run(
-                    folder, run_dir, size, batch_size, augment, cached, args.epochs
+                measured = colornet_run(
+                    folder, run_dir, size, batch_size, augment, cached, args.epochs,
+                    arrays, precision,
                 )
-                floor = plain_run(*arrays, ours["batch_size"], precision, args.epochs)
-                repeats.append((ours, floor))
+                repeats.append(measured)
                 print(
-                    f"{size}×{size} batch {ours['batch_size']:>3} augment {augment:d} cached "
-                    f"{cached:d}: colornet {ours['images_per_second']:6.1f} img/s "
-                    f"{ours['gflop_per_second']:5.0f} GFLOP/s; plain "
-                    f"{floor['images_per_second']:6.1f} img/s; ratio "
-                    f"{floor['images_per_second'] / ours['images_per_second']:.2f}",
+                    f"{size}×{size} batch {measured['batch_size']:>3} augment {augment:d} "
+                    f"cached {cached:d}: colornet "
+                    f"{statistics.median(measured['images_per_second']):6.1f} img/s "
+                    f"{statistics.median(measured['gflop_per_second']):5.0f} GFLOP/s; plain "
+                    f"{statistics.median(measured['plain_images_per_second']):6.1f} img/s; "
+                    f"plain / colornet {statistics.median(measured['plain_over_colornet']):.2f}",
                     file=sys.stderr, flush=True,
                 )
             rows.append(summarised_row(size, augment, cached, repeats))
@@ -227,24 +245,32 @@ def sweep(args, workspace):
 
 
 def summarised_row(size, augment, cached, repeats):
-    ours = [run for run, _ in repeats]
-    floors = [floor for _, floor in repeats]
-    ratios = [f["images_per_second"] / o["images_per_second"] for o, f in repeats]
+    """One row of the sweep: each figure's median and range over every measured epoch of
+    every repeat."""
+
+    def pooled(key):
+        return spread([value for measured in repeats for value in measured[key]])
+
     return {
         "image_size": size,
-        "batch_size": ours[0]["batch_size"],
+        "batch_size": repeats[0]["batch_size"],
         "augment": augment,
         "cached_embeddings": cached,
         "repeats": len(repeats),
-        "colornet_images_per_second": spread([run["images_per_second"] for run in ours]),
-        "colornet_gflop_per_second": spread([run["gflop_per_second"] for run in ours]),
-        "plain_images_per_second": spread([floor["images_per_second"] for floor in floors]),
-        "plain_gflop_per_second": spread([floor["gflop_per_second"] for floor in floors]),
-        "plain_over_colornet": spread(ratios),
-        "colornet_epoch_seconds_with_validation_and_checkpoints": spread(
-            [run["epoch_seconds_with_validation_and_checkpoints"] for run in ours]
-        ),
-        "photos_per_epoch": ours[0]["photos_per_epoch"],
+        "measured_epochs": sum(len(measured["images_per_second"]) for measured in repeats),
+        "photos_per_epoch": repeats[0]["photos_per_epoch"],
+        **{
+            name: pooled(key)
+            for name, key in (
+                ("colornet_images_per_second", "images_per_second"),
+                ("colornet_gflop_per_second", "gflop_per_second"),
+                ("plain_images_per_second", "plain_images_per_second"),
+                ("plain_gflop_per_second", "plain_gflop_per_second"),
+                ("plain_over_colornet", "plain_over_colornet"),
+                ("colornet_epoch_seconds_with_validation_and_checkpoints",
+                 "epoch_seconds_with_validation_and_checkpoints"),
+            )
+        },
     }
 
 
@@ -496,12 +522,12 @@ def parse_arguments(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="64 and 128 only, cached and augmented only, fewer photos")
     parser.add_argument("--sizes", type=int, nargs="+", help="image sizes (default 64 128 256)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10, 32, 64],
-                        help="explicit batch sizes tried besides train's default")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32],
+                        help="batch sizes tried besides train's default, below 256×256")
     parser.add_argument("--epochs", type=int, default=3,
                         help="epochs of each run; the first (tracing) is not measured")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="repeats of the main rows and of the issue run")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="repeats of the main rows (augmented, cached) and of the issue run")
     parser.add_argument("--profile-batch-size", type=int, default=10,
                         help="batch of the 64×64 profile (the issue's run used 10)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the profile")
