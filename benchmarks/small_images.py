@@ -49,7 +49,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import backbones, color, data, images, models, profiling, runs, training
+from colornet import _util, backbones, color, data, images, models, profiling, runs, training
 
 BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
@@ -321,6 +321,17 @@ def fit_seconds(model, dataset, steps, callbacks=()):
     return timed
 
 
+def four_layer_augmentation():
+    """colornet's augmentation before `data.RandomAffine`: Keras 3's RandomRotation,
+    RandomShear, RandomZoom and RandomFlip in turn, each resampling the photo."""
+    return keras.Sequential([
+        keras.layers.RandomRotation(data.ROTATION_DEGREES / 360.0, fill_mode="reflect"),
+        keras.layers.RandomShear(x_factor=data.SHEAR_FACTOR, y_factor=0.0, fill_mode="reflect"),
+        keras.layers.RandomZoom(data.ZOOM_FACTOR, fill_mode="reflect"),
+        keras.layers.RandomFlip("horizontal"),
+    ])
+
+
 def profile(args, workspace, size=64):
     """Seconds per batch of each piece of a `train` step at `size`, each measured alone.
 
@@ -348,6 +359,8 @@ def profile(args, workspace, size=64):
     augmentation = data.augmentation_layers(seed=0)
     batch = tf.constant(rgb[:batch_size])
     augment = tf.function(lambda photos: augmentation(photos, training=True))
+    four_layers = four_layer_augmentation()
+    augment_four_times = tf.function(lambda photos: four_layers(photos, training=True))
     lightness = color.rgb_to_lightness(rgb[:batch_size])[..., None]
 
     # Training steps on one batch already in memory: no input pipeline at all.
@@ -376,6 +389,9 @@ def profile(args, workspace, size=64):
         ),
         "augmentation layers alone, on a batch in memory": call_seconds(
             lambda: augment(batch).numpy(), batches
+        ),
+        "augmentation as colornet had it: four Keras layers, four resamples": call_seconds(
+            lambda: augment_four_times(batch).numpy(), batches
         ),
         "backbone forward alone (what cached embeddings save)": call_seconds(
             lambda: embedding_model.predict_on_batch(lightness), 4
@@ -498,10 +514,12 @@ def plot(rows, path):
         ("colornet", "colornet train (default batch)", "o-"),
         ("plain", "plain fusion net, numpy in memory", "s--"),
     ):
-        left.plot(sizes, [defaults[s][f"{key}_images_per_second"]["median"] for s in sizes],
-                  style, label=label)
-        right.plot(sizes, [defaults[s][f"{key}_gflop_per_second"]["median"] for s in sizes],
-                   style, label=label)
+        for axis, figure_name in ((left, "images_per_second"), (right, "gflop_per_second")):
+            values = [defaults[s][f"{key}_{figure_name}"] for s in sizes]
+            medians = np.array([value["median"] for value in values])
+            ranges = [medians - [value["min"] for value in values],
+                      [value["max"] for value in values] - medians]
+            axis.errorbar(sizes, medians, yerr=ranges, fmt=style, capsize=3, label=label)
     for axis, ylabel in ((left, "training photos / s"), (right, "GFLOP/s")):
         axis.set_xscale("log", base=2)
         axis.set_xticks(sizes, [f"{s}²" for s in sizes])
@@ -509,10 +527,11 @@ def plot(rows, path):
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
     left.set_yscale("log")
+    right.set_ylim(bottom=0)
     left.legend()
     figure.suptitle("Training speed against image size (cached embeddings, augmentation on)")
     figure.tight_layout()
-    with images.atomic_output(path) as temporary:
+    with _util.atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)
 
@@ -570,16 +589,16 @@ def main():
             figures["profile"] = profile(args, workspace)
         if not args.skip_sweep:
             figures["sweep"] = sweep(args, workspace)
-            if args.plot:
-                plot(figures["sweep"], args.plot)
         if args.issue_run:
             figures["issue_run"] = issue_run(args, workspace)
     figures["seconds"] = time.perf_counter() - started
     text = json.dumps(figures, indent=2, ensure_ascii=False)
     print(text)
     if args.out:
-        with images.atomic_output(args.out) as temporary:
+        with _util.atomic_output(args.out) as temporary:
             temporary.write_text(text + "\n", "utf-8")
+    if args.plot and "sweep" in figures:
+        plot(figures["sweep"], args.plot)
 
 
 if __name__ == "__main__":
