@@ -421,6 +421,91 @@ def test_augmentation_keeps_lightness_and_ab_edges_at_the_same_place():
     assert np.abs(lightness_edge - ab_edge).max() <= 1
 
 
+def test_augmentation_resamples_each_photo_once_about_its_centre(rng):
+    """One composed transform about the centre: the centre pixel of an odd-sized photo is
+    read from itself whatever the rotation, shear, zoom and flip (up to float rounding)."""
+    batch = np.stack([colour_photo(rng, 33, 33) for _ in range(16)])
+
+    augmented = data.augmentation_layers(seed=3)(batch, training=True).numpy()
+
+    np.testing.assert_allclose(augmented[:, 16, 16], batch[:, 16, 16], atol=1e-4)
+    assert np.abs(augmented - batch).mean() > 0.01
+
+
+def test_random_affine_transforms_stay_in_the_write_ups_ranges():
+    layer = data.RandomAffine(20.0, 0.2, 0.2, horizontal_flip=True, seed=0)
+    height, width = 48, 64
+    rows = layer.random_transforms((1000, height, width, 3)).numpy()  # (1000, 8)
+    matrices = rows[:, [0, 1, 3, 4]].reshape(-1, 2, 2)  # output → input, centred
+    centre = np.array([(width - 1) / 2, (height - 1) / 2])
+
+    mapped_centre = np.einsum("nij,j->ni", matrices, centre) + rows[:, [2, 5]]
+    np.testing.assert_allclose(mapped_centre - centre, 0.0, atol=1e-4)
+    # A = R(angle) · [[1, shear], [0, 1]] · zoom · diag(flip, 1): its first column is
+    # zoom · flip · (cos, sin), its determinant zoom² · flip.
+    determinant = np.linalg.det(matrices)
+    flip, zoom = np.sign(determinant), np.sqrt(np.abs(determinant))
+    angle = np.degrees(np.arctan2(flip * matrices[:, 1, 0], flip * matrices[:, 0, 0]))
+    np.testing.assert_allclose(np.hypot(matrices[:, 0, 0], matrices[:, 1, 0]), zoom, rtol=1e-4)
+    assert 0.8 - 1e-4 <= zoom.min() and zoom.max() <= 1.2 + 1e-4
+    assert np.abs(angle).max() <= 20.0 + 1e-3 and np.abs(angle).max() > 18.0
+    assert 0.4 < (flip < 0).mean() < 0.6
+    # The shear, from A's second column: R⁻¹ · A · e₂ / zoom = (shear, 1).
+    cos, sin = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    shear = (cos * matrices[:, 0, 1] + sin * matrices[:, 1, 1]) / zoom
+    assert np.abs(shear).max() <= 0.2 + 1e-4 and np.abs(shear).max() > 0.18
+
+
+def test_random_affine_with_no_range_is_the_identity_and_a_flip_only_mirrors(rng):
+    batch = np.stack([colour_photo(rng, 20, 30) for _ in range(16)])
+
+    unchanged = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=False)(batch).numpy()
+    mirrored = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=True, seed=4)(batch).numpy()
+
+    np.testing.assert_allclose(unchanged, batch, atol=1e-6)
+    pairs = list(zip(mirrored, batch))
+    is_mirror = [np.allclose(after, before[:, ::-1], atol=1e-5) for after, before in pairs]
+    is_same = [np.allclose(after, before, atol=1e-5) for after, before in pairs]
+    assert all(m or s for m, s in zip(is_mirror, is_same)) and any(is_mirror) and any(is_same)
+
+
+def test_augmentation_layers_survive_a_keras_round_trip(tmp_path, rng):
+    import keras
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), data.augmentation_layers(seed=1)])
+    model.save(tmp_path / "augmentation.keras")
+    loaded = keras.saving.load_model(tmp_path / "augmentation.keras")
+    batch = np.stack([colour_photo(rng, 16, 16) for _ in range(2)])
+
+    np.testing.assert_allclose(loaded(batch, training=False), batch)
+    assert loaded.layers[0].layers[0].get_config() == model.layers[0].layers[0].get_config()
+
+
+def test_repeated_image_dataset_decodes_each_photo_once_and_repeats_it_exactly(
+    tmp_path, rng, monkeypatch
+):
+    paths = [
+        images.save_image(tmp_path / f"{index}.png", colour_photo(rng, 30, 40))
+        for index in range(5)
+    ]
+    loaded = []
+    real_load_rgb = images.load_rgb
+
+    def counting_load_rgb(path, **kwargs):
+        loaded.append(path)
+        return real_load_rgb(path, **kwargs)
+
+    monkeypatch.setattr(images, "load_rgb", counting_load_rgb)
+    dataset = data.image_dataset(paths, 16, batch_size=2, augment=False, shuffle=False, repeat=True)
+
+    batches = [batch.numpy() for batch in dataset.take(3 * data.steps_per_epoch(5, 2))]
+
+    assert sorted(loaded) == sorted(str(path) for path in paths)  # each decoded once
+    passes = [np.concatenate(batches[start : start + 3]) for start in (0, 3, 6)]
+    np.testing.assert_array_equal(passes[0], passes[1])
+    np.testing.assert_array_equal(passes[0], passes[2])
+
+
 # ---------------------------------------------------------------------------------------------
 # Preparing a raw folder
 
