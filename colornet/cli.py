@@ -99,18 +99,22 @@ def _add_single(commands):
         ),
         formatter_class=cli_support.HelpFormatter,
     )
-    command.add_argument("image", type=pathlib.Path, help="a colour photo (JPEG, PNG, TIFF, WebP, ...)")
+    command.add_argument("image", type=pathlib.Path,
+                         help="a colour photo (JPEG, PNG, TIFF, WebP, ...)")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True,
                          help="where to write the colorized photo (.png or .jpg)")
     command.add_argument("--size", type=cli_support.whole_number(8), default=defaults.image_size,
                          help="longest side the net trains at; larger is slower")
     command.add_argument("--steps", type=cli_support.positive_int, default=defaults.steps,
                          help="training steps (one step = one pass over the photo)")
-    command.add_argument("--learning-rate", type=cli_support.positive_number, default=defaults.learning_rate,
+    command.add_argument("--learning-rate", type=cli_support.positive_number,
+                         default=defaults.learning_rate,
                          help="Adam's initial learning rate (cosine-decayed to 1%%)")
-    command.add_argument("--seed", type=cli_support.seed, default=defaults.seed, help="weight initialisation seed")
+    command.add_argument("--seed", type=cli_support.seed, default=defaults.seed,
+                         help="weight initialisation seed")
     command.add_argument("--figure", type=pathlib.Path, default=None,
-                         help="where to write the comparison figure (default: OUTPUT_comparison.png)")
+                         help="where to write the comparison figure (default: "
+                              "OUTPUT_comparison.png)")
     command.add_argument("--save-model", type=pathlib.Path, default=None, metavar="MODEL.keras",
                          help="also save the trained net, to colorize other photos with it later")
     _add_quiet(command)
@@ -157,7 +161,8 @@ def _run_single(args):
         args.save_model.parent.mkdir(parents=True, exist_ok=True)
         run.model.save(args.save_model)
     print(
-        f"trained {len(run.losses)} steps in {run.seconds:.0f} s (final loss {run.losses[-1]:.2e})\n"
+        f"trained {len(run.losses)} steps in {run.seconds:.0f} s "
+        f"(final loss {run.losses[-1]:.2e})\n"
         f"colorized: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}   "
         f"(grey baseline: PSNR {grey_scores['psnr']:.2f} dB, SSIM {grey_scores['ssim']:.3f})\n"
         f"wrote {args.output} and {figure_path}"
@@ -177,18 +182,25 @@ def _add_prepare(commands):
         ),
         formatter_class=cli_support.HelpFormatter,
     )
-    command.add_argument("raw_dir", type=pathlib.Path, help="folder of photos, searched recursively")
+    command.add_argument("raw_dir", type=pathlib.Path,
+                         help="folder of photos, searched recursively")
     command.add_argument("data_dir", type=pathlib.Path, help="where to write train/ and test/")
     command.add_argument("--image-size", type=cli_support.positive_int, default=256,
                          help="shorter side of the written photos (never enlarged)")
-    command.add_argument("--test-fraction", type=cli_support.fraction, default=0.1, help="share held out for testing")
-    command.add_argument("--min-side", type=cli_support.positive_int, default=64, help="drop photos with a shorter side below this")
-    command.add_argument("--seed", type=cli_support.seed, default=0, help="seed of the train/test split")
-    command.add_argument("--overwrite", action="store_true", help="replace an earlier prepare's output")
+    command.add_argument("--test-fraction", type=cli_support.fraction, default=0.1,
+                         help="share held out for testing")
+    command.add_argument("--min-side", type=cli_support.positive_int, default=64,
+                         help="drop photos with a shorter side below this")
+    command.add_argument("--seed", type=cli_support.seed, default=0,
+                         help="seed of the train/test split")
+    command.add_argument("--overwrite", action="store_true",
+                         help="replace an earlier prepare's output")
     _add_quiet(command)
     command.set_defaults(
         run=_run_prepare,
-        on_interrupt=lambda args: f"{args.data_dir} is as it was before; run the same command again",
+        on_interrupt=lambda args: (
+            f"{args.data_dir} is as it was before; run the same command again"
+        ),
     )
 
 
@@ -204,7 +216,9 @@ def _run_prepare(args):
     print(report.summary())
     if not report.train and not report.test:
         dropped = sum(len(items) for items in report.dropped.values())
-        raise ValueError(f"kept none of the {dropped} photos in {args.raw_dir}; see the report above")
+        raise ValueError(
+            f"kept none of the {dropped} photos in {args.raw_dir}; see the report above"
+        )
 
 
 def _add_train(commands):
@@ -221,16 +235,22 @@ def _add_train(commands):
             "after an interruption; options left out then keep the run's saved values."
         ),
     )
-    command.add_argument("data_dir", type=pathlib.Path, help="folder of colour photos (any sizes, formats)")
+    command.add_argument("data_dir", type=pathlib.Path,
+                         help="folder of colour photos (any sizes, formats)")
     command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
                          help="run folder to create or resume")
-    command.add_argument("--epochs", type=cli_support.positive_int, help=f"total epochs (default {defaults.epochs})")
-    command.add_argument("--batch-size", type=cli_support.positive_int, help=f"photos per step (default {defaults.batch_size})")
+    command.add_argument("--epochs", type=cli_support.positive_int,
+                         help=f"total epochs (default {defaults.epochs})")
+    command.add_argument("--batch-size", type=cli_support.positive_int,
+                         help=f"photos per step (default {defaults.batch_size})")
     command.add_argument("--image-size", type=cli_support.whole_number(8, 8),
-                         help=f"side the photos are cropped and resized to, a multiple of 8 (default {defaults.image_size})")
-    command.add_argument("--learning-rate", type=cli_support.positive_number, help=f"Adam's learning rate (default {defaults.learning_rate})")
+                         help=f"side the photos are cropped and resized to, a multiple of 8 "
+                              f"(default {defaults.image_size})")
+    command.add_argument("--learning-rate", type=cli_support.positive_number,
+                         help=f"Adam's learning rate (default {defaults.learning_rate})")
     command.add_argument("--backbone",
-                         help=f"classifier whose embedding is fused in (default {defaults.backbone}; "
+                         help=f"classifier whose embedding is fused in (default "
+                              f"{defaults.backbone}; "
                               "see the README for the others)")
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
@@ -248,7 +268,8 @@ def _add_train(commands):
                          help="embed each photo once (un-augmented) and reuse it every epoch: "
                               "much faster, since the backbone dominates a step (default off)")
     command.add_argument("--validation-fraction", type=cli_support.fraction,
-                         help=f"share of photos held out to pick the best epoch (default {defaults.validation_fraction})")
+                         help=f"share of photos held out to pick the best epoch (default "
+                              f"{defaults.validation_fraction})")
     command.add_argument("--distribution", choices=config.DISTRIBUTIONS,
                          help="'mirrored': all GPUs of this machine, on TensorFlow; "
                               "'data_parallel': all devices of all processes (and machines) "
@@ -267,7 +288,8 @@ def _add_train(commands):
                      help="processes in the job")
     job.add_argument("--process-id", type=cli_support.seed, metavar="I",
                      help="this process, 0 to N-1")
-    command.add_argument("--seed", type=cli_support.seed, help=f"seed of split, shuffling and weights (default {defaults.seed})")
+    command.add_argument("--seed", type=cli_support.seed,
+                         help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
     command.set_defaults(run=_run_train, on_interrupt=_train_kept)
 
@@ -343,7 +365,8 @@ def _add_colorize(commands):
         ),
         formatter_class=cli_support.HelpFormatter,
     )
-    command.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob ('scans/*.tif')")
+    command.add_argument("inputs", nargs="+", metavar="INPUT",
+                         help="photo, folder or glob ('scans/*.tif')")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True, metavar="OUT_DIR",
                          help="folder for the colorized photos (created if needed)")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
@@ -423,7 +446,8 @@ def _add_video(commands):
         formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
-    command.add_argument("output", type=pathlib.Path, help="the colorized video (.mp4, .m4v, .mov or .mkv)")
+    command.add_argument("output", type=pathlib.Path,
+                         help="the colorized video (.mp4, .m4v, .mov or .mkv)")
     command.add_argument("--smoothing", type=cli_support.fraction, default=config.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
     command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
@@ -457,13 +481,18 @@ def _add_evaluate(commands):
     )
     command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
     command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
-                         help="where to write the scores (default: RUN/evaluation, or MODEL_evaluation)")
+                         help="where to write the scores (default: RUN/evaluation, or "
+                              "MODEL_evaluation)")
     baseline = command.add_mutually_exclusive_group()
     baseline.add_argument("--train-dir", type=pathlib.Path, default=None,
-                          help="training photos for the mean-ab baseline (default: a run folder's own)")
-    baseline.add_argument("--mean-ab", type=cli_support.number(-128, 128), nargs=2, metavar=("A", "B"), default=None,
-                          help="the mean-ab baseline's a and b, when the training photos are not at hand")
-    command.add_argument("--grid", type=cli_support.whole_number(0), default=8, help="photos shown in the comparison grid")
+                          help="training photos for the mean-ab baseline (default: a run folder's "
+                               "own)")
+    baseline.add_argument("--mean-ab", type=cli_support.number(-128, 128), nargs=2,
+                          metavar=("A", "B"), default=None,
+                          help="the mean-ab baseline's a and b, when the training photos are not "
+                               "at hand")
+    command.add_argument("--grid", type=cli_support.whole_number(0), default=8,
+                         help="photos shown in the comparison grid")
     command.set_defaults(run=_run_evaluate)
 
 
@@ -482,7 +511,8 @@ def _run_evaluate(args):
         )
     leftovers.remove_stale_temporaries(output)
     report = evaluation.evaluate_folder(
-        colorize.load_model(args.model, precision=args.precision), args.data_dir, output, mean_ab=args.mean_ab,
+        colorize.load_model(args.model, precision=args.precision), args.data_dir, output,
+        mean_ab=args.mean_ab,
         train_dir=train_dir, max_grid_images=args.grid, working_size=args.working_size,
         progress=not args.quiet,
     )
@@ -497,7 +527,8 @@ def _add_lab(commands):
         formatter_class=cli_support.HelpFormatter,
     )
     command.add_argument("image", type=pathlib.Path, help="a photo")
-    command.add_argument("-o", "--output", type=pathlib.Path, required=True, help="figure to write (.png)")
+    command.add_argument("-o", "--output", type=pathlib.Path, required=True,
+                         help="figure to write (.png)")
     command.set_defaults(run=_run_lab)
 
 

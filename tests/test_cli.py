@@ -34,7 +34,9 @@ def test_help_explains_every_option_of_single(capsys):
         cli.main(["single", "--help"])
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
-    for option in ("--output", "--size", "--steps", "--learning-rate", "--seed", "--figure", "--save-model"):
+    for option in (
+        "--output", "--size", "--steps", "--learning-rate", "--seed", "--figure", "--save-model",
+    ):
         assert option in help_text
 
 
@@ -64,12 +66,17 @@ def test_single_writes_the_colorized_photo_figure_and_model_and_prints_scores(tm
         (lambda tmp_path: tmp_path / "missing.jpg", "missing.jpg"),
         (lambda tmp_path: _write(tmp_path / "notes.jpg", b"not an image"), "notes.jpg"),
         (lambda tmp_path: _save(tmp_path / "grey.png", np.full((32, 32, 3), 0.5)), "is grey"),
-        (lambda tmp_path: _save(tmp_path / "tiny.png", np.ones((1, 1, 3)) * [1, 0, 0]), "too small"),
+        (
+            lambda tmp_path: _save(tmp_path / "tiny.png", np.ones((1, 1, 3)) * [1, 0, 0]),
+            "too small",
+        ),
     ],
 )
 def test_single_bad_input_gets_one_line_error_and_status_1(tmp_path, capsys, make_input, message):
     path = make_input(tmp_path)
-    status = cli.main(["single", str(path), "-o", str(tmp_path / "out.png"), "--steps", "1", "--quiet"])
+    status = cli.main(
+        ["single", str(path), "-o", str(tmp_path / "out.png"), "--steps", "1", "--quiet"],
+    )
     error = capsys.readouterr().err
     assert status == 1
     assert message in error
@@ -117,7 +124,10 @@ def test_prepare_cleans_a_raw_folder_and_reports_what_it_dropped(tmp_path, capsy
     out = capsys.readouterr().out
     assert status == 0
     assert "grey" in out and "broken.jpg" in out
-    kept = list((tmp_path / "data" / "train").iterdir()) + list((tmp_path / "data" / "test").iterdir())
+    kept = (
+        list((tmp_path / "data" / "train").iterdir())
+        + list((tmp_path / "data" / "test").iterdir())
+    )
     assert len(kept) == 10
     assert {path.name: path.read_bytes() for path in raw.iterdir()} == before
 
@@ -159,7 +169,8 @@ def test_train_help_explains_every_option(capsys):
         cli.main(["train", "--help"])
     help_text = capsys.readouterr().out
     for option in ("--out", "--epochs", "--batch-size", "--image-size", "--backbone ",
-                   "--backbone-weights", "--backbone-precision", "--fusion-precision", "--augment", "--learning-rate", "--distribution",
+                   "--backbone-weights", "--backbone-precision", "--fusion-precision", "--augment",
+                   "--learning-rate", "--distribution",
                    "--validation-fraction", "--cache-embeddings", "--seed"):
         assert option in help_text
 
@@ -233,7 +244,8 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     assert status == 0
     assert "grey" in out and "mean ab" in out and "AuC" in out
     folder = tmp_path / "v1_evaluation"
-    assert {path.name for path in folder.iterdir()} == {"scores.csv", "scores.json", "comparison.png"}
+    written = {path.name for path in folder.iterdir()}
+    assert written == {"scores.csv", "scores.json", "comparison.png"}
 
 
 # Each command with its required arguments, and every numeric option it takes with values
@@ -277,7 +289,9 @@ def test_every_numeric_option_refuses_bad_values_in_one_line(command, option, va
         cli.main([command, *required, *given])
     error = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert error.count("\n") == 1 and error.startswith(f"colornet {command}: error: argument {option}")
+    assert error.count("\n") == 1 and error.startswith(
+        f"colornet {command}: error: argument {option}",
+    )
     assert repr(value) in error and "Traceback" not in error
 
 
@@ -364,7 +378,8 @@ def test_cli_messages_speak_of_options_and_files_not_python_names(tmp_path, caps
     assert_no_python_names(capsys.readouterr().err, photo, tmp_path)
     # Only grey photos to train on.
     _save(tmp_path / "grey" / "a.png", np.full((32, 32, 3), 0.5))
-    assert cli.main(["train", str(tmp_path / "grey"), "--out", str(tmp_path / "run2"), "--quiet"]) == 1
+    status = cli.main(["train", str(tmp_path / "grey"), "--out", str(tmp_path / "run2"), "--quiet"])
+    assert status == 1
     error = capsys.readouterr().err
     assert "grey" in error
     assert_no_python_names(error, tmp_path)
@@ -401,7 +416,9 @@ def test_a_corrupt_run_config_is_named_on_resume(tmp_path, capsys, content):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_bytes(content)
     _colour_photos(tmp_path / "photos", 2)
-    status = cli.main(["train", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--quiet"])
+    status = cli.main(
+        ["train", str(tmp_path / "photos"), "--out", str(tmp_path / "run"), "--quiet"],
+    )
     error = capsys.readouterr().err
     assert status == 1 and error.count("\n") == 1
     assert str(tmp_path / "run" / "config.json") in error and "Traceback" not in error
@@ -478,7 +495,10 @@ def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys
     monkeypatch.setattr(cli, "_run_lab", failing_run)
     assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
     error = capsys.readouterr().err
-    assert error.endswith("\ncolornet lab: error: it broke\n") or error == "colornet lab: error: it broke\n"
+    assert (
+        error.endswith("\ncolornet lab: error: it broke\n")
+        or error == "colornet lab: error: it broke\n"
+    )
     assert "working" in error  # the bar was drawn, and ended its own line
 
 
@@ -490,7 +510,9 @@ def _fake_run(folder, epochs, rows):
     run.checkpoint_path.parent.mkdir(parents=True)
     run.checkpoint_path.write_bytes(b"checkpoint")
     run.save_state(epochs, min(row[1] for row in rows), "val_loss")
-    lines = ["epoch,loss,val_loss"] + [f"{index},{loss},{val}" for index, (loss, val) in enumerate(rows)]
+    lines = ["epoch,loss,val_loss"] + [
+        f"{index},{loss},{val}" for index, (loss, val) in enumerate(rows)
+    ]
     run.log_path.write_text("\n".join(lines) + "\n")
     return run
 
@@ -502,8 +524,12 @@ def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_p
 
 def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
     _fake_run(tmp_path / "run", 2, [(0.9, 0.8), (0.5, 0.3)])
-    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
+    args = cli.build_parser().parse_args(
+        ["train", str(tmp_path / "data"), "--out", str(tmp_path / "run")],
+    )
     said = args.on_interrupt(args)
     assert "checkpoint after epoch 2" in said and "same command to resume" in said
-    args = cli.build_parser().parse_args(["train", str(tmp_path / "data"), "--out", str(tmp_path / "new")])
+    args = cli.build_parser().parse_args(
+        ["train", str(tmp_path / "data"), "--out", str(tmp_path / "new")],
+    )
     assert "no checkpoint was kept" in args.on_interrupt(args)

@@ -83,7 +83,10 @@ def test_wrong_channel_count_is_a_clear_error():
 
 def test_out_of_gamut_lab_gives_clipped_finite_rgb_like_skimage():
     extreme = np.array(
-        [[100, 128, 128], [0, -128, -128], [50, 0, 127], [100, -128, 127], [120, 0, 0], [-10, 5, 5]],
+        [
+            [100, 128, 128], [0, -128, -128], [50, 0, 127],
+            [100, -128, 127], [120, 0, 0], [-10, 5, 5],
+        ],
         dtype=np.float32,
     )
     rgb = colornet.lab_to_rgb(extreme)
@@ -184,7 +187,9 @@ def test_arrays_larger_than_a_chunk_convert_like_small_ones(rng):
     for part in (slice(0, 500), slice(chunk - 500, chunk + 500), slice(chunk + 500, chunk + 1000)):
         np.testing.assert_allclose(lab[part], colornet.rgb_to_lab(pixels[part]), atol=1e-4)
     back = colornet.lab_to_rgb(lab)
-    np.testing.assert_allclose(back[chunk - 5 : chunk + 5], pixels[chunk - 5 : chunk + 5] / 255, atol=1e-4)
+    np.testing.assert_allclose(
+        back[chunk - 5 : chunk + 5], pixels[chunk - 5 : chunk + 5] / 255, atol=1e-4,
+    )
 
 
 def test_rgb_to_lightness_is_the_l_of_skimage_rgb2lab(rng):

@@ -62,7 +62,8 @@ def test_resizing_ab_is_smooth_not_blocky():
 
 def test_predicted_ab_is_clipped_before_conversion():
     rgb = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
-    np.testing.assert_allclose(rgb, colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0)))
+    clipped = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0))
+    np.testing.assert_allclose(rgb, clipped)
 
 
 def test_the_final_colorizer_runs_at_its_size_and_returns_the_input_size():
@@ -73,7 +74,9 @@ def test_the_final_colorizer_runs_at_its_size_and_returns_the_input_size():
 
 
 def test_a_model_that_is_not_a_colorizer_is_refused_by_name():
-    other = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other")
+    other = keras.Sequential(
+        [keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other",
+    )
     with pytest.raises(ValueError, match="other is not a colornet colorizer"):
         colorize.predict_ab(other, np.zeros((8, 8)))
 
@@ -156,7 +159,9 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     alpha[:, 20:] = 1.0
     write_photo(photos / "logo.png", alpha=alpha)
     single = write_photo(tmp_path / "single.jpg")
-    report = jobs.colorize_files(constant_model(), [photos, single], tmp_path / "out", progress=False)
+    report = jobs.colorize_files(
+        constant_model(), [photos, single], tmp_path / "out", progress=False,
+    )
     assert not report.failed
     written = sorted(str(path.relative_to(tmp_path / "out")) for path in report.written)
     assert written == ["a.png", "logo.png", "single.jpg", "trip/b.jpg"]
@@ -173,9 +178,12 @@ def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
     for image_format in ("png", "jpg"):
         jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
                                 image_format=image_format, progress=False)
-    written, written_alpha = images.load_rgb_and_alpha(tmp_path / "png" / "logo.png", composite=False)
+    written, written_alpha = images.load_rgb_and_alpha(
+        tmp_path / "png" / "logo.png", composite=False,
+    )
     lightness = color.rgb_to_lightness(written)
-    own = color.rgb_to_lightness(images.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0])
+    own_rgb = images.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0]
+    own = color.rgb_to_lightness(own_rgb)
     np.testing.assert_allclose(lightness, own, atol=0.5)  # the band is not lightened
     np.testing.assert_allclose(written_alpha, alpha, atol=1 / 255)
     # What a viewer shows on white is the input as shown on white, alpha applied once (within
@@ -192,7 +200,8 @@ def test_colorize_files_takes_globs_and_a_forced_format(tmp_path):
     for name in ("x1.png", "x2.png", "y.png"):
         write_photo(tmp_path / name)
     report = jobs.colorize_files(
-        constant_model(), [str(tmp_path / "x*.png")], tmp_path / "out", image_format="jpg", progress=False
+        constant_model(), [str(tmp_path / "x*.png")], tmp_path / "out", image_format="jpg",
+        progress=False,
     )
     assert sorted(path.name for path in report.written) == ["x1.jpg", "x2.jpg"]
 
@@ -203,7 +212,9 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
     (tmp_path / "in" / "broken.png").write_bytes(good_bytes[: len(good_bytes) // 2])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # reported once, in the report, not also as a warning
-        report = jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
+        report = jobs.colorize_files(
+            constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False,
+        )
     assert [path.name for path in report.written] == ["good.png"]
     assert [path.name for path, _ in report.failed] == ["broken.png"]
     assert "broken.png" in report.summary()
@@ -256,7 +267,9 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tm
     write_photo(photos / "a.png")
     write_photo(photos / "trip" / "b.png")
     for _ in range(2):
-        report = jobs.colorize_files(constant_model(), [photos], photos / "colorized", progress=False)
+        report = jobs.colorize_files(
+            constant_model(), [photos], photos / "colorized", progress=False,
+        )
         assert sorted(str(path.relative_to(photos)) for path in report.written) == [
             "colorized/a.png", "colorized/trip/b.png"
         ]
@@ -270,7 +283,9 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tm
 def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
     write_photo(tmp_path / "photos" / "a.png")
     with pytest.raises(ValueError, match="also an input folder"):
-        jobs.colorize_files(constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False)
+        jobs.colorize_files(
+            constant_model(), [tmp_path / "photos"], tmp_path / "photos", progress=False,
+        )
 
 
 def test_missing_inputs_are_named(tmp_path):
@@ -296,7 +311,9 @@ def test_load_model_errors_name_the_file(tmp_path, setup, message):
 
 
 def test_load_model_refuses_a_keras_model_that_is_not_a_colorizer(tmp_path):
-    other = keras.Sequential([keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other")
+    other = keras.Sequential(
+        [keras.Input((4,), name="features"), keras.layers.Dense(2)], name="other",
+    )
     other.save(tmp_path / "other.keras")
     with pytest.raises(ValueError, match="other.keras: other is not a colornet colorizer"):
         colorize.load_model(tmp_path / "other.keras")
@@ -319,4 +336,6 @@ def test_a_saved_colorizer_can_run_in_bfloat16_with_nearly_the_same_colours(tmp_
     assert backbone.precision == "bfloat16"
     photo = np.random.default_rng(0).random((40, 56, 3)).astype(np.float32)
     # Random backbone weights give near-uniform class scores either way; the colours must agree.
-    np.testing.assert_allclose(colorize.colorize(faster, photo), colorize.colorize(as_saved, photo), atol=0.02)
+    np.testing.assert_allclose(
+        colorize.colorize(faster, photo), colorize.colorize(as_saved, photo), atol=0.02,
+    )

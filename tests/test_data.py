@@ -557,7 +557,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
         "grey": ["grey_a.png", "grey_b.jpg"],
         "duplicate": ["zz_exact_copy.png", "zz_rescaled_copy.jpg"],
     }
-    duplicate_details = dict((path.name, detail) for path, detail in report.dropped["duplicate"])
+    duplicate_details = {path.name: detail for path, detail in report.dropped["duplicate"]}
     assert colour[3].name in duplicate_details["zz_exact_copy.png"]
     assert colour[5].name in duplicate_details["zz_rescaled_copy.jpg"]
 
@@ -600,7 +600,8 @@ def test_prepare_folder_refuses_to_overwrite_unless_asked_and_then_repeats_itsel
     second = prepare.prepare_folder(raw, data_dir, overwrite=True, **settings)
 
     assert (second.train, second.test) == (first.train, first.test)
-    assert sorted(path for path in (data_dir / "train").rglob("*") if path.is_file()) == sorted(first.train)
+    written = sorted(path for path in (data_dir / "train").rglob("*") if path.is_file())
+    assert written == sorted(first.train)
 
 
 def test_prepare_overwrite_deletes_only_what_prepare_wrote(tmp_path, raw_folder):

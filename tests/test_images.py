@@ -20,7 +20,6 @@ import skimage.transform
 
 from colornet import images
 
-
 # ---------------------------------------------------------------------------------------------
 # Helpers that build files
 

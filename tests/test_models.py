@@ -64,7 +64,7 @@ def test_version_1_matches_the_write_up_table_layer_for_layer():
 
 
 def test_version_1_has_three_stride_2_convolutions_among_the_first_six():
-    convolutions = [layer for layer in models.single_image_net().layers[:6]]
+    convolutions = list(models.single_image_net().layers[:6])
     assert sum(layer.strides == (2, 2) for layer in convolutions) == 3
 
 
@@ -150,7 +150,9 @@ def test_the_end_to_end_colorizer_is_one_file_that_loads_safely_and_predicts_the
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     lightness = np.random.default_rng(0).uniform(0, 100, (2, 32, 32, 1)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.predict(lightness, verbose=0), model.predict(lightness, verbose=0))
+    np.testing.assert_array_equal(
+        loaded.predict(lightness, verbose=0), model.predict(lightness, verbose=0),
+    )
     assert loaded.output_names == ["ab"]
 
 
@@ -166,7 +168,8 @@ def test_predict_batches_matches_predict_and_pads_short_batches_to_a_power_of_tw
     assert shapes == [4, 4]  # 4, then 3 padded to 4
     for count, padded in ((1, 1), (2, 2), (3, 4), (5, 8)):
         shapes.clear()
-        assert keras_utils.predict_batches(net, inputs[:count], batch_size=8).shape == (count, 16, 16, 2)
+        predicted = keras_utils.predict_batches(net, inputs[:count], batch_size=8)
+        assert predicted.shape == (count, 16, 16, 2)
         assert shapes == [padded]
     with pytest.raises(ValueError, match="no rows"):
         keras_utils.predict_batches(net, inputs[:0])

@@ -25,7 +25,9 @@ def test_before_after_puts_scores_under_the_right_panels():
 
 def test_comparison_grid_has_one_row_per_photo():
     image = np.zeros((8, 8, 3))
-    figure = plotting.comparison([[image] * 3, [image] * 3], titles=["grey", "colorized", "original"])
+    figure = plotting.comparison(
+        [[image] * 3, [image] * 3], titles=["grey", "colorized", "original"],
+    )
     assert len(figure.axes) == 6
 
 

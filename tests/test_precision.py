@@ -19,7 +19,8 @@ def trained(tmp_path_factory):
     """A float32 colorizer trained briefly on photos whose colour follows their content, its
     file, and held-out photos."""
     root = tmp_path_factory.mktemp("precision")
-    train_dir, test_dir = write_photos(root / "train", 40, seed=0), write_photos(root / "test", 6, seed=1)
+    train_dir = write_photos(root / "train", 40, seed=0)
+    test_dir = write_photos(root / "test", 6, seed=1)
     config = training.TrainingConfig(
         data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
         **{**FAST, "batch_size": 4},
@@ -30,7 +31,9 @@ def trained(tmp_path_factory):
 
 
 def predicted_ab(model, photos):
-    return np.stack([color.rgb_to_lab(colorize.colorize(model, photo))[..., 1:] for photo in photos])
+    return np.stack(
+        [color.rgb_to_lab(colorize.colorize(model, photo))[..., 1:] for photo in photos],
+    )
 
 
 @pytest.mark.slow
@@ -96,7 +99,9 @@ def test_version_1_keeps_its_tanh_output_float32():
 
 
 def test_a_bfloat16_colorizer_keeps_its_precision_through_a_safe_mode_round_trip(tmp_path):
-    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16")
+    model = models.colorizer(
+        32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="bfloat16",
+    )
     model.save(tmp_path / "model.keras")
     restored = colorize.load_model(tmp_path / "model.keras", precision=None)  # as saved
     assert models.fusion_network(restored).get_layer("encoder_conv_1").compute_dtype == "bfloat16"
@@ -125,7 +130,9 @@ def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
 
 
 @pytest.mark.parametrize(("flags", "expected"), [
-    ({"avx512f", "avx512_bf16"}, "bfloat16"), ({"amx_bf16"}, "bfloat16"), ({"avx2", "fma"}, "float32"),
+    ({"avx512f", "avx512_bf16"}, "bfloat16"),
+    ({"amx_bf16"}, "bfloat16"),
+    ({"avx2", "fma"}, "float32"),
 ])
 def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, expected):
     tf = pytest.importorskip("tensorflow")  # the CPU rule is TensorFlow's (oneDNN); CI has it
@@ -144,7 +151,9 @@ def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version
     tmp_path, monkeypatch, native
 ):
     # Saved in float16, which no CPU picks: on every machine, both cases must change it.
-    model = models.colorizer(32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="float16")
+    model = models.colorizer(
+        32, "mobilenet_v3_small", backbone_weights=None, fusion_precision="float16",
+    )
     model.save(tmp_path / "model.keras")
     monkeypatch.setattr(precisions, "native", lambda: native)  # what "auto" finds here
     loaded = colorize.load_model(tmp_path / "model.keras")  # "auto"
@@ -156,7 +165,8 @@ def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version
 
 
 @pytest.mark.parametrize(("capability", "expected"), [
-    ((9, 0), "bfloat16"), ((8, 0), "bfloat16"), ((7, 5), "float16"), ((7, 0), "float16"), ((3, 7), "float32"),
+    ((9, 0), "bfloat16"), ((8, 0), "bfloat16"), ((7, 5), "float16"), ((7, 0), "float16"),
+    ((3, 7), "float32"),
 ])
 def test_auto_on_a_gpu_follows_its_compute_capability(capability, expected):
     # H200 9.0 and A100 8.0 have bfloat16; T4 7.5 and V100 7.0 float16 only; the K80 3.7 neither.

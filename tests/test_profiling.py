@@ -29,7 +29,9 @@ def test_fusion_colorizer_matches_tensorflows_profiler():
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     fusion = models.fusion_colorizer(64)
-    forward = tf.function(lambda lightness, embedding: fusion({"lightness": lightness, "embedding": embedding}))
+    forward = tf.function(
+        lambda lightness, embedding: fusion({"lightness": lightness, "embedding": embedding}),
+    )
     graph = convert_variables_to_constants_v2(
         forward.get_concrete_function(tf.TensorSpec((1, 64, 64, 1)), tf.TensorSpec((1, 1000)))
     ).graph
@@ -40,13 +42,16 @@ def test_fusion_colorizer_matches_tensorflows_profiler():
 
 
 @pytest.mark.parametrize(("backbone", "published_macs"), [
-    ("mobilenet_v3_small", 56e6),  # Howard et al. 2019, Searching for MobileNetV3: 56M multiply-adds
-    ("efficientnet_v2_b0", 0.72e9),  # Tan & Le 2021, EfficientNetV2: 0.72B (their FLOPs are multiply-adds)
+    # Howard et al. 2019, Searching for MobileNetV3: 56M multiply-adds
+    ("mobilenet_v3_small", 56e6),
+    # Tan & Le 2021, EfficientNetV2: 0.72B (their FLOPs are multiply-adds)
+    ("efficientnet_v2_b0", 0.72e9),
 ])
 def test_backbones_cost_what_their_papers_say(backbone, published_macs):
     colorizer = models.colorizer(32, backbone, backbone_weights=None)
     fusion = profiling.forward_flops(models.fusion_network(colorizer))
-    assert (profiling.forward_flops(colorizer) - fusion) / 2 == pytest.approx(published_macs, rel=0.02)
+    backbone_macs = (profiling.forward_flops(colorizer) - fusion) / 2
+    assert backbone_macs == pytest.approx(published_macs, rel=0.02)
 
 
 def test_version_1_is_counted_at_any_size_and_scales_with_the_pixels():

@@ -46,7 +46,11 @@ def test_a_non_rgb_array_is_refused():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"steps": 0}, "steps"), ({"learning_rate": 0}, "learning_rate"), ({"image_size": 4}, "image_size")],
+    [
+        ({"steps": 0}, "steps"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"image_size": 4}, "image_size"),
+    ],
 )
 def test_bad_config_values_are_refused(arguments, message):
     with pytest.raises(ValueError, match=message):

@@ -59,7 +59,9 @@ def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, m
 
     monkeypatch.setattr(images, "load_lightness_and_alpha", counting_load)
     monkeypatch.setattr(images, "save_image", counting_save)
-    report = jobs.colorize_files(version_1, [folder], tmp_path / "out", batch_size=8, progress=False)
+    report = jobs.colorize_files(
+        version_1, [folder], tmp_path / "out", batch_size=8, progress=False,
+    )
     assert len(report.written) == counter.given == 50
     assert counter.most == 8
 
@@ -69,7 +71,9 @@ def test_colorize_files_peak_memory_does_not_grow_with_the_number_of_files(versi
     jobs.colorize_files(version_1, [few], tmp_path / "warm-up", batch_size=8, progress=False)
 
     def run(folder):
-        return lambda: jobs.colorize_files(version_1, [folder], tmp_path / f"out-{folder.name}", batch_size=8, progress=False)
+        return lambda: jobs.colorize_files(
+            version_1, [folder], tmp_path / f"out-{folder.name}", batch_size=8, progress=False,
+        )
 
     peak_few, peak_many = peak_numpy_bytes(run(few)), peak_numpy_bytes(run(many))
     # 160 photos of 64×96 held at once would add 160 × 74 kB of float32 RGB alone.
@@ -96,7 +100,9 @@ def test_colorize_video_holds_at_most_one_batch_of_frames(version_1, tmp_path, m
 
     monkeypatch.setattr(video, "_decoded_frames", counting_frames)
     monkeypatch.setattr(video, "_encoder", counting_encoder)
-    report = video.colorize_video(version_1, source, tmp_path / "out.mp4", batch_size=8, progress=False)
+    report = video.colorize_video(
+        version_1, source, tmp_path / "out.mp4", batch_size=8, progress=False,
+    )
     assert report.frames == counter.given == 60
     assert counter.most <= 8 + 1  # a batch, and the next frame read to see whether one follows
 
@@ -108,7 +114,9 @@ def test_colorize_video_peak_memory_does_not_grow_with_its_length(version_1, tmp
     video.colorize_video(version_1, short, tmp_path / "warm-up.mp4", batch_size=8, progress=False)
 
     def run(source):
-        return lambda: video.colorize_video(version_1, source, tmp_path / f"out-{source.stem}.mp4", batch_size=8, progress=False)
+        return lambda: video.colorize_video(
+            version_1, source, tmp_path / f"out-{source.stem}.mp4", batch_size=8, progress=False,
+        )
 
     peak_short, peak_long = peak_numpy_bytes(run(short)), peak_numpy_bytes(run(long))
     # 240 frames of 64×48 held at once would add 240 × 37 kB of float32 lightness and more.

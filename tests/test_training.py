@@ -13,6 +13,7 @@ import pytest
 from colornet import color, colorize, images, models, training
 from tests.factories import FAST, gains_over_grey, write_photos
 
+
 @pytest.fixture(scope="module")
 def photo_folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")
@@ -74,7 +75,9 @@ class KillInEpochTwo(keras.callbacks.Callback):
             os.kill(os.getpid(), signal.SIGKILL)   # no cleanup, like a power cut
 training.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
 """
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    killed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
     assert len((run / "log.csv").read_text().splitlines()) == 2  # header + epoch 1
@@ -107,7 +110,9 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo
                 bias = self.model.trainable_weights[-1]
                 bias.assign(np.full(bias.shape, np.nan, dtype="float32"))
 
-    with pytest.raises(training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact"):
+    with pytest.raises(
+        training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact",
+    ):
         training.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
     assert (run / "checkpoints" / "last.npz").read_bytes() == checkpoint_bytes
     assert (run / "best.keras").read_bytes() == best_bytes
@@ -139,7 +144,9 @@ def test_bad_settings_are_refused_before_any_work(arguments, message):
 
 def test_an_unknown_backbone_is_refused_before_any_work(photo_folders, tmp_path):
     # The config module knows no backbones (it imports no Keras); train checks the name first.
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "backbone": "vgg99"})
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), **{**FAST, "backbone": "vgg99"},
+    )
     with pytest.raises(ValueError, match="vgg99"):
         training.train(config, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
@@ -209,7 +216,9 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     modified = (run / "embeddings.npy").stat().st_mtime_ns
 
     result = training.train(
-        training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, cache_embeddings=True, **FAST),
+        training.TrainingConfig(
+            data_dir=str(photo_folders[0]), epochs=2, cache_embeddings=True, **FAST,
+        ),
         run, progress=False,
     )
     assert len(result.history["loss"]) == 1  # resumed at epoch 2
@@ -257,7 +266,9 @@ def test_a_new_learning_rate_on_resume_takes_effect(photo_folders, tmp_path):
                 self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
 
     run = tmp_path / "run"
-    first = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, learning_rate=1e-3, **FAST)
+    first = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), epochs=1, learning_rate=1e-3, **FAST,
+    )
     training.train(first, run, progress=False, callbacks=[RecordLearningRate()])
     resumed = dataclasses.replace(first, epochs=2, learning_rate=2.5e-4)
     training.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
@@ -273,7 +284,8 @@ def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_ba
     config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
     training.train(config, run, progress=False)
     colorizer = colorize.load_model(run)
-    fusion_values = sum(int(np.prod(weight.shape)) for weight in models.fusion_network(colorizer).weights)
+    fusion_weights = models.fusion_network(colorizer).weights
+    fusion_values = sum(int(np.prod(weight.shape)) for weight in fusion_weights)
     backbone_values = colorizer.count_params() - fusion_values
     with np.load(run / "checkpoints" / "last.npz") as saved:
         stored = sum(saved[name].size for name in saved.files)

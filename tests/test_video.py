@@ -13,10 +13,15 @@ import pytest
 from colornet import color, models, video
 from colornet import colorize as colornet_colorize
 from tests.factories import (
-    BASE_COLOUR, FPS, FRAMES, HEIGHT, WIDTH, constant_model, moving_shapes, write_clip,
+    BASE_COLOUR,
+    FPS,
+    FRAMES,
+    HEIGHT,
+    WIDTH,
+    constant_model,
+    moving_shapes,
+    write_clip,
 )
-
-
 
 # ---------------------------------------------------------------------------------------------
 # Test clips and stand-in models
@@ -144,7 +149,8 @@ def test_a_fixed_size_model_runs_at_its_own_size_and_the_output_at_the_videos(cl
     model = constant_model(input_name="lightness", size=32)
     report = colorize(model, clips["silent"], tmp_path / "out.mp4")
     # The working-size policy of every colorizing path: the final colorizer sees S × S.
-    assert report.working_shape == colornet_colorize.working_shape(model, (HEIGHT, WIDTH)) == (32, 32)
+    expected_shape = colornet_colorize.working_shape(model, (HEIGHT, WIDTH))
+    assert report.working_shape == expected_shape == (32, 32)
     assert read_video(tmp_path / "out.mp4")[1].shape == (FRAMES, HEIGHT, WIDTH, 3)
 
 
