@@ -17,6 +17,7 @@ option. Ctrl-C (status 130) and SIGTERM (143) print one line, never a traceback.
 
 import argparse
 import dataclasses
+import math
 import pathlib
 import signal
 import sys
@@ -275,6 +276,15 @@ def _add_train(commands):
                               "'data_parallel': all devices of all processes (and machines) "
                               "of a job, on KERAS_BACKEND=jax; --batch-size is then the "
                               "global batch (default none)")
+    _add_job_options(command)
+    command.add_argument("--seed", type=cli_support.seed,
+                         help=f"seed of split, shuffling and weights (default {defaults.seed})")
+    _add_quiet(command, "no progress bars")
+    command.set_defaults(run=_run_train, on_interrupt=_train_kept)
+
+
+def _add_job_options(command):
+    """The options that join one process to a data_parallel job of several."""
     job = command.add_argument_group(
         "several processes (data_parallel)",
         "Start the same command once per process, each with its own --process-id; values "
@@ -288,10 +298,6 @@ def _add_train(commands):
                      help="processes in the job")
     job.add_argument("--process-id", type=cli_support.seed, metavar="I",
                      help="this process, 0 to N-1")
-    command.add_argument("--seed", type=cli_support.seed,
-                         help=f"seed of split, shuffling and weights (default {defaults.seed})")
-    _add_quiet(command, "no progress bars")
-    command.set_defaults(run=_run_train, on_interrupt=_train_kept)
 
 
 def _run_train(args):
@@ -330,9 +336,10 @@ def _best_epoch(run):
     over all its sessions, or None before the first epoch ends."""
     history = run.history()
     monitor = "val_loss" if history.get("val_loss") else "loss"
-    if not history.get(monitor):
+    # An epoch logged without the value (Keras writes "NA") cannot be the best.
+    values = [value if math.isfinite(value) else math.inf for value in history.get(monitor, [])]
+    if not values or min(values) == math.inf:
         return None
-    values = history[monitor]
     best = min(range(len(values)), key=values.__getitem__)
     label = "validation loss" if monitor == "val_loss" else "loss"
     return history["epoch"][best] + 1, label, values[best]

@@ -481,7 +481,15 @@ def _decoded(dataset, loader, extras):
         return (rgb, row), loaded
 
     dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.filter(lambda element, loaded: loaded).map(lambda element, loaded: element)
+    return dataset.filter(_was_loaded).map(_without_flag)
+
+
+def _was_loaded(element, loaded):
+    return loaded
+
+
+def _without_flag(element, loaded):
+    return element
 
 
 def steps_per_epoch(count, batch_size):

@@ -124,6 +124,11 @@ class RunFolder:
             rows = list(csv.DictReader(file))
         columns = rows[0].keys() if rows else ()
         return {
-            column: [int(row[column]) if column == "epoch" else float(row[column]) for row in rows]
+            column: [int(row[column]) if column == "epoch" else _float(row[column]) for row in rows]
             for column in columns
         }
+
+
+def _float(text):
+    """A logged value; Keras's CSVLogger writes "NA" for one an epoch did not produce."""
+    return float("nan") if text in ("", "NA") else float(text)

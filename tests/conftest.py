@@ -15,3 +15,12 @@ DATA_DIR = REPO_ROOT / "data"
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def keras_home(tmp_path_factory):
+    """A Keras cache of the test module's own ($KERAS_HOME), so tests never touch ~/.keras."""
+    home = tmp_path_factory.mktemp("keras_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERAS_HOME", str(home))
+        yield home

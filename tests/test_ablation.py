@@ -10,14 +10,6 @@ import pytest
 from colornet import ablation
 
 
-@pytest.fixture(scope="module")
-def keras_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("keras_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KERAS_HOME", str(home))
-        yield home
-
-
 def test_tinted_crops_take_their_lightness_from_the_photo_and_their_colour_from_the_class():
     crops = ablation.tinted_crops(3, image_size=16, seed=0)
     again = ablation.tinted_crops(3, image_size=16, seed=0)

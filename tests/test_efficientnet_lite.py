@@ -38,15 +38,6 @@ CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat
 LOGITS_TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def keras_home(tmp_path_factory):
-    """A Keras cache of this module's own, so the tests never touch ~/.keras."""
-    home = tmp_path_factory.mktemp("keras_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KERAS_HOME", str(home))
-        yield home
-
-
 @pytest.fixture
 def empty_cache(monkeypatch, tmp_path):
     """An empty Keras cache for one test; returns its models/ folder."""
