@@ -33,6 +33,7 @@ the weights).
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -50,6 +51,7 @@ import numpy as np
 import tensorflow as tf
 
 from colornet import _util, backbones, color, data, images, models, profiling, runs, training
+from colornet.config import default_batch_size
 
 BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
@@ -166,8 +168,12 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arr
     config = training.TrainingConfig(
         data_dir=str(folder), image_size=size, epochs=epochs, backbone=BACKBONE,
         backbone_weights=None, augment=augment, cache_embeddings=cached,
+        backbone_precision=precision, fusion_precision=precision,
         **({} if batch_size is None else {"batch_size": batch_size}),
     )
+    config = dataclasses.replace(
+        config, batch_size=config.batch_size or default_batch_size(size)
+    )  # the number train would choose, for the plain model too
     clock = EpochClock()
     plain = PlainAlongside(arrays, config.batch_size, precision)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
@@ -210,7 +216,10 @@ def sweep(args, workspace):
     """Every (size, batch, augment, cached) row, each next to the plain model; a list."""
     photos = QUICK_PHOTOS if args.quick else PHOTOS
     precision = training.training_precisions(
-        training.TrainingConfig(data_dir="", backbone=BACKBONE)
+        training.TrainingConfig(
+            data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
+            fusion_precision=args.precision,
+        )
     )[1]
     rows = []
     for size in args.sizes:
@@ -220,7 +229,7 @@ def sweep(args, workspace):
         variants = [(None, True, True)]  # train's default batch, augmentation, cached
         if not args.quick and size == min(args.sizes):
             variants += [(None, False, True), (None, True, False)]
-        if not args.quick and size < max(SIZES):
+        if size < max(SIZES):  # train's default batch is larger there: the others beside it
             variants += [(batch, True, True) for batch in args.batch_sizes]
         for batch_size, augment, cached in variants:
             repeats = []
@@ -451,13 +460,15 @@ def issue_run(args, workspace):
             subprocess.run(
                 [*command, "train", str(data_dir), "--out", str(run_dir), "--image-size", "64",
                  "--epochs", str(args.issue_epochs), "--backbone", BACKBONE,
-                 "--backbone-weights", "none", "--cache-embeddings"],
+                 "--backbone-weights", "none", "--cache-embeddings",
+                 "--backbone-precision", args.precision, "--fusion-precision", args.precision],
                 env=environment, check=True, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             trained = time.perf_counter()
             report = subprocess.run(
-                [*command, "evaluate", str(test_dir), "--model", str(run_dir), "--quiet"],
+                [*command, "evaluate", str(test_dir), "--model", str(run_dir), "--quiet",
+                 "--precision", args.precision],
                 env=environment, check=True, capture_output=True, text=True,
             ).stdout
             ended = time.perf_counter()
@@ -539,10 +550,15 @@ def plot(rows, path):
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="64 and 128 only, cached and augmented only, fewer photos")
+                        help="64 and 128 only (unless --sizes), cached and augmented only, "
+                             "fewer photos")
     parser.add_argument("--sizes", type=int, nargs="+", help="image sizes (default 64 128 256)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32],
-                        help="batch sizes tried besides train's default, below 256×256")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10],
+                        help="batch sizes tried besides train's default, below 256×256 "
+                             "(default: the write-up's 10, train's default before issue 15)")
+    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
+                        help="how colornet and the plain model compute; float32 is what a CPU "
+                             "without bfloat16 (issue 15's) runs")
     parser.add_argument("--epochs", type=int, default=3,
                         help="epochs of each run; the first (tracing) is not measured")
     parser.add_argument("--repeats", type=int, default=1,
@@ -574,7 +590,10 @@ def main():
     figures = {
         "backbone": BACKBONE,
         "precision": training.training_precisions(
-            training.TrainingConfig(data_dir="", backbone=BACKBONE)
+            training.TrainingConfig(
+                data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
+                fusion_precision=args.precision,
+            )
         )[1],
         "matmul_gflop_per_second": {},
     }

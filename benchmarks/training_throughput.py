@@ -183,7 +183,7 @@ class Colornet:
     def pairs(self, seed):
         """The (input, target) batches `training.train` feeds `fit`, shuffled by `seed`."""
         seeded = dataclasses.replace(self.config, seed=seed)
-        return training._datasets(seeded, self.paths, [], (self.embeddings, None))[0]
+        return training.datasets(seeded, self.paths, [], (self.embeddings, None))[0][0]
 
     def print_embedding_cost(self):
         if self.embedding_seconds is None:

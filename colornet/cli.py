@@ -123,16 +123,16 @@ def _add_single(commands):
 
 
 def _run_single(args):
-    from colornet import evaluation, images, leftovers, plotting, single_image
+    from colornet import evaluation, images, jobs, leftovers, plotting, single_image
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
     settings = config.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )
-    straight, alpha = images.load_rgb_and_alpha(args.image, composite=False)
-    # Trained and scored on the photo as it looks on white; a PNG output keeps the alpha.
-    original = straight if alpha is None else images.composite_on_white(straight, alpha)
+    # Trained and scored on the photo as it looks on white, shrunk when huge (memory stays
+    # bounded); the output is colorized at full size, and a PNG keeps the alpha.
+    original, factor = images.load_reduced_rgb(args.image, single_image.SCORED_PIXELS)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.
@@ -149,11 +149,7 @@ def _run_single(args):
     grey = evaluation.grey_baseline(original)
     scores = evaluation.scores(original, colorized)
     grey_scores = evaluation.scores(original, grey)
-
-    if alpha is not None and images.SAVE_FORMATS.get(args.output.suffix.lower()) == "PNG":
-        images.save_image(args.output, run.colorize(straight), protected=[args.image], alpha=alpha)
-    else:
-        images.save_image(args.output, colorized, protected=[args.image])
+    jobs.colorize_file(run.model, args.image, args.output, working_size=settings.image_size)
     plotting.save_figure(
         plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
         figure_path,
@@ -161,12 +157,13 @@ def _run_single(args):
     if args.save_model is not None:
         args.save_model.parent.mkdir(parents=True, exist_ok=True)
         run.model.save(args.save_model)
+    scored_at = "" if factor == 1 else f" (scored at {original.shape[1]}×{original.shape[0]})"
     print(
         f"trained {len(run.losses)} steps in {run.seconds:.0f} s "
         f"(final loss {run.losses[-1]:.2e})\n"
         f"colorized: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}   "
-        f"(grey baseline: PSNR {grey_scores['psnr']:.2f} dB, SSIM {grey_scores['ssim']:.3f})\n"
-        f"wrote {args.output} and {figure_path}"
+        f"(grey baseline: PSNR {grey_scores['psnr']:.2f} dB, SSIM {grey_scores['ssim']:.3f})"
+        f"{scored_at}\nwrote {args.output} and {figure_path}"
         + (f" and {args.save_model}" if args.save_model else "")
     )
 
@@ -222,6 +219,12 @@ def _run_prepare(args):
         )
 
 
+_BATCH_SIZE_HELP = (
+    f"photos per step (default {config.WRITE_UP_BATCH_SIZE}; {config.SMALL_IMAGE_BATCH_SIZE} "
+    f"for a smaller --image-size than {config.DEFAULT_IMAGE_SIZE})"
+)
+
+
 def _add_train(commands):
     defaults = config.TrainingConfig(data_dir="")
     command = commands.add_parser(
@@ -243,7 +246,7 @@ def _add_train(commands):
     command.add_argument("--epochs", type=cli_support.positive_int,
                          help=f"total epochs (default {defaults.epochs})")
     command.add_argument("--batch-size", type=cli_support.positive_int,
-                         help=f"photos per step (default {defaults.batch_size})")
+                         help=_BATCH_SIZE_HELP)
     command.add_argument("--image-size", type=cli_support.whole_number(8, 8),
                          help=f"side the photos are cropped and resized to, a multiple of 8 "
                               f"(default {defaults.image_size})")

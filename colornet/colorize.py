@@ -26,6 +26,10 @@ from colornet import precision as _precision
 from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.runs import RunFolder
 
+# What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
+# pixel), L* (4) and ab (8), plus band-sized buffers. tests/test_memory.py measures it.
+MEMORY_BYTES_PER_PIXEL = 28
+
 
 def load_model(path, precision="auto"):
     """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
@@ -224,20 +228,28 @@ def _ramp(length, overlap):
 
 
 def combine(lightness, ab):
-    """Lightness (..., H, W) and ab (..., H, W, 2) → RGB (..., H, W, 3) in [0, 1].
+    """Lightness (..., H, W) and ab (..., H, W, 2) → RGB (..., H, W, 3) in [0, 1], float32.
 
-    The ab values are clipped to ±128 first, the range the models are trained on.
+    The ab values are clipped to ±128 first, the range the models are trained on. Band by
+    band: besides the inputs, memory holds the result (12 bytes a pixel) and one band.
     """
-    lightness = np.asarray(lightness)
-    lab = np.empty((*lightness.shape, 3), dtype=np.float32)  # one array: no clipped copy of ab
-    lab[..., 0] = lightness
-    np.clip(ab, -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
-    return color.lab_to_rgb(lab)
+    lightness = np.asarray(lightness, np.float32)
+    rgb = np.empty((*lightness.shape, 3), np.float32)
+    width = lightness.shape[-1] if lightness.ndim else 1
+    rows = lightness.reshape(-1, width)
+    rows_ab, rows_rgb = np.reshape(ab, (-1, width, 2)), rgb.reshape(-1, width, 3)
+    band = max(1, images._BAND_PIXELS // width)
+    for top in range(0, len(rows), band):
+        lab = np.empty((*rows[top : top + band].shape, 3), np.float32)
+        lab[..., 0] = rows[top : top + band]
+        np.clip(rows_ab[top : top + band], -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
+        rows_rgb[top : top + band] = color.lab_to_rgb(lab)
+    return rgb
 
 
 def combine_to_uint8(lightness, ab, rows=None):
     """`combine`, rounded to uint8 RGB (H, W, 3) 0-255, for one (H, W) photo, band by band:
-    the float Lab and RGB of the whole photo (24 bytes a pixel) are never held at once."""
+    the float RGB of the whole photo (12 bytes a pixel) is never held."""
     height, width = np.shape(lightness)
     rgb = np.empty((height, width, 3), np.uint8)
     rows = rows or max(1, images._BAND_PIXELS // max(width, 1))

@@ -15,6 +15,19 @@ SIZE_MULTIPLE = 8
 DEFAULT_IMAGE_SIZE = 256
 # The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
 DEFAULT_BACKBONE = "inception_resnet_v2"
+# Photos a training step. The write-up's 10 at 256×256 and above; smaller photos leave a CPU's
+# vector units idle in batches that small, so below 256×256 the default is 20 (measured in
+# benchmarks/small_images.py; the README's "Training at small sizes" has the figures). A larger
+# batch also means fewer steps an epoch, so it stops at 20.
+WRITE_UP_BATCH_SIZE = 10
+SMALL_IMAGE_BATCH_SIZE = 20
+
+
+def default_batch_size(image_size):
+    """The batch `TrainingConfig(batch_size=None)` trains with at `image_size` (see above)."""
+    return WRITE_UP_BATCH_SIZE if image_size >= DEFAULT_IMAGE_SIZE else SMALL_IMAGE_BATCH_SIZE
+
+
 # "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute,
 # TensorFlow). "data_parallel": every device of every process of a job, on one machine or
 # several (Keras's distribution API, JAX; `colornet.distributed`). batch_size is the global
@@ -62,7 +75,10 @@ class TrainingConfig:
 
     data_dir: str  # a folder of colour photos, any sizes and formats, searched recursively
     image_size: int = DEFAULT_IMAGE_SIZE  # any multiple of 8
-    batch_size: int = 10  # the write-up's; it fit a Tesla K80's memory with Inception
+    # None: `default_batch_size(image_size)`, recorded in config.json as the number it chose.
+    # The write-up's 10 fit a Tesla K80's memory with Inception. With data_parallel, the
+    # global batch of all processes together.
+    batch_size: int | None = None
     epochs: int = 20  # the write-up estimated 21 epochs on 10,000 photos for a good model
     learning_rate: float = 1e-3  # Adam's default, as in the write-up
     backbone: str = DEFAULT_BACKBONE  # the classifier whose embedding is fused in
@@ -87,7 +103,8 @@ class TrainingConfig:
             or self.image_size % SIZE_MULTIPLE
         ):
             raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
-        _util.check_positive_int(self.batch_size, "batch_size")
+        if self.batch_size is not None:
+            _util.check_positive_int(self.batch_size, "batch_size")
         _util.check_positive_int(self.epochs, "epochs")
         _check_learning_rate(self.learning_rate)
         if not 0 <= self.validation_fraction < 1:
@@ -133,10 +150,16 @@ class TrainingConfig:
 
 
 # Changing these would make the saved weights or split meaningless; epochs may grow on resume.
-FIXED_ON_RESUME = (
-    "data_dir", "image_size", "backbone", "validation_fraction", "seed", "cache_embeddings",
-    "fusion_precision",  # the weights would have been learned another way
-)
+# Each with the words a message uses for it (and `colornet train`'s option for it).
+FIXED_ON_RESUME = {
+    "data_dir": "the data folder (DATA_DIR)",
+    "image_size": "the image size (--image-size)",
+    "backbone": "the backbone (--backbone)",
+    "validation_fraction": "the validation fraction (--validation-fraction)",
+    "seed": "the seed (--seed)",
+    "cache_embeddings": "cached embeddings (--cache-embeddings)",
+    "fusion_precision": "the fusion precision (--fusion-precision)",  # weights learned otherwise
+}
 
 
 def _check_learning_rate(learning_rate):

@@ -6,6 +6,7 @@ EXIF orientation says. Anything wrong with a file becomes one `ImageError` whose
 names the file and the problem, never a traceback from deep inside Pillow.
 """
 
+import math
 import os
 import pathlib
 import sys
@@ -121,6 +122,34 @@ def load_lightness_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=T
             alpha[top : top + rows] = band_alpha
     del pixels
     return _orient(lightness, orientation), None if alpha is None else _orient(alpha, orientation)
+
+
+def load_reduced_rgb(path, pixels, *, max_pixels=DEFAULT_MAX_PIXELS):
+    """The photo as float32 RGB (h, w, 3) in [0, 1] as seen on white, shrunk by the smallest
+    whole factor f that leaves at most `pixels` pixels: each pixel the mean of an f × f block
+    (the last rows and columns that fill no block are left out). Returns (rgb, f); f = 1
+    gives the photo as `load_rgb` does.
+
+    Memory: the decoded pixels plus band-sized buffers; the full-size float RGB is never held.
+    """
+    decoded, scale, orientation = _read_pixels(path, max_pixels)
+    height, width = decoded.shape[:2]
+    factor = max(1, math.ceil(math.sqrt(height * width / pixels)))
+    while (height // factor) * (width // factor) > pixels:
+        factor += 1
+    factor = min(factor, height, width)  # a long thin strip keeps one row of blocks
+    out_height, out_width = height // factor, width // factor
+    rgb = np.empty((out_height, out_width, 3), np.float32)
+    rows = max(1, _BAND_PIXELS // max(width * factor, 1))  # output rows a band
+    for top in range(0, out_height, rows):
+        bottom = min(out_height, top + rows)
+        band = decoded[top * factor : bottom * factor, : out_width * factor]
+        band_rgb, _ = _to_rgb_and_alpha(band, scale, composite=True)
+        rgb[top:bottom] = band_rgb.reshape(bottom - top, factor, out_width, factor, 3).mean(
+            axis=(1, 3)
+        )
+    del decoded
+    return _orient(rgb, orientation), factor
 
 
 def _read_pixels(path, max_pixels):

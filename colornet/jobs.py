@@ -152,16 +152,35 @@ def colorize_files(
         for (path, name, lightness, alpha), ab in zip(loaded, abs_):
             target = out_dir / name.with_suffix(_output_suffix(path, image_format))
             try:
-                images.save_image(
-                    target, colorize.combine_to_uint8(lightness, ab), protected=inputs_paths,
-                    alpha=alpha,
-                )
+                _save(target, lightness, ab, alpha, protected=inputs_paths)
                 report.written.append(target)
             except images.ImageError as error:
                 report.failed.append((path, str(error)))
             bar.update()
     bar.close()
     return report
+
+
+def colorize_file(
+    model, path, target, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, protected=()
+):
+    """Colorize one photo file into `target` (PNG or JPEG by its suffix; a PNG keeps the
+    input's transparency), in the memory `colorize_files` needs for it. The input itself and
+    `protected` are never overwritten.
+
+    Raises:
+        colornet.images.ImageError: the photo cannot be read, or `target` cannot be written.
+    """
+    keeps_alpha = images.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
+    lightness, alpha = images.load_lightness_and_alpha(path, composite=not keeps_alpha)
+    [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile)
+    return _save(target, lightness, ab, alpha, protected=[path, *protected])
+
+
+def _save(target, lightness, ab, alpha, protected):
+    return images.save_image(
+        target, colorize.combine_to_uint8(lightness, ab), protected=protected, alpha=alpha
+    )
 
 
 def _output_suffix(path, image_format):

@@ -21,6 +21,7 @@ read the choices without starting TensorFlow.
 """
 
 import functools
+import os
 
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 CHOICES = ("auto", *POLICIES)
@@ -69,7 +70,8 @@ def native():
 
     GPUs: bfloat16 from compute capability 8.0 (Ampere) on, float16 on 7.x (Volta, Turing).
     CPUs: only TensorFlow's oneDNN kernels have been measured to gain, so bfloat16 on
-    TensorFlow with AVX512_BF16 or AMX-BF16, else float32.
+    TensorFlow with AVX512_BF16 or AMX-BF16 (unless ONEDNN_MAX_CPU_ISA caps oneDNN below
+    them), else float32.
     """
     import keras
 
@@ -82,7 +84,7 @@ def native():
         if gpus:
             details = tf.config.experimental.get_device_details(gpus[0])
             capability = tuple(details.get("compute_capability", (0, 0)))
-        elif cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        elif cpu_flags() & {"avx512_bf16", "amx_bf16"} and _onednn_may_use_bfloat16():
             return "bfloat16"
     elif backend == "jax":
         import jax
@@ -103,6 +105,19 @@ def gpu_precision(capability):
     if capability >= (8, 0):  # Ampere, Ada, Hopper, Blackwell: bfloat16 tensor cores
         return "bfloat16"
     return "float16" if capability >= (7, 0) else "float32"  # Volta, Turing: float16 only
+
+
+# oneDNN's instruction-set levels below AVX512_CORE_BF16, its first with bfloat16 arithmetic.
+_ONEDNN_LEVELS_WITHOUT_BFLOAT16 = frozenset(
+    {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+)
+
+
+def _onednn_may_use_bfloat16():
+    """False when ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA) caps TensorFlow's
+    oneDNN below bfloat16: it then computes as on a CPU without it, and 16 bits are slower."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL"
+    return cap.strip().upper() not in _ONEDNN_LEVELS_WITHOUT_BFLOAT16
 
 
 def cpu_flags():

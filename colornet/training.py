@@ -10,6 +10,7 @@ the last complete epoch's checkpoint, and starting again with the same folder re
 
 import contextlib
 import dataclasses
+import math
 import pathlib
 
 import keras
@@ -29,10 +30,17 @@ from colornet import (
     precision,
 )
 from colornet import progress as progress_bars
-from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
+from colornet.config import (
+    DISTRIBUTIONS,
+    FIXED_ON_RESUME,
+    TrainingConfig,
+    default_batch_size,
+)
 from colornet.runs import RunFolder
 
-__all__ = ["DISTRIBUTIONS", "TrainingConfig", "TrainingError", "TrainingResult", "train"]
+__all__ = [
+    "DISTRIBUTIONS", "TrainingConfig", "TrainingError", "TrainingResult", "datasets", "train",
+]
 
 
 def training_precisions(config):
@@ -146,8 +154,9 @@ def train(config, run_dir, progress=True, callbacks=()):
             _restore_checkpoint(training_model, run, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
-    datasets, steps = _datasets(config, train_paths, validation_paths, extras, shard)
-    train_dataset, validation_dataset = datasets
+    (train_dataset, validation_dataset), steps = datasets(
+        config, train_paths, validation_paths, extras, shard
+    )
     monitor = "loss" if validation_dataset is None else "val_loss"
     checkpoint = RunCheckpoint(run, colorizer, monitor)
     colornet_callbacks = [StopOnNonFiniteLoss(run), checkpoint]
@@ -209,12 +218,14 @@ def _start_run(config, run, initial_epoch, progress):
 
 
 def _resolved(config):
-    """The config with its data folder absolute (the run resumes from any working directory)
-    and "auto" precisions as this machine resolves them (resuming elsewhere must say so)."""
+    """The config with its data folder absolute (the run resumes from any working directory),
+    "auto" precisions as this machine resolves them (resuming elsewhere must say so) and the
+    default batch size as a number."""
     backbone_precision, fusion_precision = training_precisions(config)
     return dataclasses.replace(
         config,
         data_dir=str(pathlib.Path(config.data_dir).resolve()),
+        batch_size=config.batch_size or default_batch_size(config.image_size),
         backbone_precision=backbone_precision,
         fusion_precision=fusion_precision,
     )
@@ -271,15 +282,18 @@ def _embedding_extras(config, run, colorizer, train_paths, validation_paths, pro
     return embeddings[: len(train_paths)], embeddings[len(train_paths) :]
 
 
-def _datasets(config, train_paths, validation_paths, extras, shard=None):
-    """((train, validation or None) datasets of (input, target) pairs, (train, validation)
-    steps per epoch).
+def datasets(config, train_paths, validation_paths, extras=(None, None), shard=None):
+    """What `train` feeds `fit`: ((train, validation or None) datasets of (input, target)
+    pairs, (train, validation) steps per epoch). `extras`: the (train, validation) cached
+    embeddings or (None, None); `shard`: this process's (index, count) of a data_parallel job.
 
     Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
     cutting an epoch short, and Keras knows each epoch's length up front. With a shard (one
     of several processes) each streams its batch_size / processes photos of every batch, and
     an epoch is the whole global batches of a pass.
     """
+    if config.batch_size is None:
+        config = dataclasses.replace(config, batch_size=default_batch_size(config.image_size))
     train_extras, validation_extras = extras
     batch_size = config.batch_size if shard is None else config.batch_size // shard[1]
 
@@ -294,6 +308,10 @@ def _datasets(config, train_paths, validation_paths, extras, shard=None):
             shuffle=True, repeat=True, seed=config.seed, extras=train_extras, shard=shard,
         )
     )
+    if shard is not None and validation_paths:
+        validation_paths, validation_extras = _whole_batches(
+            validation_paths, validation_extras, config.batch_size
+        )
     validation_steps = steps(len(validation_paths))
     if not validation_steps:
         return (train_dataset, None), (steps(len(train_paths)), 0)
@@ -304,6 +322,14 @@ def _datasets(config, train_paths, validation_paths, extras, shard=None):
         )
     )
     return (train_dataset, validation_dataset), (steps(len(train_paths)), validation_steps)
+
+
+def _whole_batches(paths, extras, global_batch):
+    """Paths (and their cached-embedding rows) repeated from the first to fill whole global
+    batches: processes share a batch only whole, and every validation photo must count (7
+    photos in batches of 8 would otherwise validate nothing). The first few count twice."""
+    order = np.arange(math.ceil(len(paths) / global_batch) * global_batch) % len(paths)
+    return [paths[index] for index in order], None if extras is None else extras[order]
 
 
 def _check_processes_agree(config, run, initial_epoch):
@@ -465,17 +491,24 @@ def _check_or_save_config(config, run, write=True):
         return
     saved = run.load_config()
     changed = [
-        f"{name} (was {getattr(saved, name)!r}, now {getattr(config, name)!r})"
-        for name in FIXED_ON_RESUME
+        f"{words} was {_shown(getattr(saved, name))}, now {_shown(getattr(config, name))}"
+        for name, words in FIXED_ON_RESUME.items()
         if getattr(saved, name) != getattr(config, name)
     ]
     if changed:
         raise ValueError(
-            f"{run.path} holds a run with other settings: {'; '.join(changed)}; "
-            "use a new run folder, or the same settings to resume"
+            f"{run.path} holds a run trained with other settings: {'; '.join(changed)}. "
+            "Resume it with its own settings, or give a new --out folder"
         )
     if write:
         run.save_config(config)  # epochs, batch size and the like may change between sessions
+
+
+def _shown(value):
+    """A setting as a user typed it: on/off for flags, strings without quotes."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def _split_once(config, run, progress):

@@ -41,6 +41,32 @@ def test_colorizing_memory_grows_by_the_documented_bytes_per_pixel(tmp_path, rng
     assert slope <= jobs.MEMORY_BYTES_PER_PIXEL, slope
 
 
+@pytest.mark.slow
+def test_colorizing_from_python_holds_the_documented_bytes_per_pixel(tmp_path):
+    """`colorize.colorize` returns float RGB (12 bytes a pixel); with the photo's L and ab
+    that is colorize.MEMORY_BYTES_PER_PIXEL, and nothing more grows with the photo."""
+    model = constant_model()
+    colorize.colorize(model, np.full((300, 400, 3), 0.5))  # compiles the colour kernels
+    peaks = {}
+    for side in (2000, 4000):
+        photo = tmp_path / f"photo_{side}.png"
+        gradient = np.linspace(0.2, 0.8, side, dtype=np.float32)[:, None, None]
+        images.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
+        tracemalloc.start()
+        try:
+            rgb = colorize.colorize(model, photo)
+            peaks[side * side] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert rgb.shape == (side, side, 3) and rgb.dtype == np.float32
+        del rgb
+    for pixels, peak in peaks.items():
+        bound = colorize.MEMORY_BYTES_PER_PIXEL * pixels + jobs.MEMORY_OVERHEAD_BYTES
+        assert peak <= bound, (pixels, peak / 2**20, bound / 2**20)
+    slope = (peaks[4000**2] - peaks[2000**2]) / (4000**2 - 2000**2)
+    assert slope <= colorize.MEMORY_BYTES_PER_PIXEL, slope
+
+
 def test_lightness_straight_from_the_file_matches_the_float_rgb_route(tmp_path, rng):
     rgb = rng.random((300, 200, 3))
     alpha = rng.random((300, 200))
@@ -64,3 +90,46 @@ def test_banded_combining_equals_combining_the_whole_photo(rng):
     ab = ((rng.random((37, 23, 2)) - 0.5) * 300).astype(np.float32)
     whole = images._util.to_uint8(colorize.combine(lightness, ab))
     np.testing.assert_array_equal(colorize.combine_to_uint8(lightness, ab, rows=5), whole)
+
+
+def test_a_reduced_photo_is_the_mean_of_its_blocks_as_scikit_image_computes_it(tmp_path, rng):
+    from skimage.measure import block_reduce
+
+    rgb = (rng.random((90, 120, 3)) * 255).astype(np.uint8)
+    images.save_image(tmp_path / "photo.png", rgb)
+    reduced, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=30 * 40)
+    assert factor == 3 and reduced.shape == (30, 40, 3)
+    np.testing.assert_allclose(reduced, block_reduce(rgb / 255, (3, 3, 1), np.mean), atol=1e-6)
+    # Blocks that would stick out are left out; a small photo comes back as it is.
+    reduced, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=29 * 40)
+    assert factor == 4 and reduced.shape == (22, 30, 3)
+    whole, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=10**6)
+    assert factor == 1
+    np.testing.assert_array_equal(whole, images.load_rgb(tmp_path / "photo.png"))
+
+
+@pytest.mark.slow
+def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
+    tmp_path, rng, monkeypatch, capsys
+):
+    from colornet import cli, single_image
+    from tests.factories import blobs_photo
+
+    monkeypatch.setattr(single_image, "SCORED_PIXELS", 2**16)  # scoring stays small and quick
+    side = 3000
+    small = blobs_photo(side // 30)
+    photo = tmp_path / "large.jpg"
+    images.save_image(photo, np.repeat(np.repeat(small, 30, axis=0), 30, axis=1))
+    arguments = ["single", str(photo), "-o", str(tmp_path / "out.jpg"), "--steps", "3",
+                 "--size", "64", "--quiet"]
+    tracemalloc.start()
+    try:
+        status = cli.main(arguments)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    assert "(scored at 250×250)" in printed.out  # blocks of 12 × 12: 250² ≤ 2**16 pixels
+    assert images.load_rgb(tmp_path / "out.jpg").shape == (side, side, 3)
+    assert peak <= jobs.MEMORY_BYTES_PER_PIXEL * side**2 + jobs.MEMORY_OVERHEAD_BYTES, peak / 2**20

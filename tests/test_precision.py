@@ -129,13 +129,22 @@ def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
     assert training.training_precisions(config) == ("float16", "float32")
 
 
-@pytest.mark.parametrize(("flags", "expected"), [
-    ({"avx512f", "avx512_bf16"}, "bfloat16"),
-    ({"amx_bf16"}, "bfloat16"),
-    ({"avx2", "fma"}, "float32"),
+@pytest.mark.parametrize(("flags", "onednn_cap", "expected"), [
+    ({"avx512f", "avx512_bf16"}, None, "bfloat16"),
+    ({"amx_bf16"}, None, "bfloat16"),
+    ({"avx2", "fma"}, None, "float32"),
+    # oneDNN capped below its first bfloat16 level computes as a CPU without it would.
+    ({"avx512f", "avx512_bf16"}, "AVX2", "float32"),
+    ({"avx512f", "avx512_bf16"}, "avx512_core_vnni", "float32"),
+    ({"avx512f", "avx512_bf16"}, "AVX512_CORE_BF16", "bfloat16"),
+    ({"amx_bf16"}, "ALL", "bfloat16"),
 ])
-def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, expected):
+def test_auto_picks_bfloat16_only_on_cpus_that_compute_it(monkeypatch, flags, onednn_cap, expected):
     tf = pytest.importorskip("tensorflow")  # the CPU rule is TensorFlow's (oneDNN); CI has it
+    if onednn_cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", onednn_cap)
     monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])  # no GPU
     monkeypatch.setattr(precisions, "cpu_flags", lambda: flags)
@@ -184,5 +193,5 @@ def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_pa
     assert (saved.backbone_precision, saved.fusion_precision) == chosen
     other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
     monkeypatch.setattr(precisions, "native", lambda: other)
-    with pytest.raises(ValueError, match="fusion_precision"):
+    with pytest.raises(ValueError, match=r"the fusion precision \(--fusion-precision\) was"):
         training.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)
