@@ -463,17 +463,22 @@ def issue_run(args, workspace):
                  "--backbone-weights", "none", "--cache-embeddings",
                  "--backbone-precision", args.precision, "--fusion-precision", args.precision],
                 env=environment, check=True, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=workspace,  # not a folder holding a colornet/
             )
             trained = time.perf_counter()
             report = subprocess.run(
                 [*command, "evaluate", str(test_dir), "--model", str(run_dir), "--quiet",
                  "--precision", args.precision],
-                env=environment, check=True, capture_output=True, text=True,
+                env=environment, check=True, capture_output=True, text=True, cwd=workspace,
             ).stdout
             ended = time.perf_counter()
             config = json.loads((run_dir / "config.json").read_text())
+            package = subprocess.run(  # which colornet ran: the source's, not another
+                [sys.executable, "-c", "import colornet; print(colornet.__file__)"],
+                env=environment, check=True, capture_output=True, text=True, cwd=workspace,
+            ).stdout.strip()
             results[name].append({
+                "package": package,
                 "train_seconds": trained - started,
                 "train_and_evaluate_seconds": ended - started,
                 "batch_size": config["batch_size"],
@@ -488,6 +493,7 @@ def issue_run(args, workspace):
                 [run["train_and_evaluate_seconds"] for run in runs]
             ),
             "batch_size": runs[0]["batch_size"],
+            "package": runs[0]["package"],
             "evaluate_report": runs[0]["evaluate_report"],
         }
         for name, runs in results.items()
