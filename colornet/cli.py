@@ -328,7 +328,8 @@ def _run_train(args):
         weights = args.backbone_weights
         given["backbone_weights"] = None if weights.lower() == "none" else weights
     result = training.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
-    best = _best_epoch(run)
+    # Process 0 alone: it writes log.csv, and the others could read it before its last row.
+    best = _best_epoch(run) if distributed.is_chief() else None
     if best is not None:
         epoch, monitor, value = best
         print(f"best model: {result.best_model_path} (epoch {epoch}, {monitor} {value:.4f})")
