@@ -51,7 +51,6 @@ import numpy as np
 import tensorflow as tf
 
 from colornet import _util, backbones, color, data, images, models, profiling, runs, training
-from colornet.config import default_batch_size
 
 BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
@@ -171,9 +170,8 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arr
         backbone_precision=precision, fusion_precision=precision,
         **({} if batch_size is None else {"batch_size": batch_size}),
     )
-    config = dataclasses.replace(
-        config, batch_size=config.batch_size or default_batch_size(size)
-    )  # the number train would choose, for the plain model too
+    # The number train would choose, for the plain model too.
+    config = dataclasses.replace(config, batch_size=config.resolved_batch_size())
     clock = EpochClock()
     plain = PlainAlongside(arrays, config.batch_size, precision)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):

@@ -125,6 +125,10 @@ class TrainingConfig:
                 f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {self.distribution!r}"
             )
 
+    def resolved_batch_size(self):
+        """`batch_size`, or for None the default at this image size (`default_batch_size`)."""
+        return self.batch_size or default_batch_size(self.image_size)
+
     def save(self, path):
         _util.write_json_atomically(path, dataclasses.asdict(self))
 

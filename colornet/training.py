@@ -30,12 +30,7 @@ from colornet import (
     precision,
 )
 from colornet import progress as progress_bars
-from colornet.config import (
-    DISTRIBUTIONS,
-    FIXED_ON_RESUME,
-    TrainingConfig,
-    default_batch_size,
-)
+from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -225,7 +220,7 @@ def _resolved(config):
     return dataclasses.replace(
         config,
         data_dir=str(pathlib.Path(config.data_dir).resolve()),
-        batch_size=config.batch_size or default_batch_size(config.image_size),
+        batch_size=config.resolved_batch_size(),
         backbone_precision=backbone_precision,
         fusion_precision=fusion_precision,
     )
@@ -292,8 +287,7 @@ def datasets(config, train_paths, validation_paths, extras=(None, None), shard=N
     of several processes) each streams its batch_size / processes photos of every batch, and
     an epoch is the whole global batches of a pass.
     """
-    if config.batch_size is None:
-        config = dataclasses.replace(config, batch_size=default_batch_size(config.image_size))
+    config = dataclasses.replace(config, batch_size=config.resolved_batch_size())
     train_extras, validation_extras = extras
     batch_size = config.batch_size if shard is None else config.batch_size // shard[1]
 
