@@ -132,7 +132,7 @@ def _run_single(args):
     )
     # Trained and scored on the photo as it looks on white, shrunk when huge (memory stays
     # bounded); the output is colorized at full size, and a PNG keeps the alpha.
-    original, factor = images.load_reduced_rgb(args.image, single_image.SCORED_PIXELS)
+    original, factor = images.load_reduced_rgb(args.image, evaluation.SCORED_PIXELS)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.

@@ -55,6 +55,15 @@ _EIGHT_BIT = 255.0
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5
 
+# Photos larger than this are scored (and trained on, by `colornet single`) shrunk to fit it by
+# block means (`images.load_reduced_rgb`): memory then stays bounded whatever the photo's size
+# (README, "Large photos"), and a score at 4 MP differs from one at full size by little.
+SCORED_PIXELS = 2**22
+# `evaluate_folder` holds at most jobs.MEMORY_BYTES_PER_PIXEL bytes a pixel of the photo
+# being read (its decoded pixels) plus this: the scores of a SCORED_PIXELS photo (scikit-image's
+# SSIM works in float64) and the grid's small copies. tests/test_memory.py measures it.
+MEMORY_OVERHEAD_BYTES = 1280 * 2**20
+
 
 # ---------------------------------------------------------------------------------------------
 # Scores of one image
@@ -199,7 +208,7 @@ def mean_ab_of(paths, *, progress=False):
     total, count = np.zeros(2), 0
     for path in tqdm.tqdm(paths, desc="mean ab", unit="photo", disable=not progress):
         try:
-            rgb = images.load_rgb(path)
+            rgb, _ = images.load_reduced_rgb(path, SCORED_PIXELS)
         except images.ImageError as error:
             warnings.warn(f"skipped {error}", stacklevel=2)
             continue
@@ -238,7 +247,7 @@ def held_out_comparison(model, paths, *, working_size=DEFAULT_WORKING_SIZE):
              f"{'photo':16}{'grey':>10}{'colorized':>10}{'grey':>10}{'colorized':>10}"]
     rows, titles = [], []
     for path in paths:
-        photo = images.load_rgb(path)
+        photo, _ = images.load_reduced_rgb(path, SCORED_PIXELS)
         grey = grey_baseline(photo)
         colorized = colorize.colorize(model, photo, working_size=working_size)
         grey_scores, colour_scores = scores(photo, grey), scores(photo, colorized)
@@ -266,6 +275,7 @@ class EvaluationReport:
     mean_ab: np.ndarray | None  # the mean-ab baseline's (a, b), None when it was not run
     grey: list[pathlib.Path]  # photos skipped as grey (see `greyness.is_grey`)
     unreadable: list[tuple[pathlib.Path, str]]  # photos skipped: (path, one-line error)
+    reduced: list[tuple[pathlib.Path, int]]  # photos over SCORED_PIXELS: (path, block side)
     csv_path: pathlib.Path
     json_path: pathlib.Path
     figure_path: pathlib.Path | None  # None with max_grid_images=0
@@ -289,6 +299,10 @@ class EvaluationReport:
         if self.unreadable:
             names = _name_list([path.name for path, _ in self.unreadable])
             counts += f"; skipped {len(self.unreadable)} unreadable ({names})"
+        if self.reduced:
+            names = _name_list([path.name for path, _ in self.reduced])
+            counts += (f"; {len(self.reduced)} over {SCORED_PIXELS / 2**20:g} MP scored shrunk "
+                       f"to it ({names})")
         if self.mean_ab is None:
             counts += "; no mean-ab baseline (give the training photos' folder or their mean ab)"
         written = [self.csv_path, self.json_path] + ([self.figure_path] if self.figure_path else [])
@@ -302,7 +316,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
 
     Each photo (subfolders included) is read, reduced to its lightness, colorized by the model
     (`colorize.predict_ab`: Version 1 at the photo's size, the final colorizer at its own, its
-    colours resized back), and compared with the original at full size: PSNR and SSIM on
+    colours resized back), and compared with the original at full size (a photo over
+    SCORED_PIXELS shrunk to fit it by block means, so memory stays bounded): PSNR and SSIM on
     RGB, ab error, ab accuracy AuC, and the colourfulness of the result (and of the original,
     for reference).
     The grey baseline (a = b = 0) and the mean-ab baseline (one constant ab, the training
@@ -352,14 +367,16 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         mean_ab = mean_ab_of(scan.colour, progress=progress)
 
     methods = [COLORIZED, GREY] + ([MEAN_AB] if mean_ab is not None else [])
-    rows, grid, grey, unreadable = [], [], [], []
+    rows, grid, grey, unreadable, reduced = [], [], [], [], []
     for path in tqdm.tqdm(paths, desc="evaluating", unit="photo", disable=not progress):
         try:
-            original = images.load_rgb(path)
+            original, factor = images.load_reduced_rgb(path, SCORED_PIXELS)
         except images.ImageError as error:
             warnings.warn(f"skipped {error}", stacklevel=2)
             unreadable.append((path, str(error)))
             continue
+        if factor > 1:
+            reduced.append((path, factor))
         if greyness.is_grey(original):
             grey.append(path)
             continue
@@ -378,6 +395,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     rows += list(means.values())
     report = EvaluationReport(
         rows=rows, means=means, mean_ab=mean_ab, grey=grey, unreadable=unreadable,
+        reduced=reduced,
         csv_path=out_dir / CSV_NAME, json_path=out_dir / JSON_NAME,
         figure_path=out_dir / FIGURE_NAME if grid else None,
     )
@@ -510,6 +528,11 @@ def _write_json(report, model_label, data_dir):
         "skipped_unreadable": [
             {"file": path.relative_to(data_dir).as_posix(), "error": message}
             for path, message in report.unreadable
+        ],
+        "scored_pixels": SCORED_PIXELS,
+        "scored_shrunk": [
+            {"file": path.relative_to(data_dir).as_posix(), "block": factor}
+            for path, factor in report.reduced
         ],
     }
     with _util.atomic_output(report.json_path) as temporary:

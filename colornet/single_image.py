@@ -14,13 +14,7 @@ from colornet import color, colorize, greyness, images, models
 from colornet import progress as progress_bars
 from colornet.config import SingleImageConfig
 
-__all__ = ["SCORED_PIXELS", "SingleImageConfig", "SingleImageRun", "train_single_image"]
-
-# `colornet single` trains on, scores and draws a photo larger than this shrunk to fit it
-# (`images.load_reduced_rgb`), so a 144-megapixel photo needs no more memory than a 4 MP one
-# there; its colorized output is always full size.
-SCORED_PIXELS = 2**22
-
+__all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 
 @dataclasses.dataclass
 class SingleImageRun:

@@ -48,6 +48,14 @@ MOTION_THRESHOLD = 10.0
 # The containers the output can be; all take H.264 video and AAC audio.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
+# The memory `colorize_video` holds in arrays, whatever the video's length: at most
+# MEMORY_BYTES_PER_FRAME_PIXEL bytes a frame pixel for each frame of a batch (its decoded
+# bytes, 3 a pixel, and its lightness and colours at the working size), plus
+# MEMORY_BYTES_PER_PIXEL for the frame being written, plus jobs.MEMORY_OVERHEAD_BYTES.
+# tests/test_memory.py measures it; the README says what it means.
+MEMORY_BYTES_PER_FRAME_PIXEL = 5
+MEMORY_BYTES_PER_PIXEL = 32
+
 # x264's constant quality: 18 is its "visually lossless" point (0 lossless, 51 worst).
 H264_QUALITY = 18
 # Used when the input's audio cannot be copied into the output's container as it is.
@@ -267,7 +275,8 @@ def colorize_video(
         model: a colornet model (`colorize.load_model`): Version 1 or the final colorizer.
         input_path: any video ffmpeg reads (MP4, MOV, MKV, AVI, WebM, ...).
         output_path: .mp4, .m4v, .mov or .mkv; never the input; parent folders are created.
-        batch_size: frames colorized together; memory grows with it, not with the video.
+        batch_size: frames colorized together; memory grows with it (see
+            MEMORY_BYTES_PER_FRAME_PIXEL), not with the video.
         smoothing: weight of the past in the moving average of ab, in [0, 1); 0 is off.
         working_size: longest side Version 1 runs at (never enlarged), None for full size;
             the final colorizer always runs at its own size.
@@ -353,19 +362,21 @@ class _FrameColorizer:
     def __call__(self, frames):
         """uint8 (H, W, 3) RGB frames in, the same frames colorized out, in order."""
         while batch := list(itertools.islice(frames, self.batch_size)):
-            # Full-resolution lightness, N × (H, W), for the output; shrunk for the model.
-            lightness = [color.rgb_to_lightness(frame) for frame in batch]
-            small = np.stack(
-                [images.resize_channels(frame, self.working_shape) for frame in lightness]
-            )
+            # Only the uint8 frames are held over a batch (3 bytes a pixel): each frame's
+            # full-resolution lightness is taken again when it is written, one frame at a time.
+            small = np.stack([
+                images.resize_channels(color.rgb_to_lightness(frame), self.working_shape)
+                for frame in batch
+            ])
             ab = self._predict(small)  # (N, h, w, 2)
             smoothed = self.smoother(small, ab)
             self.raw_flicker.update(ab)
             self.smoothed_flicker.update(smoothed)
-            for frame_lightness, frame_ab in zip(lightness, smoothed):
-                full_ab = images.resize_channels(frame_ab, frame_lightness.shape)
+            for frame, frame_ab in zip(batch, smoothed):
+                lightness = color.rgb_to_lightness(frame)
+                full_ab = images.resize_channels(frame_ab, lightness.shape)
                 self.frames += 1
-                yield _util.to_uint8(colorize.combine(frame_lightness, full_ab))
+                yield colorize.combine_to_uint8(lightness, full_ab)
 
     def _predict(self, lightness):
         """(N, h, w) L* in [0, 100] → float32 (N, h, w, 2) ab; frames share one size, so

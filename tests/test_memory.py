@@ -112,10 +112,10 @@ def test_a_reduced_photo_is_the_mean_of_its_blocks_as_scikit_image_computes_it(t
 def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     tmp_path, rng, monkeypatch, capsys
 ):
-    from colornet import cli, single_image
+    from colornet import cli, evaluation
     from tests.factories import blobs_photo
 
-    monkeypatch.setattr(single_image, "SCORED_PIXELS", 2**16)  # scoring stays small and quick
+    monkeypatch.setattr(evaluation, "SCORED_PIXELS", 2**16)  # scoring stays small and quick
     side = 3000
     small = blobs_photo(side // 30)
     photo = tmp_path / "large.jpg"
@@ -133,3 +133,69 @@ def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     assert "(scored at 250×250)" in printed.out  # blocks of 12 × 12: 250² ≤ 2**16 pixels
     assert images.load_rgb(tmp_path / "out.jpg").shape == (side, side, 3)
     assert peak <= jobs.MEMORY_BYTES_PER_PIXEL * side**2 + jobs.MEMORY_OVERHEAD_BYTES, peak / 2**20
+
+
+def broad_gradient(height, width, seed=0):
+    """uint8 RGB (height, width, 3): smooth colour (cheap to encode) that is not grey."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((height // 64 + 1, width // 64 + 1, 3)).astype(np.float32)
+    tiled = np.repeat(np.repeat(coarse, 64, axis=0), 64, axis=1)[:height, :width]
+    return (tiled * 255).astype(np.uint8)
+
+
+@pytest.mark.slow
+def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(tmp_path):
+    """A photo over evaluation.SCORED_PIXELS is scored shrunk to fit it (and the report says
+    so); memory is its decoded pixels plus a fixed amount, not 200-odd bytes a pixel of float
+    copies (228 at full size before)."""
+    from colornet import evaluation
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images.save_image(photos / "at_the_limit.jpg", broad_gradient(2048, 2048))  # 4 MP, as it is
+    images.save_image(photos / "large.jpg", broad_gradient(3000, 3000, seed=1))  # 9 MP
+    tracemalloc.start()
+    try:
+        report = evaluation.evaluate_folder(
+            constant_model(), photos, tmp_path / "out", mean_ab=(5, 10), progress=False
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= jobs.MEMORY_BYTES_PER_PIXEL * 3000**2 + evaluation.MEMORY_OVERHEAD_BYTES, (
+        peak / 2**20
+    )
+    assert report.reduced == [(photos / "large.jpg", 2)]  # blocks of 2 × 2: 1500² ≤ 4 MP
+    assert "1 over 4 MP scored shrunk to it (large.jpg)" in report.summary()
+    written = report.json_path.read_text()
+    assert '"scored_shrunk"' in written and '"block": 2' in written
+
+
+@pytest.mark.slow
+def test_colorizing_a_video_holds_the_documented_bytes_a_frame_pixel(tmp_path):
+    """Memory grows with the batch by the frames' decoded bytes alone (before: 9 bytes a frame
+    pixel, each frame's float lightness held over the batch) and stays in the bound."""
+    from colornet import video
+    from tests.factories import write_clip
+
+    height, width = 720, 1280
+    base = broad_gradient(height, width)
+    clip = write_clip(tmp_path / "clip.mp4",
+                      [np.roll(base, 8 * index, axis=1) for index in range(24)])
+    model = constant_model()
+    video.colorize_video(model, clip, tmp_path / "warm_up.mp4", batch_size=2, progress=False)
+    peaks = {}
+    for batch in (2, 12):
+        tracemalloc.start()
+        try:
+            video.colorize_video(model, clip, tmp_path / f"out_{batch}.mp4", batch_size=batch,
+                                 progress=False)
+            peaks[batch] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        per_pixel = video.MEMORY_BYTES_PER_FRAME_PIXEL * batch + video.MEMORY_BYTES_PER_PIXEL
+        assert peaks[batch] <= per_pixel * height * width + jobs.MEMORY_OVERHEAD_BYTES, (
+            batch, peaks[batch] / 2**20
+        )
+    slope = (peaks[12] - peaks[2]) / (10 * height * width)
+    assert slope <= video.MEMORY_BYTES_PER_FRAME_PIXEL, slope
