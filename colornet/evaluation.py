@@ -301,8 +301,8 @@ class EvaluationReport:
             counts += f"; skipped {len(self.unreadable)} unreadable ({names})"
         if self.reduced:
             names = _name_list([path.name for path, _ in self.reduced])
-            counts += (f"; {len(self.reduced)} over {SCORED_PIXELS / 2**20:g} MP scored shrunk "
-                       f"to it ({names})")
+            limit = f"{SCORED_PIXELS / 2**20:g} MP"
+            counts += f"; {len(self.reduced)} over {limit} scored shrunk to {limit} ({names})"
         if self.mean_ab is None:
             counts += "; no mean-ab baseline (give the training photos' folder or their mean ab)"
         written = [self.csv_path, self.json_path] + ([self.figure_path] if self.figure_path else [])

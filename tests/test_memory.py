@@ -166,7 +166,7 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
         peak / 2**20
     )
     assert report.reduced == [(photos / "large.jpg", 2)]  # blocks of 2 × 2: 1500² ≤ 4 MP
-    assert "1 over 4 MP scored shrunk to it (large.jpg)" in report.summary()
+    assert "1 over 4 MP scored shrunk to 4 MP (large.jpg)" in report.summary()
     written = report.json_path.read_text()
     assert '"scored_shrunk"' in written and '"block": 2' in written
 
