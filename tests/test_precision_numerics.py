@@ -7,6 +7,8 @@ Performance section gives the same study's figures for InceptionResNetV2 at 299Ã
 photos so that it takes seconds, not minutes. The claims hold there too, within these
 tolerances: bfloat16 moves the backbone's features by under 5 % of how much photos differ from
 each other, and the training gradient by under 2 %, pointing the same way (cosine > 0.9999).
+On a CPU without bfloat16 instructions, where TensorFlow emulates it, the gradient test holds
+the looser bound that emulation gives (see the test).
 """
 
 import pathlib
@@ -15,7 +17,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, images, models, training
+from colornet import color, images, models, precision, training
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 
@@ -130,9 +132,18 @@ def test_bfloat16_moves_the_training_gradient_by_under_two_percent(colornet_mode
     assert np.linalg.norm(whole_32) > 0, "a zero gradient: nothing was compared"
     error = relative_error(whole_16, whole_32)
     assert error > 0, "bfloat16 was not used: the gradients are identical"
-    # bfloat16 rounds to 8 significant bits, a relative step of 0.4 %; summed over a batch of
-    # tiny photos the gradient moves by about that, and by less at full size (the README's).
-    assert error < 0.02, error
     cosine = whole_16 @ whole_32 / np.linalg.norm(whole_16) / np.linalg.norm(whole_32)
-    assert cosine > 0.9999, cosine
+    if precision.native() == "bfloat16":
+        # oneDNN's bfloat16 kernels round the inputs to 8 significant bits (a relative step of
+        # 0.4 %) and sum in float32: over a batch of tiny photos the gradient moves by about
+        # that, and by less at full size (the README's).
+        assert error < 0.02, error
+        assert cosine > 0.9999, cosine
+    else:
+        # A CPU without bfloat16 instructions (an AMD EPYC without AVX-512: 8.4 %, cosine
+        # 0.9973) runs TensorFlow's emulated kernels, which round partial sums to bfloat16 too:
+        # the gradient moves more but still points the same way. "auto" never picks bfloat16
+        # there (precision.native); this is what asking for it explicitly gives.
+        assert error < 0.15, error
+        assert cosine > 0.995, cosine
     assert abs(loss_16 - loss_32) < 0.01 * loss_32, (loss_16, loss_32)
