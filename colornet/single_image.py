@@ -16,6 +16,7 @@ from colornet.config import SingleImageConfig
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 
+
 @dataclasses.dataclass
 class SingleImageRun:
     """A trained Version 1 net, what it saw, and how training went."""

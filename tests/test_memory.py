@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colornet import colorize, images, jobs
-from tests.factories import constant_model
+from tests.factories import colour_photo, constant_model
 
 
 def peak_array_bytes(model, photo, out):
@@ -135,12 +135,9 @@ def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     assert peak <= jobs.MEMORY_BYTES_PER_PIXEL * side**2 + jobs.MEMORY_OVERHEAD_BYTES, peak / 2**20
 
 
-def broad_gradient(height, width, seed=0):
-    """uint8 RGB (height, width, 3): smooth colour (cheap to encode) that is not grey."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((height // 64 + 1, width // 64 + 1, 3)).astype(np.float32)
-    tiled = np.repeat(np.repeat(coarse, 64, axis=0), 64, axis=1)[:height, :width]
-    return (tiled * 255).astype(np.uint8)
+def smooth_colour(height, width, seed=0):
+    """uint8 RGB (height, width, 3): `factories.colour_photo`, cheap to encode and not grey."""
+    return (colour_photo(seed, height, width) * 255).astype(np.uint8)
 
 
 @pytest.mark.slow
@@ -152,8 +149,8 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    images.save_image(photos / "at_the_limit.jpg", broad_gradient(2048, 2048))  # 4 MP, as it is
-    images.save_image(photos / "large.jpg", broad_gradient(3000, 3000, seed=1))  # 9 MP
+    images.save_image(photos / "at_the_limit.jpg", smooth_colour(2048, 2048))  # 4 MP, as it is
+    images.save_image(photos / "large.jpg", smooth_colour(3000, 3000, seed=1))  # 9 MP
     tracemalloc.start()
     try:
         report = evaluation.evaluate_folder(
@@ -179,7 +176,7 @@ def test_colorizing_a_video_holds_the_documented_bytes_a_frame_pixel(tmp_path):
     from tests.factories import write_clip
 
     height, width = 720, 1280
-    base = broad_gradient(height, width)
+    base = smooth_colour(height, width)
     clip = write_clip(tmp_path / "clip.mp4",
                       [np.roll(base, 8 * index, axis=1) for index in range(24)])
     model = constant_model()
