@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -18,6 +19,23 @@ from tests.factories import FAST, gains_over_grey, write_photos
 def photo_folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")
     return write_photos(root / "train", 60, seed=0), write_photos(root / "test", 6, seed=1)
+
+
+@pytest.fixture(scope="module")
+def one_epoch(photo_folders, tmp_path_factory):
+    """One epoch of FAST training, trained once for the tests that inspect or resume a run."""
+    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
+    run = tmp_path_factory.mktemp("one_epoch") / "run"
+    training.train(config, run, progress=False)
+    return config, run
+
+
+@pytest.fixture
+def one_epoch_run(one_epoch, tmp_path):
+    """(config, a fresh copy of the one-epoch run folder) for a test to change at will."""
+    config, run = one_epoch
+    shutil.copytree(run, tmp_path / "run")
+    return config, tmp_path / "run"
 
 
 @pytest.mark.slow
@@ -36,10 +54,8 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(photo_f
 
 
 @pytest.mark.slow
-def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(photo_folders, tmp_path):
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
-    run = tmp_path / "run"
-    training.train(config, run, progress=False)
+def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_epoch):
+    config, run = one_epoch
     chosen = training.training_precisions(config)  # "auto", as this machine resolves it
     assert training.TrainingConfig.load(run / "config.json") == dataclasses.replace(
         config, backbone_precision=chosen[0], fusion_precision=chosen[1]
@@ -91,10 +107,10 @@ training.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()
 
 
 @pytest.mark.slow
-def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(photo_folders, tmp_path):
-    run = tmp_path / "run"
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
-    training.train(config, run, progress=False)
+def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
+    photo_folders, one_epoch_run
+):
+    _, run = one_epoch_run
     checkpoint_bytes = (run / "checkpoints" / "last.npz").read_bytes()
     best_bytes = (run / "best.keras").read_bytes()
 
@@ -259,7 +275,7 @@ def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path
 
 
 @pytest.mark.slow
-def test_a_new_learning_rate_on_resume_takes_effect(photo_folders, tmp_path):
+def test_a_new_learning_rate_on_resume_takes_effect(one_epoch_run):
     import keras
 
     class RecordLearningRate(keras.callbacks.Callback):
@@ -269,24 +285,19 @@ def test_a_new_learning_rate_on_resume_takes_effect(photo_folders, tmp_path):
             if batch == 0:
                 self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
 
-    run = tmp_path / "run"
-    first = training.TrainingConfig(
-        data_dir=str(photo_folders[0]), epochs=1, learning_rate=1e-3, **FAST,
-    )
-    training.train(first, run, progress=False, callbacks=[RecordLearningRate()])
+    first, run = one_epoch_run
+    assert first.learning_rate == 1e-3  # what the saved optimizer state was trained at
     resumed = dataclasses.replace(first, epochs=2, learning_rate=2.5e-4)
     training.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
-    np.testing.assert_allclose(RecordLearningRate.rates, [1e-3, 2.5e-4], rtol=1e-6)
+    np.testing.assert_allclose(RecordLearningRate.rates, [2.5e-4], rtol=1e-6)
     assert training.TrainingConfig.load(run / "config.json").learning_rate == 2.5e-4
 
 
 @pytest.mark.slow
 def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_backbone(
-    photo_folders, tmp_path
+    one_epoch_run
 ):
-    run = tmp_path / "run"
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
-    training.train(config, run, progress=False)
+    config, run = one_epoch_run
     colorizer = colorize.load_model(run)
     fusion_weights = models.fusion_network(colorizer).weights
     fusion_values = sum(int(np.prod(weight.shape)) for weight in fusion_weights)
