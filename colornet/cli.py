@@ -57,6 +57,13 @@ def _main(argv):
         cli_support.close_progress_bars()
         print(f"{command}: error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:
+        line = cli_support.backend_error_line(error, getattr(args, "precision", None))
+        if line is None:
+            raise
+        cli_support.close_progress_bars()
+        print(f"{command}: error: {line}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as interruption:
         cli_support.close_progress_bars()
         word = "terminated" if isinstance(interruption, cli_support.Terminated) else "interrupted"

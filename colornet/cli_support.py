@@ -149,6 +149,25 @@ def warnings_as_lines(command):
         yield
 
 
+def backend_error_line(error, precision=None):
+    """One line for a kernel the backend refused to run (TensorFlow's OpError), or None for
+    any other error. TensorFlow's message opens with "Graph execution error:" and a stack of
+    Python frames; its reason is the line that says what the kernel received."""
+    tensorflow = sys.modules.get("tensorflow")
+    if tensorflow is None or not isinstance(error, tensorflow.errors.OpError):
+        return None
+    lines = [line.strip() for line in str(error.message).splitlines() if line.strip()]
+    reason = next(
+        (line for line in lines if "exception" in line.lower() or "message:" in line),
+        lines[-1] if lines else type(error).__name__,
+    )
+    reason = reason.split(" Run workload with", 1)[0].split(", in file ", 1)[0]
+    line = f"the backend could not run the model ({type(error).__name__}: {reason})"
+    if precision in ("bfloat16", "float16"):
+        line += f"; {precision} may not be available here: try --precision float32"
+    return line
+
+
 def close_progress_bars():
     """End the line of any open progress bar, so the next message starts a line of its own."""
     if "tqdm" in sys.modules:

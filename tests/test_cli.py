@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colornet import cli, images
+from colornet import cli, cli_support, images
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
@@ -533,3 +533,44 @@ def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
         ["train", str(tmp_path / "data"), "--out", str(tmp_path / "new")],
     )
     assert "no checkpoint was kept" in args.on_interrupt(args)
+
+
+def test_a_kernel_the_backend_refuses_is_one_line_naming_it_and_the_precision(
+    tmp_path, capsys, monkeypatch
+):
+    """As TensorFlow reports a float16 convolution that oneDNN refuses (seen with
+    ONEDNN_MAX_CPU_ISA capped below the CPU's own level): its reason, not 40 stack frames."""
+    import tensorflow as tf
+
+    message = (
+        "Graph execution error:\n\nDetected at node colorizer/encoder_conv_1/Relu defined at "
+        "(most recent call last):\n  File \"<frozen runpy>\", line 198\n\nOperation received "
+        "an exception:Status: 3, message: could not create a primitive descriptor for the "
+        "convolution forward propagation primitive. Run workload with environment variable "
+        "ONEDNN_VERBOSE=all to get additional diagnostic information., in file "
+        "tensorflow/core/kernels/mkl/mkl_conv_ops.cc:1112\n\t [[{{node encoder_conv_1/Relu}}]]"
+    )
+
+    def refused(args):
+        raise tf.errors.AbortedError(None, None, message)
+
+    monkeypatch.setattr(cli, "_run_lab", refused)
+    assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
+    assert capsys.readouterr().err == (
+        "colornet lab: error: the backend could not run the model (AbortedError: Operation "
+        "received an exception:Status: 3, message: could not create a primitive descriptor for "
+        "the convolution forward propagation primitive.)\n"
+    )
+    assert cli_support.backend_error_line(
+        tf.errors.AbortedError(None, None, message), "float16"
+    ).endswith("; float16 may not be available here: try --precision float32")
+    assert cli_support.backend_error_line(ZeroDivisionError("a bug")) is None  # a traceback
+
+
+def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monkeypatch):
+    def buggy(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "_run_lab", buggy)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
