@@ -47,10 +47,36 @@ def policy(precision):
 
 
 def for_training(precision):
-    """The precision a colour network trains in: `resolve`, but float16 becomes float32."""
+    """The precision a colour network trains in: `resolve`, but float16 becomes float32, and
+    so does an "auto" that would train bfloat16 on AMX tiles (`_trains_on_amx`)."""
     validate(precision, TRAINING_CHOICES, "the training precision")
     resolved = resolve(precision)
-    return "float32" if resolved == "float16" else resolved
+    if resolved == "float16" or (precision == "auto" and resolved == "bfloat16"
+                                 and _trains_on_amx()):
+        return "float32"
+    return resolved
+
+
+# oneDNN's levels with bfloat16 but without AMX tiles.
+_ONEDNN_LEVELS_WITHOUT_AMX = frozenset({"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512"})
+
+
+def _trains_on_amx():
+    """True where TensorFlow's oneDNN would run bfloat16 on the CPU's AMX tiles. A bfloat16
+    run there stalled in tests/test_precision.py's learning test where the same run learned
+    in float32, in bfloat16 on AVX512_BF16 alone and emulated (README, Performance), so
+    "auto" trains in float32 on such a CPU until that is understood."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or "amx_bf16" not in cpu_flags():
+        return False
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return False
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL"
+    cap = cap.strip().upper()
+    return cap not in _ONEDNN_LEVELS_WITHOUT_BFLOAT16 | _ONEDNN_LEVELS_WITHOUT_AMX
 
 
 def for_model(kind, precision):

@@ -53,7 +53,15 @@ def test_16_bit_colours_are_within_one_ab_unit_of_float32(trained, precision):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bfloat16"])
-def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_path, precision):
+def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(
+    trained, tmp_path, precision, request
+):
+    if precisions._trains_on_amx():  # strict: it fails here the day AMX training learns
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="known: bfloat16 training on AMX tiles stalls (val loss falls "
+            "by about 30 % where float32 and AVX512_BF16 alone fall by 90 %); auto trains "
+            "in float32 there",
+        ))
     _, photos, train_dir = trained
     config = training.TrainingConfig(
         data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
@@ -193,5 +201,29 @@ def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_pa
     assert (saved.backbone_precision, saved.fusion_precision) == chosen
     other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
     monkeypatch.setattr(precisions, "native", lambda: other)
+    monkeypatch.setattr(precisions, "_trains_on_amx", lambda: False)  # auto means `other` there
     with pytest.raises(ValueError, match=r"the fusion precision \(--fusion-precision\) was"):
         training.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize(
+    "flags, cap, trains_in",
+    [
+        ({"avx512_bf16", "amx_bf16"}, None, "float32"),  # AMX: bfloat16 training stalled
+        ({"avx512_bf16", "amx_bf16"}, "AVX512_CORE_BF16", "bfloat16"),  # oneDNN kept off AMX
+        ({"avx512_bf16"}, None, "bfloat16"),
+    ],
+)
+def test_auto_trains_in_float32_where_bfloat16_would_run_on_amx(
+    monkeypatch, flags, cap, trains_in
+):
+    monkeypatch.setattr(precisions, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(precisions, "native", lambda: "bfloat16")
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert precisions.for_training("auto") == trains_in
+    assert precisions.for_training("bfloat16") == "bfloat16"  # asked for: as asked
+    assert precisions.resolve("auto") == "bfloat16"  # colorizing is unaffected
