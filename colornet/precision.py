@@ -12,7 +12,8 @@ measured in tests/test_precision.py and the README's Performance section.
 The rules in one place:
 - training may use "auto", "float32" or "bfloat16" (`TRAINING_CHOICES`): float16 training
   stalled at the mean colour in our tests, so "auto" resolving to float16 (a Volta or Turing
-  GPU) trains in float32 (`for_training`);
+  GPU) trains in float32 (`for_training`), and so does "auto" on a CPU whose oneDNN would
+  train bfloat16 on AMX tiles, where a bfloat16 run stalled (`_trains_on_amx`);
 - Version 1's 32,202-parameter net has too little arithmetic to gain, so "auto" keeps it
   float32 (`for_model`).
 
