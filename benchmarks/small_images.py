@@ -52,6 +52,9 @@ import tensorflow as tf
 
 from colornet import _util, backbones, color, data, images, models, profiling, runs, training
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)
+
 BACKBONE = "mobilenet_v3_small"
 SIZES = (64, 128, 256)
 # Photos a measured epoch holds at each size: about the same arithmetic per epoch at every
@@ -61,32 +64,7 @@ QUICK_PHOTOS = {64: 160, 128: 64, 256: 32}
 
 
 # ---------------------------------------------------------------------------------------------
-# Synthetic photos whose colour follows their content
-
-
-def synthetic_photo(rng, size):
-    """(size, size, 3) float RGB in [0, 1]: blob photos are warm, stripe photos cool, and a
-    green frame gives each a second hue (so none counts as a one-tint print)."""
-    rows, columns = np.mgrid[0:size, 0:size] * (48 / size)  # the same shapes at every size
-    if rng.random() < 0.5:
-        field = np.zeros((size, size))
-        for _ in range(5):
-            centre, radius = rng.uniform(0, 48, 2), rng.uniform(3, 7)
-            field += np.exp(
-                -((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * radius**2)
-            )
-        field, a, b = np.clip(field, 0, 1), 35.0, 50.0
-    else:
-        angle, period = rng.uniform(0, np.pi), rng.uniform(6, 12)
-        phase = rows * np.cos(angle) + columns * np.sin(angle)
-        field = 0.5 + 0.5 * np.sin(2 * np.pi * phase / period)
-        a, b = 10.0, -45.0
-    lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
-    border = max(1, size // 16)
-    frame = np.ones((size, size), bool)
-    frame[border:-border, border:-border] = False
-    lab[frame] = (60.0, -40.0, 30.0)
-    return color.lab_to_rgb(lab)
+# Synthetic photos whose colour follows their content (the tests' own, at any size)
 
 
 def write_photos(folder, count, size, seed):
@@ -94,7 +72,8 @@ def write_photos(folder, count, size, seed):
     folder = pathlib.Path(folder)
     rng = np.random.default_rng(seed)
     for index in range(count):
-        images.save_image(folder / f"{index:05d}.jpg", synthetic_photo(rng, size), quality=95)
+        photo = content_coloured_photo(rng, size)
+        images.save_image(folder / f"{index:05d}.jpg", photo, quality=95)
     return folder
 
 

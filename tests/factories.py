@@ -56,12 +56,14 @@ def content_coloured_photo(rng, size=48):
     """A photo whose colour follows its content: blob photos are warm, stripe photos cool.
 
     A green frame gives every photo a second hue, so none counts as a toned (one-hue) print.
+    The shapes are drawn on a 48-pixel grid and scaled, so every size shows the same photos
+    (`benchmarks/small_images.py` uses them at 64, 128 and 256).
     """
-    rows, columns = np.mgrid[0:size, 0:size]
+    rows, columns = np.mgrid[0:size, 0:size] * (48 / size)
     if rng.random() < 0.5:
         field = np.zeros((size, size))
         for _ in range(5):
-            centre, radius = rng.uniform(0, size, 2), rng.uniform(3, 7)
+            centre, radius = rng.uniform(0, 48, 2), rng.uniform(3, 7)
             distance = (rows - centre[0]) ** 2 + (columns - centre[1]) ** 2
             field += np.exp(-distance / (2 * radius**2))
         field, a, b = np.clip(field, 0, 1), 35.0, 50.0
@@ -71,8 +73,9 @@ def content_coloured_photo(rng, size=48):
         field = 0.5 + 0.5 * np.sin(2 * np.pi * along / period)
         a, b = 10.0, -45.0
     lab = np.stack([30 + 50 * field, np.full_like(field, a), np.full_like(field, b)], axis=-1)
+    border = max(1, size // 16)
     frame = np.ones((size, size), bool)
-    frame[3:-3, 3:-3] = False
+    frame[border:-border, border:-border] = False
     lab[frame] = (60.0, -40.0, 30.0)
     return color.lab_to_rgb(lab)
 
