@@ -12,8 +12,7 @@ measured in tests/test_precision.py and the README's Performance section.
 The rules in one place:
 - training may use "auto", "float32" or "bfloat16" (`TRAINING_CHOICES`): float16 training
   stalled at the mean colour in our tests, so "auto" resolving to float16 (a Volta or Turing
-  GPU) trains in float32 (`for_training`), and so does "auto" on a CPU whose oneDNN would
-  train bfloat16 on AMX tiles, where a bfloat16 run stalled (`_trains_on_amx`);
+  GPU) trains in float32 (`for_training`);
 - Version 1's 32,202-parameter net has too little arithmetic to gain, so "auto" keeps it
   float32 (`for_model`).
 
@@ -48,34 +47,10 @@ def policy(precision):
 
 
 def for_training(precision):
-    """The precision a colour network trains in: `resolve`, but float16 becomes float32, and
-    so does an "auto" that would train bfloat16 on AMX tiles (`_trains_on_amx`)."""
+    """The precision a colour network trains in: `resolve`, but float16 becomes float32."""
     validate(precision, TRAINING_CHOICES, "the training precision")
     resolved = resolve(precision)
-    if resolved == "float16" or (precision == "auto" and resolved == "bfloat16"
-                                 and _trains_on_amx()):
-        return "float32"
-    return resolved
-
-
-# oneDNN's levels with bfloat16 but without AMX tiles.
-_ONEDNN_LEVELS_WITHOUT_AMX = frozenset({"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512"})
-
-
-def _trains_on_amx():
-    """True where TensorFlow's oneDNN would run bfloat16 on the CPU's AMX tiles. A bfloat16
-    run there stalled in tests/test_precision.py's learning test where the same run learned
-    in float32, in bfloat16 on AVX512_BF16 alone and emulated (README, Performance), so
-    "auto" trains in float32 on such a CPU until that is understood."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow" or "amx_bf16" not in cpu_flags():
-        return False
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return False
-    return _onednn_cap() not in _ONEDNN_LEVELS_WITHOUT_BFLOAT16 | _ONEDNN_LEVELS_WITHOUT_AMX
+    return "float32" if resolved == "float16" else resolved
 
 
 def for_model(kind, precision):
