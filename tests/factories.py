@@ -88,15 +88,42 @@ def write_photos(folder, count, seed=0):
     return pathlib.Path(folder)
 
 
-def write_blob_photos(folder, count, seed=0):
-    """`count` blob PNGs (`blobs_photo`, 48 pixels) in `folder`; returns the folder. Their
-    colour follows lightness pixel by pixel, which the fusion network learns within a few
-    epochs from any start. Colour that follows content (`write_photos`) waits on a plateau at
-    the mean colour for 4 to 15 epochs first, longer or shorter with every seed and CPU."""
+def lightness_coloured_photo(rng, size=48):
+    """A photo whose colour follows its lightness pixel by pixel: dark blue where it is dark,
+    orange where light, in soft overlapping patches that fill much of the frame."""
+    rows, columns = np.mgrid[0:size, 0:size] * (48 / size)
+    field = np.zeros((size, size))
+    for _ in range(4):
+        centre, radius = rng.uniform(0, 48, 2), rng.uniform(6, 14)
+        distance = (rows - centre[0]) ** 2 + (columns - centre[1]) ** 2
+        field += rng.uniform(0.5, 1) * np.exp(-distance / (2 * radius**2))
+    field = np.clip(field, 0, 1)
+    lab = np.stack([25 + 60 * field, -10 + 40 * field, -40 + 90 * field], axis=-1)
+    return color.lab_to_rgb(lab)
+
+
+def write_lightness_photos(folder, count, seed=0):
+    """`count` lightness-coloured PNGs (`lightness_coloured_photo`) in `folder`; returns it.
+
+    The fusion network learns their colour within a few epochs from any start. Colour that
+    follows content (`write_photos`) waits on a plateau at the mean colour for 4 to 15 epochs
+    first, longer or shorter with every seed and CPU (README, Performance)."""
+    rng = np.random.default_rng(seed)
     for index in range(count):
-        photo = blobs_photo(48, seed=seed * 1000 + index)
+        photo = lightness_coloured_photo(rng)
         images.save_image(pathlib.Path(folder) / f"{index:03d}.png", photo)
     return pathlib.Path(folder)
+
+
+def mean_colour_loss(paths, size):
+    """The training loss (`training.ab_loss`) of the best constant colour on these photos,
+    shrunk to `size`: what a run that learned only the mean colour would score."""
+    from colornet import training
+
+    rgb = np.stack([images.resize_and_crop(images.load_rgb(path), size) for path in paths])
+    ab = color.ab_to_target(color.rgb_to_lab(rgb)[..., 1:])
+    mean = np.broadcast_to(ab.mean(axis=(0, 1, 2)), ab.shape).astype(np.float32)
+    return float(np.mean(training.ab_loss(rgb, mean)))
 
 
 def gains_over_grey(colorizer, photos):

@@ -9,9 +9,15 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models, training
+from colornet import color, colorize, images, models, runs, training
 from colornet import precision as precisions
-from tests.factories import FAST, gains_over_grey, write_blob_photos, write_photos
+from tests.factories import (
+    FAST,
+    gains_over_grey,
+    mean_colour_loss,
+    write_lightness_photos,
+    write_photos,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,19 +25,19 @@ def trained(tmp_path_factory):
     """A float32 colorizer trained briefly on photos whose colour follows their lightness, its
     file, held-out photos and the training folder."""
     root = tmp_path_factory.mktemp("precision")
-    train_dir = write_blob_photos(root / "train", 40, seed=0)
-    test_dir = write_blob_photos(root / "test", 6, seed=1)
+    train_dir = write_lightness_photos(root / "train", 160, seed=0)
+    test_dir = write_lightness_photos(root / "test", 6, seed=1)
     result = training.train(learning_config(train_dir, "float32"), root / "run", progress=False)
     photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
     return result.best_model_path, photos, train_dir
 
 
 def learning_config(train_dir, precision):
-    """Six cheap epochs (cached embeddings) that learn from any seed on any CPU: blob photos'
-    colour follows their lightness. On content-coloured photos a run's loss sits at the mean
-    colour for 4 to 15 epochs before it falls, by the seed's and the CPU's rounding, so a
-    6-epoch bar there passed or failed by luck (float32 too) and once read as bfloat16
-    failing on AMX. `tests/test_training.py` keeps the harder data for its longer run."""
+    """Six cheap epochs (cached embeddings, 32 steps each) that learn from any seed on any
+    CPU: the photos' colour follows their lightness. On content-coloured photos a run's loss
+    sits at the mean colour for 4 to 15 epochs before it falls, by the seed's and the CPU's
+    rounding, so a 6-epoch bar there passed or failed by luck, float32's too (README,
+    Performance)."""
     return training.TrainingConfig(
         data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
         **{**FAST, "batch_size": 4, "cache_embeddings": True,
@@ -66,7 +72,11 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
     _, photos, train_dir = trained
     result = training.train(learning_config(train_dir, precision), tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
-    assert min(validation) < validation[0] / 2, validation
+    _, validation_photos = runs.RunFolder(tmp_path / "run").split()
+    # A quarter of the best constant colour's loss: it learned colour from lightness (float32
+    # and bfloat16 alike reach under an eighth of it, on AMX, AVX512_BF16 and emulated).
+    mean_loss = mean_colour_loss(validation_photos, FAST["image_size"])
+    assert min(validation) < mean_loss / 4, (validation, mean_loss)
     model = result.load_best(precision=None)  # as trained, whatever "auto" means here
     fusion = models.fusion_network(model)
     assert fusion.get_layer("encoder_conv_1").compute_dtype == precision

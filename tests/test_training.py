@@ -11,8 +11,14 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models, training
-from tests.factories import FAST, gains_over_grey, write_photos
+from colornet import color, colorize, images, models, runs, training
+from tests.factories import (
+    FAST,
+    gains_over_grey,
+    mean_colour_loss,
+    write_lightness_photos,
+    write_photos,
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +45,22 @@ def one_epoch_run(one_epoch, tmp_path):
 
 
 @pytest.mark.slow
-def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(photo_folders, tmp_path):
-    train_dir, test_dir = photo_folders
+def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_path):
+    """On photos whose colour follows lightness, so that it learns within its epochs from
+    any seed on any CPU: on content-coloured photos a run waits at the mean colour for 4 to
+    15 epochs first, by the seed's and the CPU's rounding (README, Performance)."""
+    train_dir = write_lightness_photos(tmp_path / "train", 160, seed=0)
+    test_dir = write_lightness_photos(tmp_path / "test", 6, seed=1)
     config = training.TrainingConfig(
-        data_dir=str(train_dir), epochs=10, augment=False, validation_fraction=0.2,
-        **{**FAST, "batch_size": 4},
+        data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
+        **{**FAST, "batch_size": 4, "cache_embeddings": True},
     )
     result = training.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
-    assert min(validation) < validation[0] / 3, validation
+    _, validation_photos = runs.RunFolder(tmp_path / "run").split()
+    # Under a quarter of the best constant colour's loss: more than the mean colour learned.
+    mean_loss = mean_colour_loss(validation_photos, config.image_size)
+    assert min(validation) < mean_loss / 4, (validation, mean_loss)
     photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
     gains = gains_over_grey(result.load_best(), photos)
     assert np.mean(gains) > 4, gains
