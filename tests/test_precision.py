@@ -13,6 +13,7 @@ from colornet import color, colorize, images, models, runs, training
 from colornet import precision as precisions
 from tests.factories import (
     FAST,
+    LEARNING,
     gains_over_grey,
     mean_colour_loss,
     write_lightness_photos,
@@ -33,15 +34,12 @@ def trained(tmp_path_factory):
 
 
 def learning_config(train_dir, precision):
-    """Six cheap epochs (cached embeddings, 32 steps each) that learn from any seed on any
-    CPU: the photos' colour follows their lightness. On content-coloured photos a run's loss
-    sits at the mean colour for 4 to 15 epochs before it falls, by the seed's and the CPU's
-    rounding, so a 6-epoch bar there passed or failed by luck, float32's too (README,
-    Performance)."""
+    """`LEARNING` in `precision`. On content-coloured photos a run's loss sits at the mean
+    colour for 4 to 15 epochs before it falls, by the seed's and the CPU's rounding, so a
+    6-epoch bar there passed or failed by luck, float32's too (README, Performance)."""
     return training.TrainingConfig(
-        data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
-        **{**FAST, "batch_size": 4, "cache_embeddings": True,
-           "backbone_precision": precision, "fusion_precision": precision},
+        data_dir=str(train_dir),
+        **{**LEARNING, "backbone_precision": precision, "fusion_precision": precision},
     )
 
 

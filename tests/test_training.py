@@ -14,6 +14,7 @@ import pytest
 from colornet import color, colorize, images, models, runs, training
 from tests.factories import (
     FAST,
+    LEARNING,
     gains_over_grey,
     mean_colour_loss,
     write_lightness_photos,
@@ -51,10 +52,7 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_pat
     15 epochs first, by the seed's and the CPU's rounding (README, Performance)."""
     train_dir = write_lightness_photos(tmp_path / "train", 160, seed=0)
     test_dir = write_lightness_photos(tmp_path / "test", 6, seed=1)
-    config = training.TrainingConfig(
-        data_dir=str(train_dir), epochs=6, augment=False, validation_fraction=0.2,
-        **{**FAST, "batch_size": 4, "cache_embeddings": True},
-    )
+    config = training.TrainingConfig(data_dir=str(train_dir), **LEARNING)
     result = training.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
     _, validation_photos = runs.RunFolder(tmp_path / "run").split()
