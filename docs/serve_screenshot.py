@@ -9,29 +9,15 @@ import socket
 import sys
 import tempfile
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from colornet import images, web
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+from tests.browser import TIMEOUT, chromium, colorize_in_browser  # noqa: E402 (the root, above)
+
 PORTRAIT = REPOSITORY / "data" / "portrait" / "astronaut.jpg"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1000",
-    "--hide-scrollbars",
-)
 
 
 def main(output=REPOSITORY / "docs" / "serve.png"):
@@ -43,28 +29,11 @@ def main(output=REPOSITORY / "docs" / "serve.png"):
     with tempfile.TemporaryDirectory() as folder:
         grey = pathlib.Path(folder) / "astronaut_grey.png"
         images.save_image(grey, images.load_grey_rgb(PORTRAIT))
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in (*FLAGS, f"--user-data-dir={folder}/profile"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver = chromium(pathlib.Path(folder) / "profile", window_size="1400,1000",
+                          extra_flags=("--hide-scrollbars",))
         try:
-            wait = WebDriverWait(driver, 180)
-            driver.get(f"http://127.0.0.1:{port}/")
-            upload = wait.until(
-                expected_conditions.presence_of_element_located(
-                    (By.CSS_SELECTOR, "#uploads input[type=file]")
-                )
-            )
-            upload.send_keys(str(grey))
-            wait.until(
-                expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), grey.stem)
-            )
-            driver.find_element(By.CSS_SELECTOR, "#colorize").click()
-            wait.until(
-                expected_conditions.text_to_be_present_in_element((By.ID, "status"), "Colorized")
-            )
-            wait.until(
+            colorize_in_browser(driver, f"http://127.0.0.1:{port}/", grey)
+            WebDriverWait(driver, TIMEOUT).until(
                 lambda d: d.execute_script(
                     "return [...document.images].every(image => image.complete)"
                 )

@@ -28,12 +28,12 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from colornet import cli, color, colorize, images, single_image  # noqa: E402
 
+from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
 from .conftest import DATA_DIR  # noqa: E402
 from .factories import blobs_photo  # noqa: E402
 
 # Bounds for waits on a busy 2-core CI machine; none is expected to be reached.
 REQUEST_TIMEOUT = 120
-BROWSER_TIMEOUT = 180
 
 
 def free_port():
@@ -471,60 +471,6 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
 
 # ---------------------------------------------------------------------------------------------
 # In a real browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def chromium(user_data_dir):
-    """Headless Chromium from the system's packages (never a browser download), via Selenium."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1100",
-        f"--user-data-dir={user_data_dir}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-def colorize_in_browser(driver, url, photo_path, timeout=BROWSER_TIMEOUT):
-    """Load the page, drop the photo, click Colorize; returns the result's download URL."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    wait = WebDriverWait(driver, timeout)
-    driver.get(url)
-    upload = wait.until(
-        expected_conditions.presence_of_element_located(
-            (By.CSS_SELECTOR, "#uploads input[type=file]")
-        )
-    )
-    upload.send_keys(str(photo_path))
-    wait.until(
-        expected_conditions.text_to_be_present_in_element((By.ID, "uploads"), photo_path.stem)
-    )
-    wait.until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "#colorize"))).click()
-    link = wait.until(
-        expected_conditions.presence_of_element_located(
-            (By.CSS_SELECTOR, "#downloads a[href*='_colorized.png']")
-        )
-    )
-    wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "status"), "Colorized"))
-    return link.get_attribute("href")
 
 
 @pytest.mark.slow
