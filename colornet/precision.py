@@ -116,14 +116,8 @@ _ONEDNN_LEVELS_WITHOUT_BFLOAT16 = frozenset(
 def _onednn_may_use_bfloat16():
     """False when ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA) caps TensorFlow's
     oneDNN below bfloat16: it then computes as on a CPU without it, and 16 bits are slower."""
-    return _onednn_cap() not in _ONEDNN_LEVELS_WITHOUT_BFLOAT16
-
-
-def _onednn_cap():
-    """The instruction-set level ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) caps oneDNN at,
-    upper-case; "ALL" when neither is set."""
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL"
-    return cap.strip().upper()
+    return cap.strip().upper() not in _ONEDNN_LEVELS_WITHOUT_BFLOAT16
 
 
 def cpu_flags():
