@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, colorize, evaluation, images, training
+from colornet import color, colorize, evaluation, images, runs, training
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
 BASE_COLOUR = (0.3, -0.2)
@@ -121,9 +121,13 @@ def write_lightness_photos(folder, count, seed=0):
     return pathlib.Path(folder)
 
 
-def mean_colour_loss(paths, size):
-    """The training loss (`training.ab_loss`) of the best constant colour on these photos,
-    shrunk to `size`: what a run that learned only the mean colour would score."""
+def mean_colour_loss(run_dir):
+    """The training loss (`training.ab_loss`) of the best constant colour on a run's
+    validation photos at its image size: what a run that learned only the mean colour would
+    score."""
+    run = runs.RunFolder(run_dir)
+    _, paths = run.split()
+    size = run.load_config().image_size
     rgb = np.stack([images.resize_and_crop(images.load_rgb(path), size) for path in paths])
     ab = color.ab_to_target(color.rgb_to_lab(rgb)[..., 1:])
     mean = np.broadcast_to(ab.mean(axis=(0, 1, 2)), ab.shape).astype(np.float32)
