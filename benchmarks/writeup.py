@@ -1,7 +1,10 @@
 """The write-up's way: the one implementation every benchmark measures colornet against.
 
-The write-up's final version, step by step as its notebook ran it (Keras 2, scikit-image,
+The write-up's two versions, step by step as its notebooks ran them (Keras 2, scikit-image,
 numpy), on the same networks colornet builds, so that only the way differs:
+
+- Version 1, `train_version_1`: X = L and Y = ab / 128 of the one photo from rgb2lab, and
+  `model.fit(x=X, y=Y, batch_size=1, epochs=1000)`, one Keras epoch a step;
 
 - training, one batch per `Training.step()`: the photos held in one numpy array, each given
   one random transform of Keras 2.2.4's ImageDataGenerator (`image_data_generator_transform`);
@@ -122,6 +125,22 @@ class Training:
         with common.timed(seconds, "train_on_batch"):
             self.model.train_on_batch({"lightness": lightness, "embedding": embedding}, scaled_ab)
         return seconds
+
+
+def train_version_1(photo, steps, learning_rate):
+    """Train the Version 1 net on one photo for `steps` steps as the write-up did: the arrays
+    given to `fit`, one epoch per step. The optimizer is colornet's (Adam, cosine-decayed), so
+    the two ways do the same arithmetic.
+
+    photo: (H, W, 3) float RGB in [0, 1], sides divisible by 8. Returns the loss per step.
+    """
+    lab = skimage.color.rgb2lab(photo)[None].astype(np.float32)
+    lightness, scaled_ab = lab[..., :1], lab[..., 1:] / color.AB_SCALE  # X, Y
+    model = models.single_image_net()
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    history = model.fit(x=lightness, y=scaled_ab, batch_size=1, epochs=steps, verbose=0)
+    return history.history["loss"]
 
 
 def colorize_photo(colour_model, inception, photo, image_size=256):

@@ -87,12 +87,23 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
     progress_bar = [progress_bars.StepBar(config.steps)] if progress else []
     started = time.perf_counter()
     # One "epoch" is one step over the single image, so Keras's history is the loss per step.
+    # The photo comes from a generator that `fit` reads on from epoch to epoch: given arrays,
+    # Keras on TensorFlow builds a new input pipeline every epoch, which cost three times the
+    # step itself (README, Results).
     history = model.fit(
-        inputs, targets, batch_size=1, epochs=config.steps, verbose=0,
+        _forever(inputs, targets), steps_per_epoch=1, epochs=config.steps, shuffle=False,
+        verbose=0,
         callbacks=[_StopOnNonFiniteLoss(name), *progress_bar, *callbacks],
     )
     seconds = time.perf_counter() - started
     return SingleImageRun(model, training_photo, history.history["loss"], seconds, config)
+
+
+def _forever(inputs, targets):
+    """The one training pair, (1, h, w, 1) scaled lightness and (1, h, w, 2) scaled ab, again
+    and again."""
+    while True:
+        yield inputs, targets
 
 
 class _StopOnNonFiniteLoss(keras.callbacks.Callback):
