@@ -15,6 +15,7 @@ Then, in alternation (`--rounds` of each, `--compare-steps` steps), the whole of
 
 import argparse
 import pathlib
+import statistics
 import time
 
 import common  # first: quiets TensorFlow before Keras loads it
@@ -125,7 +126,7 @@ def against_the_write_up(photo, args):
         "steps": config.steps,
         "colornet_seconds": side_by_side.median("colornet"),
         "write_up_seconds": side_by_side.median("write_up"),
-        "speed_up": sorted(ratios)[len(ratios) // 2],
+        "speed_up": statistics.median(ratios),
         "speed_ups": ratios,
     }
 
