@@ -400,6 +400,7 @@ def _add_colorize(commands):
 def _run_colorize(args):
     from colornet import colorize, jobs
 
+    jobs.check_output_folder(args.output)  # before the model's seconds of loading
     model = colorize.load_model(args.model, precision=args.precision)
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,

@@ -205,6 +205,60 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
+def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_model(
+    tmp_path, capsys, monkeypatch
+):
+    from colornet import colorize
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded the model before checking the output folder")
+
+    monkeypatch.setattr(colorize, "load_model", no_loading)
+    _save(tmp_path / "in" / "photo.png", blobs_photo(32))
+    _write(tmp_path / "existing.mp4", b"a video")
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "existing.mp4"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1, error
+    assert "existing.mp4 is a file" in error and "Errno" not in error
+    assert (tmp_path / "existing.mp4").read_bytes() == b"a video"
+
+
+def test_colorize_of_a_pattern_inside_its_output_folder_fails_with_the_reason(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _save(tmp_path / "in" / "photo.png", blobs_photo(32))
+    status = cli.main(["colorize", str(tmp_path / "in" / "*.png"), "-o", str(tmp_path / "in"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "colorized 0" not in captured.out
+    assert captured.err.count("\n") == 1 and "in the output folder" in captured.err
+
+
+def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    first = _save(tmp_path / "a" / "photo.png", blobs_photo(32))
+    second = _save(tmp_path / "b" / "photo.png", blobs_photo(32, seed=1))
+    status = cli.main(["colorize", str(first), str(second), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"{first} -> {tmp_path / 'out' / 'photo.png'}" in out
+    assert f"{second} -> {tmp_path / 'out' / 'photo-2.png'}" in out
+
+
 def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
     _save(tmp_path / "photo.png", blobs_photo(32))
     status = cli.main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
