@@ -302,6 +302,26 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     assert written == {"scores.csv", "scores.json", "comparison.png"}
 
 
+def test_evaluate_skips_unreadable_photos_names_them_and_exits_1_as_colorize_does(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "test", 2)
+    content = (tmp_path / "test" / "000.png").read_bytes()
+    _write(tmp_path / "test" / "cut.png", content[: len(content) // 2])
+    status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
+                       "--mean-ab", "0", "0", "-o", str(tmp_path / "scores"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "skipped 1 unreadable (cut.png)" in out
+    assert (tmp_path / "scores" / "scores.csv").is_file()  # the readable photos are scored
+
+
 # Each command with its required arguments, and every numeric option it takes with values
 # that must be refused: all in one line that names the option, before any work starts.
 COMMANDS = {
