@@ -596,6 +596,7 @@ def _add_serve(commands):
 def _run_serve(args):
     # Before anything slow, so a user sees at once where (and to whom) the page will be open.
     print(_address_line(args.host, args.port), flush=True)
+    cli_support.check_port_free(args.host, args.port)  # before the demo model's training
     try:
         from colornet import web
     except ImportError as error:

@@ -186,6 +186,29 @@ def close_progress_bars():
         progress.close_all()
 
 
+def check_port_free(host, port, option="--port"):
+    """Fail now, in one line naming `option`, when nothing could listen on host:port (another
+    program has it, or the address is not this machine's): before any slow start-up work.
+    Bound as web servers bind (SO_REUSEADDR), so a port a closed server left in TIME_WAIT
+    counts as free."""
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ValueError(f"cannot listen on {host}: {error}; choose another --host") from None
+    family, kind, protocol, _, address = addresses[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ValueError(
+                f"cannot listen on {host} port {port} ({error.strerror}); "
+                f"choose another with {option}"
+            ) from None
+
+
 def check_writable(path, suffixes=None, what="output"):
     """Fail now, in one line, when `path` cannot be written: a suffix not in `suffixes`, a
     folder in its way, or no permission. Leaves the parent folders created."""

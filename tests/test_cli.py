@@ -649,3 +649,18 @@ def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monk
     monkeypatch.setattr(cli, "_run_lab", buggy)
     with pytest.raises(ZeroDivisionError):
         cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
+
+
+def test_serve_on_a_port_in_use_says_so_naming_port_before_any_work(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(["serve", "--demo", "--port", str(port)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert f"port {port}" in captured.err and "--port" in captured.err
+    assert "training the demo model" not in captured.out
