@@ -85,9 +85,13 @@ def plural(number, noun):
 
 def first_line(error, limit=200):
     """An exception's message cut to its first line (at most `limit` characters), or its type's
-    name when it has none: how an error from a library is quoted inside one of ours."""
-    lines = str(error).strip().splitlines()
+    name when it has none: how an error from a library is quoted inside one of ours. A first
+    line that ends in a colon announces the next one (Keras: "Example error message for
+    object <Conv2D ...>:"), so that one is joined to it rather than the sentence cut there."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     message = lines[0] if lines else type(error).__name__
+    if message.endswith(":") and len(lines) > 1:
+        message = f"{message} {lines[1]}"
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 

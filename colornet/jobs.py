@@ -5,6 +5,7 @@ input's name and its path inside an input folder. Work streams: memory holds one
 photos at a time, however many there are. Each photo is colorized by `colornet.colorize`.
 """
 
+import collections
 import dataclasses
 import glob
 import pathlib
@@ -26,13 +27,31 @@ MEMORY_OVERHEAD_BYTES = 256 * 2**20
 class ColorizeReport:
     written: list  # output paths
     failed: list  # (input path, one-line reason)
+    # (input path, output path) of every photo written whose name another input shares, so
+    # that a/photo.jpg and b/photo.jpg can be told apart as photo.jpg and photo-2.jpg.
+    renamed: list = dataclasses.field(default_factory=list)
 
     def summary(self):
         lines = [f"colorized {len(self.written)} photo{'s' * (len(self.written) != 1)}"]
+        if self.renamed:
+            lines.append("photos of the same name, written as:")
+            lines += [f"  {source} -> {target}" for source, target in self.renamed]
         if self.failed:
             lines.append(f"failed {len(self.failed)}:")
             lines += [f"  {path}: {reason}" for path, reason in self.failed]
         return "\n".join(lines)
+
+
+def check_output_folder(out_dir):
+    """ValueError when `out_dir` cannot be the folder of the outputs because a file is in its
+    place: a check to make before any slow work, such as loading a model."""
+    out_dir = pathlib.Path(out_dir)
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"the output folder {out_dir} cannot be made: {folder} is a file; "
+                "give a folder for the colorized photos"
+            )
 
 
 def expand_inputs(inputs, out_dir=None):
@@ -46,9 +65,17 @@ def expand_inputs(inputs, out_dir=None):
     given twice (a file and a glob that matches it) is colorized once.
 
     Files inside `out_dir` found through a folder or a glob are left out, so an output folder
-    inside an input folder is never read as input on the next run. Nothing matched, or an
-    input folder that is `out_dir` itself → ValueError.
+    inside an input folder is never read as input on the next run. Nothing matched, a
+    pattern whose every file lies in `out_dir`, an input folder that is `out_dir` itself, or
+    an `out_dir` that is a file → ValueError.
     """
+    return _expand_inputs(inputs, out_dir)[0]
+
+
+def _expand_inputs(inputs, out_dir):
+    """`expand_inputs`, and the set of photos whose name another input shares."""
+    if out_dir is not None:
+        check_output_folder(out_dir)
     out_dir = None if out_dir is None else pathlib.Path(out_dir).resolve()
 
     def outside_output(path):
@@ -73,16 +100,25 @@ def expand_inputs(inputs, out_dir=None):
             if not matches:
                 raise ValueError(f"no files match {item}")
             files = [pathlib.Path(path) for path in matches if pathlib.Path(path).is_file()]
-            found += [(path, pathlib.Path(path.name)) for path in files if outside_output(path)]
+            if not files:
+                raise ValueError(f"no files match {item}, only folders")
+            kept = [path for path in files if outside_output(path)]
+            if not kept:
+                raise ValueError(
+                    f"every file matching {item} is in the output folder {out_dir}, where "
+                    "the colorized photos go; choose an output folder outside them"
+                )
+            found += [(path, pathlib.Path(path.name)) for path in kept]
         else:
             raise ValueError(f"{item}: no such file or folder")
     return _unique_names(found)
 
 
 def _unique_names(found):
-    """[(path, name)] → the same with each photo once and no two names alike (see
-    `expand_inputs`). Names are compared without suffix and case, as outputs may change
-    suffix (.tif → .png) and land on case-insensitive disks."""
+    """[(path, name)] → (the same with each photo once and no two names alike (see
+    `expand_inputs`), the set of paths whose name another photo shares). Names are compared
+    without suffix and case, as outputs may change suffix (.tif → .png) and land on
+    case-insensitive disks."""
 
     def key(name):
         return str(name.with_suffix("")).lower()
@@ -93,6 +129,8 @@ def _unique_names(found):
             seen_paths.add(path.resolve())
             distinct.append((path, name))
     taken = {key(name) for _, name in distinct}
+    uses = collections.Counter(key(name) for _, name in distinct)
+    sharing = {path for path, name in distinct if uses[key(name)] > 1}
     owners, unique = set(), []
     for path, name in distinct:
         if key(name) in owners:
@@ -103,7 +141,7 @@ def _unique_names(found):
             taken.add(key(name))
         owners.add(key(name))
         unique.append((path, name))
-    return unique
+    return unique, sharing
 
 
 def colorize_files(
@@ -125,7 +163,7 @@ def colorize_files(
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
     if not _util.is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
-    jobs = expand_inputs(inputs, out_dir)
+    jobs, sharing = _expand_inputs(inputs, out_dir)
     inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
     leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
@@ -154,6 +192,8 @@ def colorize_files(
             try:
                 _save(target, lightness, ab, alpha, protected=inputs_paths)
                 report.written.append(target)
+                if path in sharing:
+                    report.renamed.append((path, target))
             except images.ImageError as error:
                 report.failed.append((path, str(error)))
             bar.update()

@@ -134,7 +134,9 @@ def train(config, run_dir, progress=True, callbacks=()):
     run = RunFolder(run_dir)
     config = _resolved(config)
     initial_epoch = run.completed_epochs()
-    train_paths, validation_paths, shard = _start_run(config, run, initial_epoch, progress)
+    config, train_paths, validation_paths, shard = _start_run(
+        config, run, initial_epoch, progress
+    )
     chief = distributed.is_chief()
     progress = progress and chief
 
@@ -180,7 +182,9 @@ def train(config, run_dir, progress=True, callbacks=()):
 
 
 def _start_run(config, run, initial_epoch, progress):
-    """Check or save the config and split the photos: (train paths, validation paths, shard).
+    """Check the config, split the photos and save the config: (config, train paths,
+    validation paths, shard). The config returned trains a batch of at most the training
+    photos (`_batch_within`).
 
     Several processes first check that they agree; then process 0 alone writes, and the
     others read what it wrote (the split here; later the embeddings and the checkpoint).
@@ -200,7 +204,7 @@ def _start_run(config, run, initial_epoch, progress):
             # A killed session's half-written files. Not in a job of several machines, where
             # another machine's live temporary would look like a dead process's here.
             leftovers.remove_stale_temporaries(run.path)
-    _check_or_save_config(config, run, write=chief)
+    _check_config(config, run, initial_epoch, write=chief)
     if chief:
         train_paths, validation_paths = _split_once(config, run, progress)
     distributed.check_shared_folder(run.path)
@@ -209,7 +213,24 @@ def _start_run(config, run, initial_epoch, progress):
     shard = None
     if config.distribution == "data_parallel":
         shard = _process_share(config, len(train_paths))
-    return train_paths, validation_paths, shard
+    config = _batch_within(config, len(train_paths))
+    if chief:
+        run.save_config(config)  # epochs, batch size and the like may change between sessions
+    return config, train_paths, validation_paths, shard
+
+
+def _batch_within(config, train_count):
+    """The config with a batch of at most `train_count` photos, said in one line when that
+    changes it: a larger batch holds no more photos, only asks the backend for memory for
+    the ones that are not there (a batch of a million failed after a minute, out of memory).
+    A data_parallel job keeps its global batch (`_process_share` checks it)."""
+    if config.distribution == "data_parallel" or config.batch_size <= train_count:
+        return config
+    print(
+        f"batch size {config.batch_size} is more than the {train_count} training photos: "
+        f"each step trains one batch of all {train_count}"
+    )
+    return dataclasses.replace(config, batch_size=train_count)
 
 
 def _resolved(config):
@@ -478,24 +499,40 @@ def _cached_embeddings(colorizer, config, run, paths, progress):
     return np.load(path, mmap_mode="r")
 
 
-def _check_or_save_config(config, run, write=True):
+def _check_config(config, run, initial_epoch, write=True):
+    """Refuse settings other than the run's fixed ones (`FIXED_ON_RESUME`) once an epoch is
+    saved: its weights were learned with them. Before that nothing binds a run: a start that
+    failed (no network for the weights, a wrong folder, too little memory) leaves a config
+    that the next start replaces, saying so, along with the split and cached embeddings made
+    for it where they no longer fit."""
     if not run.has_config():
-        if write:
-            run.save_config(config)
         return
     saved = run.load_config()
     changed = [
-        f"{words} was {_shown(getattr(saved, name))}, now {_shown(getattr(config, name))}"
-        for name, words in FIXED_ON_RESUME.items()
-        if getattr(saved, name) != getattr(config, name)
+        name for name in FIXED_ON_RESUME if getattr(saved, name) != getattr(config, name)
     ]
-    if changed:
+    if not changed:
+        return
+    said = "; ".join(
+        f"{FIXED_ON_RESUME[name]} was {_shown(getattr(saved, name))}, "
+        f"now {_shown(getattr(config, name))}"
+        for name in changed
+    )
+    if initial_epoch:
         raise ValueError(
-            f"{run.path} holds a run trained with other settings: {'; '.join(changed)}. "
+            f"{run.path} holds a run trained with other settings: {said}. "
             "Resume it with its own settings, or give a new --out folder"
         )
-    if write:
-        run.save_config(config)  # epochs, batch size and the like may change between sessions
+    if not write:
+        return
+    print(f"{run.path} has no epoch saved yet: starting it anew with these settings ({said})")
+    if set(changed) & _SPLIT_BY:
+        run.split_path.unlink(missing_ok=True)
+    run.embeddings_path.unlink(missing_ok=True)
+
+
+# The settings that decide which photos train and which validate (`_split_once`).
+_SPLIT_BY = {"data_dir", "validation_fraction", "seed"}
 
 
 def _shown(value):

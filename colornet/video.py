@@ -398,8 +398,19 @@ def _check_input(path):
         raise _unreadable(path, "it is a folder, not a video file")
     if path.stat().st_size == 0:
         raise _unreadable(path, "the file is empty (0 bytes)")
-    if path.suffix.lower() in images.IMAGE_SUFFIXES:
+    # What the file holds, not what its name says: a text file named .jpg is no image.
+    if images.is_image_file(path):
         raise _unreadable(path, "it is an image, not a video")
+    if _is_text(path):
+        raise _unreadable(path, "it is a text file, not a video")
+
+
+def _is_text(path, sample_bytes=4096):
+    """True when the start of the file reads as UTF-8 text (videos hold zero bytes early)."""
+    with open(path, "rb") as file:
+        head = file.read(sample_bytes)
+    # A multi-byte character cut by the sample's end may leave one replacement character.
+    return b"\0" not in head and head.decode("utf-8", errors="replace").count("\ufffd") <= 1
 
 
 def _check_output(path, input_path):

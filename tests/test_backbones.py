@@ -390,6 +390,9 @@ def test_weights_of_another_architecture_raise_one_weights_error_and_no_warning_
     assert str(path) in message and "not valid MobileNetV3Small weights" in message
     assert "\n" not in message
     assert caught == []
+    # Keras's reason, not only its announcement of one ("Example error message for ...:").
+    reason = message.split(" (", 1)[1].split("); expected", 1)[0]
+    assert not reason.endswith(":"), message
 
 
 def test_weights_argument_of_the_wrong_type_raises_type_error():

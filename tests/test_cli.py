@@ -205,6 +205,60 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
+def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_model(
+    tmp_path, capsys, monkeypatch
+):
+    from colornet import colorize
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded the model before checking the output folder")
+
+    monkeypatch.setattr(colorize, "load_model", no_loading)
+    _save(tmp_path / "in" / "photo.png", blobs_photo(32))
+    _write(tmp_path / "existing.mp4", b"a video")
+    status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "existing.mp4"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1, error
+    assert "existing.mp4 is a file" in error and "Errno" not in error
+    assert (tmp_path / "existing.mp4").read_bytes() == b"a video"
+
+
+def test_colorize_of_a_pattern_inside_its_output_folder_fails_with_the_reason(tmp_path, capsys):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _save(tmp_path / "in" / "photo.png", blobs_photo(32))
+    status = cli.main(["colorize", str(tmp_path / "in" / "*.png"), "-o", str(tmp_path / "in"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "colorized 0" not in captured.out
+    assert captured.err.count("\n") == 1 and "in the output folder" in captured.err
+
+
+def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    first = _save(tmp_path / "a" / "photo.png", blobs_photo(32))
+    second = _save(tmp_path / "b" / "photo.png", blobs_photo(32, seed=1))
+    status = cli.main(["colorize", str(first), str(second), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "v1.keras"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"{first} -> {tmp_path / 'out' / 'photo.png'}" in out
+    assert f"{second} -> {tmp_path / 'out' / 'photo-2.png'}" in out
+
+
 def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
     _save(tmp_path / "photo.png", blobs_photo(32))
     status = cli.main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
@@ -248,6 +302,26 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     assert written == {"scores.csv", "scores.json", "comparison.png"}
 
 
+def test_evaluate_skips_unreadable_photos_names_them_and_exits_1_as_colorize_does(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "test", 2)
+    content = (tmp_path / "test" / "000.png").read_bytes()
+    _write(tmp_path / "test" / "cut.png", content[: len(content) // 2])
+    status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
+                       "--mean-ab", "0", "0", "-o", str(tmp_path / "scores"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "skipped 1 unreadable (cut.png)" in out
+    assert (tmp_path / "scores" / "scores.csv").is_file()  # the readable photos are scored
+
+
 # Each command with its required arguments, and every numeric option it takes with values
 # that must be refused: all in one line that names the option, before any work starts.
 COMMANDS = {
@@ -265,7 +339,8 @@ BAD_VALUES = {
     "--size": ["0", "-1", "7", "x"], "--steps": ["0", "-1", "1.5"],
     "--learning-rate": ["0", "-1", "nan", "inf"], "--seed": ["-1", "x"],
     "--image-size": ["0", "-8", "3.5"], "--test-fraction": ["-0.1", "1", "nan"],
-    "--min-side": ["0", "-3"], "--epochs": ["0", "-1"], "--batch-size": ["0", "-1", "two"],
+    "--min-side": ["0", "-3"], "--epochs": ["0", "-1"],
+    "--batch-size": ["0", "-1", "two", "99999999999999999999"],
     "--validation-fraction": ["1", "-0.5"], "--tile": ["0", "7", "-8", "100"],
     "--smoothing": ["1", "-0.1", "nan"], "--working-size": ["0", "4", "-8", "fulll"],
     "--grid": ["-1"],
@@ -574,3 +649,18 @@ def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monk
     monkeypatch.setattr(cli, "_run_lab", buggy)
     with pytest.raises(ZeroDivisionError):
         cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
+
+
+def test_serve_on_a_port_in_use_says_so_naming_port_before_any_work(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(["serve", "--demo", "--port", str(port)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert f"port {port}" in captured.err and "--port" in captured.err
+    assert "training the demo model" not in captured.out

@@ -288,6 +288,41 @@ def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
         )
 
 
+def test_a_pattern_whose_files_are_all_in_the_output_folder_is_refused(tmp_path):
+    write_photo(tmp_path / "in" / "a.png")
+    with pytest.raises(ValueError, match=r"every file matching .*a\*\.png is in the output"):
+        jobs.colorize_files(
+            constant_model(), [str(tmp_path / "in" / "a*.png")], tmp_path / "in",
+            progress=False,
+        )
+    (tmp_path / "in" / "folder.png").mkdir()
+    with pytest.raises(ValueError, match="no files match .*, only folders"):
+        jobs.expand_inputs([str(tmp_path / "in" / "f*.png")])
+
+
+def test_an_output_folder_where_a_file_is_is_refused_before_any_photo(tmp_path):
+    photo = write_photo(tmp_path / "photo.png")
+    (tmp_path / "taken.mp4").write_bytes(b"a video")
+    for out_dir in (tmp_path / "taken.mp4", tmp_path / "taken.mp4" / "inner"):
+        with pytest.raises(ValueError, match=r"taken.mp4 is a file; give a folder"):
+            jobs.colorize_files(constant_model(), [photo], out_dir, progress=False)
+    assert (tmp_path / "taken.mp4").read_bytes() == b"a video"
+
+
+def test_photos_of_the_same_name_are_reported_with_their_outputs(tmp_path):
+    first, second = write_photo(tmp_path / "a" / "p.png"), write_photo(tmp_path / "b" / "p.png")
+    alone = write_photo(tmp_path / "b" / "q.png")
+    report = jobs.colorize_files(
+        constant_model(), [first, second, alone], tmp_path / "out", progress=False,
+    )
+    assert report.renamed == [(first, tmp_path / "out" / "p.png"),
+                              (second, tmp_path / "out" / "p-2.png")]
+    summary = report.summary()
+    assert f"{first} -> {tmp_path / 'out' / 'p.png'}" in summary
+    assert f"{second} -> {tmp_path / 'out' / 'p-2.png'}" in summary
+    assert "q.png" not in summary
+
+
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(ValueError, match="nowhere.png: no such file"):
         jobs.expand_inputs([tmp_path / "nowhere.png"])

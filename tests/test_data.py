@@ -7,6 +7,7 @@ like a photo), their grey versions, toned versions, and broken files.
 import hashlib
 import json
 import math
+import os
 import pathlib
 import shutil
 import warnings
@@ -243,10 +244,23 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
     data.image_dataset(not_yet_there, image_size=64, batch_size=32)
     assert loaded == [] and opened == []
 
-    paths = images.list_images(mixed_folder) * 5  # 200 photos
-    dataset = data.image_dataset(paths, image_size=16, batch_size=4, augment=False)
-    next(iter(dataset))
-    assert 4 <= len(loaded) < len(paths)
+    # 200 distinct files (no path twice, so whether a decode is saved by the loader's memory
+    # of decoded photos cannot depend on timing) in a fixed order: the first batch is exactly
+    # the first 4 files, and each must have been decoded, whatever tf.data's threads decoded
+    # ahead of it meanwhile.
+    originals = images.list_images(mixed_folder)
+    (mixed_folder / "links").mkdir()
+    paths = []
+    for copy in range(5):
+        for photo in originals:
+            paths.append(mixed_folder / "links" / f"{copy}_{photo.name}")
+            os.link(photo, paths[-1])
+    loaded.clear()
+    dataset = data.image_dataset(paths, image_size=16, batch_size=4, augment=False, shuffle=False)
+    batch = next(iter(dataset))
+    assert batch.shape == (4, 16, 16, 3)
+    assert {os.fspath(path) for path in paths[:4]} <= {os.fspath(path) for path in loaded}
+    assert len(loaded) < len(paths)
 
 
 def test_image_dataset_without_augment_or_shuffle_gives_the_exact_photos_in_order(tmp_path, rng):

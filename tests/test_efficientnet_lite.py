@@ -200,6 +200,19 @@ def test_colornet_classify_prints_each_photos_classes(keras_home, capsys):
     assert len(lines) == 6
 
 
+def test_colornet_classify_skips_unreadable_photos_names_them_and_exits_1(
+    keras_home, tmp_path, capsys
+):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    status = cli.main(["classify", str(tmp_path / "empty.jpg"), str(COFFEE), "--top", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert lines[0] == str(COFFEE) and lines[1].endswith("espresso")
+    assert lines[2:] == [
+        "skipped 1 unreadable:", f"  {tmp_path / 'empty.jpg'}: the file is empty (0 bytes)"
+    ]
+
+
 def test_colornet_classify_unknown_backbone_is_one_line(capsys):
     assert cli.main(["classify", str(CHELSEA), "--backbone", "resnet9000"]) == 1
     error = capsys.readouterr().err

@@ -144,10 +144,21 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
     assert (run / "best.keras").read_bytes() == best_bytes
 
 
+def _saved_epoch(run):
+    """Mark `run` as holding a checkpoint after its first epoch, as far as its state says."""
+    from colornet.runs import RunFolder
+
+    folder = RunFolder(run)
+    folder.checkpoint_path.parent.mkdir(parents=True)
+    folder.checkpoint_path.write_bytes(b"checkpoint")
+    folder.save_state(1, 0.5, "val_loss")
+
+
 def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     training.TrainingConfig(data_dir=str(photo_folders[0]), **FAST).save(run / "config.json")
+    _saved_epoch(run)
     other = training.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "image_size": 64})
     with pytest.raises(ValueError) as raised:
         training.train(other, run, progress=False)
@@ -155,6 +166,40 @@ def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path
         f"{run} holds a run trained with other settings: the image size (--image-size) was "
         "32, now 64. Resume it with its own settings, or give a new --out folder"
     )
+
+
+def test_a_failed_start_leaves_nothing_that_binds_the_next_start(photo_folders, tmp_path, capsys):
+    run = tmp_path / "run"
+    # Fails once config and split are written, where the backbone's weights are loaded.
+    failing = training.TrainingConfig(
+        data_dir=str(photo_folders[0]),
+        **{**FAST, "backbone_weights": str(tmp_path / "missing.weights.h5")},
+    )
+    with pytest.raises(ValueError, match="missing.weights.h5"):
+        training.train(failing, run, progress=False)
+    first_split = json.loads((run / "split.json").read_text())
+    # No epoch was saved: other settings, and another split, are taken, and said.
+    retry = dataclasses.replace(failing, image_size=64, validation_fraction=0.5)
+    with pytest.raises(ValueError, match="missing.weights.h5"):
+        training.train(retry, run, progress=False)
+    out = capsys.readouterr().out
+    assert "no epoch saved yet" in out and "the image size (--image-size) was 32, now 64" in out
+    saved = training.TrainingConfig.load(run / "config.json")
+    assert (saved.image_size, saved.validation_fraction) == (64, 0.5)
+    split = json.loads((run / "split.json").read_text())
+    assert len(split["validation"]) > len(first_split["validation"])
+
+
+def test_a_batch_larger_than_the_training_photos_trains_one_batch_of_all(tmp_path, capsys):
+    photos = write_photos(tmp_path / "photos", 3, seed=0)
+    config = training.TrainingConfig(
+        data_dir=str(photos), epochs=1, validation_fraction=0,
+        **{**FAST, "batch_size": 1_000_000},
+    )
+    result = training.train(config, tmp_path / "run", progress=False)
+    assert len(result.history["loss"]) == 1
+    assert "batch size 1000000 is more than the 3 training photos" in capsys.readouterr().out
+    assert training.TrainingConfig.load(tmp_path / "run" / "config.json").batch_size == 3
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, models, video
+from colornet import color, images, models, video
 from colornet import colorize as colornet_colorize
 from tests.factories import (
     BASE_COLOUR,
@@ -278,12 +278,17 @@ def bad_inputs(folder, clips):
     text.write_text("not a video\n")
     empty = folder / "empty.mp4"
     empty.touch()
+    text_named_as_a_photo = folder / "text.jpg"
+    text_named_as_a_photo.write_text("shopping list: milk, eggs\n")
+    photo = images.save_image(folder / "photo.jpg", np.full((16, 16, 3), 0.5))
     audio_only = folder / "tone.m4a"
     ffmpeg(["-i", clips["audio"], "-map", "0:a", "-c", "copy", audio_only])
     return {
         "random bytes": (random_bytes, "not a video"),
         "truncated": (truncated, "truncated or corrupt"),
-        "text file": (text, "not a video"),
+        "text file": (text, "it is a text file, not a video"),
+        "text named .jpg": (text_named_as_a_photo, "it is a text file, not a video"),
+        "photo": (photo, "it is an image, not a video"),
         "empty file": (empty, "empty"),
         "audio only": (audio_only, "no video stream"),
         "missing file": (folder / "missing.mp4", "no such file"),
@@ -291,7 +296,10 @@ def bad_inputs(folder, clips):
     }
 
 
-BAD_INPUTS = ["random bytes", "truncated", "text file", "empty file", "audio only", "missing file"]
+BAD_INPUTS = [
+    "random bytes", "truncated", "text file", "text named .jpg", "photo", "empty file",
+    "audio only", "missing file",
+]
 
 
 @pytest.mark.parametrize("kind", [*BAD_INPUTS, "folder"])
