@@ -6,9 +6,10 @@ Python API, `colornet single`, `colornet colorize`, `colornet video`, the web pa
 notebooks) goes through `predict_ab`, with one working-size policy (`working_shape`):
 
 - the final colorizer sees the photo's lightness resized to its own S × S;
-- Version 1 sees it shrunk to fit `working_size` on its longest side (default
-  `config.DEFAULT_WORKING_SIZE`, the size `colornet single` trains at; never enlarged), or at
-  full size with working_size=None, in overlapping tiles when larger than `tile`;
+- Version 1 and the pretrained colorizer see it shrunk to fit `working_size` on its longest
+  side (default `config.DEFAULT_WORKING_SIZE`, the size `colornet single` trains at; never
+  enlarged), or at full size with working_size=None; Version 1 in overlapping tiles when
+  larger than `tile`;
 - either way the predicted ab is resized smoothly back to the photo's size and joined with
   its full-resolution lightness (`combine`).
 
@@ -116,7 +117,7 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
     same_shape = {}
     for index, lightness in enumerate(lightness_list):
         shape = working_shape(model, lightness.shape, working_size)
-        if models.working_size(model) is None and tile is not None and max(shape) > tile:
+        if models.kind(model) == "single_image" and tile is not None and max(shape) > tile:
             small = images.resize_channels(lightness, shape)
             ab = predict_ab_tiled(
                 model, small, tile=tile, overlap=tile_overlap(tile), batch_size=batch_size
@@ -136,7 +137,7 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
 
 def _predict_at_working_shape(model, lightness, batch_size):
     """(n, h, w) lightness already at the working shape → (n, h, w, 2) ab."""
-    if models.kind(model) == "colorizer":  # raw lightness in, at its own size
+    if models.kind(model) != "single_image":  # raw lightness in; the model pads if it must
         scaled_ab = keras_utils.predict_batches(model, lightness[..., None], batch_size=batch_size)
         return color.target_to_ab(scaled_ab)
     # Version 1: mirror-padded to multiples of 8 and cropped back, so nothing shifts.

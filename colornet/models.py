@@ -264,27 +264,29 @@ def set_precision(model, backbone=None, fusion=None):
 
 
 def kind(model):
-    """"single_image" for Version 1, "colorizer" for the final colorizer.
+    """"single_image" for Version 1, "colorizer" for the final colorizer, "any_size" for a
+    colorizer of raw lightness at any size (the pretrained U-Net, `colornet.nets.lite_unet`).
 
     Told apart by the name of the model's input, not by position: Version 1 takes scaled
-    lightness at any size, the final colorizer raw lightness at a fixed size.
+    lightness at any size, the final colorizer raw lightness at a fixed size, the any-size
+    colorizer raw lightness at any size (it pads and scales inside).
     """
     name = model.inputs[0].name if model.inputs else None
     shape = tuple(model.inputs[0].shape) if model.inputs else ()
     if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
         return "single_image"
-    if name == "lightness" and len(shape) == 4 and shape[1] is not None and shape[-1] == 1:
-        return "colorizer"
+    if name == "lightness" and len(shape) == 4 and shape[-1] == 1:
+        return "colorizer" if shape[1] is not None else "any_size"
     raise ValueError(
         f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
-        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' at a "
-        "fixed size (the final colorizer)"
+        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' (the "
+        "final colorizer at a fixed size, the pretrained one at any size)"
     )
 
 
 def working_size(model):
-    """The side a final colorizer works at (its input's), or None for Version 1 (any size)."""
-    return None if kind(model) == "single_image" else model.inputs[0].shape[1]
+    """The side a final colorizer works at (its input's), or None for a model of any size."""
+    return None if kind(model) != "colorizer" else model.inputs[0].shape[1]
 
 
 def fusion_network(model):

@@ -54,9 +54,9 @@ def for_training(precision):
 
 
 def for_model(kind, precision):
-    """The precision a loaded model of `kind` ("single_image" or "colorizer") runs in, or
-    None to keep what its file says."""
-    if precision is None:
+    """The precision a loaded model of `kind` (`colornet.models.kind`) runs in, or None to
+    keep what its file says. The any-size colorizer always keeps its float32."""
+    if precision is None or kind == "any_size":
         return None
     if kind == "single_image" and precision == "auto":
         return "float32"

