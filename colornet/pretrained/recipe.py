@@ -1,0 +1,300 @@
+"""The recipe of the pretrained colorizer: train `lite_unet` on the corpus, resumably.
+
+    corpus train split → random crops (`colornet.crops`) → trunk → Zhang loss (or MSE)
+    after every epoch: the checkpoint (atomic), the decoder's weights, scores on the
+    validation split's whole photos beside leaving them grey; `log.csv` gets a row
+
+A run folder holds everything: `config.json` (fixed once the first epoch is saved),
+`class_weights.npy`, `checkpoint.npz` (the decoder's weights and the optimizer's variables,
+keyed by variable path, and the epoch), `epochs/epoch-NNN.npz`, `log.csv`. Killed at any
+moment, the same command resumes from the last complete epoch; a run that ended resumes to
+train more epochs when asked for more. `export` turns one epoch into the files that ship.
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import pathlib
+
+import keras
+import numpy as np
+
+from colornet import _util, colorize, crops, evaluation, images
+from colornet import corpus as _corpus
+from colornet.nets import lite_unet, zhang
+
+
+@dataclasses.dataclass
+class RecipeConfig:
+    """The pretrained colorizer's training settings; defaults are the shipped model's."""
+
+    variant: str = lite_unet.DEFAULT_VARIANT  # the frozen encoder; its weights come from pip
+    head: str = "classification"  # Zhang et al.'s bins ("regression": MSE on ab / 128)
+    crop_size: int = 128  # side of a training view; a multiple of 32
+    batch_size: int = 16
+    steps_per_epoch: int = 250  # one epoch is ~10 minutes on a 2-core CPU: a resumable chunk
+    epochs: int = 16
+    learning_rate: float = 3e-4  # Adam, cosine-decayed to 1% of it over all the epochs
+    min_scale: float = crops.DEFAULT_MIN_SCALE  # smallest crop, as a share of the shorter side
+    seed: int = 0
+    working_size: int = 256  # longest side whole photos are scored (and colorized) at
+
+    def check(self):
+        if self.head not in lite_unet.HEADS:
+            raise ValueError(f"head must be one of {', '.join(lite_unet.HEADS)}, "
+                             f"got {self.head!r}")
+        for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs", "working_size"):
+            _util.check_positive_int(getattr(self, name), name)
+        if self.crop_size % lite_unet.SIZE_MULTIPLE:
+            raise ValueError(f"crop_size must be a multiple of {lite_unet.SIZE_MULTIPLE}, "
+                             f"got {self.crop_size}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        return self
+
+
+CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
+CLASS_WEIGHTS_NAME = "class_weights.npy"
+# Settings a resumed run may change: more epochs only extend it.
+_CHANGEABLE = ("epochs",)
+
+
+class RecipeError(ValueError):
+    """A run folder that cannot be used as asked (one line, with the remedy)."""
+
+
+def train(corpus_dir, run_dir, config=None, progress=True):
+    """Train (or resume) the pretrained colorizer on a corpus's train split.
+
+    Args:
+        corpus_dir: a folder built by `colornet corpus` (its MANIFEST decides the split).
+        run_dir: the run folder (see the module docstring); created if need be.
+        config: a `RecipeConfig`; None: the run's own config, or the defaults for a new run.
+        progress: show progress bars.
+
+    Returns:
+        The rows of `log.csv`, one per epoch so far (dicts).
+    """
+    run_dir = pathlib.Path(run_dir)
+    config = _run_config(run_dir, config).check()
+    train_paths = _corpus.split_paths(corpus_dir, "train")
+    validation_paths = _corpus.split_paths(corpus_dir, "validation")
+    if not train_paths:
+        raise RecipeError(f"{corpus_dir} has no training photos: rebuild it with "
+                          f"`colornet corpus {corpus_dir}`")
+    photos = crops.load_photos(train_paths, progress=progress)
+    class_weights = _class_weights(run_dir, config, photos)
+    dataset = crops.RandomCrops(photos, config.crop_size, config.batch_size,
+                                config.steps_per_epoch, config.min_scale, config.seed)
+    model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, config.epochs * config.steps_per_epoch, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss(config, class_weights))
+    done = _restore(model, run_dir)
+    if done >= config.epochs:
+        return read_log(run_dir)
+    config_path = run_dir / CONFIG_NAME
+    _util.write_json_atomically(config_path, dataclasses.asdict(config))
+    (run_dir / "epochs").mkdir(exist_ok=True)
+    model.fit(
+        dataset, epochs=config.epochs, initial_epoch=done, verbose=1 if progress else 0,
+        callbacks=[
+            crops.EpochSeed(dataset),
+            _StopOnNonFiniteLoss(),
+            _EpochEnd(run_dir, config, validation_paths),
+        ],
+    )
+    return read_log(run_dir)
+
+
+def read_log(run_dir):
+    """log.csv's rows as dicts of floats (epoch as int); [] before the first epoch."""
+    path = pathlib.Path(run_dir) / LOG_NAME
+    if not path.is_file():
+        return []
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    return [{key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+            for row in rows]
+
+
+def score_photos(model, paths, working_size=256):
+    """Scores of a colorizer on whole colour photos, beside leaving them grey.
+
+    Returns:
+        {"psnr", "grey_psnr", "ssim", "ab_error", "colourfulness"}: means over the photos;
+        "colourfulness" is the results' mean colourfulness over the originals' (grey is 0).
+    """
+    rows = []
+    for path in paths:
+        original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
+        lightness = colorize._lightness_of(original)
+        result = colorize.combine(
+            lightness, colorize.predict_ab(model, lightness, working_size=working_size))
+        rows.append((
+            evaluation.psnr(original, result),
+            evaluation.psnr(original, evaluation.grey_baseline(original)),
+            evaluation.ssim(original, result),
+            evaluation.ab_error(original, result),
+            evaluation.colourfulness(result),
+            evaluation.colourfulness(original),
+        ))
+    psnr, grey, ssim, ab_error, colourful, original_colourful = np.mean(rows, axis=0)
+    return {"psnr": float(psnr), "grey_psnr": float(grey), "ssim": float(ssim),
+            "ab_error": float(ab_error), "colourfulness": float(colourful / original_colourful)}
+
+
+def _run_config(run_dir, config):
+    """The config to train with: a new run's, or a resumed one's (checked against `config`)."""
+    path = run_dir / CONFIG_NAME
+    saved = None
+    if path.is_file() and (run_dir / CHECKPOINT_NAME).is_file():
+        saved = RecipeConfig(**_util.read_json(path, "run config"))
+    if config is None:
+        return saved or RecipeConfig()
+    if saved is not None:
+        changed = [field.name for field in dataclasses.fields(RecipeConfig)
+                   if field.name not in _CHANGEABLE
+                   and getattr(saved, field.name) != getattr(config, field.name)]
+        if changed:
+            raise RecipeError(
+                f"{run_dir} holds a run trained with other settings ({', '.join(changed)}): "
+                "resume it with its own settings, or choose a new run folder")
+    return config
+
+
+def _class_weights(run_dir, config, photos):
+    """Zhang et al.'s rebalancing weights from the training photos' colours, computed once
+    per run (kept in the run folder); None for the regression head."""
+    if config.head != "classification":
+        return None
+    path = run_dir / CLASS_WEIGHTS_NAME
+    if path.is_file():
+        return np.load(path)
+    samples = []
+    for photo in photos:  # every photo counts alike: its ab at 64 px on the shorter side
+        step = max(1, min(photo.shape[:2]) // 64)
+        lab = np.asarray(images_to_lab(photo[::step, ::step]))
+        samples.append(lab[..., 1:].reshape(-1, 2))
+    weights = zhang.rebalancing_weights(np.concatenate(samples))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _util.write_bytes_atomically(path, lambda file: np.save(file, weights))
+    return weights
+
+
+def images_to_lab(photo):
+    """uint8 RGB (H, W, 3) → float32 Lab."""
+    from colornet import color
+
+    return color.rgb_to_lab(photo.astype(np.float32) / 255.0)
+
+
+def _loss(config, class_weights):
+    if config.head == "classification":
+        return zhang.ClassificationLoss(class_weights)
+    return _ScaledAbError()
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class _ScaledAbError(keras.losses.Loss):
+    """The write-up's loss on the regression head: mean squared error of ab / 128."""
+
+    def __init__(self, name="scaled_ab_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        from colornet import color
+
+        error = keras.ops.square(keras.ops.cast(y_true, "float32") / color.AB_SCALE - y_pred)
+        return keras.ops.mean(error, axis=(1, 2, 3))
+
+
+def _restore(model, run_dir):
+    """Load the checkpoint into the model and its optimizer; the number of epochs done."""
+    path = run_dir / CHECKPOINT_NAME
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    if not path.is_file():
+        return 0
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    epoch = int(arrays.pop("epoch"))
+    lite_unet.set_trainable_weights(
+        model, {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+    state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+    variables = {_optimizer_key(variable): variable for variable in optimizer.variables}
+    if set(state) != set(variables):
+        raise RecipeError(f"{path} does not fit this run's optimizer: delete the run folder "
+                          "or choose another")
+    for name, variable in variables.items():
+        variable.assign(state[name])
+    return epoch
+
+
+def _optimizer_key(variable):
+    """An optimizer variable's path without the optimizer's own name, which Keras numbers
+    ("adam_1") when a process builds more than one."""
+    return variable.path.split("/", 1)[-1]
+
+
+def _save_checkpoint(model, run_dir, epoch):
+    arrays = {f"model/{k}": v for k, v in lite_unet.trainable_weights_dict(model).items()}
+    arrays |= {f"optimizer/{_optimizer_key(variable)}": keras.ops.convert_to_numpy(variable)
+               for variable in model.optimizer.variables}
+    arrays["epoch"] = np.array(epoch)
+    _util.write_bytes_atomically(run_dir / CHECKPOINT_NAME, lambda file: np.savez(file, **arrays))
+
+
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop at the first NaN loss, before the epoch's end saves anything from it."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            raise RecipeError(f"the loss became {float(loss)} at batch {batch + 1}; the last "
+                              "checkpoint is intact: resume with a lower learning rate")
+
+
+class _EpochEnd(keras.callbacks.Callback):
+    """After each epoch: validation scores, the epoch's weights, log.csv, then the checkpoint
+    (last, so a kill in between redoes the epoch rather than skipping its log row)."""
+
+    def __init__(self, run_dir, config, validation_paths):
+        super().__init__()
+        self.run_dir, self.config, self.validation_paths = run_dir, config, validation_paths
+        self.colorizer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan")))}
+        weights = lite_unet.trainable_weights_dict(self.model)
+        if self.validation_paths:
+            # The trunk trains at the crop size; photos are scored by one of any size.
+            if self.colorizer is None:
+                self.colorizer = lite_unet.colorizer(
+                    lite_unet.trunk(self.config.variant, "imagenet", self.config.head))
+            lite_unet.set_trainable_weights(self.colorizer.get_layer(lite_unet.TRUNK_NAME),
+                                            weights)
+            scores = score_photos(self.colorizer, self.validation_paths,
+                                  self.config.working_size)
+            row |= {f"val_{name}": value for name, value in scores.items()}
+        _util.write_bytes_atomically(self.run_dir / "epochs" / f"epoch-{epoch + 1:03d}.npz",
+                                     lambda file: np.savez(file, **weights))
+        _append_log(self.run_dir / LOG_NAME, row)
+        _save_checkpoint(self.model, self.run_dir, epoch + 1)
+        print(json.dumps(row), flush=True)
+
+
+def _append_log(path, row):
+    """Add a row to log.csv, rewriting it whole (atomically) without rows of this epoch or later."""
+    rows = [old for old in read_log(path.parent) if old["epoch"] < row["epoch"]] + [row]
+    fields = list(dict.fromkeys(key for each in rows for key in each))
+    lines = [",".join(fields)] + [",".join(_csv_value(each.get(key)) for key in fields)
+                                  for each in rows]
+    _util.write_bytes_atomically(path, lambda file: file.write(("\n".join(lines) + "\n").encode()))
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
