@@ -288,6 +288,8 @@ def _add_pretrain(commands):
                          help="the run folder (resumed when it holds a run)")
     command.add_argument("--epochs", type=cli_support.positive_int, default=defaults.epochs,
                          help="epochs in all, counting those already done")
+    command.add_argument("--until", type=cli_support.positive_int, default=None, metavar="EPOCH",
+                         help="stop after this epoch: a chunk of the run, resumed later")
     command.add_argument("--steps-per-epoch", type=cli_support.positive_int,
                          default=defaults.steps_per_epoch, help="batches per epoch")
     command.add_argument("--batch-size", type=cli_support.positive_int,
@@ -335,7 +337,8 @@ def _run_pretrain(args):
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         crop_size=args.crop_size, head=args.head,
     )
-    rows = recipe.train(args.corpus_dir, args.out, config, progress=not args.quiet)
+    rows = recipe.train(args.corpus_dir, args.out, config, progress=not args.quiet,
+                        until=args.until)
     if rows:
         print(f"{len(rows)} epochs done in {args.out}; last: " + ", ".join(
             f"{key} {value:.3f}" for key, value in rows[-1].items() if key != "epoch"))

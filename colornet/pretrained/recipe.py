@@ -34,7 +34,7 @@ class RecipeError(ValueError):
     """A run folder that cannot be used as asked (one line, with the remedy)."""
 
 
-def train(corpus_dir, run_dir, config=None, progress=True):
+def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     """Train (or resume) the pretrained colorizer on a corpus's train split.
 
     Args:
@@ -42,6 +42,8 @@ def train(corpus_dir, run_dir, config=None, progress=True):
         run_dir: the run folder (see the module docstring); created if need be.
         config: a `RecipeConfig`; None: the run's own config, or the defaults for a new run.
         progress: show progress bars.
+        until: stop after this epoch (a chunk of a longer run; the schedule stays the
+            config's); None: train all `config.epochs`.
 
     Returns:
         The rows of `log.csv`, one per epoch so far (dicts).
@@ -62,13 +64,14 @@ def train(corpus_dir, run_dir, config=None, progress=True):
         config.learning_rate, config.epochs * config.steps_per_epoch, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss(config, class_weights))
     done = _restore(model, run_dir)
-    if done >= config.epochs:
+    last = config.epochs if until is None else min(until, config.epochs)
+    if done >= last:
         return read_log(run_dir)
     config_path = run_dir / CONFIG_NAME
     _util.write_json_atomically(config_path, dataclasses.asdict(config))
     (run_dir / "epochs").mkdir(exist_ok=True)
     model.fit(
-        dataset, epochs=config.epochs, initial_epoch=done, verbose=1 if progress else 0,
+        dataset, epochs=last, initial_epoch=done, verbose=1 if progress else 0,
         callbacks=[
             crops.EpochSeed(dataset),
             _StopOnNonFiniteLoss(),
