@@ -314,23 +314,15 @@ def _add_pretrain(commands):
 
 
 def _run_pretrain(args):
-    from colornet import pretrained
     from colornet.pretrained import recipe, settings
 
     if args.export is not None:
-        rows = recipe.read_log(args.out)
-        if not rows:
-            raise ValueError(f"{args.out} has no complete epoch to export")
-        epoch = rows[-1]["epoch"] if args.export == "last" else cli_support.positive_int(
-            args.export)
-        folder = args.export_to or pretrained.FOLDER
-        path = pretrained.export(args.out, epoch, args.corpus_dir, folder=folder)
-        model = pretrained.load(folder)
-        scores = {split: recipe.score_photos(model, pretrained_split(args.corpus_dir, split))
-                  for split in ("validation", "held_out")}
-        pretrained.export(args.out, epoch, args.corpus_dir, folder=folder, scores=scores)
-        print(f"exported epoch {epoch} to {path}")
-        for split, values in scores.items():
+        epoch = None if args.export == "last" else cli_support.positive_int(args.export)
+        report = recipe.export(args.out, args.corpus_dir, epoch, folder=args.export_to,
+                               progress=not args.quiet)
+        print(f"exported epoch {report['epoch']} (annealed-mean temperature "
+              f"{report['temperature']}) to {report['path']}")
+        for split, values in report["scores"].items():
             print(f"{split}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
         return 0
     config = settings.RecipeConfig(
@@ -343,12 +335,6 @@ def _run_pretrain(args):
         print(f"{len(rows)} epochs done in {args.out}; last: " + ", ".join(
             f"{key} {value:.3f}" for key, value in rows[-1].items() if key != "epoch"))
     return 0
-
-
-def pretrained_split(corpus_dir, split):
-    from colornet import corpus
-
-    return corpus.split_paths(corpus_dir, split)
 
 
 _BATCH_SIZE_HELP = (

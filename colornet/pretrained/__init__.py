@@ -81,14 +81,17 @@ def working_size(folder=FOLDER, name=NAME):
     return int(info(folder, name)["network"]["working_size"])
 
 
-def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, scores=None):
+def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, temperature=None,
+           scores=None, temperature_search=None):
     """Write one epoch of a recipe run as the shipped files (weights in float16).
 
     Args:
         run_dir: a `recipe.train` run folder.
         epoch: which epoch's weights (1-based).
         corpus_dir: the corpus it was trained on (its MANIFEST's hash is recorded).
+        temperature: the annealed mean's (classification head); None: Zhang et al.'s 0.38.
         scores: {split: scores} to record, e.g. {"held_out": recipe.score_photos(...)}.
+        temperature_search: how the temperature was chosen ({temperature: scores}), to record.
 
     Returns:
         The weights file's path.
@@ -112,7 +115,7 @@ def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, scores=None)
             "architecture": "U-Net decoder on a frozen EfficientNet-Lite (colornet.nets.lite_unet)",
             "variant": config.variant,
             "head": config.head,
-            "temperature": zhang.ANNEALED_TEMPERATURE,
+            "temperature": temperature or zhang.ANNEALED_TEMPERATURE,
             "working_size": config.working_size,
             "decoder_parameters": int(sum(array.size for array in arrays.values())),
             "weights_dtype": "float16",
@@ -125,6 +128,7 @@ def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, scores=None)
         "epoch": epoch,
         "recipe": dataclasses.asdict(config),
         "scores": scores or {},
+        "temperature_search": temperature_search or {},
         "exported": datetime.date.today().isoformat(),
     }
     _util.write_json_atomically(info_path, description)

@@ -81,6 +81,42 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     return read_log(run_dir)
 
 
+def export(run_dir, corpus_dir, epoch=None, folder=None, progress=True):
+    """Write one epoch of a run as the shipped model (`colornet.pretrained.export`), with the
+    annealed mean's temperature chosen on the validation split (`choose_temperature`) and
+    the scores on the validation and held-out splits recorded.
+
+    Args:
+        epoch: the epoch to export; None: the last complete one.
+        folder: where to write; None: colornet's own `pretrained/` folder.
+
+    Returns:
+        {"epoch", "temperature", "scores": {split: scores}, "path": the weights file}.
+    """
+    from colornet import pretrained
+
+    rows = read_log(run_dir)
+    if not rows:
+        raise RecipeError(f"{run_dir} has no complete epoch to export: train it first")
+    epoch = rows[-1]["epoch"] if epoch is None else epoch
+    folder = pretrained.FOLDER if folder is None else pathlib.Path(folder)
+    pretrained.export(run_dir, epoch, corpus_dir, folder=folder)
+    trunk = pretrained.load(folder).get_layer(lite_unet.TRUNK_NAME)
+    temperature, table = zhang.ANNEALED_TEMPERATURE, {}
+    if lite_unet.head_of(trunk) == "classification":
+        if progress:
+            print("choosing the annealed mean's temperature on the validation photos...")
+        temperature, table = choose_temperature(
+            trunk, _corpus.split_paths(corpus_dir, "validation"))
+    model = lite_unet.colorizer(trunk, temperature)
+    scores = {split: score_photos(model, _corpus.split_paths(corpus_dir, split))
+              for split in ("validation", "held_out")}
+    path = pretrained.export(run_dir, epoch, corpus_dir, folder=folder, temperature=temperature,
+                             scores=scores,
+                             temperature_search={str(t): row for t, row in table.items()})
+    return {"epoch": epoch, "temperature": temperature, "scores": scores, "path": path}
+
+
 def read_log(run_dir):
     """log.csv's rows as dicts of floats (epoch as int); [] before the first epoch."""
     path = pathlib.Path(run_dir) / LOG_NAME
@@ -116,6 +152,29 @@ def score_photos(model, paths, working_size=256):
     psnr, grey, ssim, ab_error, colourful, original_colourful = np.mean(rows, axis=0)
     return {"psnr": float(psnr), "grey_psnr": float(grey), "ssim": float(ssim),
             "ab_error": float(ab_error), "colourfulness": float(colourful / original_colourful)}
+
+
+# Annealed-mean temperatures tried on the validation split: lower is more vivid (the mode),
+# higher is safer (the mean); Zhang et al. chose 0.38 on ImageNet.
+TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+# The colourfulness (share of the originals') a chosen temperature must keep.
+MIN_COLOURFULNESS = 0.6
+
+
+def choose_temperature(trunk_model, validation_paths, working_size=256,
+                       temperatures=TEMPERATURES, min_colourfulness=MIN_COLOURFULNESS):
+    """The annealed-mean temperature with the best validation PSNR among those that keep
+    `min_colourfulness` of the originals' colourfulness (the most colourful if none does).
+
+    Returns:
+        (temperature, {temperature: scores}).
+    """
+    table = {t: score_photos(lite_unet.colorizer(trunk_model, t), validation_paths, working_size)
+             for t in temperatures}
+    vivid = [t for t in temperatures if table[t]["colourfulness"] >= min_colourfulness]
+    if vivid:
+        return max(vivid, key=lambda t: table[t]["psnr"]), table
+    return max(temperatures, key=lambda t: table[t]["colourfulness"]), table
 
 
 def _run_config(run_dir, config):
