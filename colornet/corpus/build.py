@@ -150,7 +150,8 @@ def read_manifest(corpus_dir, *, missing_ok=False):
         if missing_ok:
             return []
         raise CorpusError(f"{corpus_dir} holds no {MANIFEST}: build it with `colornet corpus "
-                          f"{corpus_dir}`")
+                          f"{corpus_dir}`, or give it train/, validation/ and held_out/ "
+                          "folders of photos")
     with open(path, newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file, delimiter="\t"))
     for row in rows:
@@ -159,10 +160,19 @@ def read_manifest(corpus_dir, *, missing_ok=False):
 
 
 def split_paths(corpus_dir, split):
-    """The photo paths of one split of a built corpus, in MANIFEST order."""
+    """The photo paths of one split of a corpus, in MANIFEST order.
+
+    A folder without a MANIFEST works too when it has a subfolder per split (`train/`,
+    `validation/`, `held_out/`) of photos: any data set laid out that way (a split that is
+    missing has no photos)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     corpus_dir = pathlib.Path(corpus_dir)
+    if not (corpus_dir / MANIFEST).is_file() and (corpus_dir / "train").is_dir():
+        from colornet import images
+
+        folder = corpus_dir / split
+        return images.list_images(folder) if folder.is_dir() else []
     return [corpus_dir / row["file"] for row in read_manifest(corpus_dir)
             if row["split"] == split]
 

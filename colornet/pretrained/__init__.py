@@ -121,7 +121,7 @@ def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, temperature=
             "weights_dtype": "float16",
         },
         "trained_on": {
-            "corpus_manifest_sha256": corpus.manifest_hash(corpus_dir),
+            "corpus_manifest_sha256": _manifest_hash(corpus_dir),
             "split": "train",
             "photos": len(corpus.split_paths(corpus_dir, "train")),
         },
@@ -135,3 +135,13 @@ def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, temperature=
     with _util.atomic_output(log_path) as temporary:
         shutil.copyfile(run_dir / recipe.LOG_NAME, temporary)
     return weights_path
+
+
+def _manifest_hash(corpus_dir):
+    """The corpus MANIFEST's sha256, or None for a folder of photos without one."""
+    from colornet import corpus
+
+    try:
+        return corpus.manifest_hash(corpus_dir)
+    except corpus.CorpusError:
+        return None
