@@ -187,7 +187,9 @@ def _installed_debian_versions(root):
     versions = {}
     for stanza in path.read_text(encoding="utf-8", errors="replace").split("\n\n"):
         fields = dict(re.findall(r"^([A-Za-z-]+): ?(.*)$", stanza, flags=re.MULTILINE))
-        if fields.get("Status", "").endswith("installed") and "Package" in fields:
+        # Status is "WANT FLAG STATE"; only the state "installed" means the files are there
+        # ("not-installed" and "half-installed" also end in the word).
+        if fields.get("Status", "").split()[-1:] == ["installed"] and "Package" in fields:
             versions[fields["Package"]] = fields.get("Version", "")
     return versions
 
