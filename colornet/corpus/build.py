@@ -353,6 +353,8 @@ def _encoded(photo, image, original):
 
 def _entry(package, version, photo, data, suffix):
     stem = photo.name or pathlib.PurePosixPath(photo.path).stem
+    if photo.name is None and photo.frame is not None:  # each frame a file of its own
+        stem = f"{stem}-{photo.frame}"
     split = split_of(photo.scene)
     # As displayed: a file kept as it is has no EXIF rotation, and re-encoded ones are upright.
     width, height = PIL.Image.open(io.BytesIO(data)).size
