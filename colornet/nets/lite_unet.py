@@ -120,10 +120,11 @@ def set_trainable_weights(trunk_model, arrays):
             f"{' (' + sorted(missing)[0] + ', ...)' if missing else ''}, {len(extra)} unknown"
             f"{' (' + sorted(extra)[0] + ', ...)' if extra else ''}"
         )
-    for path, variable in variables.items():
+    for path, variable in variables.items():  # all checked before any is assigned
         if tuple(arrays[path].shape) != tuple(variable.shape):
             raise ValueError(f"the weights do not fit this network: {path} is "
                              f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
+    for path, variable in variables.items():
         variable.assign(ops.cast(arrays[path], variable.dtype))
 
 
