@@ -197,7 +197,9 @@ def _installed_debian_versions(root):
     versions = {}
     for stanza in path.read_text(encoding="utf-8", errors="replace").split("\n\n"):
         fields = dict(re.findall(r"^([A-Za-z-]+): ?(.*)$", stanza, flags=re.MULTILINE))
-        if fields.get("Status", "").endswith("installed") and "Package" in fields:
+        # Status is "WANT FLAG STATE"; only the state "installed" means the files are there
+        # ("not-installed" and "half-installed" also end in the word).
+        if fields.get("Status", "").split()[-1:] == ["installed"] and "Package" in fields:
             versions[fields["Package"]] = fields.get("Version", "")
     return versions
 
@@ -361,6 +363,8 @@ def _encoded(photo, image, original):
 
 def _entry(package, version, photo, data, suffix):
     stem = photo.name or pathlib.PurePosixPath(photo.path).stem
+    if photo.name is None and photo.frame is not None:  # each frame a file of its own
+        stem = f"{stem}-{photo.frame}"
     split = split_of(photo.scene)
     # As displayed: a file kept as it is has no EXIF rotation, and re-encoded ones are upright.
     width, height = PIL.Image.open(io.BytesIO(data)).size

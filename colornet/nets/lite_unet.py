@@ -120,10 +120,11 @@ def set_trainable_weights(trunk_model, arrays):
             f"{' (' + sorted(missing)[0] + ', ...)' if missing else ''}, {len(extra)} unknown"
             f"{' (' + sorted(extra)[0] + ', ...)' if extra else ''}"
         )
-    for path, variable in variables.items():
+    for path, variable in variables.items():  # all checked before any is assigned
         if tuple(arrays[path].shape) != tuple(variable.shape):
             raise ValueError(f"the weights do not fit this network: {path} is "
                              f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
+    for path, variable in variables.items():
         variable.assign(ops.cast(arrays[path], variable.dtype))
 
 
@@ -155,18 +156,22 @@ def _block_output(model, index):
 @keras.saving.register_keras_serializable(package="colornet")
 class PadToMultiple(keras.layers.Layer):
     """(B, H, W, C) → (B, H', W', C), mirror-padded at the bottom and right to multiples of
-    `multiple` (the same photo, so nothing shifts; `CropLike` cuts it back)."""
+    `multiple` (the same photo, so nothing shifts; `CropLike` cuts it back). A side shorter
+    than its padding (a 9-pixel strip padded to 32) is mirrored back and forth again."""
 
     def __init__(self, multiple, **kwargs):
         super().__init__(**kwargs)
         self.multiple = int(multiple)
 
     def call(self, images):
-        height, width = ops.shape(images)[1], ops.shape(images)[2]
-        pad_height = (-height) % self.multiple
-        pad_width = (-width) % self.multiple
-        return ops.pad(images, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]],
-                       mode="symmetric")
+        # ops.pad's "symmetric" mode cannot pad a side by more than its own length.
+        return self._mirror(self._mirror(images, 1), 2)
+
+    def _mirror(self, images, axis):
+        length = ops.shape(images)[axis]
+        index = ops.arange(length + (-length) % self.multiple) % (2 * length)
+        return ops.take(images, ops.where(index < length, index, 2 * length - 1 - index),
+                        axis=axis)
 
     def compute_output_shape(self, input_shape):
         def padded(side):

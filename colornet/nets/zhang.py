@@ -55,7 +55,10 @@ def soft_encode(ab, bins=None):
     squared = _squared_distances(ab, bins)  # (..., Q)
     nearest = ops.top_k(-squared, SOFT_NEIGHBOURS, sorted=False)[1]  # (..., 5)
     chosen = ops.sum(ops.one_hot(nearest, ops.shape(bins)[0], dtype=squared.dtype), axis=-2)
-    weights = ops.exp(-squared / (2 * SOFT_SIGMA**2)) * chosen
+    # Measured from the nearest bin, so that an ab far from every bin (a = b = 128 is 80
+    # units away) does not underflow to 0 / 0; the normalisation below cancels the shift.
+    closest = ops.min(squared, axis=-1, keepdims=True)
+    weights = ops.exp(-(squared - closest) / (2 * SOFT_SIGMA**2)) * chosen
     return weights / ops.sum(weights, axis=-1, keepdims=True)
 
 
