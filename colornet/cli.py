@@ -19,10 +19,12 @@ option. Ctrl-C (status 130) and SIGTERM (143) print one line, never a traceback.
 import argparse
 import dataclasses
 import math
+import os
 import pathlib
 import signal
 import sys
 
+import colornet
 from colornet import cli_support, config, precision
 
 
@@ -46,7 +48,10 @@ def _main(argv):
         return 2
     command = f"colornet {args.command}"
     cli_support.quit_quietly_on_signals(command)
-    import keras  # noqa: F401  the start-up's long import, still under the quiet handler
+    if args.verbose and not colornet.TF_LOG_LEVEL_CHOSEN:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow's information lines too
+    with cli_support.native_notices_hidden(verbose=args.verbose):
+        import keras  # noqa: F401  the start-up's long import, still under the quiet handler
 
     from colornet import images
 
@@ -82,6 +87,7 @@ def build_parser():
     from colornet import __version__
 
     parser.add_argument("--version", action="version", version=f"colornet {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_single(commands)
     _add_prepare(commands)
@@ -93,7 +99,18 @@ def build_parser():
     _add_lab(commands)
     _add_serve(commands)
     _add_classify(commands)
+    for command in commands.choices.values():
+        # Also after the command's name, where users put options; SUPPRESS keeps the
+        # top-level one's value when this one is not given.
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=_VERBOSE_HELP)
     return parser
+
+
+_VERBOSE_HELP = (
+    "also show TensorFlow's start-up notices (oneDNN, CPU instructions); its warnings and "
+    "errors always show"
+)
 
 
 def _add_single(commands):
