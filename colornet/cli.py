@@ -433,7 +433,9 @@ def _add_colorize(commands):
             "colorizer) or a training run folder (its best model). Each output keeps its "
             "input's name, size, orientation and, as PNG, its transparency; the colour comes "
             "from the model and the detail from the photo's own full-resolution lightness. "
-            "Photos that fail are reported and skipped, and the exit status is then 1."
+            "Photos that fail are reported and skipped, and the exit status is then 1. Run "
+            "again after an interruption: photos an earlier run completed from the same input "
+            "with the same model and settings are skipped (a record in OUT_DIR says which)."
         ),
         formatter_class=cli_support.HelpFormatter,
     )
@@ -445,9 +447,14 @@ def _add_colorize(commands):
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
     command.add_argument("--tile", type=cli_support.whole_number(8, 8), default=config.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
+    command.add_argument("--overwrite", action="store_true",
+                         help="colorize every photo again, also those an earlier run completed")
     command.set_defaults(
         run=_run_colorize,
-        on_interrupt=lambda args: f"the photos already in {args.output} are complete",
+        on_interrupt=lambda args: (
+            f"the photos already in {args.output} are complete; run the same command again "
+            "to colorize the rest"
+        ),
     )
 
 
@@ -459,8 +466,11 @@ def _run_colorize(args):
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
+        skip_complete=not args.overwrite,
     )
     print(report.summary())
+    if report.skipped:
+        print("  (--overwrite colorizes them again)")
     if report.written:
         print(f"wrote to {args.output}")
     return 1 if report.failed else 0

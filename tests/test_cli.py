@@ -319,6 +319,31 @@ def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
     assert f"{second} -> {tmp_path / 'out' / 'photo-2.png'}" in out
 
 
+def test_colorize_again_skips_complete_photos_says_so_and_overwrite_redoes_them(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "in", 2)
+    command = ["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+               "--model", str(tmp_path / "v1.keras"), "--quiet"]
+    assert cli.main(command) == 0
+    first = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "out").glob("*.png")}
+    capsys.readouterr()
+    assert cli.main(command) == 0
+    out = capsys.readouterr().out
+    assert "colorized 0 photos" in out and "skipped 2 photos" in out and "--overwrite" in out
+    assert "wrote to" not in out
+    assert {path.name: path.stat().st_mtime_ns
+            for path in (tmp_path / "out").glob("*.png")} == first
+    assert cli.main([*command, "--overwrite"]) == 0
+    assert "colorized 2 photos" in capsys.readouterr().out
+
+
 def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
     _save(tmp_path / "photo.png", blobs_photo(32))
     status = cli.main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
