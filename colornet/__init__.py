@@ -13,7 +13,9 @@ import os
 
 # TensorFlow's C++ start-up notices (XLA, CPU features) drown the output of a short script;
 # keep its warnings and errors. Set TF_CPP_MIN_LOG_LEVEL yourself to choose otherwise. (TF 2.21
-# prints its oneDNN notice before reading this setting, so that one line still appears.)
+# prints its oneDNN notice before reading this setting, so that one line still appears; the
+# command line holds it back, `colornet --verbose` shows it and the rest.)
+TF_LOG_LEVEL_CHOSEN = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

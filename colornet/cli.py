@@ -20,10 +20,12 @@ option. Ctrl-C (status 130) and SIGTERM (143) print one line, never a traceback.
 import argparse
 import dataclasses
 import math
+import os
 import pathlib
 import signal
 import sys
 
+import colornet
 from colornet import cli_support, config, precision
 
 
@@ -47,7 +49,10 @@ def _main(argv):
         return 2
     command = f"colornet {args.command}"
     cli_support.quit_quietly_on_signals(command)
-    import keras  # noqa: F401  the start-up's long import, still under the quiet handler
+    if args.verbose and not colornet.TF_LOG_LEVEL_CHOSEN:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow's information lines too
+    with cli_support.native_notices_hidden(verbose=args.verbose):
+        import keras  # noqa: F401  the start-up's long import, still under the quiet handler
 
     from colornet import images
 
@@ -83,6 +88,7 @@ def build_parser():
     from colornet import __version__
 
     parser.add_argument("--version", action="version", version=f"colornet {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_single(commands)
     _add_prepare(commands)
@@ -95,7 +101,18 @@ def build_parser():
     _add_lab(commands)
     _add_serve(commands)
     _add_classify(commands)
+    for command in commands.choices.values():
+        # Also after the command's name, where users put options; SUPPRESS keeps the
+        # top-level one's value when this one is not given.
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=_VERBOSE_HELP)
     return parser
+
+
+_VERBOSE_HELP = (
+    "also show TensorFlow's start-up notices (oneDNN, CPU instructions); its warnings and "
+    "errors always show"
+)
 
 
 def _add_single(commands):
@@ -490,7 +507,9 @@ def _add_colorize(commands):
             "colorizer) or a training run folder (its best model). Each output keeps its "
             "input's name, size, orientation and, as PNG, its transparency; the colour comes "
             "from the model and the detail from the photo's own full-resolution lightness. "
-            "Photos that fail are reported and skipped, and the exit status is then 1."
+            "Photos that fail are reported and skipped, and the exit status is then 1. Run "
+            "again after an interruption: photos an earlier run completed from the same input "
+            "with the same model and settings are skipped (a record in OUT_DIR says which)."
         ),
         formatter_class=cli_support.HelpFormatter,
     )
@@ -502,9 +521,14 @@ def _add_colorize(commands):
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
     command.add_argument("--tile", type=cli_support.whole_number(8, 8), default=config.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
+    command.add_argument("--overwrite", action="store_true",
+                         help="colorize every photo again, also those an earlier run completed")
     command.set_defaults(
         run=_run_colorize,
-        on_interrupt=lambda args: f"the photos already in {args.output} are complete",
+        on_interrupt=lambda args: (
+            f"the photos already in {args.output} are complete; run the same command again "
+            "to colorize the rest"
+        ),
     )
 
 
@@ -516,8 +540,11 @@ def _run_colorize(args):
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
+        skip_complete=not args.overwrite,
     )
     print(report.summary())
+    if report.skipped:
+        print("  (--overwrite colorizes them again)")
     if report.written:
         print(f"wrote to {args.output}")
     return 1 if report.failed else 0

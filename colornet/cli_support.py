@@ -9,8 +9,10 @@ import contextlib
 import math
 import os
 import pathlib
+import re
 import signal
 import sys
+import tempfile
 import warnings
 
 from colornet import leftovers
@@ -123,7 +125,8 @@ def quit_quietly_on_signals(command="colornet"):
 
     def quit_now(signum, frame):
         word = "interrupted" if signum == signal.SIGINT else "terminated"
-        os.write(sys.stderr.fileno(), f"{command}: {word}\n".encode())
+        # To the terminal even while `native_notices_hidden` holds stderr's descriptor.
+        os.write(_terminal_stderr or sys.stderr.fileno(), f"{command}: {word}\n".encode())
         os._exit(INTERRUPTED_STATUS if signum == signal.SIGINT else TERMINATED_STATUS)
 
     signal.signal(signal.SIGINT, quit_now)
@@ -142,7 +145,74 @@ def raise_on_signals():
 
 
 # ---------------------------------------------------------------------------------------------
-# Warnings
+# Warnings and notices
+
+# An absl log line's head: severity, date (0000 before absl is initialised), time, thread,
+# source. TensorFlow's C++ start-up prints its notices so, to the process's stderr descriptor,
+# some (oneDNN's) before reading TF_CPP_MIN_LOG_LEVEL, so no setting silences them.
+_LOG_HEAD = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [^\]]*\] ")
+_NOTICES = (
+    re.compile(r"^I\d{4} "),  # information: oneDNN is on, which CPU instructions are used
+    re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
+)
+# The descriptor of the real stderr while `native_notices_hidden` redirects descriptor 2.
+_terminal_stderr = None
+
+
+def is_start_up_notice(record):
+    """True for a native log record (its head line and any lines continuing it) that only
+    informs: TensorFlow's information lines and absl's preamble before them. Warnings and
+    errors are not notices."""
+    return any(pattern.match(record) for pattern in _NOTICES)
+
+
+def _records(text):
+    """The lines of native log output grouped into records: a head line and the lines after
+    it that do not start a record of their own (cpu_feature_guard continues on a second)."""
+    records = []
+    for line in text.splitlines(keepends=True):
+        starts = _LOG_HEAD.match(line) or line.startswith("WARNING: All log messages")
+        if records and not starts and is_start_up_notice(records[-1]):
+            records[-1] += line
+        else:
+            records.append(line)
+    return records
+
+
+@contextlib.contextmanager
+def native_notices_hidden(verbose=False):
+    """Inside: what native code writes to stderr (descriptor 2) is held back, then written
+    without TensorFlow's start-up notices. For the import of TensorFlow, which prints them
+    whatever TF_CPP_MIN_LOG_LEVEL says. Warnings and errors still show; when the block fails,
+    everything held back shows, notices included, since they may explain the failure.
+    `verbose`: nothing is held back.
+    """
+    global _terminal_stderr
+    if verbose:
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    failed = True
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        _terminal_stderr = terminal
+        try:
+            yield
+            failed = False
+        finally:
+            sys.stderr.flush()
+            os.dup2(terminal, 2)
+            _terminal_stderr = None
+            os.close(terminal)
+            held.seek(0)
+            text = held.read().decode(errors="replace")
+            shown = text if failed else "".join(
+                record for record in _records(text) if not is_start_up_notice(record)
+            )
+            if shown:
+                sys.stderr.write(shown)
+                sys.stderr.flush()
 
 
 @contextlib.contextmanager

@@ -3,16 +3,26 @@
 Inputs are files, folders (searched recursively) and glob patterns; each output keeps its
 input's name and its path inside an input folder. Work streams: memory holds one batch of
 photos at a time, however many there are. Each photo is colorized by `colornet.colorize`.
+
+A run that a kill stopped can be resumed: every output is written whole or not at all
+(`images.save_image`), and, when asked, each one is then recorded in the output folder's
+`.colornet-colorized.jsonl` with the input, model and settings it was made from, so that the
+next run skips what is complete and made the same way, and redoes the rest.
 """
 
 import collections
 import dataclasses
 import glob
+import hashlib
+import json
+import os
 import pathlib
 
+import keras
+import numpy as np
 import tqdm
 
-from colornet import _util, colorize, images, leftovers
+from colornet import _util, colorize, images, keras_utils, leftovers
 from colornet.config import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
@@ -21,6 +31,8 @@ from colornet.config import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 # says what it means for the largest photos.
 MEMORY_BYTES_PER_PIXEL = 24
 MEMORY_OVERHEAD_BYTES = 256 * 2**20
+# The record of completed outputs, in the output folder: one JSON line per output written.
+COMPLETED_RECORD = ".colornet-colorized.jsonl"
 
 
 @dataclasses.dataclass
@@ -30,9 +42,16 @@ class ColorizeReport:
     # (input path, output path) of every photo written whose name another input shares, so
     # that a/photo.jpg and b/photo.jpg can be told apart as photo.jpg and photo-2.jpg.
     renamed: list = dataclasses.field(default_factory=list)
+    # Output paths an earlier run completed from the same input, model and settings.
+    skipped: list = dataclasses.field(default_factory=list)
 
     def summary(self):
         lines = [f"colorized {len(self.written)} photo{'s' * (len(self.written) != 1)}"]
+        if self.skipped:
+            lines.append(
+                f"skipped {_util.plural(len(self.skipped), 'photo')} an earlier run colorized "
+                "from the same input with the same model and settings"
+            )
         if self.renamed:
             lines.append("photos of the same name, written as:")
             lines += [f"  {source} -> {target}" for source, target in self.renamed]
@@ -146,7 +165,7 @@ def _unique_names(found):
 
 def colorize_files(
     model, inputs, out_dir, *, batch_size=8, image_format=None,
-    working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True,
+    working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True, skip_complete=None,
 ):
     """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
 
@@ -156,8 +175,14 @@ def colorize_files(
     that fail to load are reported by name and skipped; an output that would overwrite an
     input is refused.
 
+    `skip_complete`: None keeps no record. True records each output written in
+    `out_dir/COMPLETED_RECORD` and skips every photo whose output an earlier recorded run
+    wrote from the same input (path, size, modification time) with the same model (weights
+    and precision) and settings, and that is still as that run left it; False keeps the
+    record but colorizes every photo again.
+
     Returns:
-        A `ColorizeReport` of what was written and what failed.
+        A `ColorizeReport` of what was written, skipped and failed.
     """
     if image_format not in (None, "png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
@@ -168,6 +193,19 @@ def colorize_files(
     out_dir = pathlib.Path(out_dir)
     leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
+    record = None
+    if skip_complete is not None:
+        made_by = _fingerprint(model, image_format, working_size, tile)
+        record = _CompletedRecord(out_dir, made_by)
+        if skip_complete:
+            kept = []
+            for path, name in jobs:
+                target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+                if record.is_complete(path, target):
+                    report.skipped.append(target)
+                else:
+                    kept.append((path, name))
+            jobs = kept
     bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
     for first in range(0, len(jobs), batch_size):
         loaded = []
@@ -192,6 +230,8 @@ def colorize_files(
             try:
                 _save(target, lightness, ab, alpha, protected=inputs_paths)
                 report.written.append(target)
+                if record is not None:
+                    record.add(path, target)
                 if path in sharing:
                     report.renamed.append((path, target))
             except images.ImageError as error:
@@ -199,6 +239,74 @@ def colorize_files(
             bar.update()
     bar.close()
     return report
+
+
+def _fingerprint(model, image_format, working_size, tile):
+    """A hash of what decides an output besides its input: the model's weights and the
+    precision of each of its layers, and the settings."""
+    digest = hashlib.sha256()
+    for variable in model.weights:  # one variable in memory at a time
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(variable))
+        digest.update(f"{variable.path}:{value.dtype}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    policies = [layer.dtype_policy.name for layer in keras_utils.nested_layers(model)]
+    settings = [policies, image_format, working_size, tile]
+    digest.update(json.dumps(settings).encode())
+    return digest.hexdigest()
+
+
+class _CompletedRecord:
+    """The outputs earlier runs completed in a folder, one JSON line each in
+    COMPLETED_RECORD: output name → its input's path, size and time, the output's own size
+    and time, and the fingerprint of model and settings. Appended after each output is in
+    place, so a kill loses at most the line being written, which is then ignored."""
+
+    def __init__(self, out_dir, made_by):
+        self.out_dir, self.made_by = pathlib.Path(out_dir), made_by
+        self.path = self.out_dir / COMPLETED_RECORD
+        self.entries = {}
+        try:
+            text = self.path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        lines = text.splitlines()
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                self.entries[entry["output"]] = entry
+            except (ValueError, TypeError, KeyError):
+                continue  # a line a kill cut short, or not ours
+        # Outputs written again, or a line a kill cut short (the next would join it): compact.
+        if len(lines) > len(self.entries) or not text.endswith("\n") and text:
+            _util.write_bytes_atomically(self.path, lambda file: file.write(b"".join(
+                (json.dumps(entry) + "\n").encode() for entry in self.entries.values()
+            )))
+
+    def _entry(self, source, target):
+        source_stat, target_stat = os.stat(source), os.stat(target)
+        return {
+            "output": target.relative_to(self.out_dir).as_posix(),
+            "input": str(pathlib.Path(source).resolve()),
+            "input_size": source_stat.st_size,
+            "input_mtime_ns": source_stat.st_mtime_ns,
+            "output_size": target_stat.st_size,
+            "output_mtime_ns": target_stat.st_mtime_ns,
+            "made_by": self.made_by,
+        }
+
+    def is_complete(self, source, target):
+        """True when `target` is what an earlier run made from `source` as this one would."""
+        recorded = self.entries.get(target.relative_to(self.out_dir).as_posix())
+        try:
+            return recorded is not None and recorded == self._entry(source, target)
+        except OSError:
+            return False  # the output (or the input) is gone
+
+    def add(self, source, target):
+        entry = self._entry(source, target)
+        self.entries[entry["output"]] = entry
+        with open(self.path, "a") as file:
+            file.write(json.dumps(entry) + "\n")
 
 
 def colorize_file(

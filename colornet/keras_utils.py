@@ -1,5 +1,7 @@
 """Keras helpers that know nothing of colour: batched prediction and walking nested models."""
 
+import logging
+
 import keras
 import numpy as np
 
@@ -28,6 +30,23 @@ def predict_batches(model, inputs, batch_size=8):
             batch = np.concatenate([batch, np.repeat(batch[-1:], padded_count - count, axis=0)])
         outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
     return np.concatenate(outputs)
+
+
+def _is_not_a_retracing_warning(record):
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_retracing_warnings():
+    """Drop TensorFlow's warning that a function was traced again ("5 out of the last 5 calls
+    to ... triggered tf.function retracing"), keeping its other log lines.
+
+    For a program that predicts photos of many sizes (`predict_batches` traces the model once
+    per input shape), where tracing again is expected; the warning's advice is for whoever
+    wrote the function. Calling it again changes nothing.
+    """
+    logger = logging.getLogger("tensorflow")
+    if _is_not_a_retracing_warning not in logger.filters:
+        logger.addFilter(_is_not_a_retracing_warning)
 
 
 def nested_layers(model):

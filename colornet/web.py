@@ -349,6 +349,9 @@ def app(
     if not max_megapixels > 0:
         raise ValueError(f"max_megapixels must be positive, got {max_megapixels}")
     served = _served_models(models, precision)
+    # Every upload has a size of its own, so the model is traced again now and then: expected
+    # here, and TensorFlow's advice about it is for programmers.
+    keras_utils.quiet_retracing_warnings()
     limits = _Limits(int(max_megapixels * 1e6), working_size)
     workspace()  # before the Blocks, which reads Gradio's cache folder when it is made
     with gr.Blocks(
@@ -385,6 +388,7 @@ def _colorizing_panel(served, limits, max_megapixels):
                 type="filepath",
                 elem_id="uploads",
             )
+            _refuse_quietly(uploads)
             choice = gr.Dropdown(labels, value=labels[0], label="Model", elem_id="model")
             about = gr.Markdown(served[labels[0]].describe(), elem_id="about-model")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize")
@@ -427,18 +431,41 @@ def _show_pair(pairs, event: gr.SelectData):
     return tuple(pairs[index]) if 0 <= index < len(pairs) else None
 
 
+def refusal(message, duration=10):
+    """The gr.Error that refuses a request the page cannot serve (no photo, a broken one):
+    a normal event, so the server's console gets one log line, not Gradio's traceback."""
+    _log.info("refused: %s", "; ".join(message.splitlines()))
+    return gr.Error(message, duration=duration, print_exception=False)
+
+
+def _refuse_quietly(uploads):
+    """Make the gr.File `uploads` refuse a file of a type it does not take (it checks the
+    suffix) as a `refusal` too. On the one object: a subclass of a Gradio component would
+    make Gradio write a colornet/web.pyi beside this module."""
+    check = uploads.preprocess
+
+    def preprocess(payload):
+        try:
+            return check(payload)
+        except gr.Error as error:
+            raise refusal(error.message) from None
+
+    uploads.preprocess = preprocess
+    return uploads
+
+
 def _answer(served, files, label, limits):
     """One click of Colorize: every photo in `files` colorized with the model `label`. A bad
     photo is reported in the status and skipped; when none works, the page shows gr.Error."""
     files = [file for file in (files or []) if file]
     if not files:
-        raise gr.Error("Drop one or more photos first.")
+        raise refusal("Drop one or more photos first.")
     if len(files) > MAX_PHOTOS_PER_REQUEST:
-        raise gr.Error(
+        raise refusal(
             f"{len(files)} photos at once; the page takes up to {MAX_PHOTOS_PER_REQUEST}."
         )
     if label not in served:
-        raise gr.Error(f"no model called {label!r}; choose one of: {', '.join(served)}")
+        raise refusal(f"no model called {label!r}; choose one of: {', '.join(served)}")
     model = served[label]
     folder = _new_result_folder()
     started = time.perf_counter()
@@ -459,8 +486,10 @@ def _answer(served, files, label, limits):
             failures.append(
                 f"{name}: could not colorize it ({type(error).__name__}: {_util.first_line(error)})"
             )
+    if failures and results:
+        _log.info("not colorized: %s", "; ".join(failures))
     if not results:
-        raise gr.Error("\n".join(failures), duration=None)
+        raise refusal("\n".join(failures), duration=None)
     seconds = time.perf_counter() - started
     lines = [
         f"Colorized {len(results)} photo{'s' * (len(results) != 1)} with {label} "
@@ -516,6 +545,7 @@ def serve(
     page = app(
         models, max_megapixels=max_megapixels, working_size=working_size, queue_size=queue_size
     )
+    _log_to_console()
     # SIGTERM (a service manager's stop) unwinds like Ctrl-C, so the cleanup below runs.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -526,6 +556,17 @@ def serve(
     finally:
         page.close()
         remove_workspace()
+
+
+def _log_to_console():
+    """The page's log lines (refused requests, photos not colorized, failures) on stderr, one
+    timed line each (a failure's traceback after it): the server's console."""
+    if not _log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        _log.addHandler(handler)
+        _log.setLevel(logging.INFO)
+        _log.propagate = False  # once, whatever the web server does with the root logger
 
 
 def demo_model(progress=False):

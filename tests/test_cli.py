@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, results on disk, one-line errors."""
 
+import os
 import re
 import subprocess
 import sys
@@ -96,6 +97,65 @@ def test_lab_writes_a_channel_figure(tmp_path, photo_path):
     output = tmp_path / "lab.png"
     assert cli.main(["lab", str(photo_path), "-o", str(output)]) == 0
     assert Image.open(output).size[0] > 800
+
+
+# What TensorFlow 2.21 prints on import whatever TF_CPP_MIN_LOG_LEVEL says, and what it
+# prints when its level allows information lines.
+START_UP_NOTICES = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796588913.616811   10305 port.cc:153] oneDNN custom operations are on. You "
+    "may see slightly different numerical results.\n"
+    "I0000 00:00:1796588913.801824   10305 cpu_feature_guard.cc:227] This TensorFlow binary "
+    "is optimized to use available CPU instructions in performance-critical operations.\n"
+    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild "
+    "TensorFlow with the appropriate compiler flags.\n"
+)
+NATIVE_ERROR = "E0000 00:00:1796588913.9   10305 mkl_util.h:99] a kernel's own error\n"
+
+
+def test_tensorflows_start_up_notices_are_held_back_and_its_errors_shown(capfd):
+    with cli_support.native_notices_hidden():
+        os.write(2, (START_UP_NOTICES + NATIVE_ERROR + START_UP_NOTICES).encode())
+    assert capfd.readouterr().err == NATIVE_ERROR
+
+
+def test_verbose_holds_back_nothing(capfd):
+    with cli_support.native_notices_hidden(verbose=True):
+        os.write(2, START_UP_NOTICES.encode())
+    assert capfd.readouterr().err == START_UP_NOTICES
+
+
+def test_a_failed_import_shows_the_notices_it_printed(capfd):
+    with pytest.raises(ImportError), cli_support.native_notices_hidden():
+        os.write(2, START_UP_NOTICES.encode())
+        raise ImportError("libtensorflow_framework.so.2: cannot open shared object file")
+    assert capfd.readouterr().err == START_UP_NOTICES
+
+
+def _notices(stderr):
+    return [line for line in stderr.splitlines()
+            if line.startswith(("WARNING: All log messages before absl", "I0000 "))]
+
+
+def test_a_command_prints_no_start_up_notices_unless_verbose(tmp_path, photo_path):
+    quiet = run_cli("lab", photo_path, "-o", tmp_path / "quiet.png")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    verbose = run_cli("lab", photo_path, "-o", tmp_path / "verbose.png", "--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    # What TensorFlow prints on import here (none at all on some builds) shows with --verbose.
+    bare = subprocess.run([sys.executable, "-c", "import keras"], capture_output=True,
+                          text=True, timeout=300)
+    for notice in _notices(bare.stderr):
+        message = notice.split("] ", 1)[-1]
+        assert message in verbose.stderr, verbose.stderr
+
+
+def test_verbose_goes_before_or_after_the_command():
+    parser = cli.build_parser()
+    assert parser.parse_args(["--verbose", "lab", "a.png", "-o", "b.png"]).verbose
+    assert parser.parse_args(["lab", "a.png", "-o", "b.png", "--verbose"]).verbose
+    assert not parser.parse_args(["lab", "a.png", "-o", "b.png"]).verbose
 
 
 def _write(path, content):
@@ -257,6 +317,31 @@ def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
     assert status == 0
     assert f"{first} -> {tmp_path / 'out' / 'photo.png'}" in out
     assert f"{second} -> {tmp_path / 'out' / 'photo-2.png'}" in out
+
+
+def test_colorize_again_skips_complete_photos_says_so_and_overwrite_redoes_them(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    _colour_photos(tmp_path / "in", 2)
+    command = ["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+               "--model", str(tmp_path / "v1.keras"), "--quiet"]
+    assert cli.main(command) == 0
+    first = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "out").glob("*.png")}
+    capsys.readouterr()
+    assert cli.main(command) == 0
+    out = capsys.readouterr().out
+    assert "colorized 0 photos" in out and "skipped 2 photos" in out and "--overwrite" in out
+    assert "wrote to" not in out
+    assert {path.name: path.stat().st_mtime_ns
+            for path in (tmp_path / "out").glob("*.png")} == first
+    assert cli.main([*command, "--overwrite"]) == 0
+    assert "colorized 2 photos" in capsys.readouterr().out
 
 
 def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Colorizing keeps the input's lightness and size, whatever the size."""
 
+import os
 import warnings
 
 import keras
@@ -218,6 +219,90 @@ def test_colorize_files_reports_broken_photos_and_goes_on(tmp_path):
     assert [path.name for path in report.written] == ["good.png"]
     assert [path.name for path, _ in report.failed] == ["broken.png"]
     assert "broken.png" in report.summary()
+
+
+def _times(folder):
+    """{output name: modification time in ns} of the photos in `folder`."""
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("*.png")}
+
+
+def _change(photo, seed):
+    """Another photo under the same name, with a time of its own however coarse the clock."""
+    images.save_image(photo, np.random.default_rng(seed).random((16, 48, 3)))
+    later = photo.stat().st_mtime_ns + 10**9
+    os.utime(photo, ns=(later, later))
+
+
+def test_a_rerun_skips_what_an_earlier_run_completed_and_redoes_a_changed_photo(tmp_path):
+    for name in ("a.png", "b.png", "c.png"):
+        write_photo(tmp_path / "in" / name)
+    out = tmp_path / "out"
+    first = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                skip_complete=True)
+    assert len(first.written) == 3 and first.skipped == []
+    written = _times(out)
+    again = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                skip_complete=True)
+    assert again.written == [] and sorted(path.name for path in again.skipped) == [
+        "a.png", "b.png", "c.png"
+    ]
+    assert "skipped 3 photos an earlier run colorized" in again.summary()
+    assert _times(out) == written  # not rewritten
+    _change(tmp_path / "in" / "b.png", seed=7)
+    third = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                skip_complete=True)
+    assert [path.name for path in third.written] == ["b.png"]
+    assert images.load_rgb(out / "b.png").shape == (16, 48, 3)
+    assert {name: time for name, time in _times(out).items() if name != "b.png"} == {
+        name: time for name, time in written.items() if name != "b.png"
+    }
+
+
+def test_presence_alone_is_not_completeness(tmp_path):
+    for name in ("a.png", "b.png"):
+        write_photo(tmp_path / "in" / name)
+    out = tmp_path / "out"
+    jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                        skip_complete=True)
+    record = out / jobs.COMPLETED_RECORD
+    # What a kill leaves: b's line cut short as it was written.
+    first, second = record.read_text().splitlines()
+    record.write_text(first + "\n" + second[: len(second) // 2])
+    # An output of the same name that the record does not describe: a.png replaced by hand.
+    images.save_image(out / "a.png", np.zeros((4, 4, 3)))
+    report = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                 skip_complete=True)
+    assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
+    assert images.load_rgb(out / "a.png").shape == (24, 40, 3)
+    again = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                skip_complete=True)
+    assert again.written == [] and len(again.skipped) == 2
+    assert len(record.read_text().splitlines()) == 2  # compacted: one line an output
+
+
+def test_another_model_or_setting_or_skip_complete_false_colorizes_again(tmp_path):
+    write_photo(tmp_path / "in" / "a.png")
+    out = tmp_path / "out"
+
+    def run(model, **options):
+        report = jobs.colorize_files(model, [tmp_path / "in"], out, progress=False, **options)
+        return len(report.written), len(report.skipped)
+
+    model = constant_model()
+    assert run(model, skip_complete=True) == (1, 0)
+    assert run(model, skip_complete=True) == (0, 1)
+    keras.utils.set_random_seed(0)
+    assert run(models.single_image_net(), skip_complete=True) == (1, 0)
+    assert run(model, skip_complete=True) == (1, 0)  # back to the first model: made anew
+    assert run(model, skip_complete=True, working_size=64) == (1, 0)
+    assert run(model, skip_complete=False, working_size=64) == (1, 0)
+    assert run(model, skip_complete=True, working_size=64) == (0, 1)
+
+
+def test_without_skip_complete_no_record_is_kept(tmp_path):
+    write_photo(tmp_path / "in" / "a.png")
+    jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / "out", progress=False)
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["a.png"]
 
 
 def test_colorize_files_never_overwrites_an_input(tmp_path):

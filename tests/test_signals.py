@@ -17,7 +17,7 @@ from tests.factories import constant_model
 
 # Runs `colornet ARGS` after arranging for SIGNAL to arrive at the first import of any of
 # MODULES (the heavy start-up: TensorFlow, Keras, colornet's model code), or at the first
-# image saved (SAVE=1).
+# image saved (SAVE=1; SIGNAL_AT_SAVE=N: the Nth).
 LAUNCHER = textwrap.dedent(
     """
     import importlib.abc, os, signal, sys, time
@@ -41,10 +41,14 @@ LAUNCHER = textwrap.dedent(
 
         real_save = PIL.Image.Image.save
 
+        saves = []
+
         def save_then_signal(self, *args, **kwargs):
             real_save(self, *args, **kwargs)  # the temporary file now holds bytes
-            os.kill(os.getpid(), signum)
-            time.sleep(5)
+            saves.append(self)
+            if len(saves) == int(os.environ.get("SIGNAL_AT_SAVE", "1")):
+                os.kill(os.getpid(), signum)
+                time.sleep(5)
 
         PIL.Image.Image.save = save_then_signal
     sys.exit(cli.main(sys.argv[1:]))
@@ -129,6 +133,34 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
     assert not any(path.exists() for path in debris)
     assert alive.exists() and not_ours.exists()
     assert (out / "photo_05.png").is_file()
+
+
+def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_path):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    for index in range(3):
+        images.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
+    out = tmp_path / "out"
+    command = ["colorize", tmp_path / "in", "-o", out, "--model", tmp_path / "v1.keras",
+               "--quiet", "--batch-size", "1"]
+    # Killed while saving its second photo: the first is complete, the second half-written.
+    killed = run_with_signal(command, "SIGKILL", SAVE="1", SIGNAL_AT_SAVE="2")
+    assert killed.returncode == -signal.SIGKILL
+    complete = {path.name: path.stat().st_mtime_ns for path in out.glob("[!.]*.png")}
+    assert list(complete) == ["photo_0.png"]
+    assert len(list(out.glob(".photo_1.*.tmp.png"))) == 1  # the half-written one
+    result = subprocess.run([sys.executable, "-m", "colornet.cli", *map(str, command)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "colorized 2 photos" in result.stdout and "skipped 1 photo" in result.stdout
+    assert out.joinpath("photo_0.png").stat().st_mtime_ns == complete["photo_0.png"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        jobs.COMPLETED_RECORD, "photo_0.png", "photo_1.png", "photo_2.png"
+    ]
 
 
 def test_temporary_names_record_the_process_and_are_recognised():

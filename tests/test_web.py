@@ -3,6 +3,7 @@ the command line, and in a real headless Chromium. Servers listen on 127.0.0.1 o
 ports, and are stopped at the end; every wait has a generous bound and nothing is timed."""
 
 import json
+import logging
 import os
 import pathlib
 import shutil
@@ -195,6 +196,46 @@ def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(
         assert words in message and path.name in message, message
         assert "Traceback" not in message and str(tmp_path) not in message
         assert "Colorized 1 photo" in colorize_files(client, photo_path)["status"]
+
+
+def test_a_refused_upload_is_one_log_line_in_the_console_not_a_traceback(
+    client, tmp_path, capfd, caplog
+):
+    caplog.set_level(logging.INFO, logger="colornet.web")
+    (text, _), (empty, _), *_ = bad_uploads(tmp_path / "bad")
+    not_a_photo = tmp_path / "notes.txt"
+    not_a_photo.write_text("hello")
+    for path in (text, empty, not_a_photo):
+        with pytest.raises(AppError):
+            colorize_files(client, path)
+    console = capfd.readouterr()
+    assert "Traceback" not in console.err + console.out
+    refusals = [record.getMessage() for record in caplog.records if record.name == "colornet.web"]
+    assert len(refusals) == 3, refusals
+    assert all(line.startswith("refused: ") and "\n" not in line for line in refusals)
+    assert "notes.png" in refusals[0] and "empty.png" in refusals[1]
+    assert "Invalid file type" in refusals[2]
+
+
+def test_the_page_drops_tensorflows_retracing_warning_and_keeps_its_others(server, capfd):
+    # Each upload has a size of its own, and a final version's classifier panel runs a
+    # function made anew per request: TensorFlow would advise its programmer each time.
+    tf = pytest.importorskip("tensorflow")
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for shape in range(2, 10):
+            tf.function(lambda x: x + 1)(tf.zeros((shape,)))  # a function made anew each time
+        logger.warning("a warning that matters")
+    finally:
+        logger.removeHandler(handler)
+    messages = [record.getMessage() for record in seen]
+    console = capfd.readouterr()
+    assert messages == ["a warning that matters"]
+    assert "retracing" not in console.err + console.out
 
 
 def test_a_bad_photo_among_good_ones_is_listed_and_the_rest_are_colorized(
