@@ -388,9 +388,11 @@ def _add_train(commands):
     command.add_argument("--learning-rate", type=cli_support.positive_number,
                          help=f"Adam's learning rate (default {defaults.learning_rate})")
     command.add_argument("--backbone",
-                         help=f"classifier whose embedding is fused in (default "
-                              f"{defaults.backbone}; "
-                              "see the README for the others)")
+                         help="classifier whose embedding is fused in: inception_resnet_v2 (the "
+                              "write-up's), efficientnet_lite0, efficientnet_lite2, "
+                              "efficientnet_v2_b0, mobilenet_v3_small, or auto (default: the "
+                              "write-up's where its weights are cached, else efficientnet_lite0, "
+                              "which works offline)")
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
                               "file, or 'none' for random weights (default imagenet)")

