@@ -99,6 +99,9 @@ def train(corpus_dir, run_dir, config=None, progress=True):
     (run_dir / "epochs").mkdir(exist_ok=True)
     model.fit(
         dataset, epochs=config.epochs, initial_epoch=done, verbose=1 if progress else 0,
+        # Each batch is already drawn at random from (seed, epoch, index); Keras's shuffle
+        # would reorder them by Python's global `random`, which a resumed process does not share.
+        shuffle=False,
         callbacks=[
             crops.EpochSeed(dataset),
             _StopOnNonFiniteLoss(),
