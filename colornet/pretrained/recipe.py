@@ -59,6 +59,7 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     class_weights = _class_weights(run_dir, config, photos)
     dataset = crops.RandomCrops(photos, config.crop_size, config.batch_size,
                                 config.steps_per_epoch, config.min_scale, config.seed)
+    keras.utils.set_random_seed(config.seed)  # the decoder's first weights, too
     model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, config.epochs * config.steps_per_epoch, alpha=0.01)
@@ -72,6 +73,9 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     (run_dir / "epochs").mkdir(exist_ok=True)
     model.fit(
         dataset, epochs=last, initial_epoch=done, verbose=1 if progress else 0,
+        # Each batch is already drawn at random from (seed, epoch, index); Keras's shuffle
+        # would reorder them by Python's global `random`, which a resumed process does not share.
+        shuffle=False,
         callbacks=[
             crops.EpochSeed(dataset),
             _StopOnNonFiniteLoss(),
@@ -124,8 +128,8 @@ def read_log(run_dir):
         return []
     with open(path, newline="") as file:
         rows = list(csv.DictReader(file))
-    return [{key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
-            for row in rows]
+    return [{key: int(value) if key == "epoch" else float(value)
+             for key, value in row.items() if value not in ("", None)} for row in rows]
 
 
 def score_photos(model, paths, working_size=256):
