@@ -25,7 +25,7 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, config, precision
+from colornet import cli_support, config, leftovers, precision
 
 
 def main(argv=None):
@@ -34,7 +34,10 @@ def main(argv=None):
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     cli_support.quit_quietly_on_signals()
     try:
-        return _main(argv)
+        # TensorFlow's autograph files and the like go into a folder of the command's own,
+        # removed at its end, and by the next command when a kill stops this one.
+        with leftovers.own_temporary_folder():
+            return _main(argv)
     finally:
         signal.signal(signal.SIGINT, handlers[0])
         signal.signal(signal.SIGTERM, handlers[1])

@@ -503,7 +503,10 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
             [handle_file(str(photo_path))], "tiny", api_name="/colorize"
         )
         assert images.load_rgb(downloads[0]).shape == (96, 72, 3)
-        assert [path.name.startswith("colornet-serve-") for path in temporary.iterdir()] == [True]
+        # Uploads and results in the page's folder, inside the command's own temporary folder.
+        (own,) = temporary.iterdir()
+        assert own.name.startswith(".colornet.")
+        assert [path.name.startswith("colornet-serve-") for path in own.iterdir()] == [True]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=REQUEST_TIMEOUT)
