@@ -156,9 +156,39 @@ BACKBONES = _backbone_table(
 )
 
 
+# How a WeightsError advises a Python caller to give the weights another way. A command line
+# words the same advice with its own options (`WeightsError.worded`); "{path}" is the file's.
+WEIGHTS_ADVICE_IN_PYTHON = {
+    "file": "pass weights='{path}'",
+    "choices": "pass weights='imagenet', None, or the path",
+}
+
+
 class WeightsError(ValueError):
     """Backbone weights that cannot be found, downloaded or loaded. The message is one line
-    that names the file and says what to do."""
+    that names the file and says what to do; where that is to give the `weights` argument
+    another value, in Python's words (WEIGHTS_ADVICE_IN_PYTHON), and `worded` says it in a
+    caller's own."""
+
+    def __init__(self, message, *, template=None, **fields):
+        super().__init__(message)
+        self.template, self.fields = template, fields
+
+    @classmethod
+    def advising(cls, template, **fields):
+        """The error whose message is `template`, a format string over `fields` and over the
+        advice's "{file}" or "{choices}", worded for a Python caller."""
+        error = cls("", template=template, **fields)
+        error.args = (error.worded(WEIGHTS_ADVICE_IN_PYTHON),)
+        return error
+
+    def worded(self, advice):
+        """The message with its advice in `advice`'s words (keys as WEIGHTS_ADVICE_IN_PYTHON's,
+        each a format string over this error's fields); an error with no advice as it is."""
+        if self.template is None:
+            return str(self)
+        words = {key: value.format(**self.fields) for key, value in advice.items()}
+        return self.template.format(**self.fields, **words)
 
 
 def get_backbone(name):
@@ -518,9 +548,10 @@ def _resolve_weights(backbone, weights):
         raise TypeError(f"weights must be 'imagenet', a file path or None, got {weights!r}")
     path = pathlib.Path(weights).expanduser()
     if not path.is_file():
-        raise WeightsError(
-            f"weights file {path} does not exist; pass weights='imagenet', None, or the path "
-            f"of a .h5 or .weights.h5 file saved from {backbone.display_name}"
+        raise WeightsError.advising(
+            "weights file {given} does not exist; {choices} of a .h5 or .weights.h5 file saved "
+            "from {name}",
+            given=path, name=backbone.display_name, path=f"path/to/{backbone.weights_file}",
         )
     return path
 
@@ -557,11 +588,13 @@ def _download(backbone):
             )
         )
     except Exception as error:
-        raise WeightsError(
-            f"{backbone.display_name} ImageNet weights are not in the Keras cache and cannot "
-            f"be downloaded ({_util.first_line(error)}): download {backbone.weights_file} from "
-            f"{backbone.weights_url} and place it at {cache_path}, or pass "
-            f"weights='path/to/{backbone.weights_file}' (colornet train: --backbone-weights)"
+        raise WeightsError.advising(
+            "{name} ImageNet weights are not in the Keras cache and cannot be downloaded "
+            "({reason}): download {weights_file} from {url} and place it at {cache_path}, "
+            "or {file}",
+            name=backbone.display_name, reason=_util.first_line(error),
+            weights_file=backbone.weights_file, url=backbone.weights_url, cache_path=cache_path,
+            path=f"path/to/{backbone.weights_file}",
         ) from error
 
 

@@ -27,7 +27,7 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, config, precision
+from colornet import cli_support, config, leftovers, precision
 
 
 def main(argv=None):
@@ -36,7 +36,10 @@ def main(argv=None):
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     cli_support.quit_quietly_on_signals()
     try:
-        return _main(argv)
+        # TensorFlow's autograph files and the like go into a folder of the command's own,
+        # removed at its end, and by the next command when a kill stops this one.
+        with leftovers.own_temporary_folder():
+            return _main(argv)
     finally:
         signal.signal(signal.SIGINT, handlers[0])
         signal.signal(signal.SIGTERM, handlers[1])
@@ -65,7 +68,7 @@ def _main(argv):
         cli_support.close_progress_bars()
         if os.environ.get("COLORNET_DEBUG"):  # a bug in colornet would look like a user's error
             raise
-        print(f"{command}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {_in_options(error, args)}", file=sys.stderr)
         return 1
     except Exception as error:
         line = cli_support.backend_error_line(error, getattr(args, "precision", None))
@@ -82,6 +85,27 @@ def _main(argv):
         if isinstance(interruption, cli_support.Terminated):
             return cli_support.TERMINATED_STATUS
         return cli_support.INTERRUPTED_STATUS
+
+
+# backbones.WeightsError's advice in each command's options.
+_TRAIN_ADVICE = {
+    "file": "pass --backbone-weights {path}",
+    "choices": "give --backbone-weights imagenet, none, or the path",
+}
+# classify takes no weights file: a backbone whose weights come without a download.
+_CLASSIFY_WEIGHTS_ADVICE = {
+    "file": "use --backbone efficientnet_lite0 or efficientnet_lite2, whose weights need no "
+            "network",
+    "choices": "use --backbone efficientnet_lite0 or efficientnet_lite2",
+}
+
+
+def _in_options(error, args):
+    """A library error's message, with advice that names the library's arguments worded with
+    this command's options instead (backbones.WeightsError.worded)."""
+    advice = getattr(args, "weights_advice", None)
+    worded = getattr(error, "worded", None)
+    return worded(advice) if advice is not None and worded is not None else str(error)
 
 
 def build_parser():
@@ -424,7 +448,7 @@ def _add_train(commands):
     command.add_argument("--seed", type=cli_support.seed,
                          help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
-    command.set_defaults(run=_run_train, on_interrupt=_train_kept)
+    command.set_defaults(run=_run_train, on_interrupt=_train_kept, weights_advice=_TRAIN_ADVICE)
 
 
 def _add_job_options(command):
@@ -790,7 +814,7 @@ def _add_classify(commands):
     command.add_argument("--grey", action="store_true",
                          help="classify each photo's lightness alone, not its colours")
     command.add_argument("--top", type=int, default=5, help="classes to print per photo")
-    command.set_defaults(run=_run_classify)
+    command.set_defaults(run=_run_classify, weights_advice=_CLASSIFY_WEIGHTS_ADVICE)
 
 
 def _run_classify(args):

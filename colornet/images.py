@@ -44,6 +44,16 @@ class ImageError(ValueError):
     """One-line, user-facing error that names the file and the problem."""
 
 
+class TooManyPixelsError(ImageError):
+    """An image with more pixels than the caller's `max_pixels`, refused before decoding. The
+    message tells a Python caller how to allow it; `width`, `height` and `max_pixels` let
+    another caller (the web page) say it in its own words."""
+
+    def __init__(self, message, width, height, max_pixels):
+        super().__init__(message)
+        self.width, self.height, self.max_pixels = width, height, max_pixels
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading one image
 
@@ -252,11 +262,14 @@ def _check_pixel_count(path, size, max_pixels):
     if width <= 0 or height <= 0:
         raise _unreadable(path, f"the image has no pixels ({width} wide x {height} high)")
     if max_pixels is not None and width * height > max_pixels:
-        raise _unreadable(
-            path,
-            f"{width} x {height} = {width * height:,} pixels is more than max_pixels="
-            f"{max_pixels:,}; refusing to decode it (a possible decompression bomb). "
-            "Pass a larger max_pixels if you trust the file",
+        raise TooManyPixelsError(
+            str(_unreadable(
+                path,
+                f"{width} x {height} = {width * height:,} pixels is more than max_pixels="
+                f"{max_pixels:,}; refusing to decode it (a possible decompression bomb). "
+                "Pass a larger max_pixels if you trust the file",
+            )),
+            width, height, max_pixels,
         )
 
 

@@ -4,12 +4,20 @@ An atomic write (`_util.atomic_output`) writes `.NAME.PID-RANDOM.tmp.SUFFIX` bes
 target and renames it into place. Ctrl-C and SIGTERM unwind and remove it; SIGKILL, a crash
 or a power cut cannot. The next run that writes into the same folder removes such files when
 the process that made them is gone, and leaves those of a run still going alone.
+
+The same goes for a command's own temporary folder, `.colornet.PID-RANDOM.tmp` in the
+system's temporary folder, where the files of libraries that write through `tempfile` go
+(TensorFlow's autograph writes a `__autograph_generated_file*.py` for each function it
+converts, and removes them only at a normal exit).
 """
 
+import contextlib
 import os
 import pathlib
 import re
 import secrets
+import shutil
+import tempfile
 
 # ".photo_05.12345-1a2b3c4d.tmp.png"; before process ids were recorded ".photo_05.1a2b3c4d.tmp.png".
 # A video's scratch file adds ".video" before the suffix.
@@ -53,6 +61,44 @@ def remove_stale_temporaries(folder, recursive=True):
                     continue
                 removed.append(path)
     return removed
+
+
+def remove_stale_temporary_folders(folder, prefix=".colornet."):
+    """Remove the temporary folders (`own_temporary_folder`'s, named from `prefix`) in `folder`
+    whose process no longer runs, with everything in them; returns their paths. Looks in
+    `folder` only, not below: it is the system's temporary folder."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.name.startswith(prefix) and is_stale_temporary(entry.name):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(pathlib.Path(entry.path))
+    return removed
+
+
+@contextlib.contextmanager
+def own_temporary_folder():
+    """Inside: `tempfile` writes into a folder of this process's own in the system's temporary
+    folder, removed at the end; the folders that killed processes left there are removed
+    first. Yields the folder. Within another such block (a command run inside a command),
+    the outer block's folder serves."""
+    system = pathlib.Path(tempfile.gettempdir())
+    if _TEMPORARY.match(system.name) and system.name.startswith(".colornet."):
+        yield system
+        return
+    remove_stale_temporary_folders(system)
+    folder = temporary_path(system / "colornet")  # .colornet.PID-RANDOM.tmp
+    folder.mkdir(mode=0o700)
+    before, tempfile.tempdir = tempfile.tempdir, str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_running(pid):

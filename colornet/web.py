@@ -238,6 +238,14 @@ def colorize_upload(served, path, folder, limits, name=None):
         )
     try:
         rgb, alpha = images.load_rgb_and_alpha(path, max_pixels=max_pixels)
+    except images.TooManyPixelsError as error:
+        # The page's limit is its own (max_megapixels, colornet serve --max-megapixels): the
+        # one who uploads can only send a smaller photo.
+        raise images.ImageError(
+            f"cannot read image '{name}': {error.width} x {error.height} = "
+            f"{error.width * error.height / 1e6:.3g} megapixels, more than the "
+            f"{error.max_pixels / 1e6:g} this page takes; send a smaller photo"
+        ) from None
     except images.ImageError as error:
         # The message names the server's copy of the file; the user knows it by its name.
         raise images.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None

@@ -309,7 +309,14 @@ def test_missing_imagenet_weights_offline_fail_at_once_naming_the_file_and_folde
     assert "name resolution" in message  # why the download failed
     assert inception.weights_url in message
     assert str(offline / "models" / inception.weights_file) in message
-    assert "weights='path/to/" in message
+    assert f"or pass weights='path/to/{inception.weights_file}'" in message
+    assert "colornet" not in message and "--" not in message  # no command line's options
+    # A caller with options of its own words the same advice with them.
+    worded = raised.value.worded({"file": "pass --backbone-weights {path}", "choices": ""})
+    assert worded == message.replace(
+        f"pass weights='path/to/{inception.weights_file}'",
+        f"pass --backbone-weights path/to/{inception.weights_file}",
+    )
 
 
 def test_failed_download_after_a_successful_probe_is_a_weights_error(monkeypatch, tmp_path):
@@ -369,6 +376,7 @@ def test_nonexistent_weights_path_raises_weights_error_naming_it(tmp_path):
     with pytest.raises(backbones.WeightsError, match="does not exist") as raised:
         backbones.build_backbone(FAST_BACKBONE, weights=missing)
     assert str(missing) in str(raised.value)
+    assert "pass weights='imagenet', None, or the path of a .h5" in str(raised.value)
 
 
 @pytest.mark.parametrize("file_name", ["garbage.h5", "garbage.weights.h5", "garbage.bin"])

@@ -555,6 +555,36 @@ def test_cli_messages_speak_of_options_and_files_not_python_names(tmp_path, caps
     assert_no_python_names(error, tmp_path)
 
 
+def test_a_missing_weights_file_is_told_in_trains_options(tmp_path, capsys):
+    _colour_photos(tmp_path / "photos", 4)
+    status = cli.main(["train", str(tmp_path / "photos"), "--out", str(tmp_path / "run"),
+                       "--backbone", "mobilenet_v3_small",
+                       "--backbone-weights", str(tmp_path / "missing.h5"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1, error
+    assert "missing.h5 does not exist; give --backbone-weights imagenet, none, or the path" in error
+    assert "weights='" not in error and "None" not in error
+
+
+def test_classify_offline_names_its_own_options_not_trains(tmp_path, capsys, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    photo = _save(tmp_path / "photo.png", blobs_photo(32))
+    status = cli.main(["classify", str(photo), "--backbone", "mobilenet_v3_small"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1, error
+    assert "use --backbone efficientnet_lite0 or efficientnet_lite2" in error
+    assert "colornet train" not in error and "--backbone-weights" not in error
+    assert "weights='" not in error
+
+
 def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, capsys):
     import keras
 

@@ -163,6 +163,51 @@ def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_p
     ]
 
 
+def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_path):
+    import keras
+
+    from colornet import models
+
+    keras.utils.set_random_seed(0)
+    models.single_image_net().save(tmp_path / "v1.keras")
+    images.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    killed = run_with_signal(
+        ["colorize", tmp_path / "in", "-o", tmp_path / "out", "--model", tmp_path / "v1.keras",
+         "--quiet"],
+        "SIGKILL", SAVE="1", TMPDIR=str(temporary),
+    )
+    assert killed.returncode == -signal.SIGKILL
+    # TensorFlow's autograph files, and anything else written through tempfile, are inside
+    # the command's own folder, not loose in $TMPDIR.
+    (left,) = temporary.iterdir()
+    assert left.name.startswith(".colornet.") and left.is_dir()
+    assert any(path.name.startswith("__autograph_generated_file") for path in left.iterdir())
+    images.save_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5))
+    result = subprocess.run(
+        [sys.executable, "-m", "colornet.cli", "lab", tmp_path / "photo.png", "-o",
+         tmp_path / "lab.png"],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(temporary.iterdir()) == []  # the killed one's folder and its own, both gone
+
+
+def test_a_running_commands_temporary_folder_is_left_alone(tmp_path):
+    folder = tmp_path / f".colornet.{os.getppid()}-0badf00d.tmp"  # pytest's parent: running
+    folder.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmp_path / f".colornet.{int(gone.stdout)}-1a2b3c4d.tmp"
+    (stale / "inside").mkdir(parents=True)
+    not_ours = tmp_path / f".other.{int(gone.stdout)}-1a2b3c4d.tmp"
+    not_ours.mkdir()
+    assert leftovers.remove_stale_temporary_folders(tmp_path) == [stale]
+    assert folder.is_dir() and not stale.exists() and not_ours.is_dir()
+
+
 def test_temporary_names_record_the_process_and_are_recognised():
     path = leftovers.temporary_path(images.pathlib.Path("/somewhere/photo.png"))
     assert path.name.startswith(f".photo.{os.getpid()}-") and path.suffix == ".png"

@@ -264,7 +264,10 @@ def test_photos_over_the_pixel_limit_are_refused_before_decoding(
         client = Client(url, download_files=str(tmp_path / "downloads"), verbose=False)
         with pytest.raises(AppError) as error:
             client.predict([handle_file(str(photo_path))], "tiny", api_name="/colorize")
-        assert "6,912 pixels is more than max_pixels=5,000" in str(error.value)
+        # The page's limit in the page's words: the uploader cannot pass a max_pixels.
+        message = str(error.value)
+        assert "72 x 96 = 0.00691 megapixels, more than the 0.005 this page takes" in message
+        assert "max_pixels" not in message and "Pass a larger" not in message
         small = tmp_path / "small.png"
         images.save_image(small, blobs_photo(64))  # 4,096 pixels
         assert client.predict([handle_file(str(small))], "tiny", api_name="/colorize")[2]
@@ -503,7 +506,10 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
             [handle_file(str(photo_path))], "tiny", api_name="/colorize"
         )
         assert images.load_rgb(downloads[0]).shape == (96, 72, 3)
-        assert [path.name.startswith("colornet-serve-") for path in temporary.iterdir()] == [True]
+        # Uploads and results in the page's folder, inside the command's own temporary folder.
+        (own,) = temporary.iterdir()
+        assert own.name.startswith(".colornet.")
+        assert [path.name.startswith("colornet-serve-") for path in own.iterdir()] == [True]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=REQUEST_TIMEOUT)
