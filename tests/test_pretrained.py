@@ -1,0 +1,135 @@
+"""The pretrained colorizer: its files load, round-trip through export, refuse a wrong file in
+one line, and are the default of every command that colorizes."""
+
+import json
+
+import numpy as np
+import pytest
+
+from colornet import colorize, evaluation, images, models, pretrained
+from colornet.nets import lite_unet
+from colornet.pretrained import recipe
+from tests.conftest import DATA_DIR
+from tests.test_cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def fake_run(tmp_path_factory):
+    """A run folder as `recipe.train` leaves it after one epoch, with a random decoder, and a
+    corpus folder of two photos per split (no MANIFEST: folders of photos)."""
+    root = tmp_path_factory.mktemp("pretrained")
+    run_dir, corpus_dir = root / "run", root / "corpus"
+    (run_dir / "epochs").mkdir(parents=True)
+    trunk = lite_unet.trunk(weights=None)
+    weights = lite_unet.trainable_weights_dict(trunk)
+    np.savez(run_dir / "epochs" / "epoch-001.npz", **weights)
+    config = recipe.RecipeConfig(epochs=1)
+    (run_dir / recipe.CONFIG_NAME).write_text(json.dumps(vars(config)))
+    (run_dir / recipe.LOG_NAME).write_text("epoch,loss\n1,2.5\n")
+    for split in ("train", "validation", "held_out"):
+        for name in ("chelsea", "rocket"):
+            photo = images.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
+            images.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
+    return run_dir, corpus_dir, weights
+
+
+@pytest.mark.slow
+def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run, tmp_path):
+    run_dir, corpus_dir, weights = fake_run
+    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path, temperature=0.5)
+    description = pretrained.info(tmp_path)
+    assert description["network"]["temperature"] == 0.5
+    assert description["trained_on"]["corpus_manifest_sha256"] is None  # no MANIFEST there
+    assert description["network"]["decoder_parameters"] == sum(w.size for w in weights.values())
+    with np.load(path) as saved:
+        assert {saved[key].dtype for key in saved.files} == {np.dtype(np.float16)}
+    model = pretrained.load(tmp_path)
+    assert models.kind(model) == "any_size"
+    loaded = lite_unet.trainable_weights_dict(model.get_layer(lite_unet.TRUNK_NAME))
+    for key, value in weights.items():
+        np.testing.assert_allclose(loaded[key], value, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_exported_model_colorizes_any_size_from_lightness(fake_run, tmp_path):
+    run_dir, corpus_dir, _ = fake_run
+    pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    model = pretrained.load(tmp_path)
+    lightness = np.linspace(0, 100, 37 * 53, dtype=np.float32).reshape(37, 53)
+    ab = colorize.predict_ab(model, lightness)
+    assert ab.shape == (37, 53, 2)
+    assert np.all(np.abs(ab) <= 128)
+
+
+def test_a_missing_model_is_one_line_naming_the_file(tmp_path):
+    with pytest.raises(pretrained.PretrainedError, match="no pretrained colorizer at .*json"):
+        pretrained.load(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad", ["not an archive", "other weights", "wrong shape"])
+def test_a_wrong_weights_file_is_one_line_saying_what_to_do(fake_run, tmp_path, bad):
+    run_dir, corpus_dir, weights = fake_run
+    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    if bad == "not an archive":
+        path.write_bytes(b"these are not weights")
+    elif bad == "other weights":
+        np.savez(path, kernel=np.zeros((3, 3), np.float16))
+    else:
+        first = sorted(weights)[0]
+        np.savez(path, **{**weights, first: np.zeros((1, 1), np.float16)})
+    with pytest.raises(pretrained.PretrainedError) as error:
+        pretrained.load(tmp_path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(path) in message and "reinstall colornet" in message
+
+
+def test_exporting_an_epoch_the_run_does_not_have_is_refused(fake_run, tmp_path):
+    run_dir, corpus_dir, _ = fake_run
+    with pytest.raises(pretrained.PretrainedError, match="has no weights of epoch 7"):
+        pretrained.export(run_dir, 7, corpus_dir, folder=tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model that ships
+
+
+def test_the_shipped_model_describes_what_it_was_trained_on_and_how_well_it_does():
+    description = pretrained.info()
+    assert description["network"]["variant"] == "efficientnet_lite0"
+    assert len(description["trained_on"]["corpus_manifest_sha256"]) == 64
+    held_out = description["scores"]["held_out"]
+    assert set(held_out) >= {"psnr", "grey_psnr", "ssim", "ab_error", "colourfulness"}
+    assert pretrained.paths()[2].is_file()  # its training log
+
+
+@pytest.mark.slow
+def test_the_shipped_model_colours_a_photo_it_never_trained_on():
+    """The sample cat (the corpus's validation split, never trained on): the shipped model's
+    colours are closer to the original's than no colour at all, and vivid."""
+    original = images.load_rgb(DATA_DIR / "test" / "chelsea.jpg")
+    result = colorize.colorize(pretrained.load(), [original])[0]
+    grey = evaluation.grey_baseline(original)
+    assert evaluation.ab_error(original, result) < evaluation.ab_error(original, grey)
+    assert evaluation.colourfulness(result) > 0.4 * evaluation.colourfulness(original)
+
+
+@pytest.mark.slow
+def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
+    photo = tmp_path / "in" / "cat.jpg"
+    images.save_image(photo, images.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
+    result = run_cli("colorize", photo, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    colour = images.load_rgb(tmp_path / "out" / "cat.jpg")
+    assert colour.shape == images.load_rgb(photo).shape
+    assert evaluation.colourfulness(colour) > 5
+
+
+@pytest.mark.slow
+def test_the_web_page_serves_the_shipped_model_when_given_none():
+    from colornet import web
+
+    served = web.served_model(None, label="pretrained")
+    assert served.kind == "any_size" and served.precision == "float32"
+    assert "U-Net on EfficientNet-Lite" in served.describe()
