@@ -1,0 +1,29 @@
+"""Draw docs/pretrained_held_out.png: the shipped colorizer on the corpus's held-out photos,
+grey | colornet | original, each with its PSNR and SSIM, and print the table.
+
+    python docs/held_out_grid.py CORPUS [OUTPUT.png]
+"""
+
+import pathlib
+import sys
+
+from colornet import corpus, evaluation, plotting, pretrained
+
+REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+# One photo of each held-out scene (the second frame of a stereo pair adds nothing to see).
+SCENES_SHOWN = 8
+
+
+def main(corpus_dir, output=REPOSITORY / "docs" / "pretrained_held_out.png"):
+    rows = [row for row in corpus.read_manifest(corpus_dir) if row["split"] == "held_out"]
+    one_per_scene = {row["scene"]: pathlib.Path(corpus_dir) / row["file"] for row in rows[::-1]}
+    paths = sorted(one_per_scene.values())[:SCENES_SHOWN]
+    comparison = evaluation.held_out_comparison(pretrained.load(), paths)
+    print(comparison.table)
+    comparison.figure.set_size_inches(7.5, 2.0 * len(paths))  # a small file for the README
+    plotting.save_figure(comparison.figure, output)
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
