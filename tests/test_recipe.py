@@ -181,3 +181,19 @@ def test_log_of_a_run_not_started_is_empty(tmp_path):
 def test_default_config_is_valid_and_its_crop_size_fits_the_network():
     config = recipe.RecipeConfig().check()
     assert config.crop_size % 32 == 0 and config.head == "classification"
+
+
+@pytest.mark.parametrize("loss", [float("nan"), float("inf")])
+def test_a_non_finite_loss_stops_training_in_one_line_before_the_epoch_saves(loss):
+    stop = recipe._StopOnNonFiniteLoss()
+    stop.on_train_batch_end(3, {"loss": 2.5})  # a finite loss goes on
+    with pytest.raises(recipe.RecipeError) as error:
+        stop.on_train_batch_end(4, {"loss": loss})
+    message = str(error.value)
+    assert "\n" not in message and "batch 5" in message
+    assert "last checkpoint is intact" in message and "lower learning rate" in message
+
+
+def test_exporting_a_run_with_no_complete_epoch_names_what_to_do(tmp_path):
+    with pytest.raises(recipe.RecipeError, match="has no complete epoch to export: train it"):
+        recipe.export(tmp_path / "run", tmp_path / "corpus")
