@@ -6,6 +6,7 @@ grey | colornet | original, each with its PSNR and SSIM, and print the table.
 
 import pathlib
 import sys
+import tempfile
 
 from colornet import corpus, evaluation, plotting, pretrained
 
@@ -17,8 +18,13 @@ SCENES_SHOWN = 8
 def main(corpus_dir, output=REPOSITORY / "docs" / "pretrained_held_out.png"):
     rows = [row for row in corpus.read_manifest(corpus_dir) if row["split"] == "held_out"]
     one_per_scene = {row["scene"]: pathlib.Path(corpus_dir) / row["file"] for row in rows[::-1]}
-    paths = sorted(one_per_scene.values())[:SCENES_SHOWN]
-    comparison = evaluation.held_out_comparison(pretrained.load(), paths)
+    scenes = sorted(one_per_scene, key=lambda scene: one_per_scene[scene])[:SCENES_SHOWN]
+    with tempfile.TemporaryDirectory() as folder:  # titled by scene, not by long file names
+        paths = []
+        for scene in scenes:
+            paths.append(pathlib.Path(folder) / f"{scene}{one_per_scene[scene].suffix}")
+            paths[-1].symlink_to(one_per_scene[scene].resolve())
+        comparison = evaluation.held_out_comparison(pretrained.load(), paths)
     print(comparison.table)
     comparison.figure.set_size_inches(7.5, 2.0 * len(paths))  # a small file for the README
     plotting.save_figure(comparison.figure, output)
