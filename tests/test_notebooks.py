@@ -123,21 +123,55 @@ def test_final_version_notebook_is_a_thin_client_with_one_parameters_cell():
     assert_thin_client(FINAL_VERSION)
 
 
+# The Final notebook's settings shrunk to seconds: a random backbone, tiny photos and crops.
+FINAL_SMALL_PARAMETERS = {
+    "image_size": 32,
+    "epochs": 2,
+    "batch_size": 2,
+    "backbone": "mobilenet_v3_small",
+    "backbone_weights": None,
+    "real_ablation_views": 1,
+    "real_ablation_size": 16,
+    "real_ablation_epochs": 1,
+    "ablation_crops": 2,
+    "ablation_size": 16,
+    "ablation_epochs": 1,
+}
+
+
+def sample_corpus(folder):
+    """A corpus laid out as `colornet corpus` lays it out (split folders, here without a
+    MANIFEST), made of the sample photos: data/train as its train split, data/test held out."""
+    import shutil
+
+    shutil.copytree(REPO_ROOT / "data" / "train", folder / "train")
+    shutil.copytree(REPO_ROOT / "data" / "test", folder / "held_out")
+    return folder
+
+
+def shown_pictures(notebook):
+    """Figures shown inline, as PNG or JPEG (the Final notebook shows JPEG: a smaller file)."""
+    return [
+        output
+        for cell in code_cells(notebook)
+        for output in cell.get("outputs", [])
+        if {"image/png", "image/jpeg"} & set(output.get("data", {}))
+    ]
+
+
 @pytest.mark.slow
-def test_final_version_notebook_trains_in_its_run_folder_and_scores_held_out_photos(tmp_path):
+@pytest.mark.parametrize("with_corpus", [False, True], ids=["without a corpus", "with a corpus"])
+def test_final_version_notebook_trains_in_its_run_folder_and_scores_held_out_photos(
+    tmp_path, with_corpus
+):
+    corpus_dir = sample_corpus(tmp_path / "corpus") if with_corpus else tmp_path / "no_corpus"
     run_dir = tmp_path / "run"
     figure_path = tmp_path / "fig.png"
     executed = run_notebook(
         FINAL_VERSION,
         {
-            "image_size": 32,
-            "epochs": 2,
-            "batch_size": 2,
-            "backbone": "mobilenet_v3_small",
-            "backbone_weights": None,
-            "ablation_crops": 2,
-            "ablation_size": 16,
-            "ablation_epochs": 1,
+            **FINAL_SMALL_PARAMETERS,
+            "corpus_dir": str(corpus_dir),
             "run_dir": str(run_dir),
             "figure_path": str(figure_path),
         },
@@ -150,17 +184,33 @@ def test_final_version_notebook_trains_in_its_run_folder_and_scores_held_out_pho
     assert log_lines[0].split(",") == ["epoch", "loss", "val_loss"] and len(log_lines) == 3
     assert figure_path.stat().st_size > 0
     printed = "\n".join(output_texts(executed))
+    # A corpus's train split is trained on and its held_out split scored; without one, the
+    # notebook says so in one line and takes the sample photos (the same four and two here).
+    if with_corpus:
+        assert f"training photos from {corpus_dir / 'train'}; 2 held-out photos" in printed
+        assert "no corpus at" not in printed
+    else:
+        assert f"no corpus at {corpus_dir}: the sample photos instead" in printed
+        assert "training photos from ../data/train; 2 held-out photos" in printed
     assert "4 colour photos" in printed
     assert "6,541,202 parameters" in printed
     assert "trained 2 epochs in" in printed
     assert "validation: immunohistochemistry.jpg" in printed
-    # The score table: a header, and grey and colorized scores for each held-out photo.
-    assert "grey colorized" in printed
-    for name in ("chelsea.jpg", "rocket.jpg"):
-        row = next(line for line in printed.splitlines() if line.startswith(name))
-        assert len(row.split()) == 5, row
-    # Training photos, augmentation, loss curve and the held-out comparison, each shown inline.
-    assert len(image_outputs(executed)) >= 4
+    # Two score tables, the notebook's colorizer's then the shipped one's: a header, and grey
+    # and colorized scores for each held-out photo; then each one's means with colourfulness.
+    assert printed.count("grey colorized") == 2 * 2  # in each table, for PSNR and for SSIM
+    rows = [line for line in printed.splitlines()  # the classifier's rows give percentages
+            if line.startswith(("chelsea.jpg", "rocket.jpg")) and "%" not in line]
+    assert len(rows) == 4 and all(len(row.split()) == 5 for row in rows), rows
+    for colorizer in ("colornet", "shipped"):
+        assert f"{colorizer}, mean of 2 held-out photos: PSNR" in printed
+    assert printed.count("of the originals'") == 2
+    # The fusion ablation twice: on real photos (a view of each training photo, the held-out
+    # photos' centre squares), then on tinted crops (two of each of four photos, one held out).
+    assert "margin" in printed and "(4 training and 2 held-out crops, 1 epochs)" in printed
+    assert "(8 training and 4 held-out crops, 1 epochs)" in printed
+    # Training photos, augmentation, loss curve, and both colorizers' held-out comparisons.
+    assert len(shown_pictures(executed)) >= 5
 
 
 @pytest.mark.parametrize("path", [VERSION_1, FINAL_VERSION], ids=lambda path: path.name)
