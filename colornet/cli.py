@@ -530,11 +530,12 @@ def _add_colorize(commands):
     command = commands.add_parser(
         "colorize",
         parents=[_model_options(batch_size=8)],
-        help="colorize photos with a saved model",
+        help="colorize black-and-white photos (the pretrained model, or --model)",
         description=(
-            "Colorize photos, folders (searched recursively) and glob patterns with a saved "
-            "model: a .keras file (Version 1 from `colornet single --save-model`, or a final "
-            "colorizer) or a training run folder (its best model). Each output keeps its "
+            "Colorize photos, folders (searched recursively) and glob patterns with the "
+            "colorizer that ships with colornet, or with --model: a .keras file (Version 1 from "
+            "`colornet single --save-model`, or a final colorizer) or a training run folder "
+            "(its best model). Each output keeps its "
             "input's name, size, orientation and, as PNG, its transparency; the colour comes "
             "from the model and the detail from the photo's own full-resolution lightness. "
             "Photos that fail are reported and skipped, and the exit status is then 1. Run "
