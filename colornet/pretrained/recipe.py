@@ -142,9 +142,7 @@ def score_photos(model, paths, working_size=256):
     rows = []
     for path in paths:
         original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
-        lightness = colorize._lightness_of(original)
-        result = colorize.combine(
-            lightness, colorize.predict_ab(model, lightness, working_size=working_size))
+        result = colorize.colorize(model, original, working_size=working_size)
         rows.append((
             evaluation.psnr(original, result),
             evaluation.psnr(original, evaluation.grey_baseline(original)),
