@@ -436,6 +436,14 @@ def _add_train(commands):
     command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
                          help="embed each photo once (un-augmented) and reuse it every epoch: "
                               "much faster, since the backbone dominates a step (default off)")
+    command.add_argument("--crops-per-photo", type=cli_support.whole_number(0),
+                         help="random crops of each photo per epoch, at 20-100 %% of its shorter "
+                              "side, instead of its centre square: many views of few photos "
+                              "(default 0: the write-up's centre square)")
+    command.add_argument("--head", choices=config.HEADS,
+                         help="'regression': the write-up's tanh ab and mean squared error; "
+                              "'classification': Zhang et al.'s colour bins and rebalanced loss, "
+                              "more vivid (default regression)")
     command.add_argument("--validation-fraction", type=cli_support.fraction,
                          help=f"share of photos held out to pick the best epoch (default "
                               f"{defaults.validation_fraction})")

@@ -33,6 +33,11 @@ def default_batch_size(image_size):
 # TensorFlow). "data_parallel": every device of every process of a job, on one machine or
 # several (Keras's distribution API, JAX; `colornet.distributed`). batch_size is the global
 # batch either way.
+# What the final version's decoder ends in (`colornet.models.fusion_colorizer`): the
+# write-up's two tanh channels trained by mean squared error, or Zhang et al.'s colour-bin
+# logits decoded by their annealed mean (`colornet.nets.zhang`).
+HEADS = ("regression", "classification")
+
 DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 
 # Colorizing. Version 1 runs on tiles of this side (with this much overlap) once a photo is
@@ -99,6 +104,14 @@ class TrainingConfig:
     # the cost of a step, then runs once per photo instead of once per photo per epoch. The
     # embedding is of the un-augmented photo; augmentation still reaches L and ab.
     cache_embeddings: bool = False
+    # Views of each photo per epoch. 0: the write-up's, its centre square. N: N random crops
+    # of it (20-100 % of the shorter side, anywhere, mirrored; `colornet.crops`), then the
+    # augmentation above: a few hundred photos give tens of thousands of views. New crops
+    # every epoch; with cache_embeddings, N crops drawn once, each with its own embedding.
+    crops_per_photo: int = 0
+    # "regression": the write-up's tanh ab and mean squared error. "classification": Zhang et
+    # al.'s colour bins, rebalanced loss and annealed mean, vivid where MSE averages to sepia.
+    head: str = "regression"
 
     def __post_init__(self):
         if (
@@ -115,6 +128,10 @@ class TrainingConfig:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
             )
+        if not (_util.is_int(self.crops_per_photo) and self.crops_per_photo >= 0):
+            raise ValueError(f"crops_per_photo must be an int >= 0, got {self.crops_per_photo!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         precision.validate(self.backbone_precision, name="backbone_precision")
         precision.validate(self.fusion_precision, precision.TRAINING_CHOICES, "fusion_precision")
         if self.distribution == "multi_worker":
@@ -167,6 +184,8 @@ FIXED_ON_RESUME = {
     "seed": "the seed (--seed)",
     "cache_embeddings": "cached embeddings (--cache-embeddings)",
     "fusion_precision": "the fusion precision (--fusion-precision)",  # weights learned otherwise
+    "crops_per_photo": "the crops per photo (--crops-per-photo)",  # cached embeddings are per crop
+    "head": "the head (--head)",
 }
 
 

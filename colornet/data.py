@@ -27,6 +27,7 @@ import tqdm
 from keras.src.layers.preprocessing.data_layer import DataLayer
 
 from colornet import _util, greyness, images
+from colornet.crops import DEFAULT_MIN_SCALE, random_crop
 
 # Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
 _DRAFT_FORMATS = ("JPEG", "MPO")
@@ -351,6 +352,8 @@ def image_dataset(
     drop_remainder=False,
     extras=None,
     shard=None,
+    crops=None,
+    min_scale=DEFAULT_MIN_SCALE,
 ):
     """Stream photos from disk as batches of square RGB, decoding each only when it is due.
 
@@ -386,6 +389,15 @@ def image_dataset(
             of each, batch_size photos; passes drop their last, incomplete global batch, so
             every process yields the same number of equal batches. Augmentation draws
             differently on each process.
+        crops: None for the write-up's view of each photo, its centre square; "random" for a
+            random crop each time a photo is streamed (`crops.random_crop`: a square covering
+            `min_scale` to all of the shorter side, anywhere, mirrored half the time), new
+            crops every pass; or an int array of one crop key per path, each key one fixed
+            crop of its photo (the same key, the same crop), so per-crop values such as
+            cached embeddings can ride in `extras` (`CENTRE_SQUARE` is the centre square
+            at the same scale). A path may appear several times, for
+            several crops per pass; the photo is decoded once.
+        min_scale: the smallest crop, as a fraction of the photo's shorter side.
 
     Returns:
         tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1]; with `extras`,
@@ -405,20 +417,31 @@ def image_dataset(
 
     if extras is not None and len(extras) != len(paths):
         raise ValueError(f"extras has {len(extras)} rows for {len(paths)} photos")
+    keys = _crop_keys(crops, len(paths))
     order = np.arange(len(paths))
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(paths))
-    dataset = tf.data.Dataset.from_tensor_slices(([paths[index] for index in order], order))
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ([paths[index] for index in order], order, keys[order])
+    )
     if shuffle:
         dataset = dataset.shuffle(
             min(len(paths), _SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
+        )
+    if isinstance(crops, str):  # "random": a fresh crop key per photo per pass, seeded
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip(dataset, draws).map(
+            lambda element, draw: (element[0], element[1], tf.math.abs(draw))
         )
 
     if shard is not None:
         dataset = _shard_of(dataset, batch_size, shard)
         drop_remainder = True  # a photo that fails to load must not change a batch's shape
         seed += 10_000 * shard[0]  # distinct augmentation per process; the shuffle stays shared
-    dataset = _decoded(dataset, _PhotoLoader(image_size, len(set(paths))), extras)
+    loader = _PhotoLoader(
+        image_size, len(set(paths)), cropped=crops is not None, min_scale=min_scale, seed=seed
+    )
+    dataset = _decoded(dataset, loader, extras)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if repeat:
         # After batching, so every pass ends with its own last batch: steps_per_epoch steps
@@ -438,7 +461,30 @@ def _shard_of(dataset, batch_size, shard):
         raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard!r}")
     part = slice(index * batch_size, (index + 1) * batch_size)
     dataset = dataset.batch(batch_size * count, drop_remainder=True)
-    return dataset.map(lambda names, rows: (names[part], rows[part])).unbatch()
+    return dataset.map(lambda *columns: tuple(column[part] for column in columns)).unbatch()
+
+
+# The crop key that streams a photo as its centre square, as with crops=None.
+CENTRE_SQUARE = -1
+
+
+def _crop_keys(crops, count):
+    """(count,) int64 crop keys for `image_dataset`'s `crops`; "random" ones are drawn later."""
+    if crops is None or (isinstance(crops, str) and crops == "random"):
+        return np.full(count, CENTRE_SQUARE, np.int64)
+    if isinstance(crops, str):
+        raise ValueError(f'crops must be None, "random" or an array of crop keys, got {crops!r}')
+    keys = np.asarray(crops)
+    if (
+        keys.shape != (count,)
+        or not np.issubdtype(keys.dtype, np.integer)
+        or (keys < CENTRE_SQUARE).any()
+    ):
+        raise ValueError(
+            f"crops must hold one int key per photo ({count}), each >= 0 or CENTRE_SQUARE, "
+            f"got {keys!r}"
+        )
+    return keys.astype(np.int64)
 
 
 def _augmented(dataset, seed):
@@ -468,8 +514,10 @@ def _decoded(dataset, loader, extras):
 
     size = loader.image_size
 
-    def load(path, index):
-        rgb, loaded = tf.numpy_function(loader, [path], [tf.float32, tf.bool], name="load_photo")
+    def load(path, index, key):
+        rgb, loaded = tf.numpy_function(
+            loader, [path, key], [tf.float32, tf.bool], name="load_photo"
+        )
         rgb.set_shape((size, size, 3))
         loaded.set_shape(())
         if extras is None:
@@ -512,33 +560,53 @@ class _PhotoLoader:
 
     Runs in tf.data's threads; warns once per failed file, and raises once every photo of
     the dataset has failed. Keeps decoded photos, up to `_DECODED_CACHE_BYTES`, and serves
-    them again from memory (a photo changed on disk during the run is not read again).
+    them again from memory (a photo changed on disk during the run is not read again). A
+    cropping loader keeps each photo as 8-bit RGB, shrunk so its shorter side is what the
+    smallest crop needs, and cuts the crop its key names (`colornet.crops.random_crop`, drawn from a
+    generator seeded by (seed, key)).
     """
 
-    def __init__(self, image_size, photo_count):
+    def __init__(self, image_size, photo_count, cropped=False, min_scale=1.0, seed=0):
         self.image_size = image_size
         self.photo_count = photo_count
+        self.cropped, self.min_scale, self.seed = cropped, min_scale, seed
         self._failed = set()
-        self._decoded = {}  # path → read-only float32 (image_size, image_size, 3)
-        self._photo_bytes = image_size * image_size * 3 * np.dtype(np.float32).itemsize
+        self._decoded = {}  # path → read-only float32 (image_size, image_size, 3), or uint8
+        self._bytes = 0
         self._lock = threading.Lock()
 
-    def __call__(self, path):
+    def __call__(self, path, key=CENTRE_SQUARE):
         path = os.fsdecode(path)  # tf.string arrives as bytes
-        rgb = self._decoded.get(path)
-        if rgb is not None:
-            return rgb, np.bool_(True)
-        try:
+        photo = self._decoded.get(path)
+        if photo is None:
+            try:
+                photo = self._decode(path)
+            except (ValueError, OSError) as error:  # ImageError is a ValueError
+                self._skip(path, error)
+                return np.zeros((self.image_size, self.image_size, 3), np.float32), np.bool_(False)
+            photo.flags.writeable = False
+            with self._lock:
+                if self._bytes + photo.nbytes <= _DECODED_CACHE_BYTES:
+                    self._decoded[path] = photo
+                    self._bytes += photo.nbytes
+        if not self.cropped:
+            return photo, np.bool_(True)
+        if key == CENTRE_SQUARE:
+            crop = images.resize_and_crop(photo.astype(np.float32) / 255.0, self.image_size)
+            return crop.astype(np.float32, copy=False), np.bool_(True)
+        rng = np.random.default_rng([self.seed, int(key)])
+        crop = random_crop(photo, self.image_size, rng, self.min_scale)
+        return crop.astype(np.float32) / 255.0, np.bool_(True)
+
+    def _decode(self, path):
+        """The photo as kept: its centre square at image_size, or for crops, 8-bit RGB with
+        the shorter side at most image_size / min_scale."""
+        if not self.cropped:
             rgb = images.resize_and_crop(images.load_rgb(path), self.image_size)
-        except (ValueError, OSError) as error:  # ImageError is a ValueError
-            self._skip(path, error)
-            return np.zeros((self.image_size, self.image_size, 3), np.float32), np.bool_(False)
-        rgb = rgb.astype(np.float32, copy=False)
-        rgb.flags.writeable = False
-        with self._lock:
-            if (len(self._decoded) + 1) * self._photo_bytes <= _DECODED_CACHE_BYTES:
-                self._decoded[path] = rgb
-        return rgb, np.bool_(True)
+            return rgb.astype(np.float32, copy=False)
+        shorter_side = math.ceil(self.image_size / self.min_scale)
+        rgb = images.shrink(images.load_rgb(path), shorter_side=shorter_side)
+        return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
     def _skip(self, path, error):
         with self._lock:

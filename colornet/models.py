@@ -16,12 +16,16 @@ import keras
 from keras import ops
 
 from colornet import backbones, color, keras_utils, precision
-from colornet.config import DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
+from colornet.config import DEFAULT_IMAGE_SIZE, HEADS, SIZE_MULTIPLE
+from colornet.nets import zhang
 
 # The layers that produce the colour (the tanh and what follows it) keep float32 in every
 # precision: 16 bits would round the colours the loss compares.
-_FLOAT32_OUTPUTS = ("decoder_ab", "ab")
+_FLOAT32_OUTPUTS = ("decoder_ab", "decoder_logits", "annealed_mean", "ab")
 FUSION_NAME = "fusion_colorizer"
+# The classification head's logits layer, which training taps for the loss.
+LOGITS_NAME = "decoder_logits"
+_LOGITS_NETWORK_NAME = f"{FUSION_NAME}_logits"
 # InceptionResNetV2's 1000 ImageNet class scores: the write-up's embedding.
 DEFAULT_EMBEDDING_SIZE = 1000
 
@@ -118,6 +122,8 @@ def fusion_colorizer(
     upsampling="nearest",
     dtype="float32",
     name=FUSION_NAME,
+    head="regression",
+    temperature=None,
 ):
     """The final version: encoder, fusion with an image embedding, decoder.
 
@@ -132,11 +138,17 @@ def fusion_colorizer(
             ImageNet class scores).
         upsampling: "nearest" (the write-up's) or "bilinear".
         dtype: a precision, how it computes (`colornet.precision`); the colour output stays float32.
+        head: "regression" (the write-up's) or "classification": the last convolution gives
+            one logit per colour bin (`colornet.nets.zhang.ab_bins`, 1 × 1, layer
+            `LOGITS_NAME`) and an annealed mean at `temperature` (default the paper's 0.38)
+            turns them into scaled ab, so the output is the same either way.
 
     Returns:
         A `keras.Model` with inputs {"lightness": (None, S, S, 1), "embedding": (None, E)} and
         output scaled ab (None, S, S, 2).
     """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
     if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
         raise ValueError(
             f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size}"
@@ -184,7 +196,13 @@ def fusion_colorizer(
     x = up("decoder_up_2")(x)
     x = conv(32, name="decoder_conv_3")(x)
     x = conv(16, name="decoder_conv_4")(x)
-    x = conv(2, activation="tanh", name="decoder_ab")(x)
+    if head == "classification":
+        logits = conv(len(zhang.ab_bins()), kernel=1, activation=None, name=LOGITS_NAME)(x)
+        x = zhang.AnnealedMean(
+            temperature or zhang.ANNEALED_TEMPERATURE, name="annealed_mean"
+        )(logits)
+    else:
+        x = conv(2, activation="tanh", name="decoder_ab")(x)
     ab = up("ab")(x)
 
     return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
@@ -198,6 +216,7 @@ def colorizer(
     backbone_precision="float32",
     fusion_precision="float32",
     name="colorizer",
+    head="regression",
 ):
     """The final version end to end: lightness in, scaled ab out.
 
@@ -213,6 +232,7 @@ def colorizer(
         backbone_precision: how the frozen backbone computes (`colornet.precision`, "auto"
             included); its weights stay float32 either way.
         fusion_precision: the same for the fusion network.
+        head: the fusion network's head (`fusion_colorizer`).
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
@@ -221,7 +241,7 @@ def colorizer(
     """
     embedding_size = backbones.get_backbone(backbone).embedding_size
     fusion = fusion_colorizer(
-        image_size, embedding_size, upsampling=upsampling, dtype=fusion_precision
+        image_size, embedding_size, upsampling=upsampling, dtype=fusion_precision, head=head
     )
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     embedding = backbones.grey_embedding_model(
@@ -284,6 +304,22 @@ def kind(model):
     )
 
 
+def logits_network(fusion):
+    """The classification head's fusion network up to its bin logits (shared weights): what
+    training fits with Zhang et al.'s loss. ValueError for a regression head."""
+    try:
+        logits = fusion.get_layer(LOGITS_NAME).output
+    except ValueError:
+        raise ValueError(f"{fusion.name} has no classification head") from None
+    return keras.Model(fusion.inputs, logits, name=_LOGITS_NETWORK_NAME)
+
+
+def head_of(model):
+    """"classification" or "regression": the head of a final colorizer's fusion network."""
+    layers = [layer.name for layer in fusion_network(model).layers]
+    return "classification" if LOGITS_NAME in layers else "regression"
+
+
 def working_size(model):
     """The side a final colorizer works at (its input's), or None for a model of any size."""
     return None if kind(model) != "colorizer" else model.inputs[0].shape[1]
@@ -291,11 +327,13 @@ def working_size(model):
 
 def fusion_network(model):
     """The fusion network (`fusion_colorizer`) inside a final colorizer or a model wrapping
-    one, or the model itself when it is one."""
-    if model.name == FUSION_NAME:
+    one, or the model itself when it is one. A training model of the classification head
+    holds its `logits_network` instead, whose weights are the fusion network's, in order."""
+    names = (FUSION_NAME, _LOGITS_NETWORK_NAME)
+    if model.name in names:
         return model
     for layer in keras_utils.nested_layers(model):
-        if isinstance(layer, keras.Model) and layer.name == FUSION_NAME:
+        if isinstance(layer, keras.Model) and layer.name in names:
             return layer
     raise ValueError(f"{model.name} holds no fusion network")
 

@@ -40,6 +40,7 @@ class RunFolder:
     legacy_checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.keras")
     state_path = property(lambda self: self.path / "checkpoints" / "state.json")
     embeddings_path = property(lambda self: self.path / "embeddings.npy")
+    class_weights_path = property(lambda self: self.path / "class_weights.npy")
     best_model_path = property(lambda self: self.path / "best.keras")
     log_path = property(lambda self: self.path / "log.csv")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")

@@ -37,6 +37,7 @@ from colornet.config import (
     FIXED_ON_RESUME,
     TrainingConfig,
 )
+from colornet.nets import zhang
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -78,35 +79,73 @@ def ab_loss(rgb_true, scaled_ab_predicted):
     return keras.ops.mean(keras.ops.square(true_ab - scaled_ab_predicted), axis=(1, 2, 3))
 
 
-def build_training_model(config, colorizer=None, jit_compile="auto"):
-    """The model `fit` trains, from RGB photos to scaled ab, and the colorizer it trains.
+@keras.saving.register_keras_serializable(package="colornet")
+class BinLoss(zhang.ClassificationLoss):
+    """Zhang et al.'s rebalanced loss for the classification head (`zhang.ClassificationLoss`).
+
+    Like `ab_loss` it takes the true colour from the RGB photo, here averaged over each
+    2 × 2 block: the head's logits are at half the photo's size, before the last upsampling.
+    """
+
+    def call(self, y_true, y_pred):
+        ab = color.rgb_to_lab(keras.ops.cast(y_true, "float32"))[..., 1:]
+        return super().call(keras.ops.average_pool(ab, 2, 2), y_pred)
+
+
+def class_weights_of(paths, pixels=64 * 64):
+    """Zhang et al.'s rebalancing weights (Q,) from the colours of the photos at `paths`,
+    each read at about `pixels` pixels so that every photo counts alike; photos that fail to
+    load are left out."""
+    samples = []
+    for path in paths:
+        try:
+            rgb, _ = images.load_reduced_rgb(path, pixels)
+        except (ValueError, OSError):  # skipped in training too, with a warning there
+            continue
+        samples.append(np.asarray(color.rgb_to_lab(rgb.astype(np.float32)))[..., 1:])
+    if not samples:
+        raise images.ImageError("none of the training photos could be read")
+    return zhang.rebalancing_weights(np.concatenate([s.reshape(-1, 2) for s in samples]))
+
+
+def build_training_model(config, colorizer=None, jit_compile="auto", class_weights=None):
+    """The model `fit` trains, from RGB photos to scaled ab (or bin logits), and the colorizer
+    it trains.
 
     `jit_compile` is Keras's (XLA for the training step; "auto" keeps it off on CPUs). Returns
     (training_model, colorizer). Without cached embeddings the training model wraps
     the whole colorizer (RGB → lightness → colorizer); with them it takes
     {"rgb", "embedding"} and wraps only the colorizer's fusion network, which the two share.
-    The colorizer (lightness in, backbone inside) is what gets saved for colorizing.
+    The colorizer (lightness in, backbone inside) is what gets saved for colorizing. With
+    config.head "classification" the training model ends at the bin logits and learns by
+    `BinLoss` with `class_weights` (None: unweighted), the colorizer by the annealed mean.
     """
     if colorizer is None:
         backbone_precision, fusion_precision = training_precisions(config)
         colorizer = models.colorizer(
             config.image_size, config.backbone, config.backbone_weights,
             backbone_precision=backbone_precision, fusion_precision=fusion_precision,
-            name="colorizer",
+            name="colorizer", head=config.head,
         )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
     lightness = color.RgbToLightness(name="rgb_lightness")(rgb)
+    fusion, loss = models.fusion_network(colorizer), ab_loss
+    if config.head == "classification":
+        fusion, loss = models.logits_network(fusion), BinLoss(class_weights)
     if config.cache_embeddings:
         embedding_size = backbones.get_backbone(config.backbone).embedding_size
         embedding = keras.Input(shape=(embedding_size,), name="embedding")
-        scaled = keras.layers.Rescaling(1.0 / color.L_CENTER, offset=-1.0)(lightness)
         inputs = {"rgb": rgb, "embedding": embedding}
-        scaled_ab = models.fusion_network(colorizer)({"lightness": scaled, "embedding": embedding})
+    elif config.head == "classification":
+        inputs, embedding = rgb, models.embedding_network(colorizer)(lightness)
+    if config.cache_embeddings or config.head == "classification":
+        scaled = keras.layers.Rescaling(1.0 / color.L_CENTER, offset=-1.0)(lightness)
+        output = fusion({"lightness": scaled, "embedding": embedding})
     else:
-        inputs, scaled_ab = rgb, colorizer(lightness)
-    training_model = keras.Model(inputs, scaled_ab, name="training_model")
+        inputs, output = rgb, colorizer(lightness)
+    training_model = keras.Model(inputs, output, name="training_model")
     training_model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=ab_loss,
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss,
         jit_compile=jit_compile,
     )
     return training_model, colorizer
@@ -152,8 +191,9 @@ def train(config, run_dir, progress=True, callbacks=()):
         return TrainingResult(run.path, {}, run.best_model_path)
 
     keras.utils.set_random_seed(config.seed)
+    class_weights = _class_weights(config, run, train_paths)
     with strategy.scope() if strategy else contextlib.nullcontext():
-        training_model, colorizer = build_training_model(config)
+        training_model, colorizer = build_training_model(config, class_weights=class_weights)
         if initial_epoch:
             _restore_checkpoint(training_model, run, config.learning_rate)
 
@@ -217,10 +257,10 @@ def _start_run(config, run, initial_epoch, progress):
     distributed.check_shared_folder(run.path)
     if not chief:
         train_paths, validation_paths = run.split()
-    shard = None
+    shard, views = None, len(train_paths) * max(1, config.crops_per_photo)
     if config.distribution == "data_parallel":
-        shard = _process_share(config, len(train_paths))
-    config = _batch_within(config, len(train_paths))
+        shard = _process_share(config, views)
+    config = _batch_within(config, views)
     if chief:
         run.save_config(config)  # epochs, batch size and the like may change between sessions
     return config, train_paths, validation_paths, shard
@@ -312,14 +352,45 @@ def _save_training_state(training_model, path):
     _util.write_bytes_atomically(path, lambda file: np.savez(file, **arrays))
 
 
+def _class_weights(config, run, train_paths):
+    """The classification head's rebalancing weights, from the training photos, computed once
+    per run and kept in it; None for the regression head."""
+    if config.head != "classification":
+        return None
+    path = run.class_weights_path
+    if path.is_file():
+        return np.load(path)
+    weights = class_weights_of(train_paths)
+    if distributed.is_chief():
+        _util.write_bytes_atomically(path, lambda file: np.save(file, weights))
+    return weights
+
+
+def train_views(config, train_paths):
+    """What one epoch streams: (paths, crops) for `data.image_dataset`. The write-up's one
+    centre square per photo, or config.crops_per_photo random crops of each: drawn anew every
+    epoch, or with cached embeddings drawn once (each crop's key is its row) so that every
+    crop keeps its own embedding."""
+    count = config.crops_per_photo
+    if not count:
+        return list(train_paths), None
+    views = [path for path in train_paths for _ in range(count)]
+    return views, np.arange(len(views)) if config.cache_embeddings else "random"
+
+
 def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):
-    """(train, validation) cached embeddings to feed beside the photos, or (None, None)."""
+    """(train, validation) cached embeddings to feed beside the photos, or (None, None): one
+    per training view (`train_views`), one per validation photo's centre square."""
     if not config.cache_embeddings:
         return None, None
+    views, crops = train_views(config, train_paths)
+    keys = None
+    if crops is not None:
+        keys = np.concatenate([crops, np.full(len(validation_paths), data.CENTRE_SQUARE)])
     embeddings = _cached_embeddings(
-        colorizer, config, run, [*train_paths, *validation_paths], progress
+        colorizer, config, run, [*views, *validation_paths], progress, keys
     )
-    return embeddings[: len(train_paths)], embeddings[len(train_paths) :]
+    return embeddings[: len(views)], embeddings[len(views) :]
 
 
 def datasets(config, train_paths, validation_paths, extras=(None, None), shard=None):
@@ -341,10 +412,11 @@ def datasets(config, train_paths, validation_paths, extras=(None, None), shard=N
             return data.steps_per_epoch(count, batch_size)
         return count // config.batch_size
 
+    views, crops = train_views(config, train_paths)
     train_dataset = _pairs(
         data.image_dataset(
-            train_paths, config.image_size, batch_size, augment=config.augment,
-            shuffle=True, repeat=True, seed=config.seed, extras=train_extras, shard=shard,
+            views, config.image_size, batch_size, augment=config.augment, shuffle=True,
+            repeat=True, seed=config.seed, extras=train_extras, shard=shard, crops=crops,
         )
     )
     if shard is not None and validation_paths:
@@ -353,14 +425,14 @@ def datasets(config, train_paths, validation_paths, extras=(None, None), shard=N
         )
     validation_steps = steps(len(validation_paths))
     if not validation_steps:
-        return (train_dataset, None), (steps(len(train_paths)), 0)
+        return (train_dataset, None), (steps(len(views)), 0)
     validation_dataset = _pairs(
         data.image_dataset(
             validation_paths, config.image_size, batch_size, augment=False, shuffle=False,
             repeat=True, extras=validation_extras, shard=shard,
         )
     )
-    return (train_dataset, validation_dataset), (steps(len(train_paths)), validation_steps)
+    return (train_dataset, validation_dataset), (steps(len(views)), validation_steps)
 
 
 def _whole_batches(paths, extras, global_batch):
@@ -479,8 +551,9 @@ def _pairs(dataset):
     return dataset.map(pair)
 
 
-def _cached_embeddings(colorizer, config, run, paths, progress):
-    """Each photo's embedding, computed once (un-augmented) and kept in the run folder.
+def _cached_embeddings(colorizer, config, run, paths, progress, crop_keys=None):
+    """Each photo's embedding, computed once (un-augmented) and kept in the run folder; with
+    `crop_keys` (`data.image_dataset`'s crops), each crop's.
 
     Returns a read-only memory-mapped (len(paths), E) float32 array, rows in `paths` order;
     a photo that cannot be read keeps a row of zeros (it is skipped in training anyway).
@@ -498,7 +571,8 @@ def _cached_embeddings(colorizer, config, run, paths, progress):
     own_paths = paths[index::count]
     photos = data.image_dataset(
         own_paths, config.image_size, config.batch_size, augment=False, shuffle=False,
-        extras=np.arange(len(own_paths))[:, None],
+        extras=np.arange(len(own_paths))[:, None], seed=config.seed,
+        crops=None if crop_keys is None else crop_keys[index::count],
     )
     steps = data.steps_per_epoch(rows_each, config.batch_size)  # the same on every process
     batches = tqdm.tqdm(photos, total=steps, desc="embedding photos", disable=not progress)
@@ -553,6 +627,7 @@ def _check_config(config, run, initial_epoch, write=True):
     if set(changed) & _SPLIT_BY:
         run.split_path.unlink(missing_ok=True)
     run.embeddings_path.unlink(missing_ok=True)
+    run.class_weights_path.unlink(missing_ok=True)
 
 
 # The settings that decide which photos train and which validate (`_split_once`).

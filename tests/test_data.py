@@ -354,6 +354,67 @@ def test_image_dataset_refuses_bad_arguments(arguments):
         data.image_dataset(**settings)
 
 
+def quadrant_photo(height=120, width=160):
+    """Four flat colours, one per quadrant: a crop's colours say where it came from."""
+    photo = np.zeros((height, width, 3), np.float32)
+    photo[: height // 2, : width // 2] = (1, 0, 0)
+    photo[: height // 2, width // 2 :] = (0, 1, 0)
+    photo[height // 2 :, : width // 2] = (0, 0, 1)
+    photo[height // 2 :, width // 2 :] = (1, 1, 0)
+    return photo
+
+
+def first_passes(dataset, passes):
+    iterator = iter(dataset)
+    return [next(iterator).numpy() for _ in range(passes)]
+
+
+def test_random_crops_are_new_each_pass_repeat_with_the_seed_and_come_from_the_photo(tmp_path):
+    path = images.save_image(tmp_path / "quadrants.png", quadrant_photo())
+    views = [path] * 8  # eight crops of one photo per pass
+
+    def dataset(seed):
+        return data.image_dataset(
+            views, 32, batch_size=8, augment=False, shuffle=False, repeat=True, seed=seed,
+            crops="random",
+        )
+
+    first, second = first_passes(dataset(seed=3), 2)
+    assert first.shape == (8, 32, 32, 3) and first.dtype == np.float32
+    assert not np.allclose(first, second)  # new crops every pass
+    assert not np.allclose(first[0], first[1])  # and every view
+    np.testing.assert_array_equal(first_passes(dataset(seed=3), 1)[0], first)
+    assert not np.allclose(first_passes(dataset(seed=4), 1)[0], first)
+    # Every crop is a piece of the photo: its pixels are the quadrants' colours (bilinear
+    # resizing blends them only along the borders).
+    quadrant_colours = quadrant_photo()[[0, 0, -1, -1], [0, -1, 0, -1]]
+    distance = np.abs(first[..., None, :] - quadrant_colours).sum(-1).min(-1)
+    assert np.mean(distance < 0.05) > 0.7
+
+
+def test_fixed_crop_keys_give_the_same_crop_every_pass_and_centre_square_as_without_crops(
+    tmp_path,
+):
+    path = images.save_image(tmp_path / "quadrants.png", quadrant_photo())
+    keys = np.array([0, 1, 2, data.CENTRE_SQUARE])
+    dataset = data.image_dataset(
+        [path] * 4, 32, batch_size=4, augment=False, shuffle=False, repeat=True, crops=keys
+    )
+    first, second = first_passes(dataset, 2)
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first[0], first[1])
+    whole = next(iter(data.image_dataset([path], 32, batch_size=1, augment=False))).numpy()
+    np.testing.assert_allclose(first[3], whole[0], atol=0.02)
+
+
+@pytest.mark.parametrize(
+    "crops", ["centre", np.array([0, 1]), np.array([0.5]), np.array([-2])],
+)
+def test_image_dataset_refuses_crops_it_cannot_use(crops):
+    with pytest.raises(ValueError, match="crops must"):
+        data.image_dataset(["a.png"], 32, batch_size=1, crops=crops)
+
+
 def test_steps_per_epoch_rounds_up_and_is_0_for_no_photos():
     assert data.steps_per_epoch(10, 4) == 3
     assert data.steps_per_epoch(8, 4) == 2

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from colornet import keras_utils, models
+from colornet.nets import zhang
 
 # The write-up's Version 1 table: (layer type, output shape, parameters).
 VERSION_1_TABLE = [
@@ -128,6 +129,39 @@ def test_final_model_survives_a_keras_file_round_trip(tmp_path):
     )
 
 
+def test_the_classification_head_is_the_annealed_mean_of_bin_logits_upsampled():
+    """Checked against the annealed mean written out in numpy: softmax(logits / T) over the
+    bins' ab, at half size, then each pixel repeated 2 × 2."""
+    model = models.fusion_colorizer(image_size=32, embedding_size=8, head="classification")
+    inputs = {
+        "lightness": np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32),
+        "embedding": np.random.default_rng(1).random((2, 8)).astype(np.float32),
+    }
+    logits = models.logits_network(model).predict(inputs, verbose=0)
+    assert logits.shape == (2, 16, 16, len(zhang.ab_bins()))
+    sharpened = np.exp((logits - logits.max(-1, keepdims=True)) / zhang.ANNEALED_TEMPERATURE)
+    sharpened /= sharpened.sum(-1, keepdims=True)
+    expected = (sharpened @ zhang.ab_bins() / 128).repeat(2, axis=1).repeat(2, axis=2)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), expected, atol=1e-5)
+    assert models.head_of(model) == "classification"
+    assert models.head_of(models.fusion_colorizer(image_size=32)) == "regression"
+
+
+def test_a_classification_colorizer_survives_a_keras_file_round_trip(tmp_path):
+    model = models.colorizer(
+        image_size=32, backbone="mobilenet_v3_small", backbone_weights=None, head="classification"
+    )
+    model.save(tmp_path / "colorizer.keras")
+    loaded = keras.saving.load_model(tmp_path / "colorizer.keras", safe_mode=True)
+    lightness = np.random.default_rng(0).uniform(0, 100, (1, 32, 32, 1)).astype(np.float32)
+    np.testing.assert_array_equal(
+        loaded.predict(lightness, verbose=0), model.predict(lightness, verbose=0)
+    )
+    assert models.head_of(loaded) == "classification"
+    with pytest.raises(ValueError, match="no classification head"):
+        models.logits_network(models.fusion_colorizer(image_size=32))
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -135,6 +169,7 @@ def test_final_model_survives_a_keras_file_round_trip(tmp_path):
         ({"image_size": 0}, "multiple of 8"),
         ({"embedding_size": 0}, "embedding_size"),
         ({"upsampling": "cubic"}, "upsampling"),
+        ({"head": "bins"}, "head must be one of regression, classification"),
     ],
 )
 def test_final_model_rejects_bad_arguments_clearly(arguments, message):

