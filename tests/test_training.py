@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 import skimage.color
 
-from colornet import color, colorize, images, models, training
+from colornet import color, colorize, evaluation, images, models, training
 from colornet.nets import zhang
 from colornet.runs import RunFolder
 from tests.factories import (
     FAST,
     LEARNING,
     gains_over_grey,
+    lightness_coloured_photo,
     mean_colour_loss,
     write_lightness_photos,
     write_photos,
@@ -328,6 +329,32 @@ def test_bin_loss_is_zhangs_loss_on_the_photos_ab_averaged_over_2_by_2_blocks(rn
     expected = zhang.ClassificationLoss(weights)(ab.astype(np.float32), logits)
     actual = training.BinLoss(weights)(rgb, logits)
     np.testing.assert_allclose(float(actual), float(expected), rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_bins_head_learns_the_colours_of_a_batch_and_beats_grey_by_far(rng):
+    """200 steps on one batch of lightness-coloured photos: Zhang et al.'s loss falls and the
+    annealed mean gives their colours back (across seeds 0-3: loss 5.6 → 1.4-1.6, 16-18 dB
+    over grey). Whole runs of a few epochs reach that only after a plateau of seed-dependent
+    length, as the regression head's do (see `write_lightness_photos`)."""
+    photos = np.stack([lightness_coloured_photo(rng, 32) for _ in range(8)]).astype(np.float32)
+    config = training.TrainingConfig(
+        data_dir="unused", head="classification", **{**FAST, "cache_embeddings": True}
+    )
+    training_model, colorizer = training.build_training_model(config)
+    inputs = {"rgb": photos, "embedding": np.zeros((8, 1000), np.float32)}
+    losses = [float(training_model.train_on_batch(inputs, photos)) for _ in range(200)]
+    assert losses[-1] < 0.4 * losses[0], losses[::20]
+    lightness = color.rgb_to_lab(photos)[..., :1]
+    scaled_ab = models.fusion_network(colorizer).predict(
+        {"lightness": lightness / 50 - 1, "embedding": inputs["embedding"]}, verbose=0
+    )
+    colorized = color.lab_to_rgb(np.concatenate([lightness, scaled_ab * 128], axis=-1))
+    gains = [
+        evaluation.psnr(photo, result) - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        for photo, result in zip(photos, np.asarray(colorized))
+    ]
+    assert np.mean(gains) > 8, gains
 
 
 @pytest.mark.slow
