@@ -17,7 +17,7 @@ import pathlib
 import common  # first: quiets TensorFlow before Keras loads it
 import numpy as np
 
-from colornet import corpus, evaluation, images
+from colornet import corpus, evaluation, images, metrics
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe, settings
 
@@ -37,11 +37,11 @@ def baselines(paths, mean_ab):
     rows = {"grey": [], "mean colour": []}
     for path in paths:
         original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
-        for name, result in (("grey", evaluation.grey_baseline(original)),
-                             ("mean colour", evaluation.mean_ab_baseline(original, mean_ab))):
-            rows[name].append((evaluation.psnr(original, result),
-                               evaluation.colourfulness(result),
-                               evaluation.colourfulness(original)))
+        for name, result in (("grey", metrics.grey_baseline(original)),
+                             ("mean colour", metrics.mean_ab_baseline(original, mean_ab))):
+            rows[name].append((metrics.psnr(original, result),
+                               metrics.colourfulness(result),
+                               metrics.colourfulness(original)))
     return {name: {"psnr": float(np.mean([r[0] for r in values])),
                    "colourfulness": float(sum(r[1] for r in values) / sum(r[2] for r in values))}
             for name, values in rows.items()}

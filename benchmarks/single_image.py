@@ -22,7 +22,7 @@ import common  # first: quiets TensorFlow before Keras loads it
 import keras
 import writeup
 
-from colornet import colorize, evaluation, images, single_image
+from colornet import colorize, images, metrics, single_image
 
 
 class PsnrEvery(keras.callbacks.Callback):
@@ -46,7 +46,7 @@ class PsnrEvery(keras.callbacks.Callback):
         if step % self.interval == 0 or step == self.params["epochs"]:
             scoring_started = time.perf_counter()
             colorized = colorize.colorize(self.model, self.original)
-            score = evaluation.psnr(self.original, colorized)
+            score = metrics.psnr(self.original, colorized)
             self.scoring_seconds += time.perf_counter() - scoring_started
             self.rows.append((step, training_seconds, score))
             print(f"{step:6d} {training_seconds:9.1f} {score:9.2f}", flush=True)
@@ -76,7 +76,7 @@ def run(args):
     )
     rgb = images.load_rgb(args.image)
     original = images.resize_and_crop(rgb, images.fit_size(rgb.shape, config.image_size))
-    grey = evaluation.psnr(original, evaluation.grey_baseline(original))
+    grey = metrics.psnr(original, metrics.grey_baseline(original))
     print(f"{args.image.name} at {original.shape[1]}×{original.shape[0]}, {config}")
     print(f"grey baseline: {grey:.2f} dB")
     print(f"{'step':>6} {'seconds':>9} {'PSNR dB':>9}")

@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 import writeup
 
-from colornet import backbones, color, images, models, profiling, training
+from colornet import backbones, color, constants, images, models, profiling, training
 from colornet import precision as precisions
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
@@ -243,7 +243,7 @@ def parse_arguments(argv=None):
     )
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument(
-        "--backbone", choices=list(backbones.BACKBONES), default=backbones.DEFAULT_BACKBONE,
+        "--backbone", choices=list(backbones.BACKBONES), default=constants.DEFAULT_BACKBONE,
         help="colornet's frozen backbone (the write-up's way always runs InceptionResNetV2)",
     )
     parser.add_argument("--image-size", type=int, default=256)

@@ -21,10 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "ablation", "backbones", "cli", "color", "colorize", "config", "corpus", "crops", "data",
-    "efficientnet_lite", "evaluation", "greyness", "images", "jobs", "keras_utils", "models",
-    "nets", "plotting", "precision", "prepare", "pretrained", "profiling", "real_photos",
-    "runs", "single_image", "training", "video",
+    "ablation", "backbones", "cli", "color", "colorize", "config", "constants", "corpus", "crops",
+    "data", "efficientnet_lite", "evaluation", "greyness", "images", "jobs", "keras_utils",
+    "metrics", "models", "nets", "plotting", "precision", "prepare", "pretrained", "profiling",
+    "real_photos", "runs", "single_image", "training", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

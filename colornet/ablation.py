@@ -27,7 +27,8 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from colornet import backbones, color, evaluation, models
+from colornet import backbones, color, metrics, models
+from colornet.constants import DEFAULT_CLASSIFY_BACKBONE
 
 # How far each tint lies from grey in the ab plane: a clearly coloured but not garish photo.
 TINT_CHROMA = 40.0
@@ -139,7 +140,7 @@ def tinted_crops(crops_per_class, image_size=64, seed=0):
     return TintedCrops(np.asarray(lightness, np.float32), ab, labels, tuple(SOURCE_PHOTOS))
 
 
-def embed_crops(crops, backbone="efficientnet_lite0", weights="imagenet"):
+def embed_crops(crops, backbone=DEFAULT_CLASSIFY_BACKBONE, weights="imagenet"):
     """(N, E) float32: the backbone's embedding of each crop's grey version (its lightness)."""
     model = backbones.grey_embedding_model(backbone, weights=weights)
     return backbones.embed(crops.lightness, model)
@@ -154,7 +155,7 @@ def fusion_ablation(
     batch_size=16,
     learning_rate=1e-3,
     seed=0,
-    backbone="efficientnet_lite0",
+    backbone=DEFAULT_CLASSIFY_BACKBONE,
 ):
     """Train the same fusion colorizer with the real embedding and with a constant one.
 
@@ -223,4 +224,4 @@ def _train_and_predict(
 
 
 def _mean_psnr(references, results):
-    return float(np.mean([evaluation.psnr(ref, res) for ref, res in zip(references, results)]))
+    return float(np.mean([metrics.psnr(ref, res) for ref, res in zip(references, results)]))

@@ -38,7 +38,7 @@ from keras import ops
 
 from colornet import _util, color, efficientnet_lite, keras_utils
 from colornet import precision as _precision
-from colornet.config import DEFAULT_BACKBONE
+from colornet.constants import DEFAULT_BACKBONE, DEFAULT_CLASSIFY_BACKBONE
 
 # Keras downloads the ImageNet weights of its applications from here
 # (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
@@ -406,10 +406,6 @@ def embed(images_or_lightness, model, batch_size=32):
     else:
         lightness = array.astype(np.float32, copy=False)
     return keras_utils.predict_batches(model, lightness, batch_size=batch_size)
-
-
-# Its ImageNet weights need no network: what classify and offline_backbone fall back to.
-DEFAULT_CLASSIFY_BACKBONE = "efficientnet_lite0"
 
 
 def offline_backbone(preferred=DEFAULT_BACKBONE, fallback=DEFAULT_CLASSIFY_BACKBONE):

@@ -27,7 +27,7 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, config, leftovers, precision
+from colornet import cli_support, config, constants, leftovers, precision
 
 
 def main(argv=None):
@@ -178,7 +178,7 @@ def _add_single(commands):
 
 
 def _run_single(args):
-    from colornet import evaluation, images, jobs, leftovers, plotting, single_image
+    from colornet import evaluation, images, jobs, leftovers, metrics, plotting, single_image
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
@@ -201,9 +201,9 @@ def _run_single(args):
         original, settings, progress=not args.quiet, name=f"'{args.image}'"
     )
     colorized = run.colorize(original)
-    grey = evaluation.grey_baseline(original)
-    scores = evaluation.scores(original, colorized)
-    grey_scores = evaluation.scores(original, grey)
+    grey = metrics.grey_baseline(original)
+    scores = metrics.scores(original, colorized)
+    grey_scores = metrics.scores(original, grey)
     jobs.colorize_file(run.model, args.image, args.output, working_size=settings.image_size)
     plotting.save_figure(
         plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
@@ -382,14 +382,14 @@ def _run_pretrain(args):
 
 
 _BACKBONE_HELP = (
-    "classifier whose embedding is fused in: inception_resnet_v2 (the write-up's), "
-    "efficientnet_lite0, efficientnet_lite2, efficientnet_v2_b0, mobilenet_v3_small, or auto "
-    "(default: the write-up's where its weights are cached, else efficientnet_lite0, which "
-    "works offline)"
+    f"classifier whose embedding is fused in: {constants.DEFAULT_BACKBONE} (the write-up's), "
+    "efficientnet_lite0, efficientnet_lite2, efficientnet_v2_b0, mobilenet_v3_small, or "
+    f"{constants.AUTO_BACKBONE} (default: the write-up's where its weights are cached, else "
+    f"{constants.DEFAULT_CLASSIFY_BACKBONE}, which works offline)"
 )
 _BATCH_SIZE_HELP = (
-    f"photos per step (default {config.WRITE_UP_BATCH_SIZE}; {config.SMALL_IMAGE_BATCH_SIZE} "
-    f"for a smaller --image-size than {config.DEFAULT_IMAGE_SIZE})"
+    f"photos per step (default {constants.WRITE_UP_BATCH_SIZE}; {constants.SMALL_IMAGE_BATCH_SIZE} "
+    f"for a smaller --image-size than {constants.DEFAULT_IMAGE_SIZE})"
 )
 
 
@@ -439,7 +439,7 @@ def _add_train(commands):
     command.add_argument("--validation-fraction", type=cli_support.fraction,
                          help=f"share of photos held out to pick the best epoch (default "
                               f"{defaults.validation_fraction})")
-    command.add_argument("--distribution", choices=config.DISTRIBUTIONS,
+    command.add_argument("--distribution", choices=constants.DISTRIBUTIONS,
                          help="'mirrored': all GPUs of this machine, on TensorFlow; "
                               "'data_parallel': all devices of all processes (and machines) "
                               "of a job, on KERAS_BACKEND=jax; --batch-size is then the "
@@ -550,7 +550,8 @@ def _add_colorize(commands):
                          help="folder for the colorized photos (created if needed)")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
-    command.add_argument("--tile", type=cli_support.whole_number(8, 8), default=config.DEFAULT_TILE,
+    command.add_argument("--tile", type=cli_support.whole_number(8, 8),
+                         default=constants.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
     command.add_argument("--overwrite", action="store_true",
                          help="colorize every photo again, also those an earlier run completed")
@@ -591,8 +592,8 @@ def _model_options(batch_size=None, precision_default="auto"):
     if batch_size is not None:
         options.add_argument("--batch-size", type=cli_support.positive_int, default=batch_size,
                              help="photos or frames per forward pass")
-    options.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
-                         metavar="PIXELS|full",
+    options.add_argument("--working-size", type=_working_size,
+                         default=constants.DEFAULT_WORKING_SIZE, metavar="PIXELS|full",
                          help="longest side Version 1 colorizes at ('full': the photo's own size, "
                               "in tiles); the final colorizer always uses its own")
     options.add_argument(
@@ -637,7 +638,8 @@ def _add_video(commands):
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
     command.add_argument("output", type=pathlib.Path,
                          help="the colorized video (.mp4, .m4v, .mov or .mkv)")
-    command.add_argument("--smoothing", type=cli_support.fraction, default=config.DEFAULT_SMOOTHING,
+    command.add_argument("--smoothing", type=cli_support.fraction,
+                         default=constants.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
     command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
 
@@ -746,20 +748,21 @@ def _add_serve(commands):
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    # The defaults are colornet.web's (tests/test_web.py checks); written out here so that
-    # `--help` imports neither gradio nor Keras.
+    # The defaults are colornet.constants', which the page reads too: `--help` imports
+    # neither gradio nor Keras.
     command.add_argument("--model", type=pathlib.Path, action="append", default=[], metavar="MODEL",
                          help="a .keras model or a run folder; repeat to offer several "
                               "(default: the pretrained colorizer that ships with colornet)")
     command.add_argument("--demo", action="store_true",
                          help="also offer Version 1 trained on the sample portrait (seconds)")
-    command.add_argument("--host", default="127.0.0.1",
+    command.add_argument("--host", default=constants.DEFAULT_HOST,
                          help="address to listen on; 0.0.0.0 lets other machines reach the page")
-    command.add_argument("--port", type=int, default=7860, help="port to listen on")
-    command.add_argument("--max-megapixels", type=float, default=50,
+    command.add_argument("--port", type=int, default=constants.DEFAULT_PORT,
+                         help="port to listen on")
+    command.add_argument("--max-megapixels", type=float, default=constants.DEFAULT_MAX_MEGAPIXELS,
                          help="larger photos are refused before they are decoded")
-    command.add_argument("--working-size", type=_working_size, default=config.DEFAULT_WORKING_SIZE,
-                         metavar="PIXELS|full",
+    command.add_argument("--working-size", type=_working_size,
+                         default=constants.DEFAULT_WORKING_SIZE, metavar="PIXELS|full",
                          help="longest side Version 1 colorizes at, as for colornet colorize")
     command.add_argument("--precision", choices=precision.CHOICES, default="auto",
                          help="how final-version models compute, as for colornet colorize")
@@ -808,7 +811,7 @@ def _add_classify(commands):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument("images", nargs="+", type=pathlib.Path, metavar="IMAGE", help="photos")
-    command.add_argument("--backbone", default="efficientnet_lite0",
+    command.add_argument("--backbone", default=constants.DEFAULT_CLASSIFY_BACKBONE,
                          help="efficientnet_lite0 or efficientnet_lite2 (offline), or any "
                               "backbone of `colornet train --backbone` whose ImageNet weights "
                               "are in the Keras cache")

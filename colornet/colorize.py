@@ -7,11 +7,11 @@ notebooks) goes through `predict_ab`, with one working-size policy (`working_sha
 
 - the final colorizer sees the photo's lightness resized to its own S × S;
 - Version 1 and the pretrained colorizer see it shrunk to fit `working_size` on its longest
-  side (default `config.DEFAULT_WORKING_SIZE`, the size `colornet single` trains at; never
+  side (default `constants.DEFAULT_WORKING_SIZE`, the size `colornet single` trains at; never
   enlarged), or at full size with working_size=None; Version 1 in overlapping tiles when
   larger than `tile`;
 - either way the predicted ab is resized smoothly back to the photo's size and joined with
-  its full-resolution lightness (`combine`).
+  its full-resolution lightness (`color.combine`).
 
     lightness (H, W) → working shape (h, w) → model → ab (h, w, 2) → ab (H, W, 2) → + L → RGB
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 from colornet import _util, color, images, keras_utils, models
 from colornet import precision as _precision
-from colornet.config import DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
+from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.runs import RunFolder
 
 # What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
@@ -233,34 +233,14 @@ def _ramp(length, overlap):
     return ramp
 
 
-def combine(lightness, ab):
-    """Lightness (..., H, W) and ab (..., H, W, 2) → RGB (..., H, W, 3) in [0, 1], float32.
-
-    The ab values are clipped to ±128 first, the range the models are trained on. Band by
-    band: besides the inputs, memory holds the result (12 bytes a pixel) and one band.
-    """
-    lightness = np.asarray(lightness, np.float32)
-    rgb = np.empty((*lightness.shape, 3), np.float32)
-    width = lightness.shape[-1] if lightness.ndim else 1
-    rows = lightness.reshape(-1, width)
-    rows_ab, rows_rgb = np.reshape(ab, (-1, width, 2)), rgb.reshape(-1, width, 3)
-    band = max(1, images._BAND_PIXELS // width)
-    for top in range(0, len(rows), band):
-        lab = np.empty((*rows[top : top + band].shape, 3), np.float32)
-        lab[..., 0] = rows[top : top + band]
-        np.clip(rows_ab[top : top + band], -color.AB_SCALE, color.AB_SCALE, out=lab[..., 1:])
-        rows_rgb[top : top + band] = color.lab_to_rgb(lab)
-    return rgb
-
-
 def combine_to_uint8(lightness, ab, rows=None):
-    """`combine`, rounded to uint8 RGB (H, W, 3) 0-255, for one (H, W) photo, band by band:
+    """`color.combine`, rounded to uint8 RGB (H, W, 3) 0-255, for one (H, W) photo, band by band:
     the float RGB of the whole photo (12 bytes a pixel) is never held."""
     height, width = np.shape(lightness)
     rgb = np.empty((height, width, 3), np.uint8)
-    rows = rows or max(1, images._BAND_PIXELS // max(width, 1))
+    rows = rows or max(1, BAND_PIXELS // max(width, 1))
     for top in range(0, height, rows):
-        band = combine(lightness[top : top + rows], ab[top : top + rows])
+        band = color.combine(lightness[top : top + rows], ab[top : top + rows])
         rgb[top : top + rows] = _util.to_uint8(band)
     return rgb
 
@@ -291,7 +271,7 @@ def colorize(
     for first in range(0, len(batch), batch_size):  # memory holds one batch at a time
         chunk = [_lightness_of(photo) for photo in batch[first : first + batch_size]]
         abs_ = _predict_list(model, chunk, working_size, tile, batch_size)
-        results += [combine(each, ab) for each, ab in zip(chunk, abs_)]
+        results += [color.combine(each, ab) for each, ab in zip(chunk, abs_)]
     return results[0] if single else results
 
 

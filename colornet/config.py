@@ -1,55 +1,28 @@
 """How to train: the settings of both versions, their defaults and the reasons for them.
 
 Plain dataclasses that import no Keras, so the command line reads its defaults and help from
-here without starting TensorFlow. A training run saves its `TrainingConfig` as config.json
+here without starting TensorFlow; the numbers they share with the rest of colornet are
+`colornet.constants`'. A training run saves its `TrainingConfig` as config.json
 (`colornet.runs.RunFolder`), so it can be resumed and reproduced.
 """
 
 import dataclasses
 
 from colornet import _util, precision
-
-# Three stride-2 convolutions in both networks: the sides they take must divide by 2³.
-SIZE_MULTIPLE = 8
-# The write-up's 256×256 training photos.
-DEFAULT_IMAGE_SIZE = 256
-# The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
-DEFAULT_BACKBONE = "inception_resnet_v2"
-AUTO_BACKBONE = "auto"
-# Photos a training step. The write-up's 10 at 256×256 and above; smaller photos leave a CPU's
-# vector units idle in batches that small, so below 256×256 the default is 20 (measured in
-# benchmarks/small_images.py; the README's "Training at small sizes" has the figures). A larger
-# batch also means fewer steps an epoch, so it stops at 20.
-WRITE_UP_BATCH_SIZE = 10
-SMALL_IMAGE_BATCH_SIZE = 20
+from colornet.constants import (
+    AUTO_BACKBONE,
+    DEFAULT_IMAGE_SIZE,
+    DISTRIBUTIONS,
+    SIZE_MULTIPLE,
+    SMALL_IMAGE_BATCH_SIZE,
+    WRITE_UP_BATCH_SIZE,
+)
 
 
 def default_batch_size(image_size):
-    """The batch `TrainingConfig(batch_size=None)` trains with at `image_size` (see above)."""
+    """The batch `TrainingConfig(batch_size=None)` trains with at `image_size`: the
+    write-up's batch, or a larger one below its image size (`colornet.constants` says why)."""
     return WRITE_UP_BATCH_SIZE if image_size >= DEFAULT_IMAGE_SIZE else SMALL_IMAGE_BATCH_SIZE
-
-
-# "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute,
-# TensorFlow). "data_parallel": every device of every process of a job, on one machine or
-# several (Keras's distribution API, JAX; `colornet.distributed`). batch_size is the global
-# batch either way.
-DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
-
-# Colorizing. Version 1 runs on tiles of this side (with this much overlap) once a photo is
-# larger: its memory then stays bounded, whatever the photo's size. Both multiples of 8.
-DEFAULT_TILE = 512
-DEFAULT_TILE_OVERLAP = 64
-# The longest side Version 1 colorizes at (`colornet.colorize.working_shape`): the side
-# `colornet single` trains at, so the net sees things at the scale it learned them.
-DEFAULT_WORKING_SIZE = 256
-# Video: the weight of the past in the moving average of ab (0 turns smoothing off). For
-# colour that jitters independently from frame to frame, an average with weight s keeps
-# (1 - s)² / (1 + s) of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean
-# absolute change) falls about 5×, while a colour that does change without its lightness
-# changing takes about s / (1 - s) = 3 frames (1/8 s at 24 fps) to follow. Where the lightness
-# changes, the average is not used at all (video.MOTION_THRESHOLD), so moving things do not
-# leave colour trails.
-DEFAULT_SMOOTHING = 0.75
 
 
 @dataclasses.dataclass

@@ -2,7 +2,7 @@
 `colornet train` (`data.scan_folder`) and `colornet prepare`.
 
 Grey, near-grey and toned photos (sepia, cyanotype) all count as grey: each holds a single
-tint at most, so it teaches only "tint everything brown". (`colornet.evaluation.colourfulness`
+tint at most, so it teaches only "tint everything brown". (`colornet.metrics.colourfulness`
 is another measure, Hasler and Süsstrunk's, for scoring results.)
 """
 

@@ -17,7 +17,7 @@ import PIL.ExifTags
 import PIL.Image
 
 from colornet import _util, color
-from colornet.config import SIZE_MULTIPLE
+from colornet.constants import BAND_PIXELS, SIZE_MULTIPLE
 
 # Pillow's own hard limit (2 x PIL.Image.MAX_IMAGE_PIXELS, about 13,400 x 13,400): a larger
 # image is refused anyway. As float32 RGB it already takes 2 GiB.
@@ -108,11 +108,6 @@ def load_rgb_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
     return _orient(rgb, orientation), None if alpha is None else _orient(alpha, orientation)
 
 
-# Large photos are converted in bands of about this many pixels, so that no full-size float
-# copy of the photo is made on the way to its lightness.
-_BAND_PIXELS = 2**22
-
-
 def load_lightness_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=True):
     """The photo's L* (H, W) float32 in [0, 100] and its alpha (H, W) float32 or None, as
     `load_rgb_and_alpha` would give them, without holding the photo as float RGB.
@@ -124,7 +119,7 @@ def load_lightness_and_alpha(path, *, max_pixels=DEFAULT_MAX_PIXELS, composite=T
     height, width = pixels.shape[:2]
     lightness = np.empty((height, width), np.float32)
     alpha = np.empty((height, width), np.float32) if pixels.shape[-1] in (2, 4) else None
-    rows = max(1, _BAND_PIXELS // max(width, 1))
+    rows = max(1, BAND_PIXELS // max(width, 1))
     for top in range(0, height, rows):
         band_rgb, band_alpha = _to_rgb_and_alpha(pixels[top : top + rows], scale, composite)
         lightness[top : top + rows] = color.rgb_to_lightness(band_rgb)
@@ -150,7 +145,7 @@ def load_reduced_rgb(path, pixels, *, max_pixels=DEFAULT_MAX_PIXELS):
     factor = min(factor, height, width)  # a long thin strip keeps one row of blocks
     out_height, out_width = height // factor, width // factor
     rgb = np.empty((out_height, out_width, 3), np.float32)
-    rows = max(1, _BAND_PIXELS // max(width * factor, 1))  # output rows a band
+    rows = max(1, BAND_PIXELS // max(width * factor, 1))  # output rows a band
     for top in range(0, out_height, rows):
         bottom = min(out_height, top + rows)
         band = decoded[top * factor : bottom * factor, : out_width * factor]

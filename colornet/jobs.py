@@ -23,7 +23,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, colorize, images, keras_utils, leftovers
-from colornet.config import DEFAULT_TILE, DEFAULT_WORKING_SIZE
+from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
 # images.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the

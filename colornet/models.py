@@ -16,7 +16,7 @@ import keras
 from keras import ops
 
 from colornet import backbones, color, keras_utils, precision
-from colornet.config import DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
+from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
 
 # The layers that produce the colour (the tanh and what follows it) keep float32 in every
 # precision: 16 bits would round the colours the loss compares.
@@ -192,7 +192,7 @@ def fusion_colorizer(
 
 def colorizer(
     image_size=DEFAULT_IMAGE_SIZE,
-    backbone=backbones.DEFAULT_BACKBONE,
+    backbone=DEFAULT_BACKBONE,
     backbone_weights="imagenet",
     upsampling="nearest",
     backbone_precision="float32",

@@ -30,13 +30,8 @@ from colornet import (
     precision,
 )
 from colornet import progress as progress_bars
-from colornet.config import (
-    AUTO_BACKBONE,
-    DEFAULT_BACKBONE,
-    DISTRIBUTIONS,
-    FIXED_ON_RESUME,
-    TrainingConfig,
-)
+from colornet.config import FIXED_ON_RESUME, TrainingConfig
+from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -253,7 +248,7 @@ def _with_backbone_chosen(config, run):
     chosen = backbones.offline_backbone(DEFAULT_BACKBONE)
     if chosen != DEFAULT_BACKBONE:
         print(f"backbone: {chosen} (auto: the write-up's {DEFAULT_BACKBONE} needs its ImageNet "
-              "weights downloaded; pass --backbone inception_resnet_v2 to use it)")
+              f"weights downloaded; pass --backbone {DEFAULT_BACKBONE} to use it)")
     return dataclasses.replace(config, backbone=chosen)
 
 

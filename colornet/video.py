@@ -30,7 +30,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, color, colorize, images, leftovers, models
-from colornet.config import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
+from colornet.constants import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content

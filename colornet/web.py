@@ -81,12 +81,14 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras  # noqa: E402
 
-from colornet import _util, backbones, color, colorize, config, images, keras_utils, models  # noqa: E402
+from colornet import _util, backbones, color, colorize, images, keras_utils, models  # noqa: E402
+from colornet.constants import (  # noqa: E402
+    DEFAULT_HOST,
+    DEFAULT_MAX_MEGAPIXELS,
+    DEFAULT_PORT,
+    DEFAULT_WORKING_SIZE,
+)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
-# A 50 MP camera's photo; as float32 RGB alone it takes 600 MB.
-DEFAULT_MAX_MEGAPIXELS = 50
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
 _BYTES_PER_PIXEL = 8
@@ -251,7 +253,7 @@ def colorize_upload(served, path, folder, limits, name=None):
         raise images.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None
     lightness = color.rgb_to_lightness(rgb)  # (H, W) L* in [0, 100]
     ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
-    colorized = colorize.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
+    colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
     download = images.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
     before = images.save_image(
@@ -332,7 +334,7 @@ def app(
     models=None,
     *,
     max_megapixels=DEFAULT_MAX_MEGAPIXELS,
-    working_size=config.DEFAULT_WORKING_SIZE,
+    working_size=DEFAULT_WORKING_SIZE,
     queue_size=DEFAULT_QUEUE_SIZE,
     precision="auto",
 ):
@@ -546,7 +548,7 @@ def serve(
     host=DEFAULT_HOST,
     port=DEFAULT_PORT,
     max_megapixels=DEFAULT_MAX_MEGAPIXELS,
-    working_size=config.DEFAULT_WORKING_SIZE,
+    working_size=DEFAULT_WORKING_SIZE,
     queue_size=DEFAULT_QUEUE_SIZE,
 ):
     """Serve the page until interrupted (Ctrl-C or SIGTERM), then remove the temporary folder."""

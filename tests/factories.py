@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, colorize, evaluation, images, runs, training
+from colornet import color, colorize, images, metrics, runs, training
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
 BASE_COLOUR = (0.3, -0.2)
@@ -137,8 +137,8 @@ def mean_colour_loss(run_dir):
 def gains_over_grey(colorizer, photos):
     """PSNR of each colorized photo minus that of its grey version (a = b = 0), in dB."""
     return [
-        evaluation.psnr(photo, colorize.colorize(colorizer, photo))
-        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        metrics.psnr(photo, colorize.colorize(colorizer, photo))
+        - metrics.psnr(photo, metrics.grey_baseline(photo))
         for photo in photos
     ]
 

@@ -23,7 +23,7 @@ import skimage.color
 import skimage.transform
 from PIL import Image
 
-from colornet import backbones, color
+from colornet import backbones, color, constants
 
 FAST_BACKBONE = "mobilenet_v3_small"
 # Backbones whose Keras model rescales 0-255 itself, so their preprocess_input passes through.
@@ -90,7 +90,7 @@ def test_unknown_backbone_name_raises_value_error_listing_the_known_names():
 
 
 def test_default_backbone_is_the_write_ups_inception_resnet_v2():
-    default = backbones.get_backbone(backbones.DEFAULT_BACKBONE)
+    default = backbones.get_backbone(constants.DEFAULT_BACKBONE)
     assert default.name == "inception_resnet_v2"
     assert default.application is keras.applications.InceptionResNetV2
     assert default.preprocess_input is keras.applications.inception_resnet_v2.preprocess_input

@@ -62,8 +62,8 @@ def test_resizing_ab_is_smooth_not_blocky():
 
 
 def test_predicted_ab_is_clipped_before_conversion():
-    rgb = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
-    clipped = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0))
+    rgb = color.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
+    clipped = color.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0))
     np.testing.assert_allclose(rgb, clipped)
 
 

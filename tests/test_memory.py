@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from colornet import colorize, images, jobs
+from colornet import color, colorize, images, jobs
 from tests.factories import colour_photo, constant_model
 
 
@@ -88,7 +88,7 @@ def colornet_lightness(rgb):
 def test_banded_combining_equals_combining_the_whole_photo(rng):
     lightness = (rng.random((37, 23)) * 100).astype(np.float32)
     ab = ((rng.random((37, 23, 2)) - 0.5) * 300).astype(np.float32)
-    whole = images._util.to_uint8(colorize.combine(lightness, ab))
+    whole = images._util.to_uint8(color.combine(lightness, ab))
     np.testing.assert_array_equal(colorize.combine_to_uint8(lightness, ab, rows=5), whole)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, greyness, images, single_image
+from colornet import color, colorize, greyness, images, metrics, single_image
 from tests.factories import blobs_photo
 
 
@@ -16,8 +16,8 @@ def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
     assert len(run.losses) == 300
     assert run.losses[-1] < run.losses[0] / 20
     colorized = run.colorize()
-    grey = evaluation.grey_baseline(photo)
-    assert evaluation.psnr(photo, colorized) > evaluation.psnr(photo, grey) + 6
+    grey = metrics.grey_baseline(photo)
+    assert metrics.psnr(photo, colorized) > metrics.psnr(photo, grey) + 6
 
 
 def test_fit_size_keeps_aspect_and_divides_by_8():

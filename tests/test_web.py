@@ -27,7 +27,7 @@ import gradio  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, colorize, images, single_image  # noqa: E402
+from colornet import cli, color, colorize, constants, images, single_image  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
 from .conftest import DATA_DIR  # noqa: E402
@@ -54,7 +54,7 @@ def tiny_model_path(tmp_path_factory):
     return path
 
 
-def launched(page, max_megapixels=web.DEFAULT_MAX_MEGAPIXELS):
+def launched(page, max_megapixels=constants.DEFAULT_MAX_MEGAPIXELS):
     """Launch `page` as `colornet serve` does, without blocking; returns its URL."""
     port = free_port()
     page.launch(**web.launch_options("127.0.0.1", port, max_megapixels), prevent_thread_lock=True)
@@ -438,7 +438,9 @@ def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path
 # The command line
 
 
-def test_serve_options_need_no_gradio_and_default_to_the_modules_values():
+def test_serve_options_need_no_gradio():
+    # The page and the command line read their defaults from colornet.constants, so `colornet
+    # serve --help` and its argument checks start without gradio.
     probe = (
         "import sys; from colornet import cli; parser = cli.build_parser(); "
         "args = parser.parse_args(['serve']); "
@@ -453,9 +455,9 @@ def test_serve_options_need_no_gradio_and_default_to_the_modules_values():
     )
     host, port, megapixels, gradio_loaded = result.stdout.split()
     assert (host, int(port), float(megapixels)) == (
-        web.DEFAULT_HOST,
-        web.DEFAULT_PORT,
-        web.DEFAULT_MAX_MEGAPIXELS,
+        constants.DEFAULT_HOST,
+        constants.DEFAULT_PORT,
+        constants.DEFAULT_MAX_MEGAPIXELS,
     )
     assert gradio_loaded == "False"
 

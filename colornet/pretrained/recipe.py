@@ -19,7 +19,7 @@ import pathlib
 import keras
 import numpy as np
 
-from colornet import _util, color, colorize, crops, evaluation, images
+from colornet import _util, color, colorize, crops, evaluation, images, metrics
 from colornet import corpus as _corpus
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
@@ -144,12 +144,12 @@ def score_photos(model, paths, working_size=256):
         original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
         result = colorize.colorize(model, original, working_size=working_size)
         rows.append((
-            evaluation.psnr(original, result),
-            evaluation.psnr(original, evaluation.grey_baseline(original)),
-            evaluation.ssim(original, result),
-            evaluation.ab_error(original, result),
-            evaluation.colourfulness(result),
-            evaluation.colourfulness(original),
+            metrics.psnr(original, result),
+            metrics.psnr(original, metrics.grey_baseline(original)),
+            metrics.ssim(original, result),
+            metrics.ab_error(original, result),
+            metrics.colourfulness(result),
+            metrics.colourfulness(original),
         ))
     psnr, grey, ssim, ab_error, colourful, original_colourful = np.mean(rows, axis=0)
     return {"psnr": float(psnr), "grey_psnr": float(grey), "ssim": float(ssim),
