@@ -17,7 +17,8 @@ import pathlib
 import common  # first: quiets TensorFlow before Keras loads it
 import numpy as np
 
-from colornet import corpus, evaluation, images, metrics
+from colornet import corpus, evaluation, metrics
+from colornet.io import decode
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe, settings
 
@@ -36,7 +37,7 @@ def baselines(paths, mean_ab):
     """Mean PSNR and colourfulness share of the grey photo and of one constant colour."""
     rows = {"grey": [], "mean colour": []}
     for path in paths:
-        original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
+        original, _ = decode.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
         for name, result in (("grey", metrics.grey_baseline(original)),
                              ("mean colour", metrics.mean_ab_baseline(original, mean_ab))):
             rows[name].append((metrics.psnr(original, result),

@@ -22,7 +22,8 @@ import common  # first: quiets TensorFlow before Keras loads it
 import keras
 import writeup
 
-from colornet import colorize, images, metrics, single_image
+from colornet import colorize, metrics, single_image
+from colornet.io import decode
 
 
 class PsnrEvery(keras.callbacks.Callback):
@@ -74,8 +75,8 @@ def run(args):
     config = single_image.SingleImageConfig(
         steps=args.steps, learning_rate=args.learning_rate, upsampling=args.upsampling
     )
-    rgb = images.load_rgb(args.image)
-    original = images.resize_and_crop(rgb, images.fit_size(rgb.shape, config.image_size))
+    rgb = decode.load_rgb(args.image)
+    original = decode.resize_and_crop(rgb, decode.fit_size(rgb.shape, config.image_size))
     grey = metrics.psnr(original, metrics.grey_baseline(original))
     print(f"{args.image.name} at {original.shape[1]}×{original.shape[0]}, {config}")
     print(f"grey baseline: {grey:.2f} dB")

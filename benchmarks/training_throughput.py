@@ -40,8 +40,9 @@ import numpy as np
 import tensorflow as tf
 import writeup
 
-from colornet import backbones, color, constants, images, models, profiling, training
+from colornet import backbones, color, constants, models, profiling, training
 from colornet import precision as precisions
+from colornet.io import decode
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
 MIN_PHOTOS = 20
@@ -107,9 +108,9 @@ def sample_photos(folder, image_size, batch_size):
     write-up's Train folder held them; the paths repeated to a whole number of batches."""
     paths = []
     for source in common.photo_paths("train", "test"):
-        photo = images.resize_and_crop(images.load_rgb(source), image_size)
+        photo = decode.resize_and_crop(decode.load_rgb(source), image_size)
         paths.append(pathlib.Path(folder) / source.name)
-        images.save_image(paths[-1], photo)
+        decode.save_image(paths[-1], photo)
     count = batch_size * max(2, math.ceil(MIN_PHOTOS / batch_size))
     return list(itertools.islice(itertools.cycle(paths), count)), paths
 
@@ -170,7 +171,7 @@ class Colornet:
             self.config, jit_compile=jit_compile
         )
         self.paths = paths
-        self.photos = np.stack([images.load_rgb(path) for path in paths])  # (N, S, S, 3)
+        self.photos = np.stack([decode.load_rgb(path) for path in paths])  # (N, S, S, 3)
         self.embeddings, self.embedding_seconds = None, None
         if args.cache_embeddings:
             embedding_network = models.embedding_network(self.colorizer)

@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "ablation", "backbones", "cli", "color", "colorize", "config", "constants", "corpus", "crops",
-    "data", "efficientnet_lite", "evaluation", "greyness", "images", "jobs", "keras_utils",
-    "metrics", "models", "nets", "plotting", "precision", "prepare", "pretrained", "profiling",
-    "real_photos", "runs", "single_image", "training", "video",
+    "data", "efficientnet_lite", "evaluation", "io", "jobs", "keras_utils", "metrics", "models",
+    "nets", "plotting", "precision", "prepare", "pretrained", "profiling", "real_photos", "runs",
+    "single_image", "training", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

@@ -450,14 +450,14 @@ def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weig
         One list per photo of `top` (class name, probability) pairs, most probable first;
         probabilities are floats in [0, 1] over all 1000 classes.
     """
-    from colornet import images  # builds on this module
+    from colornet.io import decode
 
     if isinstance(photos, (str, os.PathLike, np.ndarray)):
         photos = [photos]
     if not _util.is_int(top) or not 1 <= top <= 1000:
         raise ValueError(f"top must be an integer from 1 to 1000, got {top!r}")
     rgb_photos = [
-        _classifier_rgb(images.load_rgb(photo) if isinstance(photo, (str, os.PathLike)) else photo)
+        _classifier_rgb(decode.load_rgb(photo) if isinstance(photo, (str, os.PathLike)) else photo)
         for photo in photos
     ]
     if not rgb_photos:
@@ -494,15 +494,15 @@ def classify_files(paths, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False,
     """`classify` for image files, skipping those that cannot be read, as colorizing and
     evaluating do: ([(path, ranking)] of the photos read, [(path, one-line reason)] of the
     others). Nothing readable → ([], the reasons), with no classifier built."""
-    from colornet import images  # builds on this module
+    from colornet.io import decode
 
     _util.check_path_list(paths, "image paths")
     read, unreadable = [], []
     for path in paths:
         try:
-            read.append((path, images.load_rgb(path)))
-        except images.ImageError as error:
-            unreadable.append((path, images.problem_of(error)))
+            read.append((path, decode.load_rgb(path)))
+        except decode.ImageError as error:
+            unreadable.append((path, decode.problem_of(error)))
     if not read:
         return [], unreadable
     rankings = classify(

@@ -58,13 +58,13 @@ def _main(argv):
     with cli_support.native_notices_hidden(verbose=args.verbose):
         import keras  # noqa: F401  the start-up's long import, still under the quiet handler
 
-    from colornet import images
+    from colornet.io import decode
 
     cli_support.raise_on_signals()
     try:
         with cli_support.warnings_as_lines(command):
             return args.run(args) or 0
-    except (images.ImageError, ValueError, OSError, RuntimeError) as error:
+    except (decode.ImageError, ValueError, OSError, RuntimeError) as error:
         cli_support.close_progress_bars()
         if os.environ.get("COLORNET_DEBUG"):  # a bug in colornet would look like a user's error
             raise
@@ -178,7 +178,8 @@ def _add_single(commands):
 
 
 def _run_single(args):
-    from colornet import evaluation, images, jobs, leftovers, metrics, plotting, single_image
+    from colornet import evaluation, jobs, leftovers, metrics, plotting, single_image
+    from colornet.io import decode
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
@@ -187,11 +188,11 @@ def _run_single(args):
     )
     # Trained and scored on the photo as it looks on white, shrunk when huge (memory stays
     # bounded); the output is colorized at full size, and a PNG keeps the alpha.
-    original, factor = images.load_reduced_rgb(args.image, evaluation.SCORED_PIXELS)
+    original, factor = decode.load_reduced_rgb(args.image, evaluation.SCORED_PIXELS)
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.
-    cli_support.check_writable(args.output, tuple(images.SAVE_FORMATS), "the colorized photo")
+    cli_support.check_writable(args.output, tuple(decode.SAVE_FORMATS), "the colorized photo")
     cli_support.check_writable(figure_path, None, "the figure")
     if args.save_model is not None:
         cli_support.check_writable(args.save_model, (".keras",), "the model")
@@ -728,9 +729,10 @@ def _add_lab(commands):
 
 
 def _run_lab(args):
-    from colornet import images, plotting
+    from colornet import plotting
+    from colornet.io import decode
 
-    rgb = images.load_rgb(args.image)
+    rgb = decode.load_rgb(args.image)
     _refuse_overwriting(args.image, args.output)
     plotting.save_figure(plotting.lab_channels(rgb), args.output)
     print(f"wrote {args.output}")

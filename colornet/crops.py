@@ -22,7 +22,8 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import color, images
+from colornet import color
+from colornet.io import decode
 
 # Photos are kept with their shorter side at most this: a crop at the smallest scale (0.2)
 # then still has about `crop_size` pixels to give.
@@ -33,10 +34,10 @@ TARGET_STRIDE = 4
 
 def load_photos(paths, max_side=DEFAULT_MAX_SIDE, progress=True):
     """Decode photos once, shrunk so the shorter side is at most `max_side`: a list of uint8
-    (H, W, 3) arrays. Unreadable files raise `images.ImageError` naming them."""
+    (H, W, 3) arrays. Unreadable files raise `decode.ImageError` naming them."""
     photos = []
     for path in tqdm.tqdm(paths, desc="loading photos", unit="photo", disable=not progress):
-        rgb, _ = images.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
+        rgb, _ = decode.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
         image = PIL.Image.fromarray(np.round(rgb * 255).astype(np.uint8))
         scale = max_side / min(image.size)
         if scale < 1:

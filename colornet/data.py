@@ -26,7 +26,8 @@ import tqdm
 # inside tf.data on every backend (Keras exports no public name for it).
 from keras.src.layers.preprocessing.data_layer import DataLayer
 
-from colornet import _util, greyness, images
+from colornet import _util
+from colornet.io import decode, greyness
 
 # Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
 _DRAFT_FORMATS = ("JPEG", "MPO")
@@ -62,11 +63,11 @@ def scan_folder(folder, *, progress=True):
     """Sort the photos of a folder (and its subfolders) into colour, grey and unreadable.
 
     Each photo is read as a small thumbnail: JPEGs are decoded at 1/2 to 1/8 scale (Pillow's
-    draft mode), other formats through `images.load_rgb`. Measured on one core, colourfulness
+    draft mode), other formats through `decode.load_rgb`. Measured on one core, colourfulness
     included: 1.4 ms a photo for this repository's sample JPEGs (300-800 pixels; 3.7 ms
     through a full decode), 12 ms for a 12-megapixel JPEG (425 ms through a full decode),
     so a hundred thousand camera photos take about twenty minutes. Files that are not images
-    at all are left out (and warned about) by `images.list_images`.
+    at all are left out (and warned about) by `decode.list_images`.
 
     Args:
         folder: str or pathlib.Path.
@@ -76,17 +77,17 @@ def scan_folder(folder, *, progress=True):
         FolderScan.
 
     Raises:
-        images.ImageError: the folder is missing or holds no images.
+        decode.ImageError: the folder is missing or holds no images.
         ValueError: none of the photos is a readable colour photo.
     """
     folder = pathlib.Path(folder)
     colour, greys, unreadable = [], [], []
-    paths = images.list_images(folder)
+    paths = decode.list_images(folder)
     for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
         try:
             thumbnail = _quick_thumbnail(path)
-        except images.ImageError as error:
-            unreadable.append((path, images.problem_of(error)))
+        except decode.ImageError as error:
+            unreadable.append((path, decode.problem_of(error)))
             continue
         (greys if greyness.is_grey(thumbnail) else colour).append(path)
     scan = FolderScan(colour=colour, grey=greys, unreadable=unreadable)
@@ -112,7 +113,7 @@ def _quick_thumbnail(path):
     """The photo at `path` as uint8 or float RGB (H, W, 3), small if the format allows.
 
     The fast path handles healthy JPEGs; anything else, including a JPEG the fast path
-    stumbles on, goes through `images.load_rgb`, whose checks and messages then decide.
+    stumbles on, goes through `decode.load_rgb`, whose checks and messages then decide.
     """
     try:
         with warnings.catch_warnings():
@@ -120,13 +121,13 @@ def _quick_thumbnail(path):
             with PIL.Image.open(path) as image:
                 width, height = image.size
                 if image.format in _DRAFT_FORMATS and 0 < width * height <= (
-                    images.DEFAULT_MAX_PIXELS
+                    decode.DEFAULT_MAX_PIXELS
                 ):
                     image.draft("RGB", (greyness.THUMBNAIL_SIDE, greyness.THUMBNAIL_SIDE))
                     return np.asarray(image.convert("RGB"))
     except Exception:
         pass  # load_rgb below names the problem properly
-    return images.load_rgb(path)
+    return decode.load_rgb(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,9 +355,9 @@ def image_dataset(
 ):
     """Stream photos from disk as batches of square RGB, decoding each only when it is due.
 
-    Each photo is read with `images.load_rgb` (every format it reads: 16-bit, CMYK, EXIF
+    Each photo is read with `decode.load_rgb` (every format it reads: 16-bit, CMYK, EXIF
     rotation, ...), centre-cropped to a square and resized to image_size (see
-    `images.resize_and_crop`), in parallel. Building the dataset decodes nothing; the first
+    `decode.resize_and_crop`), in parallel. Building the dataset decodes nothing; the first
     pass decodes each photo when its batch is due and keeps it (up to 1 GiB of decoded
     photos; beyond that, photos are decoded anew each pass), so later passes, epochs after
     the first, read small photos from memory. A photo that cannot be read is skipped with
@@ -529,7 +530,7 @@ class _PhotoLoader:
         if rgb is not None:
             return rgb, np.bool_(True)
         try:
-            rgb = images.resize_and_crop(images.load_rgb(path), self.image_size)
+            rgb = decode.resize_and_crop(decode.load_rgb(path), self.image_size)
         except (ValueError, OSError) as error:  # ImageError is a ValueError
             self._skip(path, error)
             return np.zeros((self.image_size, self.image_size, 3), np.float32), np.bool_(False)
@@ -546,7 +547,7 @@ class _PhotoLoader:
             self._failed.add(path)
             all_failed = len(self._failed) >= self.photo_count
         if all_failed:
-            raise images.ImageError(
+            raise decode.ImageError(
                 f"none of the {self.photo_count} photos could be read; the last: {error}"
             )
         if first_time:

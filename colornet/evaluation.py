@@ -18,8 +18,9 @@ import warnings
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, data, greyness, images, metrics, plotting
+from colornet import _util, color, colorize, data, metrics, plotting
 from colornet.constants import DEFAULT_WORKING_SIZE
+from colornet.io import decode, greyness
 
 # The table's columns, in order; "original_colourfulness" repeats the original photo's M on
 # each of its rows, so every row can be compared with what the photo really holds.
@@ -43,7 +44,7 @@ _GRID_SIDE = 400
 _NAMES_SHOWN = 5
 
 # Photos larger than this are scored (and trained on, by `colornet single`) shrunk to fit it by
-# block means (`images.load_reduced_rgb`): memory then stays bounded whatever the photo's size
+# block means (`decode.load_reduced_rgb`): memory then stays bounded whatever the photo's size
 # (README, "Large photos"), and a score at 4 MP differs from one at full size by little.
 SCORED_PIXELS = 2**22
 # `evaluate_folder` holds at most jobs.MEMORY_BYTES_PER_PIXEL bytes a pixel of the photo
@@ -77,8 +78,8 @@ def mean_ab_of(paths, *, progress=False):
     total, count = np.zeros(2), 0
     for path in tqdm.tqdm(paths, desc="mean ab", unit="photo", disable=not progress):
         try:
-            rgb, _ = images.load_reduced_rgb(path, SCORED_PIXELS)
-        except images.ImageError as error:
+            rgb, _ = decode.load_reduced_rgb(path, SCORED_PIXELS)
+        except decode.ImageError as error:
             warnings.warn(f"skipped {error}", stacklevel=2)
             continue
         total += metrics.ab_of(rgb).reshape(-1, 2).mean(axis=0, dtype=np.float64)
@@ -95,7 +96,7 @@ def mean_ab_of(paths, *, progress=False):
 def no_colour_loss(paths, image_size):
     """The training loss of predicting no colour (a = b = 0) on these photos, cropped and
     resized as training sees them: the mean of (ab / 128)², the bar a colorizer must beat."""
-    ab = color.rgb_to_lab(images.load_images(paths, size=image_size))[..., 1:]
+    ab = color.rgb_to_lab(decode.load_images(paths, size=image_size))[..., 1:]
     return float(np.mean(color.ab_to_target(ab) ** 2))
 
 
@@ -116,7 +117,7 @@ def held_out_comparison(model, paths, *, working_size=DEFAULT_WORKING_SIZE):
              f"{'photo':16}{'grey':>10}{'colorized':>10}{'grey':>10}{'colorized':>10}"]
     rows, titles = [], []
     for path in paths:
-        photo, _ = images.load_reduced_rgb(path, SCORED_PIXELS)
+        photo, _ = decode.load_reduced_rgb(path, SCORED_PIXELS)
         grey = metrics.grey_baseline(photo)
         colorized = colorize.colorize(model, photo, working_size=working_size)
         grey_scores, colour_scores = metrics.scores(photo, grey), metrics.scores(photo, colorized)
@@ -219,13 +220,13 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         EvaluationReport.
 
     Raises:
-        images.ImageError: data_dir is missing or holds no images.
+        decode.ImageError: data_dir is missing or holds no images.
         ValueError: bad arguments, out_dir inside data_dir, no colour photo to score, or a
             model colornet cannot load.
     """
     data_dir, out_dir = pathlib.Path(data_dir), pathlib.Path(out_dir)
     _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_images)
-    paths = images.list_images(data_dir)  # a missing or empty folder fails before any work
+    paths = decode.list_images(data_dir)  # a missing or empty folder fails before any work
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else model.name
     if isinstance(model, (str, os.PathLike)):
         model = colorize.load_model(model)
@@ -239,8 +240,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     rows, grid, grey, unreadable, reduced = [], [], [], [], []
     for path in tqdm.tqdm(paths, desc="evaluating", unit="photo", disable=not progress):
         try:
-            original, factor = images.load_reduced_rgb(path, SCORED_PIXELS)
-        except images.ImageError as error:
+            original, factor = decode.load_reduced_rgb(path, SCORED_PIXELS)
+        except decode.ImageError as error:
             warnings.warn(f"skipped {error}", stacklevel=2)
             unreadable.append((path, str(error)))
             continue
@@ -255,8 +256,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         rows += photo_rows
         if len(grid) < max_grid_images:
             grid.append((name, photo_rows,
-                         [images.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
-                         images.shrink(original, longer_side=_GRID_SIDE)))
+                         [decode.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
+                         decode.shrink(original, longer_side=_GRID_SIDE)))
 
     _check_scored(data_dir, rows, grey, unreadable)
     means = {method: _mean_row([row for row in rows if row["method"] == method], method)

@@ -5,7 +5,7 @@ input's name and its path inside an input folder. Work streams: memory holds one
 photos at a time, however many there are. Each photo is colorized by `colornet.colorize`.
 
 A run that a kill stopped can be resumed: every output is written whole or not at all
-(`images.save_image`), and, when asked, each one is then recorded in the output folder's
+(`decode.save_image`), and, when asked, each one is then recorded in the output folder's
 `.colornet-colorized.jsonl` with the input, model and settings it was made from, so that the
 next run skips what is complete and made the same way, and redoes the rest.
 """
@@ -22,11 +22,12 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, colorize, images, keras_utils, leftovers
+from colornet import _util, colorize, keras_utils, leftovers
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
+from colornet.io import decode
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
-# images.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
+# decode.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
 # band-sized buffers of the colour conversion). tests/test_memory.py measures it; the README
 # says what it means for the largest photos.
 MEMORY_BYTES_PER_PIXEL = 24
@@ -110,7 +111,7 @@ def _expand_inputs(inputs, out_dir):
                     f"the output folder {folder} is also an input folder; choose another -o"
                 )
             # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
-            listed = images.list_images(folder, check_headers=False, exclude=out_dir)
+            listed = decode.list_images(folder, check_headers=False, exclude=out_dir)
             found += [(path, path.relative_to(folder)) for path in listed]
         elif pathlib.Path(item).exists():
             found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
@@ -214,9 +215,9 @@ def colorize_files(
             # one over white; a JPEG has no alpha and shows the photo as on white.
             keeps_alpha = _output_suffix(path, image_format) == ".png"
             try:
-                lightness, alpha = images.load_lightness_and_alpha(path, composite=not keeps_alpha)
+                lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
                 loaded.append((path, name, lightness, alpha))
-            except (images.ImageError, ValueError) as error:
+            except (decode.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()
         if not loaded:
@@ -234,7 +235,7 @@ def colorize_files(
                     record.add(path, target)
                 if path in sharing:
                     report.renamed.append((path, target))
-            except images.ImageError as error:
+            except decode.ImageError as error:
                 report.failed.append((path, str(error)))
             bar.update()
     bar.close()
@@ -317,16 +318,16 @@ def colorize_file(
     `protected` are never overwritten.
 
     Raises:
-        colornet.images.ImageError: the photo cannot be read, or `target` cannot be written.
+        colornet.io.decode.ImageError: the photo cannot be read, or `target` cannot be written.
     """
-    keeps_alpha = images.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
-    lightness, alpha = images.load_lightness_and_alpha(path, composite=not keeps_alpha)
+    keeps_alpha = decode.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
+    lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
     [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile)
     return _save(target, lightness, ab, alpha, protected=[path, *protected])
 
 
 def _save(target, lightness, ab, alpha, protected):
-    return images.save_image(
+    return decode.save_image(
         target, colorize.combine_to_uint8(lightness, ab), protected=protected, alpha=alpha
     )
 

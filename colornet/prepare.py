@@ -15,7 +15,8 @@ import shutil
 import numpy as np
 import tqdm
 
-from colornet import _util, data, greyness, images, leftovers
+from colornet import _util, data, leftovers
+from colornet.io import decode, greyness
 
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5
@@ -110,7 +111,7 @@ def prepare_folder(
     Raises:
         ValueError: bad arguments, data_dir inside raw_dir (or the other way round), or an
             earlier prepare's output in data_dir without overwrite=True.
-        images.ImageError: raw_dir is missing or holds no images, or a photo cannot be written.
+        decode.ImageError: raw_dir is missing or holds no images, or a photo cannot be written.
     """
     for name, value in (("image_size", image_size), ("min_side", min_side)):
         _util.check_positive_int(value, name)
@@ -118,9 +119,9 @@ def prepare_folder(
     raw_dir, data_dir = pathlib.Path(raw_dir), pathlib.Path(data_dir)
     train_dir, test_dir = data_dir / "train", data_dir / "test"
     _check_apart(raw_dir, data_dir, (train_dir, test_dir))
-    paths = images.list_files(raw_dir)
+    paths = decode.list_files(raw_dir)
     if not paths:
-        images.list_images(raw_dir)  # its one-line "no images found in ..." error
+        decode.list_images(raw_dir)  # its one-line "no images found in ..." error
     earlier = _earlier_output(data_dir, (train_dir, test_dir), overwrite)  # refused before work
     _remove_stale_work_folders(data_dir)
     work = data_dir / f".prepare.{os.getpid()}-{secrets.token_hex(4)}.tmp"
@@ -160,13 +161,13 @@ def _prepare_into(raw_dir, paths, train_dir, test_dir, image_size, test_fraction
     written = {}  # raw path → its file under train_dir
     names_taken = set()
     for path in tqdm.tqdm(paths, desc="preparing photos", unit="photo", disable=not progress):
-        if path.suffix.lower() not in images.IMAGE_SUFFIXES:
+        if path.suffix.lower() not in decode.IMAGE_SUFFIXES:
             dropped["unreadable"].append((path, f"not a photo ('{path.suffix or path.name}' file)"))
             continue
         try:
-            rgb = images.load_rgb(path)
-        except images.ImageError as error:
-            dropped["unreadable"].append((path, images.problem_of(error)))
+            rgb = decode.load_rgb(path)
+        except decode.ImageError as error:
+            dropped["unreadable"].append((path, decode.problem_of(error)))
             continue
         height, width = rgb.shape[:2]
         if min(height, width) < min_side:
@@ -184,9 +185,9 @@ def _prepare_into(raw_dir, paths, train_dir, test_dir, image_size, test_fraction
             continue
         duplicates.add(fingerprint, path)
         relative = _output_name(path.relative_to(raw_dir), names_taken)
-        written[path] = images.save_image(
+        written[path] = decode.save_image(
             train_dir / relative,
-            images.shrink(rgb, shorter_side=image_size),
+            decode.shrink(rgb, shorter_side=image_size),
             protected=path,
             quality=_JPEG_QUALITY,
         )

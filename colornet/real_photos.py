@@ -18,7 +18,8 @@ import pathlib
 
 import numpy as np
 
-from colornet import _util, ablation, color, crops, images
+from colornet import _util, ablation, color, crops
+from colornet.io import decode
 
 
 def random_views(paths, views_per_photo, image_size=64, seed=0,
@@ -39,7 +40,7 @@ def random_views(paths, views_per_photo, image_size=64, seed=0,
 
     Raises:
         ValueError: no paths, or a bad count, size or scale.
-        images.ImageError: a photo that cannot be read, named.
+        decode.ImageError: a photo that cannot be read, named.
     """
     _check_paths(paths)
     _util.check_positive_int(views_per_photo, "views_per_photo")
@@ -57,11 +58,11 @@ def random_views(paths, views_per_photo, image_size=64, seed=0,
 
 
 def centre_squares(paths, image_size=64):
-    """Each photo's centred square, resized to image_size (`images.load_images`), with its
+    """Each photo's centred square, resized to image_size (`decode.load_images`), with its
     own colours: `ablation.TintedCrops` as for `random_views`, one square per photo."""
     _check_paths(paths)
     _check_image_size(image_size)
-    squares = images.load_images(paths, size=image_size)  # (N, S, S, 3) RGB in [0, 1]
+    squares = decode.load_images(paths, size=image_size)  # (N, S, S, 3) RGB in [0, 1]
     return _with_true_colours(squares, np.arange(len(paths)), paths)
 
 

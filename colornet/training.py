@@ -24,7 +24,6 @@ from colornet import (
     colorize,
     data,
     distributed,
-    images,
     leftovers,
     models,
     precision,
@@ -32,6 +31,7 @@ from colornet import (
 from colornet import progress as progress_bars
 from colornet.config import FIXED_ON_RESUME, TrainingConfig
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
+from colornet.io import decode
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -126,7 +126,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     Raises:
         TrainingError: the loss became NaN or infinite (earlier checkpoints stay intact).
         ValueError: a bad config, or a run folder started with a different one.
-        colornet.images.ImageError: no usable photos in `config.data_dir`.
+        colornet.io.decode.ImageError: no usable photos in `config.data_dir`.
     """
     if config.backbone != AUTO_BACKBONE:
         backbones.get_backbone(config.backbone)  # an unknown name fails now, not after a scan
@@ -369,8 +369,8 @@ def _whole_batches(paths, extras, global_batch):
 def _check_processes_agree(config, run, initial_epoch):
     """Every process of a job must train the same run on the same photos (one collective)."""
     try:
-        photos = images.list_images(config.data_dir, check_headers=False)
-    except images.ImageError:
+        photos = decode.list_images(config.data_dir, check_headers=False)
+    except decode.ImageError:
         photos = []  # the scan names the problem, on every process alike
     root = pathlib.Path(config.data_dir)
     distributed.check_agreement(

@@ -6,7 +6,7 @@ comparison. For a final-version model it also shows the working precision and, w
 `colornet.backbones` can name them, the classes its frozen classifier sees in the grey photo.
 
 Safety, for a page that strangers' files reach:
-- Every upload is read by `images.load_rgb_and_alpha`, which checks the pixel count in the
+- Every upload is read by `decode.load_rgb_and_alpha`, which checks the pixel count in the
   header before decoding (decompression bombs) and turns a broken file into one line. Those
   lines, and anything else that goes wrong, reach the page as a message, never a traceback.
 - Gradio keeps uploads in its cache folder (GRADIO_TEMP_DIR), and it accepts as input, and
@@ -81,13 +81,14 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras  # noqa: E402
 
-from colornet import _util, backbones, color, colorize, images, keras_utils, models  # noqa: E402
+from colornet import _util, backbones, color, colorize, keras_utils, models  # noqa: E402
 from colornet.constants import (  # noqa: E402
     DEFAULT_HOST,
     DEFAULT_MAX_MEGAPIXELS,
     DEFAULT_PORT,
     DEFAULT_WORKING_SIZE,
 )
+from colornet.io import decode  # noqa: E402
 
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
@@ -227,40 +228,40 @@ def colorize_upload(served, path, folder, limits, name=None):
         name: the file name to show and to name the result after (default: path's).
 
     Raises:
-        images.ImageError: one line naming the file (by `name`) and the problem.
+        decode.ImageError: one line naming the file (by `name`) and the problem.
     """
     path = pathlib.Path(path)
     name = name or path.name
     max_pixels = limits.max_pixels
     size = path.stat().st_size if path.is_file() else 0
     if size > _BYTES_PER_PIXEL * max_pixels:
-        raise images.ImageError(
+        raise decode.ImageError(
             f"{name}: the file is {size / 1e6:.0f} MB, more than this page takes "
             f"({_BYTES_PER_PIXEL * max_pixels / 1e6:.0f} MB)"
         )
     try:
-        rgb, alpha = images.load_rgb_and_alpha(path, max_pixels=max_pixels)
-    except images.TooManyPixelsError as error:
+        rgb, alpha = decode.load_rgb_and_alpha(path, max_pixels=max_pixels)
+    except decode.TooManyPixelsError as error:
         # The page's limit is its own (max_megapixels, colornet serve --max-megapixels): the
         # one who uploads can only send a smaller photo.
-        raise images.ImageError(
+        raise decode.ImageError(
             f"cannot read image '{name}': {error.width} x {error.height} = "
             f"{error.width * error.height / 1e6:.3g} megapixels, more than the "
             f"{error.max_pixels / 1e6:g} this page takes; send a smaller photo"
         ) from None
-    except images.ImageError as error:
+    except decode.ImageError as error:
         # The message names the server's copy of the file; the user knows it by its name.
-        raise images.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None
+        raise decode.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None
     lightness = color.rgb_to_lightness(rgb)  # (H, W) L* in [0, 100]
     ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
     colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
-    download = images.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
-    before = images.save_image(
-        folder / f"{stem}_before.jpg", images.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
+    download = decode.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
+    before = decode.save_image(
+        folder / f"{stem}_before.jpg", decode.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
     )
-    after = images.save_image(
-        folder / f"{stem}_after.jpg", images.shrink(colorized, longer_side=PREVIEW_SIDE), quality=90
+    after = decode.save_image(
+        folder / f"{stem}_after.jpg", decode.shrink(colorized, longer_side=PREVIEW_SIDE), quality=90
     )
     return _Result(name, path, download, before, after)
 
@@ -282,9 +283,9 @@ def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
             options["weights"] = str(_classifier_weights(served))
         if "grey" in parameters:
             options["grey"] = True
-            photo = images.load_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
+            photo = decode.load_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
         else:
-            photo = images.load_grey_rgb(photo_path, max_pixels=max_pixels)
+            photo = decode.load_grey_rgb(photo_path, max_pixels=max_pixels)
         found = classify([photo], **options)
         entries = (
             found[0]
@@ -394,7 +395,7 @@ def _colorizing_panel(served, limits, max_megapixels):
                 label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, "
                 f"{max_megapixels:g} megapixels each)",
                 file_count="multiple",
-                file_types=list(images.IMAGE_SUFFIXES),
+                file_types=list(decode.IMAGE_SUFFIXES),
                 type="filepath",
                 elem_id="uploads",
             )
@@ -489,7 +490,7 @@ def _answer(served, files, label, limits):
             name = f"{pathlib.Path(name).stem}-{count}{pathlib.Path(name).suffix}"
         try:
             results.append(colorize_upload(model, path, folder, limits, name=name))
-        except images.ImageError as error:
+        except decode.ImageError as error:
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
             _log.exception("colorizing %s failed", name)
@@ -595,7 +596,7 @@ def demo_model(progress=False):
         image_size=256, steps=300
     )  # a third of the default steps
     run = single_image.train_single_image(
-        images.load_rgb(portrait), config, progress=progress, name=portrait.name
+        decode.load_rgb(portrait), config, progress=progress, name=portrait.name
     )
     return ServedModel(
         "demo: Version 1 trained on astronaut.jpg",

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colornet import cli, cli_support, images
+from colornet import cli, cli_support
+from colornet.io import decode
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
@@ -26,7 +27,7 @@ def run_cli(*arguments):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    images.save_image(path, blobs_photo(64))
+    decode.save_image(path, blobs_photo(64))
     return path
 
 
@@ -55,7 +56,7 @@ def test_single_writes_the_colorized_photo_figure_and_model_and_prints_scores(tm
                      "--save-model", model_path, "--quiet")
     assert result.returncode == 0, result.stderr
     assert "PSNR" in result.stdout and "grey baseline" in result.stdout
-    assert images.load_rgb(output).shape == (64, 64, 3)
+    assert decode.load_rgb(output).shape == (64, 64, 3)
     assert Image.open(tmp_path / "out" / "colorized_comparison.png").size[0] > 600
     assert model_path.stat().st_size > 0
     assert photo_path.read_bytes() == before
@@ -164,7 +165,7 @@ def _write(path, content):
 
 
 def _save(path, rgb):
-    images.save_image(path, rgb)
+    decode.save_image(path, rgb)
     return path
 
 
@@ -262,7 +263,7 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     assert err.splitlines() == [
         f"colornet colorize: warning: skipped 1 non-image file(s) in '{tmp_path / 'in'}': notes.txt"
     ]
-    assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
+    assert decode.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
 def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_model(
@@ -497,13 +498,13 @@ def test_version_prints_the_package_version(capsys):
 def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
     alpha = np.ones((32, 32))
     alpha[:, :8], alpha[:, 8:16] = 0.0, 0.5
-    images.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
+    decode.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
     status = cli.main(["single", str(tmp_path / "logo.png"), "-o", str(tmp_path / "out.png"),
                        "--steps", "2", "--size", "32", "--quiet"])
     assert status == 0, capsys.readouterr().err
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "RGBA"
-    _, kept = images.load_rgb_and_alpha(tmp_path / "out.png")
+    _, kept = decode.load_rgb_and_alpha(tmp_path / "out.png")
     np.testing.assert_allclose(kept, alpha, atol=1 / 255)
 
 

@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import backbones, cli, color, efficientnet_lite, images, models
+from colornet import backbones, cli, color, efficientnet_lite, models
+from colornet.io import decode
 from tests.conftest import DATA_DIR, REPO_ROOT
 from tests.data import efficientnet_lite_reference
 
@@ -138,7 +139,7 @@ def test_chelsea_is_a_cat_and_coffee_an_espresso(variant, keras_home):
 
 
 def test_grey_photos_are_still_recognised(keras_home):
-    rgb = images.load_rgb(CHELSEA)
+    rgb = decode.load_rgb(CHELSEA)
     lightness_grey = backbones.classify(CHELSEA, grey=True, top=1)[0]
     assert lightness_grey[0][0] in CAT_CLASSES
     espresso = backbones.classify(COFFEE, grey=True, top=1)[0]
@@ -234,7 +235,7 @@ def test_colorizer_on_a_lite_backbone_round_trips_through_keras_safe_mode(
     restored = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(restored.predict_on_batch(lightness), expected, atol=1e-6)
     # The embedding is real ImageNet knowledge: class probabilities, not 1/1000 everywhere.
-    lightness = keras.ops.convert_to_numpy(color.rgb_to_lightness(images.load_rgb(CHELSEA)))
+    lightness = keras.ops.convert_to_numpy(color.rgb_to_lightness(decode.load_rgb(CHELSEA)))
     embedding = backbones.grey_embedding_model(variant).predict_on_batch(lightness[None, ..., None])
     assert embedding.max() > 0.3
 

@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models, training
+from colornet import color, colorize, models, training
 from colornet import precision as precisions
+from colornet.io import decode
 from tests.factories import (
     FAST,
     LEARNING,
@@ -29,7 +30,7 @@ def trained(tmp_path_factory):
     train_dir = write_lightness_photos(root / "train", 160, seed=0)
     test_dir = write_lightness_photos(root / "test", 6, seed=1)
     result = training.train(learning_config(train_dir, "float32"), root / "run", progress=False)
-    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    photos = [decode.load_rgb(path) for path in sorted(test_dir.iterdir())]
     return result.best_model_path, photos, train_dir
 
 

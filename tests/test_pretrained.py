@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from colornet import colorize, images, metrics, models, pretrained
+from colornet import colorize, metrics, models, pretrained
+from colornet.io import decode
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe
 from tests.conftest import DATA_DIR
@@ -28,8 +29,8 @@ def fake_run(tmp_path_factory):
     (run_dir / recipe.LOG_NAME).write_text("epoch,loss\n1,2.5\n")
     for split in ("train", "validation", "held_out"):
         for name in ("chelsea", "rocket"):
-            photo = images.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
-            images.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
+            photo = decode.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
+            decode.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
     return run_dir, corpus_dir, weights
 
 
@@ -108,7 +109,7 @@ def test_the_shipped_model_describes_what_it_was_trained_on_and_how_well_it_does
 def test_the_shipped_model_colours_a_photo_it_never_trained_on():
     """The sample cat (the corpus's validation split, never trained on): the shipped model's
     colours are closer to the original's than no colour at all, and vivid."""
-    original = images.load_rgb(DATA_DIR / "test" / "chelsea.jpg")
+    original = decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg")
     result = colorize.colorize(pretrained.load(), [original])[0]
     grey = metrics.grey_baseline(original)
     assert metrics.ab_error(original, result) < metrics.ab_error(original, grey)
@@ -118,11 +119,11 @@ def test_the_shipped_model_colours_a_photo_it_never_trained_on():
 @pytest.mark.slow
 def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
     photo = tmp_path / "in" / "cat.jpg"
-    images.save_image(photo, images.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
+    decode.save_image(photo, decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
     result = run_cli("colorize", photo, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    colour = images.load_rgb(tmp_path / "out" / "cat.jpg")
-    assert colour.shape == images.load_rgb(photo).shape
+    colour = decode.load_rgb(tmp_path / "out" / "cat.jpg")
+    assert colour.shape == decode.load_rgb(photo).shape
     assert metrics.colourfulness(colour) > 5
 
 

@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import images, jobs, models, video
+from colornet import jobs, models, video
+from colornet.io import decode
 from tests.factories import moving_shapes, write_clip, write_photos
 
 
@@ -47,7 +48,7 @@ def peak_numpy_bytes(function):
 def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, monkeypatch):
     folder = write_photos(tmp_path / "in", 50)
     counter = InFlight()
-    load, save = images.load_lightness_and_alpha, images.save_image
+    load, save = decode.load_lightness_and_alpha, decode.save_image
 
     def counting_load(*args, **kwargs):
         counter.take()
@@ -57,8 +58,8 @@ def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, m
         counter.give()
         return save(*args, **kwargs)
 
-    monkeypatch.setattr(images, "load_lightness_and_alpha", counting_load)
-    monkeypatch.setattr(images, "save_image", counting_save)
+    monkeypatch.setattr(decode, "load_lightness_and_alpha", counting_load)
+    monkeypatch.setattr(decode, "save_image", counting_save)
     report = jobs.colorize_files(
         version_1, [folder], tmp_path / "out", batch_size=8, progress=False,
     )

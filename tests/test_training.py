@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models, training
+from colornet import color, colorize, models, training
+from colornet.io import decode
 from tests.factories import (
     FAST,
     LEARNING,
@@ -58,7 +59,7 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_pat
     # Under a quarter of the best constant colour's loss: more than the mean colour learned.
     mean_loss = mean_colour_loss(tmp_path / "run")
     assert min(validation) < mean_loss / 4, (validation, mean_loss)
-    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    photos = [decode.load_rgb(path) for path in sorted(test_dir.iterdir())]
     gains = gains_over_grey(result.load_best(), photos)
     assert np.mean(gains) > 4, gains
 
@@ -235,7 +236,7 @@ def test_multi_worker_is_gone_with_a_pointer_to_data_parallel():
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     config = training.TrainingConfig(data_dir=str(tmp_path / "empty"), **FAST)
-    with pytest.raises(images.ImageError, match="no images"):
+    with pytest.raises(decode.ImageError, match="no images"):
         training.train(config, tmp_path / "run", progress=False)
 
 
@@ -305,7 +306,7 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     models.fusion_network(training_model).set_weights(
         models.fusion_network(colorizer).get_weights()
     )
-    photo = images.resize_and_crop(images.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
+    photo = decode.resize_and_crop(decode.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
     lightness = color.rgb_to_lab(photo)[None, ..., :1]
     embedding = models.embedding_network(colorizer).predict(lightness, verbose=0)
     np.testing.assert_allclose(

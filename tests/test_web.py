@@ -27,7 +27,8 @@ import gradio  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, colorize, constants, images, single_image  # noqa: E402
+from colornet import cli, color, colorize, constants, single_image  # noqa: E402
+from colornet.io import decode  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
 from .conftest import DATA_DIR  # noqa: E402
@@ -91,7 +92,7 @@ def colorize_files(client, *paths):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    images.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
+    decode.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
     return path
 
 
@@ -131,8 +132,8 @@ def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
     result = colorize_files(client, photo_path)
     (download,) = result["downloads"]
     assert pathlib.Path(download).name == "blobs_colorized.png"
-    colorized = images.load_rgb(download)
-    photo = images.load_rgb(photo_path)
+    colorized = decode.load_rgb(download)
+    photo = decode.load_rgb(photo_path)
     assert colorized.shape == photo.shape == (96, 72, 3)
     # The same colours as the library gives, to the PNG's 8 bits.
     expected = colorize.colorize(colorize.load_model(tiny_model_path), photo)
@@ -145,11 +146,11 @@ def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
 
 def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tmp_path):
     second = tmp_path / "second.jpg"
-    images.save_image(second, blobs_photo(40, seed=3))
+    decode.save_image(second, blobs_photo(40, seed=3))
     result = colorize_files(client, photo_path, second)
     names = sorted(pathlib.Path(path).name for path in result["downloads"])
     assert names == ["blobs_colorized.png", "second_colorized.png"]
-    assert images.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
+    assert decode.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
         40,
         40,
         3,
@@ -159,11 +160,11 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
 def test_two_uploads_of_one_name_get_two_results(client, tmp_path):
     for folder, seed in (("a", 1), ("b", 2)):
         (tmp_path / folder).mkdir()
-        images.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
+        decode.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
     result = colorize_files(client, tmp_path / "a" / "scan.png", tmp_path / "b" / "scan.png")
     names = [pathlib.Path(path).name for path in result["downloads"]]
     assert names == ["scan_colorized.png", "scan-2_colorized.png"]
-    first, second = (images.load_rgb(path) for path in result["downloads"])
+    first, second = (decode.load_rgb(path) for path in result["downloads"])
     assert not np.allclose(first, second)
 
 
@@ -175,7 +176,7 @@ def bad_uploads(folder):
     empty = folder / "empty.png"
     empty.write_bytes(b"")
     truncated = folder / "truncated.png"
-    images.save_image(folder / "whole.png", blobs_photo(64))
+    decode.save_image(folder / "whole.png", blobs_photo(64))
     truncated.write_bytes((folder / "whole.png").read_bytes()[:300])
     bomb = png_with_size(folder / "bomb.png", 60_000, 60_000)  # 3.6 gigapixels from ~100 bytes
     return [
@@ -269,7 +270,7 @@ def test_photos_over_the_pixel_limit_are_refused_before_decoding(
         assert "72 x 96 = 0.00691 megapixels, more than the 0.005 this page takes" in message
         assert "max_pixels" not in message and "Pass a larger" not in message
         small = tmp_path / "small.png"
-        images.save_image(small, blobs_photo(64))  # 4,096 pixels
+        decode.save_image(small, blobs_photo(64))  # 4,096 pixels
         assert client.predict([handle_file(str(small))], "tiny", api_name="/colorize")[2]
     finally:
         page.close()
@@ -280,7 +281,7 @@ def test_uploads_over_the_byte_limit_are_refused(tiny_model_path, tmp_path):
     url = launched(page, max_megapixels=0.001)
     try:
         big = tmp_path / "big.png"
-        images.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
+        decode.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
         client = Client(url, download_files=str(tmp_path / "downloads"), verbose=False)
         with pytest.raises(Exception) as error:  # refused by Gradio's upload route itself
             client.predict([handle_file(str(big))], "tiny", api_name="/colorize")
@@ -310,7 +311,7 @@ def call_over_http(server, data):
 
 def test_paths_a_client_names_are_neither_read_nor_served(server, tmp_path):
     secret = tmp_path / "secret.png"
-    images.save_image(secret, blobs_photo(32))
+    decode.save_image(secret, blobs_photo(32))
     named = {"path": str(secret), "meta": {"_type": "gradio.FileData"}, "orig_name": "secret.png"}
     event, payload = call_over_http(server, [[named], "tiny"])
     assert event == "error" and "secret_colorized" not in payload
@@ -354,7 +355,7 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         paths = []
         for index in range(20):
             paths.append(tmp_path / f"photo_{index:02d}.png")
-            images.save_image(paths[-1], blobs_photo(48, seed=index))
+            decode.save_image(paths[-1], blobs_photo(48, seed=index))
         clients = [
             Client(url, download_files=str(tmp_path / f"downloads_{i}"), verbose=False)
             for i in range(4)
@@ -368,7 +369,7 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         page.close()
     for path, (_, _, downloads, status, *_) in zip(paths, results):
         assert pathlib.Path(downloads[0]).name == f"{path.stem}_colorized.png", status
-        assert images.load_rgb(downloads[0]).shape == (48, 48, 3)
+        assert decode.load_rgb(downloads[0]).shape == (48, 48, 3)
     assert most_at_once[0] == 1
 
 
@@ -403,7 +404,7 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
     assert served.kind == "colorizer" and served.backbone == "mobilenet_v3_small"
     assert served.precision in served.describe() and "mobilenet_v3_small" in served.describe()
     photo = tmp_path / "photo.png"
-    images.save_image(photo, blobs_photo(64))
+    decode.save_image(photo, blobs_photo(64))
     calls = []
 
     def classify(photos, backbone="inception_resnet_v2", top=5, grey=False, weights="imagenet"):
@@ -428,7 +429,7 @@ def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     photo = tmp_path / "photo.png"
-    images.save_image(photo, blobs_photo(64))
+    decode.save_image(photo, blobs_photo(64))
     view = web.classifier_view(web.served_model(model, "final"), photo, max_pixels=10**6)
     assert "unavailable" not in view, view
     assert view.count("\n- ") == web.TOP_CLASSES and "%)" in view
@@ -507,7 +508,7 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
         _, _, downloads, *_ = client.predict(
             [handle_file(str(photo_path))], "tiny", api_name="/colorize"
         )
-        assert images.load_rgb(downloads[0]).shape == (96, 72, 3)
+        assert decode.load_rgb(downloads[0]).shape == (96, 72, 3)
         # Uploads and results in the page's folder, inside the command's own temporary folder.
         (own,) = temporary.iterdir()
         assert own.name.startswith(".colornet.")
@@ -532,8 +533,8 @@ def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness
 ):
     pytest.importorskip("selenium")
     grey = tmp_path / "astronaut_grey.png"
-    portrait = images.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
-    images.save_image(grey, images.shrink(portrait, longer_side=160).mean(axis=-1))
+    portrait = decode.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
+    decode.save_image(grey, decode.shrink(portrait, longer_side=160).mean(axis=-1))
     driver = chromium(tmp_path / "chromium-profile")
     try:
         href = colorize_in_browser(driver, server, grey)
@@ -544,7 +545,7 @@ def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness
     finally:
         driver.quit()
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-    colorized, photo = images.load_rgb(download), images.load_rgb(grey)
+    colorized, photo = decode.load_rgb(download), decode.load_rgb(grey)
     assert colorized.shape == photo.shape
     assert_lightness_kept(colorized, photo)
     assert np.abs(color.rgb_to_lab(colorized)[..., 1:]).max() > 5  # and it has colour now

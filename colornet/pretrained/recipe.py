@@ -19,8 +19,9 @@ import pathlib
 import keras
 import numpy as np
 
-from colornet import _util, color, colorize, crops, evaluation, images, metrics
+from colornet import _util, color, colorize, crops, evaluation, metrics
 from colornet import corpus as _corpus
+from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
 
@@ -141,7 +142,7 @@ def score_photos(model, paths, working_size=256):
     """
     rows = []
     for path in paths:
-        original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
+        original, _ = decode.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
         result = colorize.colorize(model, original, working_size=working_size)
         rows.append((
             metrics.psnr(original, result),
