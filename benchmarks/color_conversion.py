@@ -17,7 +17,7 @@ import skimage.color
 
 import colornet
 from colornet import color
-from colornet.io import decode
+from colornet.io import decode, geometry
 
 
 def median_seconds(function, argument, repeats):
@@ -39,7 +39,7 @@ def main():
 def run(args):
     """Measure and print; returns the figures as a dict (`benchmarks/run_all.py`)."""
     # A real photo blown up to 4000×3000 = 12 megapixels, as 8-bit RGB as a camera would give.
-    photo = decode.resize_and_crop(decode.load_rgb(common.COFFEE), (3000, 4000))
+    photo = geometry.resize_and_crop(decode.load_rgb(common.COFFEE), (3000, 4000))
     photo = np.round(photo * 255).astype(np.uint8)
     print(f"photo: {photo.shape[1]}×{photo.shape[0]} uint8, backend {keras.backend.backend()}, "
           f"{os.cpu_count()} CPUs")

@@ -38,7 +38,7 @@ import writeup
 
 from colornet import colorize, models
 from colornet import precision as precisions
-from colornet.io import decode
+from colornet.io import decode, geometry, save
 
 
 def sample_photos(count, side):
@@ -48,7 +48,7 @@ def sample_photos(count, side):
     photos = []
     for index in range(count):
         source = sources[index % len(sources)]
-        zoomed = decode.resize_and_crop(source, side + int(rng.integers(0, side // 4)))
+        zoomed = geometry.resize_and_crop(source, side + int(rng.integers(0, side // 4)))
         top, left = rng.integers(0, zoomed.shape[0] - side + 1, size=2)
         photos.append(zoomed[top : top + side, left : left + side])
     return photos
@@ -196,8 +196,8 @@ def twelve_megapixels(image_size):
     # while the calling process is still small: before any model is built.
     with tempfile.TemporaryDirectory() as folder:
         photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
-        photo = decode.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000))
-        decode.save_image(photo_path, photo)
+        photo = geometry.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000))
+        save.save_image(photo_path, photo)
         measured = {}
         for way, flags in (("colornet", []), ("write_ups_way", ["--write-ups-way"])):
             fresh = subprocess.run(

@@ -23,7 +23,7 @@ import keras
 import writeup
 
 from colornet import colorize, metrics, single_image
-from colornet.io import decode
+from colornet.io import decode, geometry
 
 
 class PsnrEvery(keras.callbacks.Callback):
@@ -76,7 +76,7 @@ def run(args):
         steps=args.steps, learning_rate=args.learning_rate, upsampling=args.upsampling
     )
     rgb = decode.load_rgb(args.image)
-    original = decode.resize_and_crop(rgb, decode.fit_size(rgb.shape, config.image_size))
+    original = geometry.resize_and_crop(rgb, geometry.fit_size(rgb.shape, config.image_size))
     grey = metrics.psnr(original, metrics.grey_baseline(original))
     print(f"{args.image.name} at {original.shape[1]}×{original.shape[0]}, {config}")
     print(f"grey baseline: {grey:.2f} dB")

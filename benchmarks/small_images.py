@@ -51,7 +51,7 @@ import numpy as np
 import tensorflow as tf
 
 from colornet import _util, backbones, color, data, models, profiling, runs, training
-from colornet.io import decode
+from colornet.io import decode, folders, geometry, save
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)
@@ -74,7 +74,7 @@ def write_photos(folder, count, size, seed):
     rng = np.random.default_rng(seed)
     for index in range(count):
         photo = content_coloured_photo(rng, size)
-        decode.save_image(folder / f"{index:05d}.jpg", photo, quality=95)
+        save.save_image(folder / f"{index:05d}.jpg", photo, quality=95)
     return folder
 
 
@@ -179,8 +179,8 @@ def in_memory_arrays(folder, size):
     """The folder's photos as the plain model's inputs: scaled lightness (N, S, S, 1),
     random embeddings (N, 1000) and scaled ab (N, S, S, 2), float32."""
     rgb = np.stack([
-        decode.resize_and_crop(decode.load_rgb(path), size)
-        for path in decode.list_images(folder)
+        geometry.resize_and_crop(decode.load_rgb(path), size)
+        for path in folders.list_images(folder)
     ]).astype(np.float32)
     lab = keras.ops.convert_to_numpy(color.rgb_to_lab(rgb))
     lightness = keras.ops.convert_to_numpy(color.lightness_to_input(lab[..., :1]))
@@ -326,7 +326,7 @@ def profile(args, workspace, size=64):
     so that all see the same load; each piece's median and range over the rounds."""
     batch_size = args.profile_batch_size
     folder = write_photos(workspace / f"profile_{size}", 8 * batch_size, size, seed=1)
-    paths = decode.list_images(folder)
+    paths = folders.list_images(folder)
     config = training.TrainingConfig(
         data_dir=str(folder), image_size=size, batch_size=batch_size, backbone=BACKBONE,
         backbone_weights=None, cache_embeddings=True,

@@ -42,7 +42,7 @@ import writeup
 
 from colornet import backbones, color, constants, models, profiling, training
 from colornet import precision as precisions
-from colornet.io import decode
+from colornet.io import decode, geometry, save
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
 MIN_PHOTOS = 20
@@ -108,9 +108,9 @@ def sample_photos(folder, image_size, batch_size):
     write-up's Train folder held them; the paths repeated to a whole number of batches."""
     paths = []
     for source in common.photo_paths("train", "test"):
-        photo = decode.resize_and_crop(decode.load_rgb(source), image_size)
+        photo = geometry.resize_and_crop(decode.load_rgb(source), image_size)
         paths.append(pathlib.Path(folder) / source.name)
-        decode.save_image(paths[-1], photo)
+        save.save_image(paths[-1], photo)
     count = batch_size * max(2, math.ceil(MIN_PHOTOS / batch_size))
     return list(itertools.islice(itertools.cycle(paths), count)), paths
 

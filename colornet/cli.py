@@ -179,7 +179,7 @@ def _add_single(commands):
 
 def _run_single(args):
     from colornet import evaluation, jobs, leftovers, metrics, plotting, single_image
-    from colornet.io import decode
+    from colornet.io import decode, save
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
@@ -192,7 +192,7 @@ def _run_single(args):
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.
-    cli_support.check_writable(args.output, tuple(decode.SAVE_FORMATS), "the colorized photo")
+    cli_support.check_writable(args.output, tuple(save.SAVE_FORMATS), "the colorized photo")
     cli_support.check_writable(figure_path, None, "the figure")
     if args.save_model is not None:
         cli_support.check_writable(args.save_model, (".keras",), "the model")

@@ -25,7 +25,7 @@ import numpy as np
 from colornet import _util, color, keras_utils, models
 from colornet import precision as _precision
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
-from colornet.io import decode
+from colornet.io import decode, geometry
 from colornet.runs import RunFolder
 
 # What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
@@ -124,20 +124,20 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
     for index, lightness in enumerate(lightness_list):
         shape = working_shape(model, lightness.shape, working_size)
         if models.kind(model) == "single_image" and tile is not None and max(shape) > tile:
-            small = decode.resize_channels(lightness, shape)
+            small = geometry.resize_channels(lightness, shape)
             ab = predict_ab_tiled(
                 model, small, tile=tile, overlap=tile_overlap(tile), batch_size=batch_size
             )
-            results[index] = decode.resize_channels(ab, lightness.shape)
+            results[index] = geometry.resize_channels(ab, lightness.shape)
         else:
             same_shape.setdefault(shape, []).append(index)
     for (height, width), indices in same_shape.items():
         small = np.stack(
-            [decode.resize_channels(lightness_list[i], (height, width)) for i in indices]
+            [geometry.resize_channels(lightness_list[i], (height, width)) for i in indices]
         )
         ab = _predict_at_working_shape(model, small, batch_size)  # (n, h, w, 2)
         for index, each in zip(indices, ab):
-            results[index] = decode.resize_channels(each, lightness_list[index].shape)
+            results[index] = geometry.resize_channels(each, lightness_list[index].shape)
     return results
 
 
@@ -147,7 +147,7 @@ def _predict_at_working_shape(model, lightness, batch_size):
         scaled_ab = keras_utils.predict_batches(model, lightness[..., None], batch_size=batch_size)
         return color.target_to_ab(scaled_ab)
     # Version 1: mirror-padded to multiples of 8 and cropped back, so nothing shifts.
-    padded, (height, width) = decode.pad_to_multiple(lightness)
+    padded, (height, width) = geometry.pad_to_multiple(lightness)
     scaled_ab = keras_utils.predict_batches(
         model, color.lightness_to_input(padded)[..., None], batch_size=batch_size
     )
@@ -177,7 +177,7 @@ def predict_ab_tiled(
         raise ValueError(
             f"tile ({tile}) and overlap ({overlap}) must be multiples of 8, overlap < tile / 2"
         )
-    padded, (height, width) = decode.pad_to_multiple(np.asarray(lightness, np.float32))
+    padded, (height, width) = geometry.pad_to_multiple(np.asarray(lightness, np.float32))
     padded_height, padded_width = padded.shape
     tile_height, tile_width = min(tile, padded_height), min(tile, padded_width)
     rows = _tile_starts(padded_height, tile_height, overlap)

@@ -1,15 +1,15 @@
-"""Training data on disk: find the usable colour photos in a folder, split them, stream them.
+"""Training data on disk: split the usable colour photos of a folder, and stream them.
 
 Memory stays bounded whatever the folder holds, ten photos or a hundred thousand:
-`scan_folder` looks at one small thumbnail at a time, and `image_dataset` decodes each photo
-when its batch is due and keeps file names and, up to 1 GiB, the photos it has decoded.
+`colornet.io.greyness.scan_folder` finds the colour photos one small thumbnail at a time, and
+`image_dataset` decodes each photo when its batch is due and keeps file names and, up to
+1 GiB, the photos it has decoded.
 Batches are RGB; the models and losses split them into lightness and ab themselves, so
 augmentation, which moves RGB pixels, moves L and ab together and they can never disagree.
 
 Cleaning a raw folder into train/ and test/ (`colornet prepare`) is `colornet.prepare`'s job.
 """
 
-import dataclasses
 import hashlib
 import math
 import os
@@ -19,116 +19,13 @@ import warnings
 
 import keras
 import numpy as np
-import PIL.Image
-import tqdm
 
 # What Keras's own RandomRotation and RandomZoom build on: a layer that computes in TensorFlow
 # inside tf.data on every backend (Keras exports no public name for it).
 from keras.src.layers.preprocessing.data_layer import DataLayer
 
 from colornet import _util
-from colornet.io import decode, greyness
-
-# Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
-_DRAFT_FORMATS = ("JPEG", "MPO")
-# How many file names a summary spells out before it says "and N more".
-_NAMES_SHOWN = 5
-
-# ---------------------------------------------------------------------------------------------
-# Scanning a folder
-
-
-@dataclasses.dataclass
-class FolderScan:
-    """What `scan_folder` found: the photos to train on, and the ones skipped with reasons."""
-
-    colour: list[pathlib.Path]  # usable colour photos, sorted
-    grey: list[pathlib.Path]  # skipped: grey, near-grey or a single tint
-    unreadable: list[tuple[pathlib.Path, str]]  # skipped: (path, one-line reason)
-
-    def summary(self):
-        """One line, e.g. "412 colour photos; skipped 3 grey (a.jpg, ...), 1 unreadable (...)"."""
-        text = _util.plural(len(self.colour), "colour photo")
-        skipped = []
-        if self.grey:
-            skipped.append(f"{len(self.grey)} grey ({_names_of(self.grey)})")
-        if self.unreadable:
-            reasons = [f"{path.name}: {reason}" for path, reason in self.unreadable]
-            reasons_named = _util.name_list(reasons, _NAMES_SHOWN, "; ")
-            skipped.append(f"{len(self.unreadable)} unreadable ({reasons_named})")
-        return text + (f"; skipped {', '.join(skipped)}" if skipped else "")
-
-
-def scan_folder(folder, *, progress=True):
-    """Sort the photos of a folder (and its subfolders) into colour, grey and unreadable.
-
-    Each photo is read as a small thumbnail: JPEGs are decoded at 1/2 to 1/8 scale (Pillow's
-    draft mode), other formats through `decode.load_rgb`. Measured on one core, colourfulness
-    included: 1.4 ms a photo for this repository's sample JPEGs (300-800 pixels; 3.7 ms
-    through a full decode), 12 ms for a 12-megapixel JPEG (425 ms through a full decode),
-    so a hundred thousand camera photos take about twenty minutes. Files that are not images
-    at all are left out (and warned about) by `decode.list_images`.
-
-    Args:
-        folder: str or pathlib.Path.
-        progress: show a progress bar.
-
-    Returns:
-        FolderScan.
-
-    Raises:
-        decode.ImageError: the folder is missing or holds no images.
-        ValueError: none of the photos is a readable colour photo.
-    """
-    folder = pathlib.Path(folder)
-    colour, greys, unreadable = [], [], []
-    paths = decode.list_images(folder)
-    for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
-        try:
-            thumbnail = _quick_thumbnail(path)
-        except decode.ImageError as error:
-            unreadable.append((path, decode.problem_of(error)))
-            continue
-        (greys if greyness.is_grey(thumbnail) else colour).append(path)
-    scan = FolderScan(colour=colour, grey=greys, unreadable=unreadable)
-    if not colour:
-        raise ValueError(
-            f"no colour photos to learn from in '{folder}' ({scan.summary()}): colornet learns "
-            f"colour from colour photos, and a photo whose colour spread is below "
-            f"{greyness.GREY_CHROMA} is grey, near-grey or a single tint such as sepia"
-        )
-    return scan
-
-
-def describe_photos(paths, photos):
-    """One line per photo: its name, size and colour spread (`greyness.colour_spread`)."""
-    return "\n".join(
-        f"{pathlib.Path(path).name:26} {photo.shape[1]}×{photo.shape[0]} pixels, colour spread "
-        f"{greyness.colour_spread(photo):4.1f} (grey below {greyness.GREY_CHROMA})"
-        for path, photo in zip(paths, photos)
-    )
-
-
-def _quick_thumbnail(path):
-    """The photo at `path` as uint8 or float RGB (H, W, 3), small if the format allows.
-
-    The fast path handles healthy JPEGs; anything else, including a JPEG the fast path
-    stumbles on, goes through `decode.load_rgb`, whose checks and messages then decide.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
-            with PIL.Image.open(path) as image:
-                width, height = image.size
-                if image.format in _DRAFT_FORMATS and 0 < width * height <= (
-                    decode.DEFAULT_MAX_PIXELS
-                ):
-                    image.draft("RGB", (greyness.THUMBNAIL_SIDE, greyness.THUMBNAIL_SIDE))
-                    return np.asarray(image.convert("RGB"))
-    except Exception:
-        pass  # load_rgb below names the problem properly
-    return decode.load_rgb(path)
-
+from colornet.io import decode, geometry
 
 # ---------------------------------------------------------------------------------------------
 # Splitting
@@ -357,7 +254,7 @@ def image_dataset(
 
     Each photo is read with `decode.load_rgb` (every format it reads: 16-bit, CMYK, EXIF
     rotation, ...), centre-cropped to a square and resized to image_size (see
-    `decode.resize_and_crop`), in parallel. Building the dataset decodes nothing; the first
+    `geometry.resize_and_crop`), in parallel. Building the dataset decodes nothing; the first
     pass decodes each photo when its batch is due and keeps it (up to 1 GiB of decoded
     photos; beyond that, photos are decoded anew each pass), so later passes, epochs after
     the first, read small photos from memory. A photo that cannot be read is skipped with
@@ -530,7 +427,7 @@ class _PhotoLoader:
         if rgb is not None:
             return rgb, np.bool_(True)
         try:
-            rgb = decode.resize_and_crop(decode.load_rgb(path), self.image_size)
+            rgb = geometry.resize_and_crop(decode.load_rgb(path), self.image_size)
         except (ValueError, OSError) as error:  # ImageError is a ValueError
             self._skip(path, error)
             return np.zeros((self.image_size, self.image_size, 3), np.float32), np.bool_(False)
@@ -556,13 +453,4 @@ class _PhotoLoader:
 
 def _is_positive_int(value):
     return _util.is_int(value) and value > 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Wording
-
-
-def _names_of(paths):
-    return _util.name_list([path.name for path in paths], _NAMES_SHOWN)
-
 

@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, data, metrics, plotting
+from colornet import _util, color, colorize, metrics, plotting
 from colornet.constants import DEFAULT_WORKING_SIZE
-from colornet.io import decode, greyness
+from colornet.io import decode, folders, geometry, greyness
 
 # The table's columns, in order; "original_colourfulness" repeats the original photo's M on
 # each of its rows, so every row can be compared with what the photo really holds.
@@ -65,7 +65,7 @@ def mean_ab_of(paths, *, progress=False):
     skipped, each with a warning naming it.
 
     Args:
-        paths: sequence of str or pathlib.Path (e.g. `data.scan_folder(folder).colour`).
+        paths: sequence of str or pathlib.Path (e.g. `greyness.scan_folder(folder).colour`).
         progress: show a progress bar.
 
     Returns:
@@ -96,7 +96,7 @@ def mean_ab_of(paths, *, progress=False):
 def no_colour_loss(paths, image_size):
     """The training loss of predicting no colour (a = b = 0) on these photos, cropped and
     resized as training sees them: the mean of (ab / 128)², the bar a colorizer must beat."""
-    ab = color.rgb_to_lab(decode.load_images(paths, size=image_size))[..., 1:]
+    ab = color.rgb_to_lab(folders.load_images(paths, size=image_size))[..., 1:]
     return float(np.mean(color.ab_to_target(ab) ** 2))
 
 
@@ -211,7 +211,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             picture would join the photos of the next evaluation.
         mean_ab: (a, b) of the mean-ab baseline, in Lab units.
         train_dir: instead of mean_ab, the folder of training photos: its colour photos (as
-            `data.scan_folder` finds them, like training does) give the mean via `mean_ab_of`.
+            `greyness.scan_folder` finds them, like training does) give the mean via `mean_ab_of`.
             With neither, the mean-ab baseline is left out.
         max_grid_images: how many photos the picture shows; 0 for no picture.
         progress: show progress bars.
@@ -226,14 +226,14 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     """
     data_dir, out_dir = pathlib.Path(data_dir), pathlib.Path(out_dir)
     _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_images)
-    paths = decode.list_images(data_dir)  # a missing or empty folder fails before any work
+    paths = folders.list_images(data_dir)  # a missing or empty folder fails before any work
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else model.name
     if isinstance(model, (str, os.PathLike)):
         model = colorize.load_model(model)
     if mean_ab is not None:
         mean_ab = metrics.check_mean_ab(mean_ab)
     elif train_dir is not None:
-        scan = data.scan_folder(train_dir, progress=progress)
+        scan = greyness.scan_folder(train_dir, progress=progress)
         mean_ab = mean_ab_of(scan.colour, progress=progress)
 
     methods = [COLORIZED, GREY] + ([MEAN_AB] if mean_ab is not None else [])
@@ -256,8 +256,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         rows += photo_rows
         if len(grid) < max_grid_images:
             grid.append((name, photo_rows,
-                         [decode.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
-                         decode.shrink(original, longer_side=_GRID_SIDE)))
+                         [geometry.shrink(results[m], longer_side=_GRID_SIDE) for m in methods],
+                         geometry.shrink(original, longer_side=_GRID_SIDE)))
 
     _check_scored(data_dir, rows, grey, unreadable)
     means = {method: _mean_row([row for row in rows if row["method"] == method], method)

@@ -5,7 +5,7 @@ input's name and its path inside an input folder. Work streams: memory holds one
 photos at a time, however many there are. Each photo is colorized by `colornet.colorize`.
 
 A run that a kill stopped can be resumed: every output is written whole or not at all
-(`decode.save_image`), and, when asked, each one is then recorded in the output folder's
+(`save.save_image`), and, when asked, each one is then recorded in the output folder's
 `.colornet-colorized.jsonl` with the input, model and settings it was made from, so that the
 next run skips what is complete and made the same way, and redoes the rest.
 """
@@ -24,7 +24,7 @@ import tqdm
 
 from colornet import _util, colorize, keras_utils, leftovers
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
-from colornet.io import decode
+from colornet.io import decode, folders, save
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
 # decode.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
@@ -111,7 +111,7 @@ def _expand_inputs(inputs, out_dir):
                     f"the output folder {folder} is also an input folder; choose another -o"
                 )
             # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
-            listed = decode.list_images(folder, check_headers=False, exclude=out_dir)
+            listed = folders.list_images(folder, check_headers=False, exclude=out_dir)
             found += [(path, path.relative_to(folder)) for path in listed]
         elif pathlib.Path(item).exists():
             found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
@@ -320,14 +320,14 @@ def colorize_file(
     Raises:
         colornet.io.decode.ImageError: the photo cannot be read, or `target` cannot be written.
     """
-    keeps_alpha = decode.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
+    keeps_alpha = save.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
     lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
     [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile)
     return _save(target, lightness, ab, alpha, protected=[path, *protected])
 
 
 def _save(target, lightness, ab, alpha, protected):
-    return decode.save_image(
+    return save.save_image(
         target, colorize.combine_to_uint8(lightness, ab), protected=protected, alpha=alpha
     )
 

@@ -16,7 +16,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, data, leftovers
-from colornet.io import decode, greyness
+from colornet.io import decode, folders, geometry, greyness, save
 
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5
@@ -119,9 +119,9 @@ def prepare_folder(
     raw_dir, data_dir = pathlib.Path(raw_dir), pathlib.Path(data_dir)
     train_dir, test_dir = data_dir / "train", data_dir / "test"
     _check_apart(raw_dir, data_dir, (train_dir, test_dir))
-    paths = decode.list_files(raw_dir)
+    paths = folders.list_files(raw_dir)
     if not paths:
-        decode.list_images(raw_dir)  # its one-line "no images found in ..." error
+        folders.list_images(raw_dir)  # its one-line "no images found in ..." error
     earlier = _earlier_output(data_dir, (train_dir, test_dir), overwrite)  # refused before work
     _remove_stale_work_folders(data_dir)
     work = data_dir / f".prepare.{os.getpid()}-{secrets.token_hex(4)}.tmp"
@@ -161,7 +161,7 @@ def _prepare_into(raw_dir, paths, train_dir, test_dir, image_size, test_fraction
     written = {}  # raw path → its file under train_dir
     names_taken = set()
     for path in tqdm.tqdm(paths, desc="preparing photos", unit="photo", disable=not progress):
-        if path.suffix.lower() not in decode.IMAGE_SUFFIXES:
+        if path.suffix.lower() not in folders.IMAGE_SUFFIXES:
             dropped["unreadable"].append((path, f"not a photo ('{path.suffix or path.name}' file)"))
             continue
         try:
@@ -185,9 +185,9 @@ def _prepare_into(raw_dir, paths, train_dir, test_dir, image_size, test_fraction
             continue
         duplicates.add(fingerprint, path)
         relative = _output_name(path.relative_to(raw_dir), names_taken)
-        written[path] = decode.save_image(
+        written[path] = save.save_image(
             train_dir / relative,
-            decode.shrink(rgb, shorter_side=image_size),
+            geometry.shrink(rgb, shorter_side=image_size),
             protected=path,
             quality=_JPEG_QUALITY,
         )

@@ -19,7 +19,7 @@ import pathlib
 import numpy as np
 
 from colornet import _util, ablation, color, crops
-from colornet.io import decode
+from colornet.io import folders
 
 
 def random_views(paths, views_per_photo, image_size=64, seed=0,
@@ -58,11 +58,11 @@ def random_views(paths, views_per_photo, image_size=64, seed=0,
 
 
 def centre_squares(paths, image_size=64):
-    """Each photo's centred square, resized to image_size (`decode.load_images`), with its
+    """Each photo's centred square, resized to image_size (`folders.load_images`), with its
     own colours: `ablation.TintedCrops` as for `random_views`, one square per photo."""
     _check_paths(paths)
     _check_image_size(image_size)
-    squares = decode.load_images(paths, size=image_size)  # (N, S, S, 3) RGB in [0, 1]
+    squares = folders.load_images(paths, size=image_size)  # (N, S, S, 3) RGB in [0, 1]
     return _with_true_colours(squares, np.arange(len(paths)), paths)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from colornet import color, colorize, models
 from colornet import progress as progress_bars
 from colornet.config import SingleImageConfig
-from colornet.io import decode, greyness
+from colornet.io import geometry, greyness
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 
@@ -67,7 +67,7 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
             f"{name}: {rgb.shape[1]}×{rgb.shape[0]} is too small to train on; "
             f"Version 1 needs at least {models.SIZE_MULTIPLE}×{models.SIZE_MULTIPLE} pixels"
         )
-    training_photo = decode.resize_and_crop(rgb, decode.fit_size(rgb.shape, config.image_size))
+    training_photo = geometry.resize_and_crop(rgb, geometry.fit_size(rgb.shape, config.image_size))
     if greyness.is_grey(training_photo):
         raise ValueError(
             f"{name} is grey (or near-grey, or a single tint such as sepia: colour spread "

@@ -31,7 +31,7 @@ from colornet import (
 from colornet import progress as progress_bars
 from colornet.config import FIXED_ON_RESUME, TrainingConfig
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
-from colornet.io import decode
+from colornet.io import decode, folders, greyness
 from colornet.runs import RunFolder
 
 __all__ = [
@@ -369,7 +369,7 @@ def _whole_batches(paths, extras, global_batch):
 def _check_processes_agree(config, run, initial_epoch):
     """Every process of a job must train the same run on the same photos (one collective)."""
     try:
-        photos = decode.list_images(config.data_dir, check_headers=False)
+        photos = folders.list_images(config.data_dir, check_headers=False)
     except decode.ImageError:
         photos = []  # the scan names the problem, on every process alike
     root = pathlib.Path(config.data_dir)
@@ -566,7 +566,7 @@ def _split_once(config, run, progress):
     saved = run.split()
     if saved is not None:
         return saved
-    scan = data.scan_folder(config.data_dir, progress=progress)
+    scan = greyness.scan_folder(config.data_dir, progress=progress)
     print(scan.summary())
     # Placed by path inside the data folder, so same-named photos in subfolders split apart.
     train_paths, validation_paths = data.split(

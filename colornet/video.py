@@ -31,7 +31,7 @@ import tqdm
 
 from colornet import _util, color, colorize, leftovers, models
 from colornet.constants import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
-from colornet.io import decode
+from colornet.io import folders, geometry
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content
@@ -366,7 +366,7 @@ class _FrameColorizer:
             # Only the uint8 frames are held over a batch (3 bytes a pixel): each frame's
             # full-resolution lightness is taken again when it is written, one frame at a time.
             small = np.stack([
-                decode.resize_channels(color.rgb_to_lightness(frame), self.working_shape)
+                geometry.resize_channels(color.rgb_to_lightness(frame), self.working_shape)
                 for frame in batch
             ])
             ab = self._predict(small)  # (N, h, w, 2)
@@ -375,7 +375,7 @@ class _FrameColorizer:
             self.smoothed_flicker.update(smoothed)
             for frame, frame_ab in zip(batch, smoothed):
                 lightness = color.rgb_to_lightness(frame)
-                full_ab = decode.resize_channels(frame_ab, lightness.shape)
+                full_ab = geometry.resize_channels(frame_ab, lightness.shape)
                 self.frames += 1
                 yield colorize.combine_to_uint8(lightness, full_ab)
 
@@ -400,7 +400,7 @@ def _check_input(path):
     if path.stat().st_size == 0:
         raise _unreadable(path, "the file is empty (0 bytes)")
     # What the file holds, not what its name says: a text file named .jpg is no image.
-    if decode.is_image_file(path):
+    if folders.is_image_file(path):
         raise _unreadable(path, "it is an image, not a video")
     if _is_text(path):
         raise _unreadable(path, "it is a text file, not a video")

@@ -88,7 +88,7 @@ from colornet.constants import (  # noqa: E402
     DEFAULT_PORT,
     DEFAULT_WORKING_SIZE,
 )
-from colornet.io import decode  # noqa: E402
+from colornet.io import decode, folders, geometry, save  # noqa: E402
 
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
@@ -256,12 +256,13 @@ def colorize_upload(served, path, folder, limits, name=None):
     ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
     colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
-    download = decode.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
-    before = decode.save_image(
-        folder / f"{stem}_before.jpg", decode.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
+    download = save.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
+    before = save.save_image(
+        folder / f"{stem}_before.jpg", geometry.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
     )
-    after = decode.save_image(
-        folder / f"{stem}_after.jpg", decode.shrink(colorized, longer_side=PREVIEW_SIDE), quality=90
+    after = save.save_image(
+        folder / f"{stem}_after.jpg", geometry.shrink(colorized, longer_side=PREVIEW_SIDE),
+        quality=90,
     )
     return _Result(name, path, download, before, after)
 
@@ -395,7 +396,7 @@ def _colorizing_panel(served, limits, max_megapixels):
                 label=f"Photos (up to {MAX_PHOTOS_PER_REQUEST}, "
                 f"{max_megapixels:g} megapixels each)",
                 file_count="multiple",
-                file_types=list(decode.IMAGE_SUFFIXES),
+                file_types=list(folders.IMAGE_SUFFIXES),
                 type="filepath",
                 elem_id="uploads",
             )

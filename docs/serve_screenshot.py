@@ -12,7 +12,7 @@ import tempfile
 from selenium.webdriver.support.ui import WebDriverWait
 
 from colornet import web
-from colornet.io import decode
+from colornet.io import decode, save
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
@@ -29,7 +29,7 @@ def main(output=REPOSITORY / "docs" / "serve.png"):
     page.launch(**web.launch_options("127.0.0.1", port), prevent_thread_lock=True)
     with tempfile.TemporaryDirectory() as folder:
         grey = pathlib.Path(folder) / "astronaut_grey.png"
-        decode.save_image(grey, decode.load_grey_rgb(PORTRAIT))
+        save.save_image(grey, decode.load_grey_rgb(PORTRAIT))
         driver = chromium(pathlib.Path(folder) / "profile", window_size="1400,1000",
                           extra_flags=("--hide-scrollbars",))
         try:

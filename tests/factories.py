@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from colornet import color, colorize, metrics, runs, training
-from colornet.io import decode
+from colornet.io import decode, geometry, save
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
 BASE_COLOUR = (0.3, -0.2)
@@ -38,7 +38,7 @@ def colour_photo(seed, height, width):
     """float32 (height, width, 3) in [0, 1]: a smooth field of random colours. `seed` is an
     int or a numpy Generator."""
     coarse = np.random.default_rng(seed).random((4, 4, 3)).astype(np.float32)
-    return decode.resize_and_crop(coarse, (height, width))
+    return geometry.resize_and_crop(coarse, (height, width))
 
 
 def grey_of(rgb):
@@ -91,7 +91,7 @@ def write_photos(folder, count, seed=0):
     """`count` content-coloured PNGs 000.png, 001.png, ... in `folder`; returns the folder."""
     rng = np.random.default_rng(seed)
     for index in range(count):
-        decode.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
+        save.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
     return pathlib.Path(folder)
 
 
@@ -118,7 +118,7 @@ def write_lightness_photos(folder, count, seed=0):
     rng = np.random.default_rng(seed)
     for index in range(count):
         photo = lightness_coloured_photo(rng)
-        decode.save_image(pathlib.Path(folder) / f"{index:03d}.png", photo)
+        save.save_image(pathlib.Path(folder) / f"{index:03d}.png", photo)
     return pathlib.Path(folder)
 
 
@@ -129,7 +129,7 @@ def mean_colour_loss(run_dir):
     run = runs.RunFolder(run_dir)
     _, paths = run.split()
     size = run.load_config().image_size
-    rgb = np.stack([decode.resize_and_crop(decode.load_rgb(path), size) for path in paths])
+    rgb = np.stack([geometry.resize_and_crop(decode.load_rgb(path), size) for path in paths])
     ab = color.ab_to_target(color.rgb_to_lab(rgb)[..., 1:])
     mean = np.broadcast_to(ab.mean(axis=(0, 1, 2)), ab.shape).astype(np.float32)
     return float(np.mean(training.ab_loss(rgb, mean)))

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from colornet import cli, cli_support
-from colornet.io import decode
+from colornet.io import decode, save
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
@@ -27,7 +27,7 @@ def run_cli(*arguments):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    decode.save_image(path, blobs_photo(64))
+    save.save_image(path, blobs_photo(64))
     return path
 
 
@@ -165,7 +165,7 @@ def _write(path, content):
 
 
 def _save(path, rgb):
-    decode.save_image(path, rgb)
+    save.save_image(path, rgb)
     return path
 
 
@@ -498,7 +498,7 @@ def test_version_prints_the_package_version(capsys):
 def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
     alpha = np.ones((32, 32))
     alpha[:, :8], alpha[:, 8:16] = 0.0, 0.5
-    decode.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
+    save.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
     status = cli.main(["single", str(tmp_path / "logo.png"), "-o", str(tmp_path / "out.png"),
                        "--steps", "2", "--size", "32", "--quiet"])
     assert status == 0, capsys.readouterr().err

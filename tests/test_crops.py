@@ -7,7 +7,7 @@ import pytest
 import skimage.color
 
 from colornet import _util, crops
-from colornet.io import decode
+from colornet.io import decode, save
 from tests.factories import colour_photo
 
 
@@ -186,7 +186,7 @@ def test_load_photos_shrinks_the_shorter_side_to_max_side_and_keeps_small_ones(t
     paths = []
     for name, (height, width) in sizes.items():
         paths.append(tmp_path / name)
-        decode.save_image(paths[-1], colour_photo(len(paths), height, width))
+        save.save_image(paths[-1], colour_photo(len(paths), height, width))
 
     large, wide, small = crops.load_photos(paths, max_side=64, progress=False)
 

@@ -19,7 +19,7 @@ import skimage.color
 import tensorflow as tf
 
 from colornet import color, data, prepare
-from colornet.io import decode, greyness
+from colornet.io import decode, folders, geometry, greyness, save
 from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------
@@ -28,7 +28,7 @@ from tests.factories import colour_photo, grey_of
 
 def write_truncated_jpeg(path, rng):
     """A JPEG whose header is fine but whose data stops halfway: readable by name only."""
-    decode.save_image(path, colour_photo(rng, 64, 64))
+    save.save_image(path, colour_photo(rng, 64, 64))
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 2])
     return path
@@ -90,9 +90,9 @@ def test_two_hues_of_different_lightness_are_colourful():
 
 def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp_path, rng):
     colour = [
-        decode.save_image(tmp_path / "a_colour.png", colour_photo(rng, 40, 60)),
-        decode.save_image(tmp_path / "b_colour.jpg", colour_photo(rng, 700, 500)),
-        decode.save_image(tmp_path / "trip" / "c_colour.jpg", colour_photo(rng, 50, 50)),
+        save.save_image(tmp_path / "a_colour.png", colour_photo(rng, 40, 60)),
+        save.save_image(tmp_path / "b_colour.jpg", colour_photo(rng, 700, 500)),
+        save.save_image(tmp_path / "trip" / "c_colour.jpg", colour_photo(rng, 50, 50)),
     ]
     # CMYK JPEGs go through Pillow's conversion; they must still count as colour.
     cmyk = tmp_path / "d_cmyk.jpg"
@@ -100,15 +100,15 @@ def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp
         "CMYK"
     ).save(cmyk)
     grey = [
-        decode.save_image(tmp_path / "e_grey.png", grey_of(colour_photo(rng, 40, 40))),
-        decode.save_image(tmp_path / "f_grey.jpg", grey_of(colour_photo(rng, 300, 200))[..., 0]),
+        save.save_image(tmp_path / "e_grey.png", grey_of(colour_photo(rng, 40, 40))),
+        save.save_image(tmp_path / "f_grey.jpg", grey_of(colour_photo(rng, 300, 200))[..., 0]),
     ]
     broken = write_truncated_jpeg(tmp_path / "g_broken.jpg", rng)
     (tmp_path / "notes.txt").write_text("not a photo")
     (tmp_path / "fake.jpg").write_bytes(rng.bytes(500))
 
     with pytest.warns(UserWarning, match="notes.txt") as caught:
-        scan = data.scan_folder(tmp_path, progress=False)
+        scan = greyness.scan_folder(tmp_path, progress=False)
 
     assert any("fake.jpg" in str(warning.message) for warning in caught)
     assert scan.colour == sorted(colour + [cmyk])
@@ -122,15 +122,15 @@ def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp
 
 def test_scan_folder_of_only_grey_photos_raises_value_error(tmp_path, rng):
     for index in range(2):
-        decode.save_image(tmp_path / f"grey_{index}.png", grey_of(colour_photo(rng, 30, 30)))
+        save.save_image(tmp_path / f"grey_{index}.png", grey_of(colour_photo(rng, 30, 30)))
 
     with pytest.raises(ValueError, match="no colour photos to learn from.*2 grey"):
-        data.scan_folder(tmp_path, progress=False)
+        greyness.scan_folder(tmp_path, progress=False)
 
 
 def test_scan_folder_of_an_empty_folder_raises_image_error(tmp_path):
     with pytest.raises(decode.ImageError, match="no images found"):
-        data.scan_folder(tmp_path, progress=False)
+        greyness.scan_folder(tmp_path, progress=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,12 +204,12 @@ def mixed_folder(tmp_path, rng):
     for index in range(40):
         height, width = rng.integers(20, 90, size=2)
         suffix = ".png" if index % 2 else ".jpg"
-        decode.save_image(tmp_path / f"photo_{index:02d}{suffix}", colour_photo(rng, height, width))
+        save.save_image(tmp_path / f"photo_{index:02d}{suffix}", colour_photo(rng, height, width))
     return tmp_path
 
 
 def test_image_dataset_yields_square_float32_batches_in_0_1_from_mixed_sizes(mixed_folder):
-    paths = decode.list_images(mixed_folder)
+    paths = folders.list_images(mixed_folder)
     dataset = data.image_dataset(paths, image_size=32, batch_size=8, augment=True, seed=1)
 
     batches = [batch.numpy() for batch in dataset.take(3)]
@@ -249,7 +249,7 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
     # of decoded photos cannot depend on timing) in a fixed order: the first batch is exactly
     # the first 4 files, and each must have been decoded, whatever tf.data's threads decoded
     # ahead of it meanwhile.
-    originals = decode.list_images(mixed_folder)
+    originals = folders.list_images(mixed_folder)
     (mixed_folder / "links").mkdir()
     paths = []
     for copy in range(5):
@@ -267,10 +267,10 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
 def test_image_dataset_without_augment_or_shuffle_gives_the_exact_photos_in_order(tmp_path, rng):
     shapes = [(24, 24), (30, 50), (61, 23), (24, 40), (100, 100)]
     paths = [
-        decode.save_image(tmp_path / f"{index}.png", colour_photo(rng, *shape))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, *shape))
         for index, shape in enumerate(shapes)
     ]
-    expected = np.stack([decode.resize_and_crop(decode.load_rgb(path), 24) for path in paths])
+    expected = np.stack([geometry.resize_and_crop(decode.load_rgb(path), 24) for path in paths])
 
     dataset = data.image_dataset(paths, 24, batch_size=2, augment=False, shuffle=False)
     batches = [batch.numpy() for batch in dataset]
@@ -281,7 +281,7 @@ def test_image_dataset_without_augment_or_shuffle_gives_the_exact_photos_in_orde
 
 def test_image_dataset_shuffle_is_seeded_and_keeps_every_photo(tmp_path, rng):
     paths = [
-        decode.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 20, np.float32))
+        save.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 20, np.float32))
         for index in range(20)
     ]
 
@@ -296,7 +296,7 @@ def test_image_dataset_shuffle_is_seeded_and_keeps_every_photo(tmp_path, rng):
 
 def test_image_dataset_skips_a_broken_photo_with_one_warning_naming_it(tmp_path, rng):
     good = [
-        decode.save_image(tmp_path / f"{index}.png", colour_photo(rng, 20, 20))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, 20, 20))
         for index in range(5)
     ]
     broken = write_truncated_jpeg(tmp_path / "broken.jpg", rng)
@@ -311,7 +311,7 @@ def test_image_dataset_skips_a_broken_photo_with_one_warning_naming_it(tmp_path,
         for _ in three_epochs.take(3):
             pass
 
-    expected = np.stack([decode.resize_and_crop(decode.load_rgb(path), 20) for path in good])
+    expected = np.stack([geometry.resize_and_crop(decode.load_rgb(path), 20) for path in good])
     np.testing.assert_array_equal(photos, expected)
     messages = [str(warning.message) for warning in caught]
     assert sum("broken.jpg" in message for message in messages) == 2  # once per dataset
@@ -331,7 +331,7 @@ def test_image_dataset_of_only_broken_photos_stops_with_an_error_instead_of_loop
 
 
 def test_image_dataset_augments_each_batch_differently(tmp_path, rng):
-    path = decode.save_image(tmp_path / "photo.png", colour_photo(rng, 32, 32))
+    path = save.save_image(tmp_path / "photo.png", colour_photo(rng, 32, 32))
     dataset = data.image_dataset([path] * 8, 32, batch_size=4, augment=True, shuffle=False)
 
     first, second = [batch.numpy() for batch in dataset]
@@ -368,7 +368,7 @@ def test_steps_per_epoch_rounds_up_and_is_0_for_no_photos():
 
 def test_repeated_image_dataset_gives_each_photo_once_per_steps_per_epoch_batches(tmp_path):
     paths = [
-        decode.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 10, np.float32))
+        save.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 10, np.float32))
         for index in range(5)
     ]
     steps = data.steps_per_epoch(len(paths), 2)
@@ -500,7 +500,7 @@ def test_repeated_image_dataset_decodes_each_photo_once_and_repeats_it_exactly(
     tmp_path, rng, monkeypatch
 ):
     paths = [
-        decode.save_image(tmp_path / f"{index}.png", colour_photo(rng, 30, 40))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, 30, 40))
         for index in range(5)
     ]
     loaded = []
@@ -540,14 +540,14 @@ def raw_folder(tmp_path, rng):
         folder = raw / "trip" if index % 4 == 0 else raw
         suffix = ".jpg" if index % 3 == 0 else ".png"
         photo = colour_photo(rng, *shape)
-        colour[index] = decode.save_image(folder / f"photo_{index:02d}{suffix}", photo)
-    decode.save_image(raw / "grey_a.png", grey_of(colour_photo(rng, 100, 100)))
-    decode.save_image(raw / "grey_b.jpg", grey_of(colour_photo(rng, 120, 90))[..., 0])
-    decode.save_image(raw / "tiny.png", colour_photo(rng, 40, 50))
+        colour[index] = save.save_image(folder / f"photo_{index:02d}{suffix}", photo)
+    save.save_image(raw / "grey_a.png", grey_of(colour_photo(rng, 100, 100)))
+    save.save_image(raw / "grey_b.jpg", grey_of(colour_photo(rng, 120, 90))[..., 0])
+    save.save_image(raw / "tiny.png", colour_photo(rng, 40, 50))
     write_truncated_jpeg(raw / "corrupt.jpg", rng)
     shutil.copyfile(colour[3], raw / "zz_exact_copy.png")
-    rescaled = decode.resize_and_crop(decode.load_rgb(colour[5]), (90, 90))  # 150 → 90
-    decode.save_image(raw / "zz_rescaled_copy.jpg", rescaled, quality=85)
+    rescaled = geometry.resize_and_crop(decode.load_rgb(colour[5]), (90, 90))  # 150 → 90
+    save.save_image(raw / "zz_rescaled_copy.jpg", rescaled, quality=85)
     return raw, colour
 
 
@@ -580,7 +580,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
     assert report.train and report.test
     written = report.train + report.test
     assert sorted(path.stem for path in written) == sorted(path.stem for path in colour.values())
-    on_disk = decode.list_images(data_dir / "train") + decode.list_images(data_dir / "test")
+    on_disk = folders.list_images(data_dir / "train") + folders.list_images(data_dir / "test")
     assert sorted(written) == sorted(on_disk)
     for source, (height, width) in zip(colour.values(), COLOUR_SHAPES):
         (output,) = [path for path in written if path.stem == source.stem]
@@ -656,7 +656,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
 ):
     raw, _ = raw_folder
     data_dir = tmp_path / "data"
-    real_save = decode.save_image
+    real_save = save.save_image
     saved = []
 
     def save_then_interrupt(*args, **kwargs):
@@ -664,7 +664,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
         if len(saved) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(decode, "save_image", save_then_interrupt)
+    monkeypatch.setattr(save, "save_image", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         prepare.prepare_folder(raw, data_dir, image_size=64, progress=False)
     assert not (data_dir / "train").exists() and not (data_dir / "test").exists()
@@ -674,7 +674,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
 def test_prepare_holds_out_the_test_fraction_rounded(tmp_path, rng):
     raw = tmp_path / "raw"
     for index in range(44):
-        decode.save_image(raw / f"{index:02d}.png", colour_photo(rng, 70, 70))
+        save.save_image(raw / f"{index:02d}.png", colour_photo(rng, 70, 70))
     for fraction, expected in ((0.1, 4), (0.2, 9), (0.25, 11)):
         report = prepare.prepare_folder(raw, tmp_path / f"data_{fraction}", image_size=64,
                                      test_fraction=fraction, progress=False)
@@ -698,7 +698,7 @@ def test_extras_follow_their_photos_through_shuffling_skipping_and_augmentation(
     paths = []
     for index in range(7):
         path = tmp_path / f"{index}.png"
-        decode.save_image(path, np.full((8, 8, 3), index / 10.0))
+        save.save_image(path, np.full((8, 8, 3), index / 10.0))
         paths.append(path)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a photo")

@@ -9,7 +9,7 @@ import pytest
 import skimage.color
 
 from colornet import color, colorize, evaluation, metrics, models
-from colornet.io import decode
+from colornet.io import decode, save
 from tests.factories import colour_photo, constant_model
 
 
@@ -148,7 +148,7 @@ def test_auc_refuses_a_threshold_that_is_not_a_positive_int():
 
 
 def write_lab_photo(path, lightness, a, b, shape):
-    return decode.save_image(path, rgb_of_lab(lightness, a, b, shape))
+    return save.save_image(path, rgb_of_lab(lightness, a, b, shape))
 
 
 def test_mean_ab_of_averages_each_photo_once_whatever_its_size(tmp_path):
@@ -191,11 +191,11 @@ def test_photos(tmp_path):
     """DATA_DIR with 3 colour photos of different sizes (one in a subfolder), a grey photo and
     a truncated PNG."""
     folder = tmp_path / "test"
-    decode.save_image(folder / "a.png", colour_photo(1, 24, 32))
-    decode.save_image(folder / "b.png", colour_photo(2, 40, 30))
-    decode.save_image(folder / "trip" / "c.png", colour_photo(3, 33, 47))
+    save.save_image(folder / "a.png", colour_photo(1, 24, 32))
+    save.save_image(folder / "b.png", colour_photo(2, 40, 30))
+    save.save_image(folder / "trip" / "c.png", colour_photo(3, 33, 47))
     grey = colour_photo(4, 20, 20).mean(axis=-1)
-    decode.save_image(folder / "grey.png", np.repeat(grey[..., None], 3, axis=-1))
+    save.save_image(folder / "grey.png", np.repeat(grey[..., None], 3, axis=-1))
     content = (folder / "a.png").read_bytes()
     (folder / "broken.png").write_bytes(content[: len(content) // 2])
     return folder
@@ -277,8 +277,8 @@ def test_evaluate_folder_takes_the_mean_ab_from_the_colour_photos_of_train_dir(
     }.items():
         rgb = rgb_of_lab(60, *left, (16, 16))
         rgb[:, 8:] = rgb_of_lab(60, *right, (16, 8))
-        decode.save_image(train / name, rgb)
-    decode.save_image(train / "grey.png", np.full((16, 16, 3), 0.5))
+        save.save_image(train / name, rgb)
+    save.save_image(train / "grey.png", np.full((16, 16, 3), 0.5))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = evaluation.evaluate_folder(
@@ -317,7 +317,7 @@ def test_evaluate_folder_refuses_bad_folders_and_arguments(tmp_path, test_photos
     with pytest.raises(ValueError, match="mean_ab must be two finite numbers"):
         evaluation.evaluate_folder(model, test_photos, tmp_path / "out", mean_ab=(0, np.nan))
     only_grey = tmp_path / "only_grey"
-    decode.save_image(only_grey / "grey.png", np.full((8, 8, 3), 0.5))
+    save.save_image(only_grey / "grey.png", np.full((8, 8, 3), 0.5))
     with pytest.raises(ValueError, match="no colour photos to score"):
         with pytest.warns(UserWarning, match="grey"):
             evaluation.evaluate_folder(model, only_grey, tmp_path / "out", progress=False)

@@ -1,4 +1,4 @@
-"""Tests for colornet.io.decode: every format to the right numbers, folders, resizing, saving.
+"""Tests for colornet.io: every format to the right numbers, folders, resizing, saving.
 
 All files are generated inside each test's tmp_path; reference values come from the pixels
 written, from Pillow's own EXIF transposition, and from scikit-image's Lab and resize.
@@ -18,7 +18,7 @@ import pytest
 import skimage.color
 import skimage.transform
 
-from colornet.io import decode
+from colornet.io import decode, folders, geometry, save
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that build files
@@ -467,7 +467,7 @@ def make_image(path, size=(4, 4), colour=(10, 20, 30)):
 def test_list_images_finds_images_recursively_and_sorted(tmp_path):
     for name in ["b.png", "a.jpg", "sub/c.png", "sub/deeper/a.webp", "A.JPG"]:
         make_image(tmp_path / name)
-    found = decode.list_images(tmp_path)
+    found = folders.list_images(tmp_path)
     assert [path.relative_to(tmp_path).as_posix() for path in found] == [
         "A.JPG",
         "a.jpg",
@@ -481,7 +481,7 @@ def test_list_images_finds_images_recursively_and_sorted(tmp_path):
 def test_list_images_without_recursion_ignores_subfolders(tmp_path):
     make_image(tmp_path / "top.png")
     make_image(tmp_path / "sub" / "inner.png")
-    assert decode.list_images(tmp_path, recursive=False) == [tmp_path / "top.png"]
+    assert folders.list_images(tmp_path, recursive=False) == [tmp_path / "top.png"]
 
 
 def test_list_images_warns_once_naming_skipped_files_and_ignores_hidden_ones(tmp_path):
@@ -493,7 +493,7 @@ def test_list_images_warns_once_naming_skipped_files_and_ignores_hidden_ones(tmp
     (tmp_path / "Thumbs.db").write_bytes(b"\0\0")
     make_image(tmp_path / ".hidden" / "cached.png")
     with pytest.warns(UserWarning) as caught:
-        found = decode.list_images(tmp_path)
+        found = folders.list_images(tmp_path)
     assert found == [tmp_path / "photo.png"]
     assert len(caught) == 1
     message = str(caught[0].message)
@@ -505,7 +505,7 @@ def test_list_images_of_a_clean_folder_does_not_warn(tmp_path):
     make_image(tmp_path / "photo.png")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        decode.list_images(tmp_path)
+        folders.list_images(tmp_path)
 
 
 def test_list_images_of_an_empty_folder_says_what_it_looked_for(tmp_path):
@@ -513,31 +513,31 @@ def test_list_images_of_an_empty_folder_says_what_it_looked_for(tmp_path):
     empty.mkdir()
     looked_for = r"no images found in '.*empty' \(looked for .*\.jpg"
     with pytest.raises(decode.ImageError, match=looked_for):
-        decode.list_images(empty)
+        folders.list_images(empty)
 
 
 def test_list_images_of_a_folder_with_only_other_files_names_them(tmp_path):
     (tmp_path / "readme.md").write_text("hello")
     with pytest.raises(decode.ImageError, match="no images found.*readme.md"):
-        decode.list_images(tmp_path)
+        folders.list_images(tmp_path)
 
 
 def test_list_images_of_a_missing_folder_or_a_file_raises(tmp_path):
     with pytest.raises(decode.ImageError, match="folder not found: '.*nowhere'"):
-        decode.list_images(tmp_path / "nowhere")
+        folders.list_images(tmp_path / "nowhere")
     photo = make_image(tmp_path / "photo.png")
     with pytest.raises(decode.ImageError, match="photo.png' is a file, not a folder"):
-        decode.list_images(photo)
+        folders.list_images(photo)
 
 
 def test_is_image_file_checks_suffix_and_header(tmp_path):
-    assert decode.is_image_file(make_image(tmp_path / "photo.PNG"))
+    assert folders.is_image_file(make_image(tmp_path / "photo.PNG"))
     (tmp_path / "fake.png").write_text("text")
-    assert not decode.is_image_file(tmp_path / "fake.png")
-    assert not decode.is_image_file(tmp_path / "missing.png")
-    assert not decode.is_image_file(tmp_path)
+    assert not folders.is_image_file(tmp_path / "fake.png")
+    assert not folders.is_image_file(tmp_path / "missing.png")
+    assert not folders.is_image_file(tmp_path)
     make_image(tmp_path / "no_suffix")
-    assert not decode.is_image_file(tmp_path / "no_suffix")
+    assert not folders.is_image_file(tmp_path / "no_suffix")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -549,7 +549,7 @@ def test_load_images_stacks_in_order(tmp_path):
         make_image(tmp_path / "red.png", colour=(255, 0, 0)),
         make_image(tmp_path / "blue.png", colour=(0, 0, 255)),
     ]
-    batch = decode.load_images(paths)
+    batch = folders.load_images(paths)
     assert batch.shape == (2, 4, 4, 3) and batch.dtype == np.float32
     np.testing.assert_array_equal(batch[0, 0, 0], [1, 0, 0])
     np.testing.assert_array_equal(batch[1, 0, 0], [0, 0, 1])
@@ -562,7 +562,7 @@ def test_load_images_of_mixed_sizes_names_two_files_and_suggests_size(tmp_path):
         make_image(tmp_path / "large.png", size=(8, 8)),
     ]
     with pytest.raises(decode.ImageError) as raised:
-        decode.load_images(paths)
+        folders.load_images(paths)
     message = str(raised.value)
     assert "small.png" in message and "(4, 6)" in message
     assert "large.png" in message and "(8, 8)" in message
@@ -574,15 +574,15 @@ def test_load_images_with_size_crops_and_resizes_to_it(tmp_path):
         make_image(tmp_path / "wide.png", size=(10, 30)),
         make_image(tmp_path / "tall.png", size=(40, 12)),
     ]
-    assert decode.load_images(paths, size=8).shape == (2, 8, 8, 3)
-    assert decode.load_images(paths, size=(6, 9)).shape == (2, 6, 9, 3)
+    assert folders.load_images(paths, size=8).shape == (2, 8, 8, 3)
+    assert folders.load_images(paths, size=(6, 9)).shape == (2, 6, 9, 3)
 
 
 def test_load_images_of_nothing_or_of_a_folder_path_raises(tmp_path):
     with pytest.raises(decode.ImageError, match="empty"):
-        decode.load_images([])
+        folders.load_images([])
     with pytest.raises(decode.ImageError, match="list_images"):
-        decode.load_images(tmp_path)
+        folders.load_images(tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,34 +599,34 @@ def three_bands(height, width):
 
 
 def test_resize_and_crop_keeps_the_centre_of_a_wide_image():
-    square = decode.resize_and_crop(three_bands(100, 200), 50)
+    square = geometry.resize_and_crop(three_bands(100, 200), 50)
     assert square.shape == (50, 50, 3) and square.dtype == np.float32
     np.testing.assert_allclose(square, np.broadcast_to([0, 1, 0], square.shape), atol=1e-6)
 
 
 def test_resize_and_crop_keeps_the_centre_of_a_tall_image():
     tall = three_bands(100, 200).swapaxes(0, 1)  # red top quarter, green middle, blue bottom
-    wide = decode.resize_and_crop(tall, (20, 40))
+    wide = geometry.resize_and_crop(tall, (20, 40))
     assert wide.shape == (20, 40, 3)
     np.testing.assert_allclose(wide, np.broadcast_to([0, 1, 0], wide.shape), atol=1e-6)
 
 
 def test_resize_and_crop_at_the_same_size_changes_nothing(rng):
     rgb = rng.random((12, 16, 3)).astype(np.float32)
-    np.testing.assert_array_equal(decode.resize_and_crop(rgb, (12, 16)), rgb)
+    np.testing.assert_array_equal(geometry.resize_and_crop(rgb, (12, 16)), rgb)
 
 
 def test_resize_and_crop_anti_aliases_when_shrinking():
     checkerboard = (np.indices((64, 64)).sum(axis=0) % 2).astype(np.float32)
     rgb = np.repeat(checkerboard[..., None], 3, axis=-1)
-    small = decode.resize_and_crop(rgb, 8)
+    small = geometry.resize_and_crop(rgb, 8)
     np.testing.assert_allclose(small, 0.5, atol=0.01)  # aliasing would give 0s and 1s
 
 
 def test_resize_and_crop_agrees_with_skimage_on_a_smooth_image():
     rows, columns = np.mgrid[0:60, 0:90] / 90.0
     rgb = np.stack([rows, columns, 0.5 * (rows + columns)], axis=-1).astype(np.float32)
-    ours = decode.resize_and_crop(rgb, (20, 30))
+    ours = geometry.resize_and_crop(rgb, (20, 30))
     reference = skimage.transform.resize(rgb, (20, 30), anti_aliasing=True)
     np.testing.assert_allclose(ours, reference, atol=0.02)
     assert ours.min() >= 0 and ours.max() <= 1
@@ -634,7 +634,7 @@ def test_resize_and_crop_agrees_with_skimage_on_a_smooth_image():
 
 def test_resize_and_crop_enlarges_and_accepts_grey_and_uint8():
     grey = np.full((4, 6), 128, dtype=np.uint8)
-    enlarged = decode.resize_and_crop(grey, (8, 8))
+    enlarged = geometry.resize_and_crop(grey, (8, 8))
     assert enlarged.shape == (8, 8) and enlarged.dtype == np.float32
     np.testing.assert_allclose(enlarged, 128 / 255, atol=1e-6)
 
@@ -642,7 +642,7 @@ def test_resize_and_crop_enlarges_and_accepts_grey_and_uint8():
 @pytest.mark.parametrize("size", [0, -3, (4,), (4, 0), 2.5, "64", True])
 def test_resize_and_crop_rejects_bad_sizes(size):
     with pytest.raises(ValueError, match="size"):
-        decode.resize_and_crop(np.zeros((4, 4, 3), np.float32), size)
+        geometry.resize_and_crop(np.zeros((4, 4, 3), np.float32), size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,28 +651,28 @@ def test_resize_and_crop_rejects_bad_sizes(size):
 
 def test_save_png_round_trips_exactly(tmp_path, rng):
     pixels = random_rgb8(rng)
-    path = decode.save_image(tmp_path / "out.png", pixels / np.float32(255))
+    path = save.save_image(tmp_path / "out.png", pixels / np.float32(255))
     assert path == tmp_path / "out.png"
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(path)), pixels)
-    decode.save_image(tmp_path / "out8.png", pixels)
+    save.save_image(tmp_path / "out8.png", pixels)
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(tmp_path / "out8.png")), pixels)
 
 
 def test_save_jpeg_comes_back_close(tmp_path):
     rows, columns = np.mgrid[0:32, 0:32] / 32.0
     rgb = np.stack([rows, columns, 1 - rows], axis=-1)
-    path = decode.save_image(tmp_path / "out.JPEG", rgb)
+    path = save.save_image(tmp_path / "out.JPEG", rgb)
     assert np.abs(decode.load_rgb(path) - rgb).max() < 0.03
 
 
 def test_save_grey_and_clips_out_of_range_values(tmp_path):
     grey = np.array([[-0.5, 0.5, 1.5]])
-    path = decode.save_image(tmp_path / "grey.png", grey)
+    path = save.save_image(tmp_path / "grey.png", grey)
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(path)), [[0, 128, 255]])
 
 
 def test_save_creates_missing_folders(tmp_path):
-    path = decode.save_image(tmp_path / "a" / "b" / "out.png", np.zeros((2, 2, 3)))
+    path = save.save_image(tmp_path / "a" / "b" / "out.png", np.zeros((2, 2, 3)))
     assert path.is_file()
 
 
@@ -683,11 +683,11 @@ def test_save_refuses_to_overwrite_a_protected_input(tmp_path, rng):
     (tmp_path / "sub").mkdir()
     for target in [source, same_file_spelled_differently]:
         with pytest.raises(decode.ImageError, match="input.png"):
-            decode.save_image(target, np.zeros((2, 2, 3)), protected=[str(source)])
+            save.save_image(target, np.zeros((2, 2, 3)), protected=[str(source)])
     assert source.read_bytes() == original_bytes
-    decode.save_image(tmp_path / "output.png", np.zeros((2, 2, 3)), protected=[source])
+    save.save_image(tmp_path / "output.png", np.zeros((2, 2, 3)), protected=[source])
     with pytest.raises(decode.ImageError, match="overwrite"):
-        decode.save_image(source, np.zeros((2, 2, 3)), protected=str(source))  # one path
+        save.save_image(source, np.zeros((2, 2, 3)), protected=str(source))  # one path
     assert source.read_bytes() == original_bytes
 
 
@@ -696,13 +696,13 @@ def test_save_refuses_a_protected_input_reached_through_a_symlink(tmp_path, rng)
     link = tmp_path / "link.png"
     link.symlink_to(source)
     with pytest.raises(decode.ImageError, match="overwrite"):
-        decode.save_image(link, np.zeros((2, 2, 3)), protected=[source])
+        save.save_image(link, np.zeros((2, 2, 3)), protected=[source])
 
 
 @pytest.mark.parametrize("name", ["out.bmp", "out.tiff", "out"])
 def test_save_rejects_unsupported_suffixes(tmp_path, name):
     with pytest.raises(decode.ImageError, match="unsupported suffix"):
-        decode.save_image(tmp_path / name, np.zeros((2, 2, 3)))
+        save.save_image(tmp_path / name, np.zeros((2, 2, 3)))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -717,18 +717,18 @@ def test_save_rejects_unsupported_suffixes(tmp_path, name):
 )
 def test_save_rejects_arrays_that_are_not_images(tmp_path, array, problem):
     with pytest.raises(decode.ImageError, match=problem):
-        decode.save_image(tmp_path / "out.png", array)
+        save.save_image(tmp_path / "out.png", array)
 
 
 def test_save_leaves_no_temporary_file_behind(tmp_path):
-    decode.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
-    decode.save_image(tmp_path / "out.png", np.ones((2, 2, 3)))  # replacing an existing file
+    save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+    save.save_image(tmp_path / "out.png", np.ones((2, 2, 3)))  # replacing an existing file
     assert [path.name for path in tmp_path.iterdir()] == ["out.png"]
     assert np.asarray(PIL.Image.open(tmp_path / "out.png")).min() == 255
 
 
 def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, monkeypatch):
-    path = decode.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+    path = save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
     previous_bytes = path.read_bytes()
 
     def failing_encoder(image, file, *args, **kwargs):
@@ -737,7 +737,7 @@ def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, mon
 
     monkeypatch.setattr(PIL.Image.Image, "save", failing_encoder)
     with pytest.raises(decode.ImageError, match="out.png.*encoder error") as raised:
-        decode.save_image(path, np.ones((2, 2, 3)))
+        save.save_image(path, np.ones((2, 2, 3)))
     assert isinstance(raised.value.__cause__, OSError)
     assert path.read_bytes() == previous_bytes
     assert [entry.name for entry in tmp_path.iterdir()] == ["out.png"]
@@ -746,7 +746,7 @@ def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, mon
 def test_saved_file_gets_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
     try:
-        path = decode.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+        path = save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
@@ -754,8 +754,8 @@ def test_saved_file_gets_the_usual_permissions(tmp_path):
 
 def test_shrink_keeps_the_aspect_and_never_enlarges():
     photo = np.zeros((300, 600, 3), np.float32)
-    assert decode.shrink(photo, shorter_side=100).shape == (100, 200, 3)
-    assert decode.shrink(photo, longer_side=150).shape == (75, 150, 3)
-    assert decode.shrink(photo, shorter_side=1000) is photo
+    assert geometry.shrink(photo, shorter_side=100).shape == (100, 200, 3)
+    assert geometry.shrink(photo, longer_side=150).shape == (75, 150, 3)
+    assert geometry.shrink(photo, shorter_side=1000) is photo
     with pytest.raises(ValueError, match="exactly one"):
-        decode.shrink(photo)
+        geometry.shrink(photo)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colornet import _util, color, colorize, jobs
-from colornet.io import decode
+from colornet.io import decode, save
 from tests.factories import colour_photo, constant_model
 
 
@@ -26,13 +26,13 @@ def peak_array_bytes(model, photo, out):
 @pytest.mark.slow
 def test_colorizing_memory_grows_by_the_documented_bytes_per_pixel(tmp_path, rng):
     model = constant_model()  # Version 1's interface, so large photos go through tiles
-    decode.save_image(tmp_path / "warm_up.jpg", rng.random((600, 700, 3)))
+    save.save_image(tmp_path / "warm_up.jpg", rng.random((600, 700, 3)))
     jobs.colorize_files(model, [tmp_path / "warm_up.jpg"], tmp_path / "out", progress=False)
     peaks = {}
     for side in (1000, 2000, 4000):
         photo = tmp_path / f"photo_{side}.jpg"
         gradient = np.linspace(0.2, 0.8, side, dtype=np.float32)[:, None, None]
-        decode.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
+        save.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
         peaks[side * side] = peak_array_bytes(model, photo, tmp_path / "out")
     for pixels, peak in peaks.items():
         bound = jobs.MEMORY_BYTES_PER_PIXEL * pixels + jobs.MEMORY_OVERHEAD_BYTES
@@ -52,7 +52,7 @@ def test_colorizing_from_python_holds_the_documented_bytes_per_pixel(tmp_path):
     for side in (2000, 4000):
         photo = tmp_path / f"photo_{side}.png"
         gradient = np.linspace(0.2, 0.8, side, dtype=np.float32)[:, None, None]
-        decode.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
+        save.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
         tracemalloc.start()
         try:
             rgb = colorize.colorize(model, photo)
@@ -71,7 +71,7 @@ def test_colorizing_from_python_holds_the_documented_bytes_per_pixel(tmp_path):
 def test_lightness_straight_from_the_file_matches_the_float_rgb_route(tmp_path, rng):
     rgb = rng.random((300, 200, 3))
     alpha = rng.random((300, 200))
-    decode.save_image(tmp_path / "photo.png", rgb, alpha=alpha)
+    save.save_image(tmp_path / "photo.png", rgb, alpha=alpha)
     for composite in (True, False):
         path = tmp_path / "photo.png"
         expected_rgb, expected_alpha = decode.load_rgb_and_alpha(path, composite=composite)
@@ -97,7 +97,7 @@ def test_a_reduced_photo_is_the_mean_of_its_blocks_as_scikit_image_computes_it(t
     from skimage.measure import block_reduce
 
     rgb = (rng.random((90, 120, 3)) * 255).astype(np.uint8)
-    decode.save_image(tmp_path / "photo.png", rgb)
+    save.save_image(tmp_path / "photo.png", rgb)
     reduced, factor = decode.load_reduced_rgb(tmp_path / "photo.png", pixels=30 * 40)
     assert factor == 3 and reduced.shape == (30, 40, 3)
     np.testing.assert_allclose(reduced, block_reduce(rgb / 255, (3, 3, 1), np.mean), atol=1e-6)
@@ -120,7 +120,7 @@ def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     side = 3000
     small = blobs_photo(side // 30)
     photo = tmp_path / "large.jpg"
-    decode.save_image(photo, np.repeat(np.repeat(small, 30, axis=0), 30, axis=1))
+    save.save_image(photo, np.repeat(np.repeat(small, 30, axis=0), 30, axis=1))
     arguments = ["single", str(photo), "-o", str(tmp_path / "out.jpg"), "--steps", "3",
                  "--size", "64", "--quiet"]
     tracemalloc.start()
@@ -150,8 +150,8 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    decode.save_image(photos / "at_the_limit.jpg", smooth_colour(2048, 2048))  # 4 MP, as it is
-    decode.save_image(photos / "large.jpg", smooth_colour(3000, 3000, seed=1))  # 9 MP
+    save.save_image(photos / "at_the_limit.jpg", smooth_colour(2048, 2048))  # 4 MP, as it is
+    save.save_image(photos / "large.jpg", smooth_colour(3000, 3000, seed=1))  # 9 MP
     tracemalloc.start()
     try:
         report = evaluation.evaluate_folder(

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from colornet import color, models, precision, training
-from colornet.io import decode
+from colornet.io import decode, geometry
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 
@@ -38,7 +38,7 @@ pytestmark = [
 def photos():
     """The sample photos, (N, IMAGE_SIZE, IMAGE_SIZE, 3) float32 RGB in [0, 1]."""
     paths = sorted(DATA_DIR.glob("train/*.jpg")) + sorted(DATA_DIR.glob("test/*.jpg"))
-    return np.stack([decode.resize_and_crop(decode.load_rgb(path), IMAGE_SIZE) for path in paths])
+    return np.stack([geometry.resize_and_crop(decode.load_rgb(path), IMAGE_SIZE) for path in paths])
 
 
 @pytest.fixture(scope="module")

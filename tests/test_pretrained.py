@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from colornet import colorize, metrics, models, pretrained
-from colornet.io import decode
+from colornet.io import decode, save
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe
 from tests.conftest import DATA_DIR
@@ -30,7 +30,7 @@ def fake_run(tmp_path_factory):
     for split in ("train", "validation", "held_out"):
         for name in ("chelsea", "rocket"):
             photo = decode.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
-            decode.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
+            save.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
     return run_dir, corpus_dir, weights
 
 
@@ -119,7 +119,7 @@ def test_the_shipped_model_colours_a_photo_it_never_trained_on():
 @pytest.mark.slow
 def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
     photo = tmp_path / "in" / "cat.jpg"
-    decode.save_image(photo, decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
+    save.save_image(photo, decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
     result = run_cli("colorize", photo, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     colour = decode.load_rgb(tmp_path / "out" / "cat.jpg")

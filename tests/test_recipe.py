@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from colornet import corpus, efficientnet_lite
-from colornet.io import decode
+from colornet.io import save
 from colornet.pretrained import recipe
 from tests.factories import colour_photo
 
@@ -33,7 +33,7 @@ def write_corpus(folder, splits=("train", "train", "train", "validation")):
     rows = []
     for index, split in enumerate(splits):
         file = f"{split}/fake__photo-{index}.png"
-        decode.save_image(folder / file, colour_photo(index, 96, 128))
+        save.save_image(folder / file, colour_photo(index, 96, 128))
         rows.append({
             "file": file, "split": split, "scene": f"scene-{index}", "package": "fake",
             "version": "1", "licence": "CC0-1.0", "attribution": "tests",

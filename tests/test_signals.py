@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 
 from colornet import jobs, leftovers
-from colornet.io import decode
+from colornet.io import save
 from tests.factories import constant_model
 
 # Runs `colornet ARGS` after arranging for SIGNAL to arrive at the first import of any of
@@ -102,7 +102,7 @@ def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
-    decode.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
     result = run_with_signal(
         ["colorize", tmp_path / "in", "-o", out, "--model", tmp_path / "v1.keras", "--quiet"],
@@ -115,7 +115,7 @@ def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp
 
 
 def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
-    decode.save_image(tmp_path / "in" / "photo_05.png", np.full((24, 40, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo_05.png", np.full((24, 40, 3), 0.5))
     out = tmp_path / "out"
     # What SIGKILL leaves: a temporary of a process that is gone, and of an older colornet.
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -145,7 +145,7 @@ def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_p
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
     for index in range(3):
-        decode.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
+        save.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
     command = ["colorize", tmp_path / "in", "-o", out, "--model", tmp_path / "v1.keras",
                "--quiet", "--batch-size", "1"]
@@ -172,7 +172,7 @@ def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_p
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
-    decode.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     killed = run_with_signal(
@@ -186,7 +186,7 @@ def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_p
     (left,) = temporary.iterdir()
     assert left.name.startswith(".colornet.") and left.is_dir()
     assert any(path.name.startswith("__autograph_generated_file") for path in left.iterdir())
-    decode.save_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5))
     result = subprocess.run(
         [sys.executable, "-m", "colornet.cli", "lab", tmp_path / "photo.png", "-o",
          tmp_path / "lab.png"],

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from colornet import color, colorize, metrics, single_image
-from colornet.io import decode, greyness
+from colornet.io import geometry, greyness
 from tests.factories import blobs_photo
 
 
@@ -22,10 +22,10 @@ def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
 
 
 def test_fit_size_keeps_aspect_and_divides_by_8():
-    assert decode.fit_size((512, 512, 3), 256) == (256, 256)
-    assert decode.fit_size((300, 451, 3), 256) == (168, 256)
-    assert decode.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
-    assert decode.fit_size((9, 4000, 3), 256) == (8, 256)
+    assert geometry.fit_size((512, 512, 3), 256) == (256, 256)
+    assert geometry.fit_size((300, 451, 3), 256) == (168, 256)
+    assert geometry.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
+    assert geometry.fit_size((9, 4000, 3), 256) == (8, 256)
 
 
 def test_a_grey_photo_is_refused_with_a_clear_error():

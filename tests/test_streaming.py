@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from colornet import jobs, models, video
-from colornet.io import decode
+from colornet.io import decode, save
 from tests.factories import moving_shapes, write_clip, write_photos
 
 
@@ -48,18 +48,18 @@ def peak_numpy_bytes(function):
 def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, monkeypatch):
     folder = write_photos(tmp_path / "in", 50)
     counter = InFlight()
-    load, save = decode.load_lightness_and_alpha, decode.save_image
+    real_load, real_save = decode.load_lightness_and_alpha, save.save_image
 
     def counting_load(*args, **kwargs):
         counter.take()
-        return load(*args, **kwargs)
+        return real_load(*args, **kwargs)
 
     def counting_save(*args, **kwargs):
         counter.give()
-        return save(*args, **kwargs)
+        return real_save(*args, **kwargs)
 
     monkeypatch.setattr(decode, "load_lightness_and_alpha", counting_load)
-    monkeypatch.setattr(decode, "save_image", counting_save)
+    monkeypatch.setattr(save, "save_image", counting_save)
     report = jobs.colorize_files(
         version_1, [folder], tmp_path / "out", batch_size=8, progress=False,
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from colornet import color, colorize, models, training
-from colornet.io import decode
+from colornet.io import decode, geometry
 from tests.factories import (
     FAST,
     LEARNING,
@@ -306,7 +306,7 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
     models.fusion_network(training_model).set_weights(
         models.fusion_network(colorizer).get_weights()
     )
-    photo = decode.resize_and_crop(decode.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
+    photo = geometry.resize_and_crop(decode.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
     lightness = color.rgb_to_lab(photo)[None, ..., :1]
     embedding = models.embedding_network(colorizer).predict(lightness, verbose=0)
     np.testing.assert_allclose(

@@ -12,7 +12,7 @@ import pytest
 
 from colornet import color, models, video
 from colornet import colorize as colornet_colorize
-from colornet.io import decode
+from colornet.io import save
 from tests.factories import (
     BASE_COLOUR,
     FPS,
@@ -281,7 +281,7 @@ def bad_inputs(folder, clips):
     empty.touch()
     text_named_as_a_photo = folder / "text.jpg"
     text_named_as_a_photo.write_text("shopping list: milk, eggs\n")
-    photo = decode.save_image(folder / "photo.jpg", np.full((16, 16, 3), 0.5))
+    photo = save.save_image(folder / "photo.jpg", np.full((16, 16, 3), 0.5))
     audio_only = folder / "tone.m4a"
     ffmpeg(["-i", clips["audio"], "-map", "0:a", "-c", "copy", audio_only])
     return {

@@ -28,7 +28,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from colornet import cli, color, colorize, constants, single_image  # noqa: E402
-from colornet.io import decode  # noqa: E402
+from colornet.io import decode, geometry, save  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
 from .conftest import DATA_DIR  # noqa: E402
@@ -92,7 +92,7 @@ def colorize_files(client, *paths):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    decode.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
+    save.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
     return path
 
 
@@ -146,7 +146,7 @@ def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
 
 def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tmp_path):
     second = tmp_path / "second.jpg"
-    decode.save_image(second, blobs_photo(40, seed=3))
+    save.save_image(second, blobs_photo(40, seed=3))
     result = colorize_files(client, photo_path, second)
     names = sorted(pathlib.Path(path).name for path in result["downloads"])
     assert names == ["blobs_colorized.png", "second_colorized.png"]
@@ -160,7 +160,7 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
 def test_two_uploads_of_one_name_get_two_results(client, tmp_path):
     for folder, seed in (("a", 1), ("b", 2)):
         (tmp_path / folder).mkdir()
-        decode.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
+        save.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
     result = colorize_files(client, tmp_path / "a" / "scan.png", tmp_path / "b" / "scan.png")
     names = [pathlib.Path(path).name for path in result["downloads"]]
     assert names == ["scan_colorized.png", "scan-2_colorized.png"]
@@ -176,7 +176,7 @@ def bad_uploads(folder):
     empty = folder / "empty.png"
     empty.write_bytes(b"")
     truncated = folder / "truncated.png"
-    decode.save_image(folder / "whole.png", blobs_photo(64))
+    save.save_image(folder / "whole.png", blobs_photo(64))
     truncated.write_bytes((folder / "whole.png").read_bytes()[:300])
     bomb = png_with_size(folder / "bomb.png", 60_000, 60_000)  # 3.6 gigapixels from ~100 bytes
     return [
@@ -270,7 +270,7 @@ def test_photos_over_the_pixel_limit_are_refused_before_decoding(
         assert "72 x 96 = 0.00691 megapixels, more than the 0.005 this page takes" in message
         assert "max_pixels" not in message and "Pass a larger" not in message
         small = tmp_path / "small.png"
-        decode.save_image(small, blobs_photo(64))  # 4,096 pixels
+        save.save_image(small, blobs_photo(64))  # 4,096 pixels
         assert client.predict([handle_file(str(small))], "tiny", api_name="/colorize")[2]
     finally:
         page.close()
@@ -281,7 +281,7 @@ def test_uploads_over_the_byte_limit_are_refused(tiny_model_path, tmp_path):
     url = launched(page, max_megapixels=0.001)
     try:
         big = tmp_path / "big.png"
-        decode.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
+        save.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
         client = Client(url, download_files=str(tmp_path / "downloads"), verbose=False)
         with pytest.raises(Exception) as error:  # refused by Gradio's upload route itself
             client.predict([handle_file(str(big))], "tiny", api_name="/colorize")
@@ -311,7 +311,7 @@ def call_over_http(server, data):
 
 def test_paths_a_client_names_are_neither_read_nor_served(server, tmp_path):
     secret = tmp_path / "secret.png"
-    decode.save_image(secret, blobs_photo(32))
+    save.save_image(secret, blobs_photo(32))
     named = {"path": str(secret), "meta": {"_type": "gradio.FileData"}, "orig_name": "secret.png"}
     event, payload = call_over_http(server, [[named], "tiny"])
     assert event == "error" and "secret_colorized" not in payload
@@ -355,7 +355,7 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         paths = []
         for index in range(20):
             paths.append(tmp_path / f"photo_{index:02d}.png")
-            decode.save_image(paths[-1], blobs_photo(48, seed=index))
+            save.save_image(paths[-1], blobs_photo(48, seed=index))
         clients = [
             Client(url, download_files=str(tmp_path / f"downloads_{i}"), verbose=False)
             for i in range(4)
@@ -404,7 +404,7 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
     assert served.kind == "colorizer" and served.backbone == "mobilenet_v3_small"
     assert served.precision in served.describe() and "mobilenet_v3_small" in served.describe()
     photo = tmp_path / "photo.png"
-    decode.save_image(photo, blobs_photo(64))
+    save.save_image(photo, blobs_photo(64))
     calls = []
 
     def classify(photos, backbone="inception_resnet_v2", top=5, grey=False, weights="imagenet"):
@@ -429,7 +429,7 @@ def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     photo = tmp_path / "photo.png"
-    decode.save_image(photo, blobs_photo(64))
+    save.save_image(photo, blobs_photo(64))
     view = web.classifier_view(web.served_model(model, "final"), photo, max_pixels=10**6)
     assert "unavailable" not in view, view
     assert view.count("\n- ") == web.TOP_CLASSES and "%)" in view
@@ -534,7 +534,7 @@ def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness
     pytest.importorskip("selenium")
     grey = tmp_path / "astronaut_grey.png"
     portrait = decode.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
-    decode.save_image(grey, decode.shrink(portrait, longer_side=160).mean(axis=-1))
+    save.save_image(grey, geometry.shrink(portrait, longer_side=160).mean(axis=-1))
     driver = chromium(tmp_path / "chromium-profile")
     try:
         href = colorize_in_browser(driver, server, grey)

@@ -1,15 +1,22 @@
 """Is this photo too grey to learn colour from? The one definition, used by `colornet single`,
-`colornet train` (`data.scan_folder`) and `colornet prepare`.
+`colornet train` and `colornet prepare`, and `scan_folder`, which sorts a folder's photos
+into colour, grey and unreadable by it, one small thumbnail at a time.
 
 Grey, near-grey and toned photos (sepia, cyanotype) all count as grey: each holds a single
 tint at most, so it teaches only "tint everything brown". (`colornet.metrics.colourfulness`
 is another measure, Hasler and Süsstrunk's, for scoring results.)
 """
 
+import dataclasses
+import pathlib
+import warnings
+
 import numpy as np
 import PIL.Image
+import tqdm
 
 from colornet import _util, color
+from colornet.io import decode, folders
 
 # Below this colourfulness a photo teaches nothing (grey, sepia-ish scans, near-grey). In
 # CIE ab units, where 2.3 is a just-noticeable difference; see `colour_spread` for the
@@ -85,3 +92,110 @@ def squashed(rgb, side):
         (side, side), PIL.Image.Resampling.BOX
     )
     return np.asarray(thumbnail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanning a folder
+
+# Formats Pillow can decode at 1/2, 1/4 or 1/8 scale ("draft" mode): JPEG and phones' MPO.
+_DRAFT_FORMATS = ("JPEG", "MPO")
+# How many file names a summary spells out before it says "and N more".
+_NAMES_SHOWN = 5
+
+
+@dataclasses.dataclass
+class FolderScan:
+    """What `scan_folder` found: the photos to train on, and the ones skipped with reasons."""
+
+    colour: list[pathlib.Path]  # usable colour photos, sorted
+    grey: list[pathlib.Path]  # skipped: grey, near-grey or a single tint
+    unreadable: list[tuple[pathlib.Path, str]]  # skipped: (path, one-line reason)
+
+    def summary(self):
+        """One line, e.g. "412 colour photos; skipped 3 grey (a.jpg, ...), 1 unreadable (...)"."""
+        text = _util.plural(len(self.colour), "colour photo")
+        skipped = []
+        if self.grey:
+            skipped.append(f"{len(self.grey)} grey ({_names_of(self.grey)})")
+        if self.unreadable:
+            reasons = [f"{path.name}: {reason}" for path, reason in self.unreadable]
+            reasons_named = _util.name_list(reasons, _NAMES_SHOWN, "; ")
+            skipped.append(f"{len(self.unreadable)} unreadable ({reasons_named})")
+        return text + (f"; skipped {', '.join(skipped)}" if skipped else "")
+
+
+def scan_folder(folder, *, progress=True):
+    """Sort the photos of a folder (and its subfolders) into colour, grey and unreadable.
+
+    Each photo is read as a small thumbnail: JPEGs are decoded at 1/2 to 1/8 scale (Pillow's
+    draft mode), other formats through `decode.load_rgb`. Measured on one core, colourfulness
+    included: 1.4 ms a photo for this repository's sample JPEGs (300-800 pixels; 3.7 ms
+    through a full decode), 12 ms for a 12-megapixel JPEG (425 ms through a full decode),
+    so a hundred thousand camera photos take about twenty minutes. Files that are not images
+    at all are left out (and warned about) by `folders.list_images`.
+
+    Args:
+        folder: str or pathlib.Path.
+        progress: show a progress bar.
+
+    Returns:
+        FolderScan.
+
+    Raises:
+        decode.ImageError: the folder is missing or holds no images.
+        ValueError: none of the photos is a readable colour photo.
+    """
+    folder = pathlib.Path(folder)
+    colour, greys, unreadable = [], [], []
+    paths = folders.list_images(folder)
+    for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
+        try:
+            thumbnail = _quick_thumbnail(path)
+        except decode.ImageError as error:
+            unreadable.append((path, decode.problem_of(error)))
+            continue
+        (greys if is_grey(thumbnail) else colour).append(path)
+    scan = FolderScan(colour=colour, grey=greys, unreadable=unreadable)
+    if not colour:
+        raise ValueError(
+            f"no colour photos to learn from in '{folder}' ({scan.summary()}): colornet learns "
+            f"colour from colour photos, and a photo whose colour spread is below "
+            f"{GREY_CHROMA} is grey, near-grey or a single tint such as sepia"
+        )
+    return scan
+
+
+def describe_photos(paths, photos):
+    """One line per photo: its name, size and colour spread (`colour_spread`)."""
+    return "\n".join(
+        f"{pathlib.Path(path).name:26} {photo.shape[1]}×{photo.shape[0]} pixels, colour spread "
+        f"{colour_spread(photo):4.1f} (grey below {GREY_CHROMA})"
+        for path, photo in zip(paths, photos)
+    )
+
+
+def _quick_thumbnail(path):
+    """The photo at `path` as uint8 or float RGB (H, W, 3), small if the format allows.
+
+    The fast path handles healthy JPEGs; anything else, including a JPEG the fast path
+    stumbles on, goes through `decode.load_rgb`, whose checks and messages then decide.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:
+                width, height = image.size
+                if image.format in _DRAFT_FORMATS and 0 < width * height <= (
+                    decode.DEFAULT_MAX_PIXELS
+                ):
+                    image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+                    return np.asarray(image.convert("RGB"))
+    except Exception:
+        pass  # load_rgb below names the problem properly
+    return decode.load_rgb(path)
+
+
+def _names_of(paths):
+    return _util.name_list([path.name for path in paths], _NAMES_SHOWN)
+
+
