@@ -29,7 +29,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from colornet import colorize, models, plotting, training  # noqa: E402
+from colornet import colorize, plotting, training  # noqa: E402
+from colornet.nets import models  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 

@@ -36,9 +36,10 @@ import keras
 import numpy as np
 import writeup
 
-from colornet import colorize, models
-from colornet import precision as precisions
+from colornet import colorize
 from colornet.io import decode, geometry, save
+from colornet.nets import models
+from colornet.nets import precision as precisions
 
 
 def sample_photos(count, side):

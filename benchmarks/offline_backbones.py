@@ -31,7 +31,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import numpy as np
 import training_throughput
 
-from colornet import ablation, backbones
+from colornet import ablation
+from colornet.nets import backbones
 
 EMBEDDING_BACKBONES = {
     "efficientnet_lite0": "imagenet",

@@ -3,7 +3,7 @@
 Researchers iterate at 64×64 and 128×128 first. This benchmark prints, as one JSON object on
 standard output (progress on standard error):
 
-- sweep: training throughput (photos a second) and FLOP rate (`colornet.profiling`) against
+- sweep: training throughput (photos a second) and FLOP rate (`colornet.nets.profiling`) against
   image size (64, 128, 256) and batch size, with and without augmentation, with and without
   cached embeddings. colornet is measured as a user runs it: `training.train` on a folder of
   synthetic photos (colour follows shape and texture) with its progress bar, checkpoints and
@@ -50,8 +50,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import _util, backbones, color, data, models, profiling, runs, training
+from colornet import _util, color, data, runs, training
 from colornet.io import decode, folders, geometry, save
+from colornet.nets import backbones, models, profiling
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)

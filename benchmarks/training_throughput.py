@@ -40,9 +40,10 @@ import numpy as np
 import tensorflow as tf
 import writeup
 
-from colornet import backbones, color, constants, models, profiling, training
-from colornet import precision as precisions
+from colornet import color, constants, training
 from colornet.io import decode, geometry, save
+from colornet.nets import backbones, models, profiling
+from colornet.nets import precision as precisions
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
 MIN_PHOTOS = 20

@@ -27,7 +27,8 @@ import scipy.ndimage
 import skimage.color
 import skimage.transform
 
-from colornet import color, data, models
+from colornet import color, data
+from colornet.nets import models
 
 INCEPTION_SIZE = 299
 

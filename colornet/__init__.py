@@ -21,10 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "ablation", "backbones", "cli", "color", "colorize", "config", "constants", "corpus", "crops",
-    "data", "efficientnet_lite", "evaluation", "io", "jobs", "keras_utils", "metrics", "models",
-    "nets", "plotting", "precision", "prepare", "pretrained", "profiling", "real_photos", "runs",
-    "single_image", "training", "video",
+    "ablation", "cli", "color", "colorize", "config", "constants", "corpus", "crops", "data",
+    "evaluation", "io", "jobs", "metrics", "nets", "plotting", "prepare", "pretrained",
+    "real_photos", "runs", "single_image", "training", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

@@ -27,8 +27,9 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from colornet import backbones, color, metrics, models
+from colornet import color, metrics
 from colornet.constants import DEFAULT_CLASSIFY_BACKBONE
+from colornet.nets import backbones, models
 
 # How far each tint lies from grey in the ab plane: a clearly coloured but not garish photo.
 TINT_CHROMA = 40.0

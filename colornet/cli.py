@@ -27,7 +27,8 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, config, constants, leftovers, precision
+from colornet import cli_support, config, constants, leftovers
+from colornet.nets import precision
 
 
 def main(argv=None):
@@ -824,7 +825,7 @@ def _add_classify(commands):
 
 
 def _run_classify(args):
-    from colornet import backbones
+    from colornet.nets import backbones
 
     rankings, unreadable = backbones.classify_files(
         args.images, backbone=args.backbone, top=args.top, grey=args.grey

@@ -22,10 +22,11 @@ import zipfile
 import keras
 import numpy as np
 
-from colornet import _util, color, keras_utils, models
-from colornet import precision as _precision
+from colornet import _util, color
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.io import decode, geometry
+from colornet.nets import keras_utils, models
+from colornet.nets import precision as _precision
 from colornet.runs import RunFolder
 
 # What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
@@ -42,7 +43,7 @@ def load_model(path=None, precision="auto"):
 
     Args:
         path: the `.keras` file or run folder; None for the pretrained colorizer.
-        precision: how it computes (`colornet.precision`): "float32", "bfloat16" or
+        precision: how it computes (`colornet.nets.precision`): "float32", "bfloat16" or
             "float16", "auto" (what the hardware computes natively; float32 for Version 1),
             or None to keep what the file says (the precision it was trained in).
 

@@ -8,7 +8,7 @@ here without starting TensorFlow; the numbers they share with the rest of colorn
 
 import dataclasses
 
-from colornet import _util, precision
+from colornet import _util
 from colornet.constants import (
     AUTO_BACKBONE,
     DEFAULT_IMAGE_SIZE,
@@ -17,6 +17,7 @@ from colornet.constants import (
     SMALL_IMAGE_BATCH_SIZE,
     WRITE_UP_BATCH_SIZE,
 )
+from colornet.nets import precision
 
 
 def default_batch_size(image_size):
@@ -60,7 +61,7 @@ class TrainingConfig:
     # offline) otherwise; a run records which.
     backbone: str = AUTO_BACKBONE
     backbone_weights: str | None = "imagenet"  # "imagenet", a weights file, or None (random)
-    # How the frozen backbone and the fusion colorizer compute (`colornet.precision`): "auto"
+    # How the frozen backbone and the fusion colorizer compute (`colornet.nets.precision`): "auto"
     # picks what the hardware computes natively, and config.json records what it chose.
     backbone_precision: str = "auto"
     fusion_precision: str = "auto"  # not float16: see precision.TRAINING_CHOICES

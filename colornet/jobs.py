@@ -22,9 +22,10 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, colorize, keras_utils, leftovers
+from colornet import _util, colorize, leftovers
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, save
+from colornet.nets import keras_utils
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
 # decode.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the

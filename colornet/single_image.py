@@ -10,10 +10,11 @@ import time
 import keras
 import numpy as np
 
-from colornet import color, colorize, models
+from colornet import color, colorize
 from colornet import progress as progress_bars
 from colornet.config import SingleImageConfig
 from colornet.io import geometry, greyness
+from colornet.nets import models
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 

@@ -17,21 +17,12 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import (
-    _util,
-    backbones,
-    color,
-    colorize,
-    data,
-    distributed,
-    leftovers,
-    models,
-    precision,
-)
+from colornet import _util, color, colorize, data, distributed, leftovers
 from colornet import progress as progress_bars
 from colornet.config import FIXED_ON_RESUME, TrainingConfig
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
 from colornet.io import decode, folders, greyness
+from colornet.nets import backbones, models, precision
 from colornet.runs import RunFolder
 
 __all__ = [

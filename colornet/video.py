@@ -29,9 +29,10 @@ import imageio_ffmpeg
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, leftovers, models
+from colornet import _util, color, colorize, leftovers
 from colornet.constants import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
 from colornet.io import folders, geometry
+from colornet.nets import models
 
 # A mean |ΔL*| between consecutive frames above this starts the average afresh: a cut to
 # another shot. 10 L* is a tenth of black-to-white, about PySceneDetect's default content

@@ -3,7 +3,7 @@
 The page takes one or more photos, colorizes each with a model chosen from those given at
 launch, and returns every result at full resolution as a PNG download, beside a before/after
 comparison. For a final-version model it also shows the working precision and, where
-`colornet.backbones` can name them, the classes its frozen classifier sees in the grey photo.
+`colornet.nets.backbones` can name them, the classes its frozen classifier sees in the grey photo.
 
 Safety, for a page that strangers' files reach:
 - Every upload is read by `decode.load_rgb_and_alpha`, which checks the pixel count in the
@@ -81,7 +81,7 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras  # noqa: E402
 
-from colornet import _util, backbones, color, colorize, keras_utils, models  # noqa: E402
+from colornet import _util, color, colorize  # noqa: E402
 from colornet.constants import (  # noqa: E402
     DEFAULT_HOST,
     DEFAULT_MAX_MEGAPIXELS,
@@ -89,6 +89,7 @@ from colornet.constants import (  # noqa: E402
     DEFAULT_WORKING_SIZE,
 )
 from colornet.io import decode, folders, geometry, save  # noqa: E402
+from colornet.nets import backbones, keras_utils, models  # noqa: E402
 
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.

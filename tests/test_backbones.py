@@ -23,7 +23,8 @@ import skimage.color
 import skimage.transform
 from PIL import Image
 
-from colornet import backbones, color, constants
+from colornet import color, constants
+from colornet.nets import backbones
 
 FAST_BACKBONE = "mobilenet_v3_small"
 # Backbones whose Keras model rescales 0-255 itself, so their preprocess_input passes through.

@@ -239,7 +239,7 @@ def test_train_help_explains_every_option(capsys):
 def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -288,7 +288,7 @@ def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_mod
 def test_colorize_of_a_pattern_inside_its_output_folder_fails_with_the_reason(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -306,7 +306,7 @@ def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -325,7 +325,7 @@ def test_colorize_again_skips_complete_photos_says_so_and_overwrite_redoes_them(
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -356,7 +356,7 @@ def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
 def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -371,7 +371,7 @@ def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
 def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -393,7 +393,7 @@ def test_evaluate_skips_unreadable_photos_names_them_and_exits_1_as_colorize_doe
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -465,7 +465,8 @@ def test_train_image_size_must_be_a_multiple_of_8_on_the_command_line(capsys):
 def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
     import keras
 
-    from colornet import colorize, models
+    from colornet import colorize
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     model = models.single_image_net()
@@ -511,7 +512,7 @@ def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
 def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -589,7 +590,7 @@ def test_classify_offline_names_its_own_options_not_trains(tmp_path, capsys, mon
 def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")

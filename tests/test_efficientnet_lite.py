@@ -25,8 +25,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import backbones, cli, color, efficientnet_lite, models
+from colornet import cli, color
 from colornet.io import decode
+from colornet.nets import backbones, efficientnet_lite, models
 from tests.conftest import DATA_DIR, REPO_ROOT
 from tests.data import efficientnet_lite_reference
 
@@ -79,7 +80,7 @@ def other_backends():
 def test_logits_match_pytorchs_on_the_other_installed_backends(backend, keras_home):
     script = (
         "import keras, numpy as np\n"
-        "from colornet import efficientnet_lite as lite\n"
+        "from colornet.nets import efficientnet_lite as lite\n"
         "from tests.data import efficientnet_lite_reference as ref\n"
         "data = np.load(ref.OUTPUT)\n"
         "for variant, size in ref.INPUT_SIZES.items():\n"

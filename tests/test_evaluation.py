@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import skimage.color
 
-from colornet import color, colorize, evaluation, metrics, models
+from colornet import color, colorize, evaluation, metrics
 from colornet.io import decode, save
+from colornet.nets import models
 from tests.factories import colour_photo, constant_model
 
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import keras_utils, models
+from colornet.nets import keras_utils, models
 
 # The write-up's Version 1 table: (layer type, output shape, parameters).
 VERSION_1_TABLE = [

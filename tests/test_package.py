@@ -10,22 +10,38 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "colornet"
 
 
-def colornet_imports(path):
-    """The colornet modules a module imports anywhere: at the top or inside a function."""
+def package_modules(package=PACKAGE):
+    """{dotted name: path} of every module of the package, subpackages included."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def colornet_imports(path, known):
+    """The colornet modules a module imports anywhere, at the top or inside a function, by
+    dotted name: `from colornet.io import decode` and `from colornet.io.decode import load_rgb`
+    both import colornet.io.decode; `from colornet import __version__` imports colornet."""
     imported = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("colornet"):
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                imported.add(parts[1])
-            else:  # from colornet import color, models
-                imported |= {alias.name for alias in node.names if not alias.name.startswith("__")}
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and (
+            node.module == "colornet" or node.module.startswith("colornet.")
+        ):
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                imported.add(submodule if submodule in known else node.module)
         elif isinstance(node, ast.Import):
             imported |= {
-                alias.name.split(".")[1] for alias in node.names
-                if alias.name.startswith("colornet.")
+                alias.name for alias in node.names
+                if alias.name == "colornet" or alias.name.startswith("colornet.")
             }
-    return imported - {path.stem}
+    return imported
+
+
+def import_graph(package=PACKAGE):
+    known = package_modules(package)
+    return {name: colornet_imports(path, known) - {name} for name, path in known.items()}
 
 
 def find_cycle(graph):
@@ -50,8 +66,10 @@ def find_cycle(graph):
 
 
 def test_no_module_of_the_package_imports_itself_through_another():
-    graph = {path.stem: colornet_imports(path) for path in PACKAGE.glob("*.py")}
-    assert graph["models"] and graph["training"], "the import scan found nothing"
+    graph = import_graph()
+    assert graph["colornet.nets.models"] and graph["colornet.corpus.build"], (
+        "the import scan found nothing"
+    )
     assert find_cycle(graph) is None, " → ".join(find_cycle(graph))
 
 
@@ -88,9 +106,9 @@ def test_import_colornet_and_the_command_lines_help_do_not_start_tensorflow_or_k
 def test_the_lazy_package_still_gives_its_submodules_and_functions():
     out = run_python(
         "import colornet\n"
-        "print(colornet.rgb_to_lab.__module__, colornet.models.__name__, 'models' in dir(colornet))"
+        "print(colornet.rgb_to_lab.__module__, colornet.nets.__name__, 'nets' in dir(colornet))"
     )
-    assert out.split() == ["colornet.color", "colornet.models", "True"]
+    assert out.split() == ["colornet.color", "colornet.nets", "True"]
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         import colornet
 
@@ -113,11 +131,12 @@ def code_lines(function):
 
 
 def long_functions(package=PACKAGE):
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if code_lines(node) > LONGEST_FUNCTION:
-                    yield f"{path.name}:{node.lineno} {node.name} ({code_lines(node)} lines)"
+                    name = path.relative_to(package).as_posix()
+                    yield f"{name}:{node.lineno} {node.name} ({code_lines(node)} lines)"
 
 
 def test_no_function_in_the_package_is_longer_than_about_60_lines():

@@ -9,9 +9,10 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, models, training
-from colornet import precision as precisions
+from colornet import color, colorize, training
 from colornet.io import decode
+from colornet.nets import models
+from colornet.nets import precision as precisions
 from tests.factories import (
     FAST,
     LEARNING,

@@ -17,8 +17,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, models, precision, training
+from colornet import color, training
 from colornet.io import decode, geometry
+from colornet.nets import models, precision
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 

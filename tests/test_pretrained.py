@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from colornet import colorize, metrics, models, pretrained
+from colornet import colorize, metrics, pretrained
 from colornet.io import decode, save
-from colornet.nets import lite_unet
+from colornet.nets import lite_unet, models
 from colornet.pretrained import recipe
 from tests.conftest import DATA_DIR
 from tests.test_cli import run_cli
@@ -89,7 +89,7 @@ def test_a_wrong_weights_file_is_one_line_saying_what_to_do(fake_run, tmp_path, 
 def test_exporting_an_epoch_the_run_does_not_have_is_refused(fake_run, tmp_path):
     run_dir, corpus_dir, _ = fake_run
     with pytest.raises(pretrained.PretrainedError, match="has no weights of epoch 7"):
-        pretrained.export(run_dir, 7, corpus_dir, folder=tmp_path)
+        recipe.write_shipped_files(run_dir, 7, corpus_dir, folder=tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import corpus, efficientnet_lite
+from colornet import corpus
 from colornet.io import save
+from colornet.nets import efficientnet_lite
 from colornet.pretrained import recipe
 from tests.factories import colour_photo
 

@@ -57,7 +57,7 @@ LAUNCHER = textwrap.dedent(
     """
 )
 
-HEAVY_MODULES = "tensorflow,keras,colornet.single_image,colornet.colorize,colornet.models"
+HEAVY_MODULES = "tensorflow,keras,colornet.single_image,colornet.colorize,colornet.nets.models"
 
 
 def colornet_lines(stderr):
@@ -98,7 +98,7 @@ def test_sigterm_during_start_up_prints_one_line(tmp_path):
 def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -140,7 +140,7 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
 def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -168,7 +168,7 @@ def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_p
 def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")

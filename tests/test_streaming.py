@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import jobs, models, video
+from colornet import jobs, video
 from colornet.io import decode, save
+from colornet.nets import models
 from tests.factories import moving_shapes, write_clip, write_photos
 
 

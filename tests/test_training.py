@@ -11,8 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize, models, training
+from colornet import color, colorize, training
 from colornet.io import decode, geometry
+from colornet.nets import models
 from tests.factories import (
     FAST,
     LEARNING,

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, models, video
+from colornet import color, video
 from colornet import colorize as colornet_colorize
 from colornet.io import save
+from colornet.nets import models
 from tests.factories import (
     BASE_COLOUR,
     FPS,

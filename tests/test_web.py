@@ -397,7 +397,7 @@ def test_an_unknown_model_path_is_one_line_naming_it(tmp_path):
 
 @pytest.mark.slow
 def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_path, monkeypatch):
-    from colornet import backbones, models
+    from colornet.nets import backbones, models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     served = web.served_model(model, "final")
@@ -421,11 +421,11 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not hasattr(__import__("colornet.backbones").backbones, "classify"),
+    not hasattr(__import__("colornet.nets.backbones").nets.backbones, "classify"),
     reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)",
 )
 def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path):
-    from colornet import models
+    from colornet.nets import models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     photo = tmp_path / "photo.png"

@@ -24,8 +24,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, efficientnet_lite, models
-from colornet.nets import zhang
+from colornet import color
+from colornet.nets import efficientnet_lite, models, zhang
 
 # The encoder's total stride: inputs are padded to a multiple of it.
 SIZE_MULTIPLE = 32

@@ -54,7 +54,7 @@ def for_training(precision):
 
 
 def for_model(kind, precision):
-    """The precision a loaded model of `kind` (`colornet.models.kind`) runs in, or None to
+    """The precision a loaded model of `kind` (`colornet.nets.models.kind`) runs in, or None to
     keep what its file says. The any-size colorizer always keeps its float32."""
     if precision is None or kind == "any_size":
         return None

@@ -15,8 +15,9 @@ stride-2 convolutions are undone by three 2× upsamplings.
 import keras
 from keras import ops
 
-from colornet import backbones, color, keras_utils, precision
+from colornet import color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
+from colornet.nets import backbones, keras_utils, precision
 
 # The layers that produce the colour (the tanh and what follows it) keep float32 in every
 # precision: 16 bits would round the colours the loss compares.
@@ -32,7 +33,8 @@ def single_image_net(upsampling="nearest", dtype="float32", name="single_image_n
     Args:
         upsampling: "nearest" (the write-up's; it also trained to a lower loss than
             "bilinear" in our one-image runs, see benchmarks/single_image.py) or "bilinear".
-        dtype: a precision, how it computes (`colornet.precision`); its tanh output stays float32.
+        dtype: a precision, how it computes (`colornet.nets.precision`); its tanh output stays
+            float32.
 
     Returns:
         A `keras.Sequential` from scaled lightness (None, None, None, 1) to scaled ab
@@ -131,7 +133,8 @@ def fusion_colorizer(
         embedding_size: width of the backbone's embedding (1000 for InceptionResNetV2's
             ImageNet class scores).
         upsampling: "nearest" (the write-up's) or "bilinear".
-        dtype: a precision, how it computes (`colornet.precision`); the colour output stays float32.
+        dtype: a precision, how it computes (`colornet.nets.precision`); the colour output stays
+            float32.
 
     Returns:
         A `keras.Model` with inputs {"lightness": (None, S, S, 1), "embedding": (None, E)} and
@@ -207,10 +210,10 @@ def colorizer(
 
     Args:
         image_size: the side the model works at (a multiple of 8), 256 in the write-up.
-        backbone: a key of `colornet.backbones.BACKBONES`.
+        backbone: a key of `colornet.nets.backbones.BACKBONES`.
         backbone_weights: "imagenet", a local weights file, or None (random; for tests).
         upsampling: the decoder's upsampling, "nearest" or "bilinear".
-        backbone_precision: how the frozen backbone computes (`colornet.precision`, "auto"
+        backbone_precision: how the frozen backbone computes (`colornet.nets.precision`, "auto"
             included); its weights stay float32 either way.
         fusion_precision: the same for the fusion network.
 
@@ -236,7 +239,7 @@ def colorizer(
 
 
 def set_precision(model, backbone=None, fusion=None):
-    """Change how a built colornet model computes, in place (`colornet.precision`).
+    """Change how a built colornet model computes, in place (`colornet.nets.precision`).
 
     Models are built in a precision (`precision=` of the factories above); this serves a
     model loaded from a file, which `colorize.load_model` moves to the loading machine's own.

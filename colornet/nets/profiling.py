@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from colornet import keras_utils, models
+from colornet.nets import keras_utils, models
 
 
 def forward_flops(model, input_shape=None):

