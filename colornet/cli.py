@@ -88,7 +88,7 @@ def _main(argv):
         return cli_support.INTERRUPTED_STATUS
 
 
-# backbones.WeightsError's advice in each command's options.
+# weight_files.WeightsError's advice in each command's options.
 _TRAIN_ADVICE = {
     "file": "pass --backbone-weights {path}",
     "choices": "give --backbone-weights imagenet, none, or the path",
@@ -103,7 +103,7 @@ _CLASSIFY_WEIGHTS_ADVICE = {
 
 def _in_options(error, args):
     """A library error's message, with advice that names the library's arguments worded with
-    this command's options instead (backbones.WeightsError.worded)."""
+    this command's options instead (weight_files.WeightsError.worded)."""
     advice = getattr(args, "weights_advice", None)
     worded = getattr(error, "worded", None)
     return worded(advice) if advice is not None and worded is not None else str(error)
@@ -825,9 +825,9 @@ def _add_classify(commands):
 
 
 def _run_classify(args):
-    from colornet.nets import backbones
+    from colornet.nets import classify
 
-    rankings, unreadable = backbones.classify_files(
+    rankings, unreadable = classify.classify_files(
         args.images, backbone=args.backbone, top=args.top, grey=args.grey
     )
     for path, ranking in rankings:

@@ -17,16 +17,13 @@ notebooks) goes through `predict_ab`, with one working-size policy (`working_sha
 """
 
 import pathlib
-import zipfile
 
-import keras
 import numpy as np
 
 from colornet import _util, color
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.io import decode, geometry
 from colornet.nets import keras_utils, models
-from colornet.nets import precision as _precision
 from colornet.runs import RunFolder
 
 # What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
@@ -38,44 +35,22 @@ def load_model(path=None, precision="auto"):
     """Load a colornet model: a `.keras` file, a training run folder (its best model), or with
     no path the pretrained colorizer that ships with colornet (`colornet.pretrained`).
 
-    Loads with Keras's safe mode (no arbitrary code). Version 1 nets (`colornet single
-    --save-model`) and final colorizers (`colornet train`) both work.
+    Loads with Keras's safe mode (no arbitrary code), through `models.load`. Version 1 nets
+    (`colornet single --save-model`) and final colorizers (`colornet train`) both work.
 
     Args:
         path: the `.keras` file or run folder; None for the pretrained colorizer.
-        precision: how it computes (`colornet.nets.precision`): "float32", "bfloat16" or
-            "float16", "auto" (what the hardware computes natively; float32 for Version 1),
-            or None to keep what the file says (the precision it was trained in).
+        precision: as for `models.load`; "auto" computes as the hardware does natively.
 
     Raises:
-        ValueError: one line naming the file, when it is missing, not a Keras file, broken,
-            or a Keras model that is not a colornet colorizer.
+        ValueError: one line naming the file or folder, as `models.load` words it.
     """
     if path is None:
         from colornet import pretrained
 
         return pretrained.load()
     run = RunFolder.holding_a_model(path)
-    path = run.best_model_path if run else pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"no model at {path}")
-    if path.suffix != ".keras":
-        raise ValueError(f"{path} is not a .keras model file")
-    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that exists
-        raise ValueError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
-        reason = _util.first_line(error)
-        raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
-    try:
-        kind = models.kind(model)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    chosen = _precision.for_model(kind, precision)
-    if chosen is not None:
-        models.set_precision(model, backbone=chosen, fusion=chosen)
-    return model
+    return models.load(run.best_model_path if run else path, precision=precision)
 
 
 def working_shape(model, shape, working_size=DEFAULT_WORKING_SIZE):

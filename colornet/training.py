@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, data, distributed, leftovers
+from colornet import _util, color, data, distributed, leftovers
 from colornet import progress as progress_bars
 from colornet.config import FIXED_ON_RESUME, TrainingConfig
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
@@ -48,9 +48,9 @@ class TrainingResult:
     best_model_path: pathlib.Path
 
     def load_best(self, precision="auto"):
-        """The end-to-end colorizer with the lowest validation loss (`colorize.load_model`;
+        """The end-to-end colorizer with the lowest validation loss (`models.load`;
         precision=None keeps the precision it trained in)."""
-        return colorize.load_model(self.best_model_path, precision=precision)
+        return models.load(self.best_model_path, precision=precision)
 
 
 @keras.saving.register_keras_serializable(package="colornet")

@@ -89,7 +89,7 @@ from colornet.constants import (  # noqa: E402
     DEFAULT_WORKING_SIZE,
 )
 from colornet.io import decode, folders, geometry, save  # noqa: E402
-from colornet.nets import backbones, keras_utils, models  # noqa: E402
+from colornet.nets import classify, keras_utils, models  # noqa: E402
 
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
 # uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
@@ -270,16 +270,16 @@ def colorize_upload(served, path, folder, limits, name=None):
 
 def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
     """Markdown: the top classes the final version's classifier sees in the grey photo, or
-    "" for Version 1 or where `backbones.classify` is not there.
+    "" for Version 1 or where `classify.classify` is not there.
 
     The classifier is given the served model's own backbone weights (saved once into the
     workspace), so the page works offline and shows what this model's backbone sees.
     """
-    classify = getattr(backbones, "classify", None)
-    if served.kind != "colorizer" or classify is None:
+    classify_photos = getattr(classify, "classify", None)
+    if served.kind != "colorizer" or classify_photos is None:
         return ""
     try:
-        parameters = inspect.signature(classify).parameters
+        parameters = inspect.signature(classify_photos).parameters
         options = {"backbone": served.backbone, "top": top}
         if "weights" in parameters:
             options["weights"] = str(_classifier_weights(served))
@@ -288,7 +288,7 @@ def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
             photo = decode.load_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
         else:
             photo = decode.load_grey_rgb(photo_path, max_pixels=max_pixels)
-        found = classify([photo], **options)
+        found = classify_photos([photo], **options)
         entries = (
             found[0]
             if found and isinstance(found[0], (list, tuple)) and not _is_pair(found[0])

@@ -397,7 +397,7 @@ def test_an_unknown_model_path_is_one_line_naming_it(tmp_path):
 
 @pytest.mark.slow
 def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_path, monkeypatch):
-    from colornet.nets import backbones, models
+    from colornet.nets import classify, models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     served = web.served_model(model, "final")
@@ -407,23 +407,20 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
     save.save_image(photo, blobs_photo(64))
     calls = []
 
-    def classify(photos, backbone="inception_resnet_v2", top=5, grey=False, weights="imagenet"):
+    def fake_classify(photos, backbone="inception_resnet_v2", top=5, grey=False,
+                      weights="imagenet"):
         calls.append((np.shape(photos[0]), backbone, top, grey, pathlib.Path(weights).is_file()))
         return [[("tabby cat", 0.5), ("lynx", 0.25)]]
 
-    monkeypatch.setattr(backbones, "classify", classify, raising=False)
+    monkeypatch.setattr(classify, "classify", fake_classify)
     view = web.classifier_view(served, photo, max_pixels=10**6)
     assert calls == [((64, 64, 3), "mobilenet_v3_small", web.TOP_CLASSES, True, True)]
     assert "tabby cat (50%)" in view and "lynx (25%)" in view
-    monkeypatch.delattr(backbones, "classify")
+    monkeypatch.delattr(classify, "classify")
     assert web.classifier_view(served, photo, max_pixels=10**6) == ""
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not hasattr(__import__("colornet.nets.backbones").nets.backbones, "classify"),
-    reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)",
-)
 def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path):
     from colornet.nets import models
 

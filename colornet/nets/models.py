@@ -12,12 +12,16 @@ stride-2 convolutions are undone by three 2× upsamplings.
   inside, scaled ab out. One `.keras` file holds everything needed to colorize.
 """
 
+import pathlib
+import zipfile
+
 import keras
 from keras import ops
 
-from colornet import color
+from colornet import _util, color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, SIZE_MULTIPLE
-from colornet.nets import backbones, keras_utils, precision
+from colornet.nets import backbones, keras_utils
+from colornet.nets import precision as _precision
 
 # The layers that produce the colour (the tanh and what follows it) keep float32 in every
 # precision: 16 bits would round the colours the loss compares.
@@ -41,7 +45,7 @@ def single_image_net(upsampling="nearest", dtype="float32", name="single_image_n
         (None, None, None, 2).
     """
     _check_upsampling(upsampling)
-    policy = precision.policy(dtype)
+    policy = _precision.policy(dtype)
 
     def conv(filters, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
@@ -147,7 +151,7 @@ def fusion_colorizer(
     if embedding_size < 1:
         raise ValueError(f"embedding_size must be positive, got {embedding_size}")
     _check_upsampling(upsampling)
-    policy = precision.policy(dtype)
+    policy = _precision.policy(dtype)
 
     def conv(filters, kernel=3, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
@@ -228,7 +232,7 @@ def colorizer(
     )
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     embedding = backbones.grey_embedding_model(
-        backbone, backbone_weights, precision=precision.resolve(backbone_precision)
+        backbone, backbone_weights, precision=_precision.resolve(backbone_precision)
     )(lightness)  # (B, E)
     scaled = keras.layers.Rescaling(
         1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
@@ -242,7 +246,7 @@ def set_precision(model, backbone=None, fusion=None):
     """Change how a built colornet model computes, in place (`colornet.nets.precision`).
 
     Models are built in a precision (`precision=` of the factories above); this serves a
-    model loaded from a file, which `colorize.load_model` moves to the loading machine's own.
+    model loaded from a file, which `load` moves to the loading machine's own.
     The layers that make the output (`_FLOAT32_OUTPUTS`) stay float32, as do the backbone's
     softmax and all colour conversion and resizing; the weights stay float32 throughout.
 
@@ -257,12 +261,48 @@ def set_precision(model, backbone=None, fusion=None):
         precision it was traced with; Keras retraces when the model is compiled again.
     """
     if backbone is not None:
-        backbone = precision.resolve(backbone)
+        backbone = _precision.resolve(backbone)
         for layer in keras_utils.nested_layers(model):
             if isinstance(layer, backbones.FrozenBackbone):
                 layer.precision = backbone
     if fusion is not None:
-        _set_layer_precisions(colour_network(model).layers, precision.resolve(fusion))
+        _set_layer_precisions(colour_network(model).layers, _precision.resolve(fusion))
+    return model
+
+
+def load(path, precision="auto"):
+    """Load a colornet model from its `.keras` file, with Keras's safe mode (no arbitrary code):
+    Version 1 nets (`colornet single --save-model`) and final colorizers (`colornet train`).
+
+    Args:
+        path: the `.keras` file.
+        precision: how it computes (`colornet.nets.precision`): "float32", "bfloat16" or
+            "float16", "auto" (what the hardware computes natively; float32 for Version 1),
+            or None to keep what the file says (the precision it was trained in).
+
+    Raises:
+        ValueError: one line naming the file, when it is missing, not a Keras file, broken,
+            or a Keras model that is not a colornet colorizer.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ValueError(f"no model at {path}")
+    if path.suffix != ".keras":
+        raise ValueError(f"{path} is not a .keras model file")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that exists
+        raise ValueError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
+        reason = _util.first_line(error)
+        raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
+    try:
+        model_kind = kind(model)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    chosen = _precision.for_model(model_kind, precision)
+    if chosen is not None:
+        set_precision(model, backbone=chosen, fusion=chosen)
     return model
 
 
@@ -332,7 +372,7 @@ def colour_network(model):
 
 def _set_layer_precisions(layers, precision_name):
     """Every layer computes in `precision_name` but the output layers, which stay float32."""
-    policy = precision.POLICIES[precision_name]
+    policy = _precision.POLICIES[precision_name]
     for layer in layers:
         if not isinstance(layer, keras.layers.InputLayer):
             layer.dtype_policy = "float32" if layer.name in _FLOAT32_OUTPUTS else policy
