@@ -5,7 +5,7 @@ standard output (progress on standard error):
 
 - sweep: training throughput (photos a second) and FLOP rate (`colornet.nets.profiling`) against
   image size (64, 128, 256) and batch size, with and without augmentation, with and without
-  cached embeddings. colornet is measured as a user runs it: `training.train` on a folder of
+  cached embeddings. colornet is measured as a user runs it: `loop.train` on a folder of
   synthetic photos (colour follows shape and texture) with its progress bar, checkpoints and
   validation, timed epoch by epoch by a callback; the first epoch (tracing) is left out.
   Next to each, in the same run, the floor of what the framework can do: the same fusion
@@ -50,9 +50,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import _util, color, data, runs, training
+from colornet import _util, color
 from colornet.io import decode, folders, geometry, save
 from colornet.nets import backbones, models, profiling
+from colornet.train import data, loop, runs, settings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)
@@ -143,9 +144,9 @@ class PlainAlongside(keras.callbacks.Callback):
 
 
 def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arrays, precision):
-    """`training.train` on `folder`, with the plain floor alongside (`PlainAlongside`);
+    """`loop.train` on `folder`, with the plain floor alongside (`PlainAlongside`);
     returns (colornet, plain) figures from the epochs after the first (tracing) one."""
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(folder), image_size=size, epochs=epochs, backbone=BACKBONE,
         backbone_weights=None, augment=augment, cache_embeddings=cached,
         backbone_precision=precision, fusion_precision=precision,
@@ -156,7 +157,7 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arr
     clock = EpochClock()
     plain = PlainAlongside(arrays, config.batch_size, precision)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        training.train(config, run_dir, progress=True, callbacks=[clock, plain])
+        loop.train(config, run_dir, progress=True, callbacks=[clock, plain])
     run = runs.RunFolder(run_dir)
     photos = len(run.split()[0])
     colorizer = keras.saving.load_model(run.best_model_path, safe_mode=True)
@@ -194,8 +195,8 @@ def in_memory_arrays(folder, size):
 def sweep(args, workspace):
     """Every (size, batch, augment, cached) row, each next to the plain model; a list."""
     photos = QUICK_PHOTOS if args.quick else PHOTOS
-    precision = training.training_precisions(
-        training.TrainingConfig(
+    precision = loop.training_precisions(
+        settings.TrainingConfig(
             data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
             fusion_precision=args.precision,
         )
@@ -328,12 +329,12 @@ def profile(args, workspace, size=64):
     batch_size = args.profile_batch_size
     folder = write_photos(workspace / f"profile_{size}", 8 * batch_size, size, seed=1)
     paths = folders.list_images(folder)
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(folder), image_size=size, batch_size=batch_size, backbone=BACKBONE,
         backbone_weights=None, cache_embeddings=True,
     )
-    precision = training.training_precisions(config)[1]
-    training_model, colorizer = training.build_training_model(config)
+    precision = loop.training_precisions(config)[1]
+    training_model, colorizer = loop.build_training_model(config)
     embedding_model = models.embedding_network(colorizer)
     rgb = np.stack([decode.load_rgb(path) for path in paths]).astype(np.float32)
     embeddings = backbones.embed(rgb, embedding_model, batch_size=batch_size)
@@ -344,9 +345,9 @@ def profile(args, workspace, size=64):
             paths, size, batch_size, shuffle=True, repeat=True, seed=0, **options
         ))
 
-    augmentation = data.augmentation_layers(seed=0)
+    augmenter = data.augmentation_layers(seed=0)
     batch = tf.constant(rgb[:batch_size])
-    augment = tf.function(lambda photos: augmentation(photos, training=True))
+    augment = tf.function(lambda photos: augmenter(photos, training=True))
     four_layers = four_layer_augmentation()
     augment_four_times = tf.function(lambda photos: four_layers(photos, training=True))
     lightness = color.rgb_to_lightness(rgb[:batch_size])[..., None]
@@ -354,9 +355,9 @@ def profile(args, workspace, size=64):
     # Training steps on one batch already in memory: no input pipeline at all.
     inputs = {"rgb": rgb[:batch_size], "embedding": embeddings[:batch_size]}
     in_memory = tf.data.Dataset.from_tensors((inputs, rgb[:batch_size])).repeat()
-    stepped_8, _ = training.build_training_model(config)
+    stepped_8, _ = loop.build_training_model(config)
     stepped_8.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=training.ab_loss,
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=loop.ab_loss,
         steps_per_execution=8,
     )
     plain = models.fusion_colorizer(size, embeddings.shape[1], dtype=precision)
@@ -574,8 +575,8 @@ def main():
     args = parse_arguments()
     figures = {
         "backbone": BACKBONE,
-        "precision": training.training_precisions(
-            training.TrainingConfig(
+        "precision": loop.training_precisions(
+            settings.TrainingConfig(
                 data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
                 fusion_precision=args.precision,
             )

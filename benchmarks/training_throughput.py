@@ -4,7 +4,7 @@ Both pipelines train the same fusion colorizer (`models.fusion_colorizer`) on th
 photos at 256×256, batch 10, augmentation on, with an InceptionResNetV2 embedding (random
 weights: the speed does not depend on them) computed for every batch:
 
-- colornet: `training.build_training_model`, fed by the dataset `training.train` feeds `fit`
+- colornet: `loop.build_training_model`, fed by the dataset `loop.train` feeds `fit`
   (`data.image_dataset`: tf.data decodes, augments and prefetches in the background), stepped
   by `fit`; the backbone runs inside the training graph;
 - the write-up's way: `writeup.Training` (benchmarks/writeup.py), one `train_on_batch` step
@@ -40,10 +40,11 @@ import numpy as np
 import tensorflow as tf
 import writeup
 
-from colornet import color, constants, training
+from colornet import color, constants
 from colornet.io import decode, geometry, save
 from colornet.nets import backbones, models, profiling
 from colornet.nets import precision as precisions
+from colornet.train import loop, settings
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
 MIN_PHOTOS = 20
@@ -161,14 +162,14 @@ class Colornet:
     settings, the photos, and (with --cache-embeddings) their embeddings, computed once."""
 
     def __init__(self, args, folder, paths):
-        self.config = training.TrainingConfig(
+        self.config = settings.TrainingConfig(
             data_dir=folder, backbone=args.backbone, backbone_weights=None,
             image_size=args.image_size,
             batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
             backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
         )
         jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-        self.training_model, self.colorizer = training.build_training_model(
+        self.training_model, self.colorizer = loop.build_training_model(
             self.config, jit_compile=jit_compile
         )
         self.paths = paths
@@ -183,9 +184,9 @@ class Colornet:
             self.embedding_seconds = time.perf_counter() - started
 
     def pairs(self, seed):
-        """The (input, target) batches `training.train` feeds `fit`, shuffled by `seed`."""
+        """The (input, target) batches `loop.train` feeds `fit`, shuffled by `seed`."""
         seeded = dataclasses.replace(self.config, seed=seed)
-        return training.datasets(seeded, self.paths, [], (self.embeddings, None))[0][0]
+        return loop.datasets(seeded, self.paths, [], (self.embeddings, None))[0][0]
 
     def print_embedding_cost(self):
         if self.embedding_seconds is None:

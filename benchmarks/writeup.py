@@ -27,8 +27,9 @@ import scipy.ndimage
 import skimage.color
 import skimage.transform
 
-from colornet import color, data
+from colornet import color
 from colornet.nets import models
+from colornet.train import data
 
 INCEPTION_SIZE = 299
 

@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "ablation", "cli", "color", "colorize", "config", "constants", "corpus", "crops", "data",
-    "evaluation", "io", "jobs", "metrics", "nets", "plotting", "prepare", "pretrained",
-    "real_photos", "runs", "single_image", "training", "video",
+    "ablation", "cli", "color", "colorize", "constants", "corpus", "evaluation", "io", "jobs",
+    "metrics", "nets", "plotting", "prepare", "pretrained", "real_photos", "single_image",
+    "train", "video",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

@@ -27,8 +27,9 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, config, constants, leftovers
+from colornet import cli_support, constants, leftovers
 from colornet.nets import precision
+from colornet.train import settings
 
 
 def main(argv=None):
@@ -144,7 +145,7 @@ _VERBOSE_HELP = (
 
 
 def _add_single(commands):
-    defaults = config.SingleImageConfig()
+    defaults = settings.SingleImageConfig()
     command = commands.add_parser(
         "single",
         help="train Version 1 on one photo and colorize it",
@@ -184,7 +185,7 @@ def _run_single(args):
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
-    settings = config.SingleImageConfig(
+    single_config = settings.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )
     # Trained and scored on the photo as it looks on white, shrunk when huge (memory stays
@@ -200,13 +201,13 @@ def _run_single(args):
     for output in {args.output.parent, figure_path.parent}:
         leftovers.remove_stale_temporaries(output, recursive=False)
     run = single_image.train_single_image(
-        original, settings, progress=not args.quiet, name=f"'{args.image}'"
+        original, single_config, progress=not args.quiet, name=f"'{args.image}'"
     )
     colorized = run.colorize(original)
     grey = metrics.grey_baseline(original)
     scores = metrics.scores(original, colorized)
     grey_scores = metrics.scores(original, grey)
-    jobs.colorize_file(run.model, args.image, args.output, working_size=settings.image_size)
+    jobs.colorize_file(run.model, args.image, args.output, working_size=single_config.image_size)
     plotting.save_figure(
         plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
         figure_path,
@@ -396,7 +397,7 @@ _BATCH_SIZE_HELP = (
 
 
 def _add_train(commands):
-    defaults = config.TrainingConfig(data_dir="")
+    defaults = settings.TrainingConfig(data_dir="")
     command = commands.add_parser(
         "train",
         help="train the final version on a folder of photos",
@@ -471,30 +472,31 @@ def _add_job_options(command):
 
 
 def _run_train(args):
-    from colornet import distributed
+    from colornet.train import distributed
 
     # Before any JAX work: the job's processes must join first.
     cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
     if cluster is not None:
         distributed.initialize(cluster)
-    from colornet import leftovers, training
-    from colornet.runs import RunFolder
+    from colornet import leftovers
+    from colornet.train import loop
+    from colornet.train.runs import RunFolder
 
-    if cluster is None:  # see training._start_run: several machines leave it to the run
+    if cluster is None:  # see loop._start_run: several machines leave it to the run
         leftovers.remove_stale_temporaries(args.out)  # a killed run's half-written checkpoint
     run = RunFolder(args.out)
-    base = run.load_config() if run.has_config() else config.TrainingConfig(data_dir="")
+    base = run.load_config() if run.has_config() else settings.TrainingConfig(data_dir="")
     # Every option named like a config field overrides the saved or default value when given.
     given = {
         field.name: getattr(args, field.name)
-        for field in dataclasses.fields(config.TrainingConfig)
+        for field in dataclasses.fields(settings.TrainingConfig)
         if getattr(args, field.name, None) is not None
     }
     given["data_dir"] = str(args.data_dir.resolve())
     if args.backbone_weights is not None:
         weights = args.backbone_weights
         given["backbone_weights"] = None if weights.lower() == "none" else weights
-    result = training.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
+    result = loop.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
     # Process 0 alone: it writes log.csv, and the others could read it before its last row.
     best = _best_epoch(run) if distributed.is_chief() else None
     if best is not None:
@@ -517,7 +519,7 @@ def _best_epoch(run):
 
 
 def _train_kept(args):
-    from colornet.runs import RunFolder
+    from colornet.train.runs import RunFolder
 
     epochs = RunFolder(args.out).completed_epochs()
     if not epochs:
@@ -692,7 +694,7 @@ def _add_evaluate(commands):
 
 def _run_evaluate(args):
     from colornet import colorize, evaluation, leftovers
-    from colornet.runs import RunFolder
+    from colornet.train.runs import RunFolder
 
     train_dir = args.train_dir
     run = RunFolder(args.model) if args.model is not None else None

@@ -24,7 +24,7 @@ from colornet import _util, color
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.io import decode, geometry
 from colornet.nets import keras_utils, models
-from colornet.runs import RunFolder
+from colornet.train.runs import RunFolder
 
 # What `colorize` holds in arrays for one photo of any size: its float RGB result (12 bytes a
 # pixel), L* (4) and ab (8), plus band-sized buffers. tests/test_memory.py measures it.

@@ -1,6 +1,6 @@
 """The numbers and names every layer shares, each spelled once, with the reason for it.
 
-Training settings that a run saves and may change are `colornet.config`'s dataclass
+Training settings that a run saves and may change are `colornet.train.settings`'s dataclass
 fields; what is here is fixed by the networks, by the write-up or by the command line's
 defaults. Plain values: nothing here imports Keras or anything else from colornet, so the
 command line reads its defaults and help from here without starting TensorFlow.
@@ -29,7 +29,7 @@ SMALL_IMAGE_BATCH_SIZE = 20
 
 # "none": this machine's first device. "mirrored": every GPU of this machine (tf.distribute,
 # TensorFlow). "data_parallel": every device of every process of a job, on one machine or
-# several (Keras's distribution API, JAX; `colornet.distributed`). batch_size is the
+# several (Keras's distribution API, JAX; `colornet.train.distributed`). batch_size is the
 # global batch either way.
 DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 

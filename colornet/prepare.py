@@ -15,8 +15,9 @@ import shutil
 import numpy as np
 import tqdm
 
-from colornet import _util, data, leftovers
+from colornet import _util, leftovers
 from colornet.io import decode, folders, geometry, greyness, save
+from colornet.train import data
 
 # How many file names a summary spells out before it says "and N more".
 _NAMES_SHOWN = 5

@@ -6,9 +6,9 @@ the same `ablation.TintedCrops` container (lightness, ab, which photo each squar
 holding each square's true a and b rather than a tint, so that `ablation.fusion_ablation`
 trains and scores the write-up's network on real colours unchanged.
 
-- `random_views`: many views of few photos (`colornet.crops.random_crop`: a square of a random
+- `random_views`: many views of few photos (`colornet.train.crops.random_crop`: a square of a random
   share of the shorter side, anywhere, mirrored half the time), for training;
-- `centre_squares`: each photo's centred square, as `colornet.training` crops it, for scoring.
+- `centre_squares`: each photo's centred square, as `colornet.train.loop` crops it, for scoring.
 
 Nothing here trains; the photos are decoded once and held as float32 squares, 12 bytes a pixel
 (86 photos × 8 views at 64 × 64 pixels: 34 MB).
@@ -18,8 +18,9 @@ import pathlib
 
 import numpy as np
 
-from colornet import _util, ablation, color, crops
+from colornet import _util, ablation, color
 from colornet.io import folders
+from colornet.train import crops
 
 
 def random_views(paths, views_per_photo, image_size=64, seed=0,

@@ -12,9 +12,9 @@ import numpy as np
 
 from colornet import color, colorize
 from colornet import progress as progress_bars
-from colornet.config import SingleImageConfig
 from colornet.io import geometry, greyness
 from colornet.nets import models
+from colornet.train.settings import SingleImageConfig
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 

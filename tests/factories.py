@@ -8,8 +8,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, colorize, metrics, runs, training
+from colornet import color, colorize, metrics
 from colornet.io import decode, geometry, save
+from colornet.train import loop, runs
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
 BASE_COLOUR = (0.3, -0.2)
@@ -123,7 +124,7 @@ def write_lightness_photos(folder, count, seed=0):
 
 
 def mean_colour_loss(run_dir):
-    """The training loss (`training.ab_loss`) of the best constant colour on a run's
+    """The training loss (`loop.ab_loss`) of the best constant colour on a run's
     validation photos at its image size: what a run that learned only the mean colour would
     score."""
     run = runs.RunFolder(run_dir)
@@ -132,7 +133,7 @@ def mean_colour_loss(run_dir):
     rgb = np.stack([geometry.resize_and_crop(decode.load_rgb(path), size) for path in paths])
     ab = color.ab_to_target(color.rgb_to_lab(rgb)[..., 1:])
     mean = np.broadcast_to(ab.mean(axis=(0, 1, 2)), ab.shape).astype(np.float32)
-    return float(np.mean(training.ab_loss(rgb, mean)))
+    return float(np.mean(loop.ab_loss(rgb, mean)))
 
 
 def gains_over_grey(colorizer, photos):

@@ -42,12 +42,13 @@ def run_on(backend, script, **values):
 
 TRAIN_RESUME_EVALUATE_COLORIZE = """
     import keras, numpy as np
-    from colornet import colorize, evaluation, training
+    from colornet import colorize, evaluation
     from colornet.io import decode
-    config = training.TrainingConfig(**VALUES["config"], epochs=1)
-    first = training.train(config, VALUES["run"], progress=False)
-    config = training.TrainingConfig(**VALUES["config"], epochs=2)
-    resumed = training.train(config, VALUES["run"], progress=False)
+    from colornet.train import loop, settings
+    config = settings.TrainingConfig(**VALUES["config"], epochs=1)
+    first = loop.train(config, VALUES["run"], progress=False)
+    config = settings.TrainingConfig(**VALUES["config"], epochs=2)
+    resumed = loop.train(config, VALUES["run"], progress=False)
     model = colorize.load_model(VALUES["run"], precision="float32")
     report = evaluation.evaluate_folder(model, VALUES["test"], VALUES["evaluation"], progress=False,
                                         mean_ab=(0.0, 0.0))

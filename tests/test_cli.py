@@ -696,7 +696,7 @@ def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys
 
 def _fake_run(folder, epochs, rows):
     """A run folder with a checkpoint after `epochs` and a log of (loss, val_loss) rows."""
-    from colornet.runs import RunFolder
+    from colornet.train.runs import RunFolder
 
     run = RunFolder(folder)
     run.checkpoint_path.parent.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Random crops of few photos (colornet.crops): shapes and ranges, the Lab targets against
+"""Random crops of few photos (colornet.train.crops): shapes and ranges, the Lab targets against
 scikit-image, determinism by (seed, epoch, batch), photos of every size, bad arguments."""
 
 import numpy as np
@@ -6,8 +6,9 @@ import PIL.Image
 import pytest
 import skimage.color
 
-from colornet import _util, crops
+from colornet import _util
 from colornet.io import decode, save
+from colornet.train import crops
 from tests.factories import colour_photo
 
 

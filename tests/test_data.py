@@ -1,4 +1,5 @@
-"""Tests for colornet.data: colourfulness, scanning, splitting, streaming, augmentation, prepare.
+"""Tests for the training data (colornet.train.data): colourfulness, scanning, splitting, streaming,
+augmentation, prepare.
 
 Every photo is generated inside the test's tmp_path: smooth random colour fields (many hues,
 like a photo), their grey versions, toned versions, and broken files.
@@ -18,8 +19,9 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, data, prepare
+from colornet import color, prepare
 from colornet.io import decode, folders, geometry, greyness, save
+from colornet.train import data
 from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The recipe of the pretrained colorizer: train `lite_unet` on the corpus, resumably.
 
-    corpus train split → random crops (`colornet.crops`) → trunk → Zhang loss (or MSE)
+    corpus train split → random crops (`colornet.train.crops`) → trunk → Zhang loss (or MSE)
     after every epoch: the checkpoint (atomic), the decoder's weights, scores on the
     validation split's whole photos beside leaving them grey; `log.csv` gets a row
 
@@ -21,11 +21,12 @@ import shutil
 import keras
 import numpy as np
 
-from colornet import _util, color, colorize, crops, evaluation, metrics, pretrained
+from colornet import _util, color, colorize, evaluation, metrics, pretrained
 from colornet import corpus as _corpus
 from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
+from colornet.train import crops
 
 CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
 CLASS_WEIGHTS_NAME = "class_weights.npy"

@@ -279,7 +279,7 @@ def image_dataset(
             photo keeps its own row through shuffling and skipping; augmentation does not
             touch it.
         shard: optional (index, count) for one of `count` processes training together
-            (`colornet.distributed`): every process shuffles the names alike, cuts each pass
+            (`colornet.train.distributed`): every process shuffles the names alike, cuts each pass
             into global batches of batch_size * count photos, and streams only part `index`
             of each, batch_size photos; passes drop their last, incomplete global batch, so
             every process yields the same number of equal batches. Augmentation draws
@@ -341,7 +341,7 @@ def _shard_of(dataset, batch_size, shard):
 
 def _augmented(dataset, seed):
     """Batches → the same batches augmented (`augmentation_layers`)."""
-    from colornet import distributed
+    from colornet.train import distributed
 
     with distributed.local_variables():  # each process's seed differs (see shard)
         augmentation = augmentation_layers(seed)

@@ -4,7 +4,7 @@
       → the training model (RGB → lightness → colorizer → scaled ab), `ab_loss` against the
         photo's own ab → `fit`, with a checkpoint every epoch and the best colorizer kept
 
-The run folder's layout is `colornet.runs.RunFolder`'s; killing training at any moment leaves
+The run folder's layout is `colornet.train.runs.RunFolder`'s; killing training at any moment leaves
 the last complete epoch's checkpoint, and starting again with the same folder resumes from it.
 """
 
@@ -17,13 +17,14 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, color, data, distributed, leftovers
+from colornet import _util, color, leftovers
 from colornet import progress as progress_bars
-from colornet.config import FIXED_ON_RESUME, TrainingConfig
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
 from colornet.io import decode, folders, greyness
 from colornet.nets import backbones, models, precision
-from colornet.runs import RunFolder
+from colornet.train import data, distributed
+from colornet.train.runs import RunFolder
+from colornet.train.settings import FIXED_ON_RESUME, TrainingConfig
 
 __all__ = [
     "DISTRIBUTIONS", "TrainingConfig", "TrainingError", "TrainingResult", "datasets", "train",
@@ -106,11 +107,11 @@ def train(config, run_dir, progress=True, callbacks=()):
             agree on the data, image size, backbone, split, seed, cached embeddings and the
             fusion colorizer's precision ("auto" as this machine resolves it); `epochs` may
             be raised to train further.
-        run_dir: the run folder (`colornet.runs.RunFolder`); created if needed.
+        run_dir: the run folder (`colornet.train.runs.RunFolder`); created if needed.
         progress: show progress bars.
         callbacks: more Keras callbacks for `fit`, after colornet's own.
 
-    With distribution="data_parallel" and several processes (`colornet.distributed`), every
+    With distribution="data_parallel" and several processes (`colornet.train.distributed`), every
     process calls this alike: each streams its share of every global batch of
     config.batch_size photos, and process 0 alone writes the run folder's files.
 

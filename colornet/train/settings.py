@@ -3,7 +3,7 @@
 Plain dataclasses that import no Keras, so the command line reads its defaults and help from
 here without starting TensorFlow; the numbers they share with the rest of colornet are
 `colornet.constants`'. A training run saves its `TrainingConfig` as config.json
-(`colornet.runs.RunFolder`), so it can be resumed and reproduced.
+(`colornet.train.runs.RunFolder`), so it can be resumed and reproduced.
 """
 
 import dataclasses
@@ -46,7 +46,7 @@ class SingleImageConfig:
 
 @dataclasses.dataclass
 class TrainingConfig:
-    """How to train the final version (`colornet.training`). Saved as config.json."""
+    """How to train the final version (`colornet.train.loop`). Saved as config.json."""
 
     data_dir: str  # a folder of colour photos, any sizes and formats, searched recursively
     image_size: int = DEFAULT_IMAGE_SIZE  # any multiple of 8

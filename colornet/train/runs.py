@@ -12,7 +12,7 @@
 
 Every file is written to a temporary name and renamed into place (`_util.atomic_output`), so
 killing training at any moment leaves the last complete epoch's checkpoint. This module only
-knows the layout; `colornet.training` fills it, `colornet.colorize` and the command line read it.
+knows the layout; `colornet.train.loop` fills it, `colornet.colorize` and the command line read it.
 It imports no Keras.
 """
 
@@ -21,7 +21,7 @@ import math
 import pathlib
 
 from colornet import _util
-from colornet.config import TrainingConfig
+from colornet.train.settings import TrainingConfig
 
 
 class RunFolder:
