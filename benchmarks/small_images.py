@@ -53,7 +53,7 @@ import tensorflow as tf
 from colornet import _util, color
 from colornet.io import decode, folders, geometry, save
 from colornet.nets import backbones, models, profiling
-from colornet.train import data, loop, runs, settings
+from colornet.train import augmentation, data, loop, runs, settings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)
@@ -195,7 +195,7 @@ def in_memory_arrays(folder, size):
 def sweep(args, workspace):
     """Every (size, batch, augment, cached) row, each next to the plain model; a list."""
     photos = QUICK_PHOTOS if args.quick else PHOTOS
-    precision = loop.training_precisions(
+    precision = settings.training_precisions(
         settings.TrainingConfig(
             data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
             fusion_precision=args.precision,
@@ -311,12 +311,14 @@ def fit_seconds(model, dataset, steps, callbacks=()):
 
 
 def four_layer_augmentation():
-    """colornet's augmentation before `data.RandomAffine`: Keras 3's RandomRotation,
+    """colornet's augmentation before `augmentation.RandomAffine`: Keras 3's RandomRotation,
     RandomShear, RandomZoom and RandomFlip in turn, each resampling the photo."""
     return keras.Sequential([
-        keras.layers.RandomRotation(data.ROTATION_DEGREES / 360.0, fill_mode="reflect"),
-        keras.layers.RandomShear(x_factor=data.SHEAR_FACTOR, y_factor=0.0, fill_mode="reflect"),
-        keras.layers.RandomZoom(data.ZOOM_FACTOR, fill_mode="reflect"),
+        keras.layers.RandomRotation(augmentation.ROTATION_DEGREES / 360.0, fill_mode="reflect"),
+        keras.layers.RandomShear(
+            x_factor=augmentation.SHEAR_FACTOR, y_factor=0.0, fill_mode="reflect"
+        ),
+        keras.layers.RandomZoom(augmentation.ZOOM_FACTOR, fill_mode="reflect"),
         keras.layers.RandomFlip("horizontal"),
     ])
 
@@ -333,7 +335,7 @@ def profile(args, workspace, size=64):
         data_dir=str(folder), image_size=size, batch_size=batch_size, backbone=BACKBONE,
         backbone_weights=None, cache_embeddings=True,
     )
-    precision = loop.training_precisions(config)[1]
+    precision = settings.training_precisions(config)[1]
     training_model, colorizer = loop.build_training_model(config)
     embedding_model = models.embedding_network(colorizer)
     rgb = np.stack([decode.load_rgb(path) for path in paths]).astype(np.float32)
@@ -345,7 +347,7 @@ def profile(args, workspace, size=64):
             paths, size, batch_size, shuffle=True, repeat=True, seed=0, **options
         ))
 
-    augmenter = data.augmentation_layers(seed=0)
+    augmenter = augmentation.augmentation_layers(seed=0)
     batch = tf.constant(rgb[:batch_size])
     augment = tf.function(lambda photos: augmenter(photos, training=True))
     four_layers = four_layer_augmentation()
@@ -575,7 +577,7 @@ def main():
     args = parse_arguments()
     figures = {
         "backbone": BACKBONE,
-        "precision": loop.training_precisions(
+        "precision": settings.training_precisions(
             settings.TrainingConfig(
                 data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
                 fusion_precision=args.precision,

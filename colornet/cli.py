@@ -482,7 +482,7 @@ def _run_train(args):
     from colornet.train import loop
     from colornet.train.runs import RunFolder
 
-    if cluster is None:  # see loop._start_run: several machines leave it to the run
+    if cluster is None:  # see resume.start_run: several machines leave it to the run
         leftovers.remove_stale_temporaries(args.out)  # a killed run's half-written checkpoint
     run = RunFolder(args.out)
     base = run.load_config() if run.has_config() else settings.TrainingConfig(data_dir="")

