@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from colornet import colorize, plotting  # noqa: E402
+from colornet.apps import colorize, plotting  # noqa: E402
 from colornet.nets import models  # noqa: E402
 from colornet.train import loop, settings  # noqa: E402
 

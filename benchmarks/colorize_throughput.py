@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import writeup
 
-from colornet import colorize
+from colornet.apps import colorize
 from colornet.io import decode, geometry, save
 from colornet.nets import models
 from colornet.nets import precision as precisions

@@ -17,7 +17,8 @@ import pathlib
 import common  # first: quiets TensorFlow before Keras loads it
 import numpy as np
 
-from colornet import corpus, evaluation, metrics
+from colornet import corpus, metrics
+from colornet.apps import evaluation
 from colornet.io import decode
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe, settings

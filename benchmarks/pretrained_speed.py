@@ -21,7 +21,8 @@ import keras
 import numpy as np
 from colorize_throughput import sample_photos
 
-from colornet import colorize, pretrained
+from colornet import pretrained
+from colornet.apps import colorize
 from colornet.nets import models
 
 

@@ -1,7 +1,7 @@
 """Version 1 on the sample portrait: PSNR against training seconds, and colornet's training
 against the write-up's way.
 
-Trains `colornet.single_image.train_single_image` with its defaults on data/portrait at
+Trains `colornet.apps.single_image.train_single_image` with its defaults on data/portrait at
 256×256 and prints, every 100 steps, the seconds spent training so far (all of `fit`'s time
 but the scoring) and the PSNR of the colorized photo against the original, next to the grey
 baseline. Issue goal: ≥ 30 dB (stretch ≥ 34 dB) within 60 seconds on a 2-core CPU.
@@ -22,7 +22,8 @@ import common  # first: quiets TensorFlow before Keras loads it
 import keras
 import writeup
 
-from colornet import colorize, metrics, single_image
+from colornet import metrics
+from colornet.apps import colorize, single_image
 from colornet.io import decode, geometry
 
 

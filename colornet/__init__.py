@@ -4,7 +4,7 @@ The network sees lightness L* and predicts the a*b* colour channels; the colour 
 original lightness recombined with the predicted colour (see `colornet.color`).
 
 Submodules load on first use (PEP 562), so `import colornet` and `colornet --help` start
-without TensorFlow: `colornet.colorize`, `colornet.rgb_to_lab` and the like import what they
+without TensorFlow: `colornet.apps.colorize`, `colornet.rgb_to_lab` and the like import what they
 need when first touched.
 """
 
@@ -21,9 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "ablation", "cli", "color", "colorize", "constants", "corpus", "evaluation", "io", "jobs",
-    "metrics", "nets", "plotting", "prepare", "pretrained", "real_photos", "single_image",
-    "train", "video",
+    "apps", "cli", "color", "constants", "corpus", "io", "metrics", "nets", "pretrained", "train",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

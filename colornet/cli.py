@@ -180,7 +180,8 @@ def _add_single(commands):
 
 
 def _run_single(args):
-    from colornet import evaluation, jobs, leftovers, metrics, plotting, single_image
+    from colornet import leftovers, metrics
+    from colornet.apps import evaluation, jobs, plotting, single_image
     from colornet.io import decode, save
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
@@ -261,7 +262,8 @@ def _add_prepare(commands):
 
 
 def _run_prepare(args):
-    from colornet import leftovers, prepare
+    from colornet import leftovers
+    from colornet.apps import prepare
 
     leftovers.remove_stale_temporaries(args.data_dir)
     report = prepare.prepare_folder(
@@ -569,7 +571,7 @@ def _add_colorize(commands):
 
 
 def _run_colorize(args):
-    from colornet import colorize, jobs
+    from colornet.apps import colorize, jobs
 
     jobs.check_output_folder(args.output)  # before the model's seconds of loading
     model = colorize.load_model(args.model, precision=args.precision)
@@ -649,7 +651,7 @@ def _add_video(commands):
 
 
 def _run_video(args):
-    from colornet import colorize, video
+    from colornet.apps import colorize, video
 
     model = colorize.load_model(args.model, precision=args.precision)
     report = video.colorize_video(
@@ -693,7 +695,8 @@ def _add_evaluate(commands):
 
 
 def _run_evaluate(args):
-    from colornet import colorize, evaluation, leftovers
+    from colornet import leftovers
+    from colornet.apps import colorize, evaluation
     from colornet.train.runs import RunFolder
 
     train_dir = args.train_dir
@@ -732,7 +735,7 @@ def _add_lab(commands):
 
 
 def _run_lab(args):
-    from colornet import plotting
+    from colornet.apps import plotting
     from colornet.io import decode
 
     rgb = decode.load_rgb(args.image)
@@ -779,7 +782,7 @@ def _run_serve(args):
     print(_address_line(args.host, args.port), flush=True)
     cli_support.check_port_free(args.host, args.port)  # before the demo model's training
     try:
-        from colornet import web
+        from colornet.apps import web
     except ImportError as error:
         raise RuntimeError(str(error)) from None
     web.contain_temporary_files()

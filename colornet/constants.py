@@ -37,7 +37,7 @@ DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 # larger: its memory then stays bounded, whatever the photo's size. Both multiples of 8.
 DEFAULT_TILE = 512
 DEFAULT_TILE_OVERLAP = 64
-# The longest side Version 1 colorizes at (`colornet.colorize.working_shape`): the side
+# The longest side Version 1 colorizes at (`colornet.apps.colorize.working_shape`): the side
 # `colornet single` trains at, so the net sees things at the scale it learned them.
 DEFAULT_WORKING_SIZE = 256
 # Large photos are converted in bands of about this many pixels, so that no full-size float
@@ -49,7 +49,7 @@ BAND_PIXELS = 2**22
 # (1 - s)² / (1 + s) of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean
 # absolute change) falls about 5×, while a colour that does change without its lightness
 # changing takes about s / (1 - s) = 3 frames (1/8 s at 24 fps) to follow. Where the lightness
-# changes, the average is not used at all (`colornet.video.MOTION_THRESHOLD`), so moving
+# changes, the average is not used at all (`colornet.apps.video.MOTION_THRESHOLD`), so moving
 # things do not leave colour trails.
 DEFAULT_SMOOTHING = 0.75
 

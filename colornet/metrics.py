@@ -10,7 +10,7 @@ original colour photo.
 - `colourfulness`: Hasler & Süsstrunk (2003)'s colourfulness M of one image.
 - `grey_baseline`, `mean_ab_baseline`: no colour at all, and one constant colour.
 
-Arrays in, numbers out: nothing here reads files (`colornet.evaluation` scores a folder).
+Arrays in, numbers out: nothing here reads files (`colornet.apps.evaluation` scores a folder).
 """
 
 import math

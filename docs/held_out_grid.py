@@ -8,7 +8,8 @@ import pathlib
 import sys
 import tempfile
 
-from colornet import corpus, evaluation, plotting, pretrained
+from colornet import corpus, pretrained
+from colornet.apps import evaluation, plotting
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 # One photo of each held-out scene (the second frame of a stereo pair adds nothing to see).

@@ -11,7 +11,7 @@ import tempfile
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from colornet import web
+from colornet.apps import web
 from colornet.io import decode, save
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, colorize, metrics
+from colornet import color, metrics
+from colornet.apps import colorize
 from colornet.io import decode, geometry, save
 from colornet.train import loop, runs
 

@@ -269,7 +269,7 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
 def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_model(
     tmp_path, capsys, monkeypatch
 ):
-    from colornet import colorize
+    from colornet.apps import colorize
 
     def no_loading(*args, **kwargs):
         raise AssertionError("loaded the model before checking the output folder")
@@ -465,7 +465,7 @@ def test_train_image_size_must_be_a_multiple_of_8_on_the_command_line(capsys):
 def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
     import keras
 
-    from colornet import colorize
+    from colornet.apps import colorize
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
@@ -634,7 +634,7 @@ def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path, c
 )
 def test_single_checks_its_outputs_before_training(tmp_path, photo_path, capsys, monkeypatch,
                                                     output, message):
-    from colornet import single_image
+    from colornet.apps import single_image
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking the output")

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, jobs
+from colornet import color
+from colornet.apps import colorize, jobs
 from colornet.io import decode, geometry, modes, save
 from colornet.nets import models
 from tests.factories import constant_model

@@ -19,7 +19,8 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, prepare
+from colornet import color
+from colornet.apps import prepare
 from colornet.io import decode, folders, geometry, greyness, save
 from colornet.train import augmentation, data
 from tests.factories import colour_photo, grey_of

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import skimage.color
 
-from colornet import color, colorize, evaluation, metrics
+from colornet import color, metrics
+from colornet.apps import colorize, evaluation
 from colornet.io import decode, save
 from colornet.nets import models
 from tests.factories import colour_photo, constant_model

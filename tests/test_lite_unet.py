@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import colorize
+from colornet.apps import colorize
 from colornet.nets import lite_unet, models, zhang
 
 

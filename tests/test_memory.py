@@ -8,7 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from colornet import _util, color, colorize, jobs
+from colornet import _util, color
+from colornet.apps import colorize, jobs
 from colornet.io import decode, save
 from tests.factories import colour_photo, constant_model
 
@@ -113,7 +114,8 @@ def test_a_reduced_photo_is_the_mean_of_its_blocks_as_scikit_image_computes_it(t
 def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     tmp_path, rng, monkeypatch, capsys
 ):
-    from colornet import cli, evaluation
+    from colornet import cli
+    from colornet.apps import evaluation
     from tests.factories import blobs_photo
 
     monkeypatch.setattr(evaluation, "SCORED_PIXELS", 2**16)  # scoring stays small and quick
@@ -146,7 +148,7 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
     """A photo over evaluation.SCORED_PIXELS is scored shrunk to fit it (and the report says
     so); memory is its decoded pixels plus a fixed amount, not 200-odd bytes a pixel of float
     copies (228 at full size before)."""
-    from colornet import evaluation
+    from colornet.apps import evaluation
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -173,7 +175,7 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
 def test_colorizing_a_video_holds_the_documented_bytes_a_frame_pixel(tmp_path):
     """Memory grows with the batch by the frames' decoded bytes alone (before: 9 bytes a frame
     pixel, each frame's float lightness held over the batch) and stays in the bound."""
-    from colornet import video
+    from colornet.apps import video
     from tests.factories import write_clip
 
     height, width = 720, 1280

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize
+from colornet import color
+from colornet.apps import colorize
 from colornet.io import decode
 from colornet.nets import models
 from colornet.nets import precision as precisions

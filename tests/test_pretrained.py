@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from colornet import colorize, metrics, pretrained
+from colornet import metrics, pretrained
+from colornet.apps import colorize
 from colornet.io import decode, save
 from colornet.nets import lite_unet, models
 from colornet.pretrained import recipe
@@ -129,7 +130,7 @@ def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
 
 @pytest.mark.slow
 def test_the_web_page_serves_the_shipped_model_when_given_none():
-    from colornet import web
+    from colornet.apps import web
 
     served = web.served_model(None, label="pretrained")
     assert served.kind == "any_size" and served.precision == "float32"

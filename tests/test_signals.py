@@ -13,7 +13,8 @@ import textwrap
 
 import numpy as np
 
-from colornet import jobs, leftovers
+from colornet import leftovers
+from colornet.apps import jobs
 from colornet.io import save
 from tests.factories import constant_model
 
@@ -57,7 +58,9 @@ LAUNCHER = textwrap.dedent(
     """
 )
 
-HEAVY_MODULES = "tensorflow,keras,colornet.single_image,colornet.colorize,colornet.nets.models"
+HEAVY_MODULES = (
+    "tensorflow,keras,colornet.apps.single_image,colornet.apps.colorize,colornet.nets.models"
+)
 
 
 def colornet_lines(stderr):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from colornet import color, colorize, metrics, single_image
+from colornet import color, metrics
+from colornet.apps import colorize, single_image
 from colornet.io import geometry, greyness
 from tests.factories import blobs_photo
 

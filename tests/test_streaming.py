@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import jobs, video
+from colornet.apps import jobs, video
 from colornet.io import decode, save
 from colornet.nets import models
 from tests.factories import moving_shapes, write_clip, write_photos

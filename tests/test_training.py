@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import color, colorize
+from colornet import color
+from colornet.apps import colorize
 from colornet.io import decode, geometry
 from colornet.nets import models
 from colornet.train import loop, settings

@@ -10,8 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, video
-from colornet import colorize as colornet_colorize
+from colornet import color
+from colornet.apps import colorize as colornet_colorize
+from colornet.apps import video
 from colornet.io import save
 from colornet.nets import models
 from tests.factories import (

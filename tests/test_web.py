@@ -20,14 +20,17 @@ import zlib
 import numpy as np
 import pytest
 
-# colornet.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
-web = pytest.importorskip("colornet.web", reason="needs the web extra: pip install 'colornet[web]'")
+# colornet.apps.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
+web = pytest.importorskip(
+    "colornet.apps.web", reason="needs the web extra: pip install 'colornet[web]'"
+)
 
 import gradio  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, colorize, constants, single_image  # noqa: E402
+from colornet import cli, color, constants  # noqa: E402
+from colornet.apps import colorize, single_image  # noqa: E402
 from colornet.io import decode, geometry, save  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
@@ -202,7 +205,7 @@ def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(
 def test_a_refused_upload_is_one_log_line_in_the_console_not_a_traceback(
     client, tmp_path, capfd, caplog
 ):
-    caplog.set_level(logging.INFO, logger="colornet.web")
+    caplog.set_level(logging.INFO, logger="colornet.apps.web")
     (text, _), (empty, _), *_ = bad_uploads(tmp_path / "bad")
     not_a_photo = tmp_path / "notes.txt"
     not_a_photo.write_text("hello")
@@ -211,7 +214,9 @@ def test_a_refused_upload_is_one_log_line_in_the_console_not_a_traceback(
             colorize_files(client, path)
     console = capfd.readouterr()
     assert "Traceback" not in console.err + console.out
-    refusals = [record.getMessage() for record in caplog.records if record.name == "colornet.web"]
+    refusals = [
+        record.getMessage() for record in caplog.records if record.name == "colornet.apps.web"
+    ]
     assert len(refusals) == 3, refusals
     assert all(line.startswith("refused: ") and "\n" not in line for line in refusals)
     assert "notes.png" in refusals[0] and "empty.png" in refusals[1]

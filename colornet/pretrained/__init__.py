@@ -50,7 +50,7 @@ def load(folder=FOLDER, name=NAME):
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1) in [0, 100] to scaled ab
-        (None, H, W, 2) in [-1, 1]; colorize with `colornet.colorize.predict_ab`.
+        (None, H, W, 2) in [-1, 1]; colorize with `colornet.apps.colorize.predict_ab`.
 
     Raises:
         PretrainedError: the files are missing or are not this network's weights.

@@ -21,8 +21,9 @@ import shutil
 import keras
 import numpy as np
 
-from colornet import _util, color, colorize, evaluation, metrics, pretrained
+from colornet import _util, color, metrics, pretrained
 from colornet import corpus as _corpus
+from colornet.apps import colorize, evaluation
 from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig

@@ -8,7 +8,7 @@ Batches are RGB; the models and losses split them into lightness and ab themselv
 augmentation (`colornet.train.augmentation`), which moves RGB pixels, moves L and ab together
 and they can never disagree.
 
-Cleaning a raw folder into train/ and test/ (`colornet prepare`) is `colornet.prepare`'s job.
+Cleaning a raw folder into train/ and test/ (`colornet prepare`) is `colornet.apps.prepare`'s job.
 """
 
 import hashlib

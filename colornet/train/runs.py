@@ -12,7 +12,8 @@
 
 Every file is written to a temporary name and renamed into place (`_util.atomic_output`), so
 killing training at any moment leaves the last complete epoch's checkpoint. This module only
-knows the layout; `colornet.train.loop` fills it, `colornet.colorize` and the command line read it.
+knows the layout; `colornet.train.loop` fills it, `colornet.apps.colorize` and the command line
+read it.
 It imports no Keras.
 """
 

@@ -35,7 +35,7 @@ def training_precisions(config):
 
 @dataclasses.dataclass
 class SingleImageConfig:
-    """How to train Version 1 on one image (`colornet.single_image`). The README's Results
+    """How to train Version 1 on one image (`colornet.apps.single_image`). The README's Results
     section gives what the defaults reach on the sample portrait."""
 
     image_size: int = 256  # longest side while training; the write-up used 400×400

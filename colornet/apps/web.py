@@ -1,4 +1,4 @@
-"""A web page that colorizes photos: `colornet serve`, or `colornet.web.app(models)` in a notebook.
+"""A web page that colorizes photos: `colornet serve`, or `web.app(models)` in a notebook.
 
 The page takes one or more photos, colorizes each with a model chosen from those given at
 launch, and returns every result at full resolution as a PNG download, beside a before/after
@@ -81,7 +81,8 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
 
 import keras  # noqa: E402
 
-from colornet import _util, color, colorize  # noqa: E402
+from colornet import _util, color  # noqa: E402
+from colornet.apps import colorize  # noqa: E402
 from colornet.constants import (  # noqa: E402
     DEFAULT_HOST,
     DEFAULT_MAX_MEGAPIXELS,
@@ -343,7 +344,7 @@ def app(
 ):
     """The colorizing page as a Gradio Blocks app, queued; call `.launch()` on it.
 
-    In a notebook, `colornet.web.app("results/v1.keras").launch()` shows it inline.
+    In a notebook, `colornet.apps.web.app("results/v1.keras").launch()` shows it inline.
     `colornet serve` launches it with the limits below and removes its files at exit.
 
     Args:
@@ -585,7 +586,7 @@ def _log_to_console():
 def demo_model(progress=False):
     """Version 1 trained on the sample portrait with short settings, for `colornet serve
     --demo`: the page works on a fresh clone without a saved model."""
-    from colornet import single_image
+    from colornet.apps import single_image
 
     portrait = (
         pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"

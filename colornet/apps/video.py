@@ -1,6 +1,6 @@
 """Colorizing a video: frames streamed through a model in batches, colour steadied over time.
 
-Each frame is colorized as a photo is (`colornet.colorize`): the model sees only its
+Each frame is colorized as a photo is (`colornet.apps.colorize`): the model sees only its
 lightness, at a working size, and its predicted a and b are resized back and joined with the
 frame's own full-resolution lightness. Frames are read, colorized and written one batch at a
 time, so memory stays flat however long the video is.
@@ -29,7 +29,8 @@ import imageio_ffmpeg
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, leftovers
+from colornet import _util, color, leftovers
+from colornet.apps import colorize
 from colornet.constants import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
 from colornet.io import folders, geometry
 from colornet.nets import models

@@ -10,8 +10,9 @@ import time
 import keras
 import numpy as np
 
-from colornet import color, colorize
+from colornet import color
 from colornet import progress as progress_bars
+from colornet.apps import colorize
 from colornet.io import geometry, greyness
 from colornet.nets import models
 from colornet.train.settings import SingleImageConfig

@@ -2,7 +2,7 @@
 
 Inputs are files, folders (searched recursively) and glob patterns; each output keeps its
 input's name and its path inside an input folder. Work streams: memory holds one batch of
-photos at a time, however many there are. Each photo is colorized by `colornet.colorize`.
+photos at a time, however many there are. Each photo is colorized by `colornet.apps.colorize`.
 
 A run that a kill stopped can be resumed: every output is written whole or not at all
 (`save.save_image`), and, when asked, each one is then recorded in the output folder's
@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import tqdm
 
-from colornet import _util, colorize, leftovers
+from colornet import _util, leftovers
+from colornet.apps import colorize
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, save
 from colornet.nets import keras_utils

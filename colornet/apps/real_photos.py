@@ -1,6 +1,6 @@
 """Real photos as in-memory squares with their own colours, for the fusion ablation.
 
-`colornet.ablation` asks whether the fusion layer uses the classifier's embedding, first on
+`colornet.apps.ablation` asks whether the fusion layer uses the classifier's embedding, first on
 crops coloured with one made-up tint per photo. These functions give it real photos instead:
 the same `ablation.TintedCrops` container (lightness, ab, which photo each square came from),
 holding each square's true a and b rather than a tint, so that `ablation.fusion_ablation`
@@ -18,7 +18,8 @@ import pathlib
 
 import numpy as np
 
-from colornet import _util, ablation, color
+from colornet import _util, color
+from colornet.apps import ablation
 from colornet.io import folders
 from colornet.train import crops
 

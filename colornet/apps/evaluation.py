@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 import tqdm
 
-from colornet import _util, color, colorize, metrics, plotting
+from colornet import _util, color, metrics
+from colornet.apps import colorize, plotting
 from colornet.constants import DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, geometry, greyness
 
