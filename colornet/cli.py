@@ -782,16 +782,16 @@ def _run_serve(args):
     print(_address_line(args.host, args.port), flush=True)
     cli_support.check_port_free(args.host, args.port)  # before the demo model's training
     try:
-        from colornet.apps import web
+        from colornet.apps import web, web_work
     except ImportError as error:
         raise RuntimeError(str(error)) from None
-    web.contain_temporary_files()
-    served = [web.served_model(path, precision=args.precision) for path in args.model]
+    web_work.contain_temporary_files()
+    served = [web_work.served_model(path, precision=args.precision) for path in args.model]
     if not args.model:
-        served.append(web.served_model(None, label="pretrained"))
+        served.append(web_work.served_model(None, label="pretrained"))
     if args.demo:
         print("training the demo model (Version 1 on the sample portrait)...", flush=True)
-        served.append(web.demo_model())
+        served.append(web_work.demo_model())
     web.serve(served, host=args.host, port=args.port, max_megapixels=args.max_megapixels,
               working_size=args.working_size)
 

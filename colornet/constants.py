@@ -49,7 +49,7 @@ BAND_PIXELS = 2**22
 # (1 - s)² / (1 + s) of the frame-to-frame variance: 0.75 keeps 3.6%, so flicker (a mean
 # absolute change) falls about 5×, while a colour that does change without its lightness
 # changing takes about s / (1 - s) = 3 frames (1/8 s at 24 fps) to follow. Where the lightness
-# changes, the average is not used at all (`colornet.apps.video.MOTION_THRESHOLD`), so moving
+# changes, the average is not used at all (`colornet.apps.flicker.MOTION_THRESHOLD`), so moving
 # things do not leave colour trails.
 DEFAULT_SMOOTHING = 0.75
 

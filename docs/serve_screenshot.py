@@ -11,7 +11,7 @@ import tempfile
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from colornet.apps import web
+from colornet.apps import web, web_work
 from colornet.io import decode, save
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ def main(output=REPOSITORY / "docs" / "serve.png"):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    page = web.app([web.demo_model()])
+    page = web.app([web_work.demo_model()])
     page.launch(**web.launch_options("127.0.0.1", port), prevent_thread_lock=True)
     with tempfile.TemporaryDirectory() as folder:
         grey = pathlib.Path(folder) / "astronaut_grey.png"

@@ -130,8 +130,8 @@ def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
 
 @pytest.mark.slow
 def test_the_web_page_serves_the_shipped_model_when_given_none():
-    from colornet.apps import web
+    from colornet.apps import web_work
 
-    served = web.served_model(None, label="pretrained")
+    served = web_work.served_model(None, label="pretrained")
     assert served.kind == "any_size" and served.precision == "float32"
     assert "U-Net on EfficientNet-Lite" in served.describe()

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet.apps import jobs, video
+from colornet.apps import ffmpeg, jobs, video
 from colornet.io import decode, save
 from colornet.nets import models
 from tests.factories import moving_shapes, write_clip, write_photos
@@ -85,7 +85,7 @@ def test_colorize_files_peak_memory_does_not_grow_with_the_number_of_files(versi
 def test_colorize_video_holds_at_most_one_batch_of_frames(version_1, tmp_path, monkeypatch):
     source = write_clip(tmp_path / "clip.mp4", moving_shapes(frames=60))
     counter = InFlight()
-    decoded, encoder = video._decoded_frames, video._encoder
+    decoded, encoder = ffmpeg.decoded_frames, ffmpeg.encoder
 
     def counting_frames(*args, **kwargs):
         for frame in decoded(*args, **kwargs):
@@ -100,8 +100,8 @@ def test_colorize_video_holds_at_most_one_batch_of_frames(version_1, tmp_path, m
                 write(frame)
             yield counting_write
 
-    monkeypatch.setattr(video, "_decoded_frames", counting_frames)
-    monkeypatch.setattr(video, "_encoder", counting_encoder)
+    monkeypatch.setattr(ffmpeg, "decoded_frames", counting_frames)
+    monkeypatch.setattr(ffmpeg, "encoder", counting_encoder)
     report = video.colorize_video(
         version_1, source, tmp_path / "out.mp4", batch_size=8, progress=False,
     )

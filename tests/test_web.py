@@ -30,7 +30,11 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from colornet import cli, color, constants  # noqa: E402
-from colornet.apps import colorize, single_image  # noqa: E402
+from colornet.apps import (  # noqa: E402
+    colorize,
+    single_image,
+    web_work,
+)
 from colornet.io import decode, geometry, save  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
@@ -330,16 +334,16 @@ def test_results_are_written_inside_the_workspace_only(client, photo_path, tmp_p
     working_folder = tmp_path / "cwd"
     working_folder.mkdir()
     monkeypatch.chdir(working_folder)
-    before = set(web.workspace().rglob("*_colorized.png"))
+    before = set(web_work.workspace().rglob("*_colorized.png"))
     colorize_files(client, photo_path)
-    written = set(web.workspace().rglob("*_colorized.png")) - before
+    written = set(web_work.workspace().rglob("*_colorized.png")) - before
     assert [path.name for path in written] == ["blobs_colorized.png"]
     assert list(working_folder.iterdir()) == []
-    assert os.environ["GRADIO_TEMP_DIR"] == str(web.workspace())
+    assert os.environ["GRADIO_TEMP_DIR"] == str(web_work.workspace())
 
 
 def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_path, tmp_path):
-    served = web.served_model(tiny_model_path, "tiny")
+    served = web_work.served_model(tiny_model_path, "tiny")
     running, most_at_once, lock = [0], [0], threading.Lock()
     predict_on_batch = served.model.predict_on_batch
 
@@ -389,7 +393,7 @@ def test_without_a_model_the_page_says_how_to_get_one():
 
 
 def test_models_are_described_with_their_kind_and_precision(tiny_model_path):
-    served = web.served_model(tiny_model_path)
+    served = web_work.served_model(tiny_model_path)
     assert served.label == "tiny" and served.kind == "single_image"
     assert served.precision == "float32"  # load_model keeps Version 1 in float32
     assert "Version 1" in served.describe() and "float32" in served.describe()
@@ -405,7 +409,7 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
     from colornet.nets import classify, models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
-    served = web.served_model(model, "final")
+    served = web_work.served_model(model, "final")
     assert served.kind == "colorizer" and served.backbone == "mobilenet_v3_small"
     assert served.precision in served.describe() and "mobilenet_v3_small" in served.describe()
     photo = tmp_path / "photo.png"
@@ -418,11 +422,11 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
         return [[("tabby cat", 0.5), ("lynx", 0.25)]]
 
     monkeypatch.setattr(classify, "classify", fake_classify)
-    view = web.classifier_view(served, photo, max_pixels=10**6)
-    assert calls == [((64, 64, 3), "mobilenet_v3_small", web.TOP_CLASSES, True, True)]
+    view = web_work.classifier_view(served, photo, max_pixels=10**6)
+    assert calls == [((64, 64, 3), "mobilenet_v3_small", web_work.TOP_CLASSES, True, True)]
     assert "tabby cat (50%)" in view and "lynx (25%)" in view
     monkeypatch.delattr(classify, "classify")
-    assert web.classifier_view(served, photo, max_pixels=10**6) == ""
+    assert web_work.classifier_view(served, photo, max_pixels=10**6) == ""
 
 
 @pytest.mark.slow
@@ -432,9 +436,9 @@ def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     photo = tmp_path / "photo.png"
     save.save_image(photo, blobs_photo(64))
-    view = web.classifier_view(web.served_model(model, "final"), photo, max_pixels=10**6)
+    view = web_work.classifier_view(web_work.served_model(model, "final"), photo, max_pixels=10**6)
     assert "unavailable" not in view, view
-    assert view.count("\n- ") == web.TOP_CLASSES and "%)" in view
+    assert view.count("\n- ") == web_work.TOP_CLASSES and "%)" in view
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The page takes one or more photos, colorizes each with a model chosen from those given at
 launch, and returns every result at full resolution as a PNG download, beside a before/after
-comparison. For a final-version model it also shows the working precision and, where
-`colornet.nets.backbones` can name them, the classes its frozen classifier sees in the grey photo.
+comparison. For a final-version model it also shows the working precision and the classes its
+frozen classifier sees in the grey photo. This module is the Gradio page and its server; what
+it does with a photo, and the folder it keeps files in, is `colornet.apps.web_work`'s.
 
 Safety, for a page that strangers' files reach:
 - Every upload is read by `decode.load_rgb_and_alpha`, which checks the pixel count in the
@@ -17,60 +18,21 @@ Safety, for a page that strangers' files reach:
   request's photo, however many people upload at once; the rest wait in a bounded queue.
 """
 
-import atexit
-import dataclasses
-import inspect
 import logging
 import os
 import pathlib
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 
 # Gradio phones home for analytics and version checks unless told not to; this page is local.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-# ---------------------------------------------------------------------------------------------
-# The temporary folder: Gradio's cache and colornet's results, one per process, gone at exit.
-
-_workspace = None
-
-
-def workspace():
-    """This process's temporary folder (created on first use, removed at exit), which is also
-    Gradio's cache folder. When GRADIO_TEMP_DIR was set by the user, a folder inside it."""
-    global _workspace
-    if _workspace is None:
-        given = os.environ.get("GRADIO_TEMP_DIR")
-        if given:
-            os.makedirs(given, exist_ok=True)
-        _workspace = pathlib.Path(tempfile.mkdtemp(prefix="colornet-serve-", dir=given))
-        # Gradio reads this whenever it stores or serves a file: uploads land here, and only
-        # files here (or in allowed_paths) are accepted as inputs or served.
-        os.environ["GRADIO_TEMP_DIR"] = str(_workspace)
-        atexit.register(remove_workspace)
-    _workspace.mkdir(exist_ok=True)  # again, after a remove_workspace
-    return _workspace
-
-
-def contain_temporary_files():
-    """Make this process's other temporary files (TensorFlow's traced functions, say) go
-    into `workspace()` too. For a process that only serves the page: `colornet serve`."""
-    tempfile.tempdir = str(workspace())
-    os.environ["TMPDIR"] = tempfile.tempdir
-
-
-def remove_workspace():
-    """Delete the temporary folder and everything in it (uploads and results)."""
-    if _workspace is not None:
-        shutil.rmtree(_workspace, ignore_errors=True)
-
+from colornet.apps import web_work  # noqa: E402
 
 # Gradio's modules read GRADIO_TEMP_DIR when imported: the workspace must exist first.
-workspace()
+web_work.workspace()
 
 try:
     import gradio as gr
@@ -79,31 +41,19 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
         "the web page needs gradio: pip install 'colornet[web]' (or -r requirements.txt)"
     ) from error
 
-import keras  # noqa: E402
-
-from colornet import _util, color  # noqa: E402
-from colornet.apps import colorize  # noqa: E402
+from colornet import _util  # noqa: E402
 from colornet.constants import (  # noqa: E402
     DEFAULT_HOST,
     DEFAULT_MAX_MEGAPIXELS,
     DEFAULT_PORT,
     DEFAULT_WORKING_SIZE,
 )
-from colornet.io import decode, folders, geometry, save  # noqa: E402
-from colornet.nets import classify, keras_utils, models  # noqa: E402
+from colornet.io import decode, folders  # noqa: E402
+from colornet.nets import keras_utils  # noqa: E402
 
-# Uploads larger than this many bytes per allowed pixel are refused before decoding: an
-# uncompressed 16-bit RGBA TIFF needs 8; any real photo of allowed size fits.
-_BYTES_PER_PIXEL = 8
 # Photos one request may carry, and requests waiting in the queue: bounds work and memory.
 MAX_PHOTOS_PER_REQUEST = 16
 DEFAULT_QUEUE_SIZE = 64
-# The comparison and the gallery show this longest side; the download has full resolution.
-PREVIEW_SIDE = 1600
-# Results older than this are deleted when the next request comes.
-RESULT_LIFETIME_SECONDS = 3600
-# Top classes shown for a final-version model.
-TOP_CLASSES = 5
 
 _log = logging.getLogger(__name__)
 
@@ -124,210 +74,6 @@ colornet serve --model runs/photos
 
 `colornet serve --demo` trains Version 1 on the sample portrait (under a minute) and serves it.
 """
-
-
-@dataclasses.dataclass
-class ServedModel:
-    """A model on the page: its label, the Keras model, and what the page says about it."""
-
-    label: str
-    model: keras.Model
-    kind: str  # "single_image" (Version 1), "colorizer" (the final version) or "any_size"
-    precision: str  # what the colour network computes in: "float32", "bfloat16", "float16"
-    backbone: str | None  # the final version's classifier (a key of backbones.BACKBONES)
-
-    def describe(self):
-        if self.kind == "single_image":
-            return f"**{self.label}**: Version 1, computes in {self.precision}."
-        if self.kind == "any_size":
-            return (f"**{self.label}**: a U-Net on EfficientNet-Lite features, trained on real "
-                    f"photos, computes in {self.precision}.")
-        return (
-            f"**{self.label}**: final version with the {self.backbone} classifier, "
-            f"computes in {self.precision}."
-        )
-
-
-def served_model(model, label=None, precision="auto"):
-    """A `ServedModel` from a Keras model, a path (`colorize.load_model`: a `.keras` file or a
-    training run folder), or None for the pretrained colorizer. Raises ValueError naming the
-    path when it is no model."""
-    if model is None:  # the pretrained colorizer that ships with colornet
-        model = colorize.load_model(None)
-    elif not isinstance(model, keras.Model):
-        path = pathlib.Path(model)
-        label = label or (path.name if path.is_dir() else path.stem)
-        model = colorize.load_model(path, precision=precision)
-    kind = models.kind(model)
-    return ServedModel(
-        label=label or model.name,
-        model=model,
-        kind=kind,
-        precision=_compute_precision(model),
-        backbone=models.backbone_layer(model).backbone if kind == "colorizer" else None,
-    )
-
-
-def _compute_precision(model):
-    """The compute dtype of the colour network's first convolution: what
-    `models.set_precision` chose for it ("float32", "bfloat16" or "float16")."""
-    for layer in keras_utils.nested_layers(models.colour_network(model)):
-        if isinstance(layer, keras.layers.Conv2D):
-            return str(layer.dtype_policy.compute_dtype)
-    return "float32"
-
-
-def _served_models(given, precision):
-    """The models argument of `app` → {label: ServedModel}, labels made unique."""
-    if given is None:
-        given = []
-    if isinstance(given, (str, os.PathLike, keras.Model)):
-        given = [given]
-    pairs = list(given.items()) if isinstance(given, dict) else [(None, each) for each in given]
-    served = {}
-    for label, model in pairs:
-        entry = model if isinstance(model, ServedModel) else served_model(model, label, precision)
-        unique, count = entry.label, 1
-        while unique in served:
-            count += 1
-            unique = f"{entry.label} ({count})"
-        entry.label = unique
-        served[unique] = entry
-    return served
-
-
-def _new_result_folder():
-    results = workspace() / "results"
-    results.mkdir(exist_ok=True)
-    cutoff = time.time() - RESULT_LIFETIME_SECONDS
-    for old in results.iterdir():
-        if old.stat().st_mtime < cutoff:
-            shutil.rmtree(old, ignore_errors=True)
-    return pathlib.Path(tempfile.mkdtemp(dir=results))
-
-
-# ---------------------------------------------------------------------------------------------
-# Colorizing one request
-
-
-@dataclasses.dataclass
-class _Result:
-    name: str  # the upload's file name
-    source: pathlib.Path  # the upload
-    download: pathlib.Path  # full-resolution PNG
-    before: pathlib.Path  # preview of the photo as uploaded
-    after: pathlib.Path  # preview of the colorized photo
-
-
-def colorize_upload(served, path, folder, limits, name=None):
-    """Colorize one uploaded photo into `folder`; returns a `_Result`.
-
-    Args:
-        served: a `ServedModel`.
-        path: the uploaded file.
-        folder: where the PNG and the previews go.
-        limits: the page's `_Limits` (pixel count, Version 1's working size).
-        name: the file name to show and to name the result after (default: path's).
-
-    Raises:
-        decode.ImageError: one line naming the file (by `name`) and the problem.
-    """
-    path = pathlib.Path(path)
-    name = name or path.name
-    max_pixels = limits.max_pixels
-    size = path.stat().st_size if path.is_file() else 0
-    if size > _BYTES_PER_PIXEL * max_pixels:
-        raise decode.ImageError(
-            f"{name}: the file is {size / 1e6:.0f} MB, more than this page takes "
-            f"({_BYTES_PER_PIXEL * max_pixels / 1e6:.0f} MB)"
-        )
-    try:
-        rgb, alpha = decode.load_rgb_and_alpha(path, max_pixels=max_pixels)
-    except decode.TooManyPixelsError as error:
-        # The page's limit is its own (max_megapixels, colornet serve --max-megapixels): the
-        # one who uploads can only send a smaller photo.
-        raise decode.ImageError(
-            f"cannot read image '{name}': {error.width} x {error.height} = "
-            f"{error.width * error.height / 1e6:.3g} megapixels, more than the "
-            f"{error.max_pixels / 1e6:g} this page takes; send a smaller photo"
-        ) from None
-    except decode.ImageError as error:
-        # The message names the server's copy of the file; the user knows it by its name.
-        raise decode.ImageError(str(error).replace(f"'{path}'", f"'{name}'")) from None
-    lightness = color.rgb_to_lightness(rgb)  # (H, W) L* in [0, 100]
-    ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
-    colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
-    stem = pathlib.Path(name).stem or "photo"
-    download = save.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
-    before = save.save_image(
-        folder / f"{stem}_before.jpg", geometry.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
-    )
-    after = save.save_image(
-        folder / f"{stem}_after.jpg", geometry.shrink(colorized, longer_side=PREVIEW_SIDE),
-        quality=90,
-    )
-    return _Result(name, path, download, before, after)
-
-
-def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
-    """Markdown: the top classes the final version's classifier sees in the grey photo, or
-    "" for Version 1 or where `classify.classify` is not there.
-
-    The classifier is given the served model's own backbone weights (saved once into the
-    workspace), so the page works offline and shows what this model's backbone sees.
-    """
-    classify_photos = getattr(classify, "classify", None)
-    if served.kind != "colorizer" or classify_photos is None:
-        return ""
-    try:
-        parameters = inspect.signature(classify_photos).parameters
-        options = {"backbone": served.backbone, "top": top}
-        if "weights" in parameters:
-            options["weights"] = str(_classifier_weights(served))
-        if "grey" in parameters:
-            options["grey"] = True
-            photo = decode.load_rgb(photo_path, max_pixels=max_pixels)  # (H, W, 3) in [0, 1]
-        else:
-            photo = decode.load_grey_rgb(photo_path, max_pixels=max_pixels)
-        found = classify_photos([photo], **options)
-        entries = (
-            found[0]
-            if found and isinstance(found[0], (list, tuple)) and not _is_pair(found[0])
-            else found
-        )
-        lines = [f"- {_class_line(entry)}" for entry in entries]
-    except Exception as error:  # noqa: BLE001 (the panel is a bonus: it must not fail a request)
-        return (
-            f"What the {served.backbone} classifier sees: unavailable ({_util.first_line(error)})."
-        )
-    return f"What the {served.backbone} classifier sees in the grey photo:\n\n" + "\n".join(lines)
-
-
-def _classifier_weights(served):
-    """The served model's backbone weights as a .weights.h5 file in the workspace."""
-    path = workspace() / f"classifier-{id(served.model)}.weights.h5"
-    if not path.is_file():
-        # Keras insists on the suffix, which atomic_output's temporary name lacks.
-        temporary = path.with_name(f".{os.getpid()}-{path.name}")
-        models.backbone_layer(served.model).classifier.save_weights(temporary)
-        os.replace(temporary, path)
-    return path
-
-
-def _is_pair(entry):
-    return len(entry) == 2 and isinstance(entry[0], str) and not isinstance(entry[1], str)
-
-
-def _class_line(entry):
-    if isinstance(entry, dict):
-        name = entry.get("name") or entry.get("label") or entry.get("class")
-        score = entry.get("probability", entry.get("score"))
-    elif isinstance(entry, (list, tuple)) and len(entry) >= 2:
-        # (name, probability) or Keras's (id, name, probability)
-        name, score = (entry[1], entry[2]) if len(entry) >= 3 else (entry[0], entry[1])
-    else:
-        return str(entry)
-    return f"{name} ({float(score):.0%})" if score is not None else str(name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,14 +108,15 @@ def app(
     """
     if not max_megapixels > 0:
         raise ValueError(f"max_megapixels must be positive, got {max_megapixels}")
-    served = _served_models(models, precision)
+    served = web_work.served_models(models, precision)
     # Every upload has a size of its own, so the model is traced again now and then: expected
     # here, and TensorFlow's advice about it is for programmers.
     keras_utils.quiet_retracing_warnings()
-    limits = _Limits(int(max_megapixels * 1e6), working_size)
-    workspace()  # before the Blocks, which reads Gradio's cache folder when it is made
+    limits = web_work.Limits(int(max_megapixels * 1e6), working_size)
+    web_work.workspace()  # before the Blocks, which reads Gradio's cache folder when it is made
     with gr.Blocks(
-        title="colornet", delete_cache=(RESULT_LIFETIME_SECONDS, RESULT_LIFETIME_SECONDS)
+        title="colornet",
+        delete_cache=(web_work.RESULT_LIFETIME_SECONDS, web_work.RESULT_LIFETIME_SECONDS),
     ) as page:
         gr.Markdown(
             "# colornet\nDrop black-and-white (or colour) photos; each comes back colorized "
@@ -381,12 +128,6 @@ def app(
         else:
             gr.Markdown(NO_MODEL_TEXT, elem_id="no-model")
     return page.queue(default_concurrency_limit=1, max_size=queue_size)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Limits:
-    max_pixels: int  # larger photos are refused before decoding
-    working_size: int | None  # Version 1's longest working side (None: full size)
 
 
 def _colorizing_panel(served, limits, max_megapixels):
@@ -481,7 +222,7 @@ def _answer(served, files, label, limits):
     if label not in served:
         raise refusal(f"no model called {label!r}; choose one of: {', '.join(served)}")
     model = served[label]
-    folder = _new_result_folder()
+    folder = web_work.new_result_folder()
     started = time.perf_counter()
     results, failures = [], []
     seen = {}
@@ -492,7 +233,7 @@ def _answer(served, files, label, limits):
         if count > 1:
             name = f"{pathlib.Path(name).stem}-{count}{pathlib.Path(name).suffix}"
         try:
-            results.append(colorize_upload(model, path, folder, limits, name=name))
+            results.append(web_work.colorize_upload(model, path, folder, limits, name=name))
         except decode.ImageError as error:
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
@@ -519,7 +260,7 @@ def _answer(served, files, label, limits):
         [(str(result.after), result.name) for result in results],
         [str(result.download) for result in results],
         "\n".join(lines),
-        classifier_view(model, results[0].source, limits.max_pixels),
+        web_work.classifier_view(model, results[0].source, limits.max_pixels),
         pairs,
     )
 
@@ -542,7 +283,7 @@ def launch_options(host=DEFAULT_HOST, port=DEFAULT_PORT, max_megapixels=DEFAULT_
         "allowed_paths": [],
         "show_error": False,
         "enable_monitoring": False,
-        "max_file_size": _BYTES_PER_PIXEL * int(max_megapixels * 1e6),
+        "max_file_size": web_work.BYTES_PER_PIXEL * int(max_megapixels * 1e6),
     }
 
 
@@ -569,7 +310,7 @@ def serve(
         page.block_thread()
     finally:
         page.close()
-        remove_workspace()
+        web_work.remove_workspace()
 
 
 def _log_to_console():
@@ -581,30 +322,3 @@ def _log_to_console():
         _log.addHandler(handler)
         _log.setLevel(logging.INFO)
         _log.propagate = False  # once, whatever the web server does with the root logger
-
-
-def demo_model(progress=False):
-    """Version 1 trained on the sample portrait with short settings, for `colornet serve
-    --demo`: the page works on a fresh clone without a saved model."""
-    from colornet.apps import single_image
-
-    portrait = (
-        pathlib.Path(__file__).resolve().parent.parent / "data" / "portrait" / "astronaut.jpg"
-    )
-    if not portrait.is_file():
-        raise ValueError(
-            f"--demo trains on {portrait}, which is missing; run it from a clone of colornet"
-        )
-    config = single_image.SingleImageConfig(
-        image_size=256, steps=300
-    )  # a third of the default steps
-    run = single_image.train_single_image(
-        decode.load_rgb(portrait), config, progress=progress, name=portrait.name
-    )
-    return ServedModel(
-        "demo: Version 1 trained on astronaut.jpg",
-        run.model,
-        "single_image",
-        _compute_precision(run.model),
-        None,
-    )
