@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colornet import cli, cli_support
+from colornet import cli
+from colornet.cli import support
 from colornet.io import decode, save
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
@@ -115,19 +116,19 @@ NATIVE_ERROR = "E0000 00:00:1796588913.9   10305 mkl_util.h:99] a kernel's own e
 
 
 def test_tensorflows_start_up_notices_are_held_back_and_its_errors_shown(capfd):
-    with cli_support.native_notices_hidden():
+    with support.native_notices_hidden():
         os.write(2, (START_UP_NOTICES + NATIVE_ERROR + START_UP_NOTICES).encode())
     assert capfd.readouterr().err == NATIVE_ERROR
 
 
 def test_verbose_holds_back_nothing(capfd):
-    with cli_support.native_notices_hidden(verbose=True):
+    with support.native_notices_hidden(verbose=True):
         os.write(2, START_UP_NOTICES.encode())
     assert capfd.readouterr().err == START_UP_NOTICES
 
 
 def test_a_failed_import_shows_the_notices_it_printed(capfd):
-    with pytest.raises(ImportError), cli_support.native_notices_hidden():
+    with pytest.raises(ImportError), support.native_notices_hidden():
         os.write(2, START_UP_NOTICES.encode())
         raise ImportError("libtensorflow_framework.so.2: cannot open shared object file")
     assert capfd.readouterr().err == START_UP_NOTICES
@@ -753,10 +754,10 @@ def test_a_kernel_the_backend_refuses_is_one_line_naming_it_and_the_precision(
         "received an exception:Status: 3, message: could not create a primitive descriptor for "
         "the convolution forward propagation primitive.)\n"
     )
-    assert cli_support.backend_error_line(
+    assert support.backend_error_line(
         tf.errors.AbortedError(None, None, message), "float16"
     ).endswith("; float16 may not be available here: try --precision float32")
-    assert cli_support.backend_error_line(ZeroDivisionError("a bug")) is None  # a traceback
+    assert support.backend_error_line(ZeroDivisionError("a bug")) is None  # a traceback
 
 
 def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monkeypatch):

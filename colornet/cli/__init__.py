@@ -27,7 +27,8 @@ import signal
 import sys
 
 import colornet
-from colornet import cli_support, constants, leftovers
+from colornet import constants, leftovers
+from colornet.cli import support
 from colornet.nets import precision
 from colornet.train import settings
 
@@ -36,7 +37,7 @@ def main(argv=None):
     # First of all, before anything imports TensorFlow (5-7 s on a small CPU): Ctrl-C there
     # would print a KeyboardInterrupt traceback of a hundred lines.
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    cli_support.quit_quietly_on_signals()
+    support.quit_quietly_on_signals()
     try:
         # TensorFlow's autograph files and the like go into a folder of the command's own,
         # removed at its end, and by the next command when a kill stops this one.
@@ -54,39 +55,39 @@ def _main(argv):
         parser.print_help()
         return 2
     command = f"colornet {args.command}"
-    cli_support.quit_quietly_on_signals(command)
+    support.quit_quietly_on_signals(command)
     if args.verbose and not colornet.TF_LOG_LEVEL_CHOSEN:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow's information lines too
-    with cli_support.native_notices_hidden(verbose=args.verbose):
+    with support.native_notices_hidden(verbose=args.verbose):
         import keras  # noqa: F401  the start-up's long import, still under the quiet handler
 
     from colornet.io import decode
 
-    cli_support.raise_on_signals()
+    support.raise_on_signals()
     try:
-        with cli_support.warnings_as_lines(command):
+        with support.warnings_as_lines(command):
             return args.run(args) or 0
     except (decode.ImageError, ValueError, OSError, RuntimeError) as error:
-        cli_support.close_progress_bars()
+        support.close_progress_bars()
         if os.environ.get("COLORNET_DEBUG"):  # a bug in colornet would look like a user's error
             raise
         print(f"{command}: error: {_in_options(error, args)}", file=sys.stderr)
         return 1
     except Exception as error:
-        line = cli_support.backend_error_line(error, getattr(args, "precision", None))
+        line = support.backend_error_line(error, getattr(args, "precision", None))
         if line is None:
             raise
-        cli_support.close_progress_bars()
+        support.close_progress_bars()
         print(f"{command}: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interruption:
-        cli_support.close_progress_bars()
-        word = "terminated" if isinstance(interruption, cli_support.Terminated) else "interrupted"
+        support.close_progress_bars()
+        word = "terminated" if isinstance(interruption, support.Terminated) else "interrupted"
         kept = getattr(args, "on_interrupt", None)
         print(f"{command}: {word}" + (f"; {kept(args)}" if kept else ""), file=sys.stderr)
-        if isinstance(interruption, cli_support.Terminated):
-            return cli_support.TERMINATED_STATUS
-        return cli_support.INTERRUPTED_STATUS
+        if isinstance(interruption, support.Terminated):
+            return support.TERMINATED_STATUS
+        return support.INTERRUPTED_STATUS
 
 
 # weight_files.WeightsError's advice in each command's options.
@@ -111,7 +112,7 @@ def _in_options(error, args):
 
 
 def build_parser():
-    parser = cli_support.Parser(
+    parser = support.Parser(
         prog="colornet", description="Colorize black-and-white photographs with deep learning."
     )
     from colornet import __version__
@@ -155,20 +156,20 @@ def _add_single(commands):
             "resolution and a grey | colorized | original figure, and prints PSNR and SSIM "
             "against the original next to the grey baseline. About a minute on a laptop CPU."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("image", type=pathlib.Path,
                          help="a colour photo (JPEG, PNG, TIFF, WebP, ...)")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True,
                          help="where to write the colorized photo (.png or .jpg)")
-    command.add_argument("--size", type=cli_support.whole_number(8), default=defaults.image_size,
+    command.add_argument("--size", type=support.whole_number(8), default=defaults.image_size,
                          help="longest side the net trains at; larger is slower")
-    command.add_argument("--steps", type=cli_support.positive_int, default=defaults.steps,
+    command.add_argument("--steps", type=support.positive_int, default=defaults.steps,
                          help="training steps (one step = one pass over the photo)")
-    command.add_argument("--learning-rate", type=cli_support.positive_number,
+    command.add_argument("--learning-rate", type=support.positive_number,
                          default=defaults.learning_rate,
                          help="Adam's initial learning rate (cosine-decayed to 1%%)")
-    command.add_argument("--seed", type=cli_support.seed, default=defaults.seed,
+    command.add_argument("--seed", type=support.seed, default=defaults.seed,
                          help="weight initialisation seed")
     command.add_argument("--figure", type=pathlib.Path, default=None,
                          help="where to write the comparison figure (default: "
@@ -195,10 +196,10 @@ def _run_single(args):
     _refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.
-    cli_support.check_writable(args.output, tuple(save.SAVE_FORMATS), "the colorized photo")
-    cli_support.check_writable(figure_path, None, "the figure")
+    support.check_writable(args.output, tuple(save.SAVE_FORMATS), "the colorized photo")
+    support.check_writable(figure_path, None, "the figure")
     if args.save_model is not None:
-        cli_support.check_writable(args.save_model, (".keras",), "the model")
+        support.check_writable(args.save_model, (".keras",), "the model")
     for output in {args.output.parent, figure_path.parent}:
         leftovers.remove_stale_temporaries(output, recursive=False)
     run = single_image.train_single_image(
@@ -237,18 +238,18 @@ def _add_prepare(commands):
             "DATA_DIR/train and DATA_DIR/test. RAW_DIR is never changed. Prints what was "
             "dropped and why, and writes it to DATA_DIR/prepare_report.json."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("raw_dir", type=pathlib.Path,
                          help="folder of photos, searched recursively")
     command.add_argument("data_dir", type=pathlib.Path, help="where to write train/ and test/")
-    command.add_argument("--image-size", type=cli_support.positive_int, default=256,
+    command.add_argument("--image-size", type=support.positive_int, default=256,
                          help="shorter side of the written photos (never enlarged)")
-    command.add_argument("--test-fraction", type=cli_support.fraction, default=0.1,
+    command.add_argument("--test-fraction", type=support.fraction, default=0.1,
                          help="share held out for testing")
-    command.add_argument("--min-side", type=cli_support.positive_int, default=64,
+    command.add_argument("--min-side", type=support.positive_int, default=64,
                          help="drop photos with a shorter side below this")
-    command.add_argument("--seed", type=cli_support.seed, default=0,
+    command.add_argument("--seed", type=support.seed, default=0,
                          help="seed of the train/test split")
     command.add_argument("--overwrite", action="store_true",
                          help="replace an earlier prepare's output")
@@ -291,7 +292,7 @@ def _add_corpus(commands):
             "missing package is named with the command that installs it; the rest is gathered "
             "anyway, and the exit status is then 1."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("out_dir", type=pathlib.Path, metavar="DIR", help="the corpus folder")
     command.add_argument("--downloads", type=pathlib.Path, default=None, metavar="FOLDER",
@@ -329,21 +330,21 @@ def _add_pretrain(commands):
             "epoch is scored on the validation split's whole photos in RUN_DIR/log.csv. "
             "--export writes an epoch as the files colornet ships, with its held-out scores."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("corpus_dir", type=pathlib.Path, metavar="CORPUS",
                          help="a folder built by colornet corpus")
     command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
                          help="the run folder (resumed when it holds a run)")
-    command.add_argument("--epochs", type=cli_support.positive_int, default=defaults.epochs,
+    command.add_argument("--epochs", type=support.positive_int, default=defaults.epochs,
                          help="epochs in all, counting those already done")
-    command.add_argument("--until", type=cli_support.positive_int, default=None, metavar="EPOCH",
+    command.add_argument("--until", type=support.positive_int, default=None, metavar="EPOCH",
                          help="stop after this epoch: a chunk of the run, resumed later")
-    command.add_argument("--steps-per-epoch", type=cli_support.positive_int,
+    command.add_argument("--steps-per-epoch", type=support.positive_int,
                          default=defaults.steps_per_epoch, help="batches per epoch")
-    command.add_argument("--batch-size", type=cli_support.positive_int,
+    command.add_argument("--batch-size", type=support.positive_int,
                          default=defaults.batch_size, help="crops per batch")
-    command.add_argument("--crop-size", type=cli_support.whole_number(32, 32),
+    command.add_argument("--crop-size", type=support.whole_number(32, 32),
                          default=defaults.crop_size, help="side of the training crops")
     command.add_argument("--head", choices=("classification", "regression"),
                          default=defaults.head,
@@ -366,7 +367,7 @@ def _run_pretrain(args):
     from colornet.pretrained import recipe, settings
 
     if args.export is not None:
-        epoch = None if args.export == "last" else cli_support.positive_int(args.export)
+        epoch = None if args.export == "last" else support.positive_int(args.export)
         report = recipe.export(args.out, args.corpus_dir, epoch, folder=args.export_to,
                                progress=not args.quiet)
         print(f"exported epoch {report['epoch']} (annealed-mean temperature "
@@ -403,7 +404,7 @@ def _add_train(commands):
     command = commands.add_parser(
         "train",
         help="train the final version on a folder of photos",
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
         description=(
             "Train the final version (encoder, fusion with a frozen classifier's embedding, "
             "decoder) on a folder of colour photos. RUN_DIR receives the config, a checkpoint "
@@ -416,14 +417,14 @@ def _add_train(commands):
                          help="folder of colour photos (any sizes, formats)")
     command.add_argument("--out", type=pathlib.Path, required=True, metavar="RUN_DIR",
                          help="run folder to create or resume")
-    command.add_argument("--epochs", type=cli_support.positive_int,
+    command.add_argument("--epochs", type=support.positive_int,
                          help=f"total epochs (default {defaults.epochs})")
-    command.add_argument("--batch-size", type=cli_support.positive_int,
+    command.add_argument("--batch-size", type=support.positive_int,
                          help=_BATCH_SIZE_HELP)
-    command.add_argument("--image-size", type=cli_support.whole_number(8, 8),
+    command.add_argument("--image-size", type=support.whole_number(8, 8),
                          help=f"side the photos are cropped and resized to, a multiple of 8 "
                               f"(default {defaults.image_size})")
-    command.add_argument("--learning-rate", type=cli_support.positive_number,
+    command.add_argument("--learning-rate", type=support.positive_number,
                          help=f"Adam's learning rate (default {defaults.learning_rate})")
     command.add_argument("--backbone", help=_BACKBONE_HELP)
     command.add_argument("--backbone-weights", metavar="WEIGHTS",
@@ -441,7 +442,7 @@ def _add_train(commands):
     command.add_argument("--cache-embeddings", action=argparse.BooleanOptionalAction,
                          help="embed each photo once (un-augmented) and reuse it every epoch: "
                               "much faster, since the backbone dominates a step (default off)")
-    command.add_argument("--validation-fraction", type=cli_support.fraction,
+    command.add_argument("--validation-fraction", type=support.fraction,
                          help=f"share of photos held out to pick the best epoch (default "
                               f"{defaults.validation_fraction})")
     command.add_argument("--distribution", choices=constants.DISTRIBUTIONS,
@@ -450,7 +451,7 @@ def _add_train(commands):
                               "of a job, on KERAS_BACKEND=jax; --batch-size is then the "
                               "global batch (default none)")
     _add_job_options(command)
-    command.add_argument("--seed", type=cli_support.seed,
+    command.add_argument("--seed", type=support.seed,
                          help=f"seed of split, shuffling and weights (default {defaults.seed})")
     _add_quiet(command, "no progress bars")
     command.set_defaults(run=_run_train, on_interrupt=_train_kept, weights_advice=_TRAIN_ADVICE)
@@ -467,9 +468,9 @@ def _add_job_options(command):
     )
     job.add_argument("--coordinator", metavar="HOST:PORT",
                      help="address of process 0, where it listens and the others connect")
-    job.add_argument("--num-processes", type=cli_support.positive_int, metavar="N",
+    job.add_argument("--num-processes", type=support.positive_int, metavar="N",
                      help="processes in the job")
-    job.add_argument("--process-id", type=cli_support.seed, metavar="I",
+    job.add_argument("--process-id", type=support.seed, metavar="I",
                      help="this process, 0 to N-1")
 
 
@@ -548,7 +549,7 @@ def _add_colorize(commands):
             "again after an interruption: photos an earlier run completed from the same input "
             "with the same model and settings are skipped (a record in OUT_DIR says which)."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("inputs", nargs="+", metavar="INPUT",
                          help="photo, folder or glob ('scans/*.tif')")
@@ -556,7 +557,7 @@ def _add_colorize(commands):
                          help="folder for the colorized photos (created if needed)")
     command.add_argument("--format", choices=("png", "jpg"), default=None,
                          help="output format (default: the input's own if PNG or JPEG, else PNG)")
-    command.add_argument("--tile", type=cli_support.whole_number(8, 8),
+    command.add_argument("--tile", type=support.whole_number(8, 8),
                          default=constants.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
     command.add_argument("--overwrite", action="store_true",
@@ -596,7 +597,7 @@ def _model_options(batch_size=None, precision_default="auto"):
                          help="a .keras model or a run folder (default: the pretrained "
                               "colorizer that ships with colornet)")
     if batch_size is not None:
-        options.add_argument("--batch-size", type=cli_support.positive_int, default=batch_size,
+        options.add_argument("--batch-size", type=support.positive_int, default=batch_size,
                              help="photos or frames per forward pass")
     options.add_argument("--working-size", type=_working_size,
                          default=constants.DEFAULT_WORKING_SIZE, metavar="PIXELS|full",
@@ -617,7 +618,7 @@ def _working_size(text):
     if text == "full":
         return None
     try:
-        return cli_support.whole_number(8)(text)
+        return support.whole_number(8)(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"must be a whole number of 8 or more, or 'full', got {text!r}"
@@ -639,12 +640,12 @@ def _add_video(commands):
             "scene cuts, and where things move); the report gives flicker, the mean ab change "
             "between frames, before and after smoothing."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("input", type=pathlib.Path, help="a video (MP4, MOV, MKV, AVI, ...)")
     command.add_argument("output", type=pathlib.Path,
                          help="the colorized video (.mp4, .m4v, .mov or .mkv)")
-    command.add_argument("--smoothing", type=cli_support.fraction,
+    command.add_argument("--smoothing", type=support.fraction,
                          default=constants.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
     command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
@@ -675,7 +676,7 @@ def _add_evaluate(commands):
             "ab. Writes scores.csv, scores.json and a comparison grid to OUT_DIR. Photos "
             "that cannot be read are reported and skipped, and the exit status is then 1."
         ),
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("data_dir", type=pathlib.Path, help="folder of held-out colour photos")
     command.add_argument("-o", "--output", type=pathlib.Path, default=None, metavar="OUT_DIR",
@@ -685,11 +686,11 @@ def _add_evaluate(commands):
     baseline.add_argument("--train-dir", type=pathlib.Path, default=None,
                           help="training photos for the mean-ab baseline (default: a run folder's "
                                "own)")
-    baseline.add_argument("--mean-ab", type=cli_support.number(-128, 128), nargs=2,
+    baseline.add_argument("--mean-ab", type=support.number(-128, 128), nargs=2,
                           metavar=("A", "B"), default=None,
                           help="the mean-ab baseline's a and b, when the training photos are not "
                                "at hand")
-    command.add_argument("--grid", type=cli_support.whole_number(0), default=8,
+    command.add_argument("--grid", type=support.whole_number(0), default=8,
                          help="photos shown in the comparison grid")
     command.set_defaults(run=_run_evaluate)
 
@@ -726,7 +727,7 @@ def _add_lab(commands):
         "lab",
         help="picture of a photo's L, a and b channels",
         description="Convert a photo to CIE L*a*b* and draw its lightness and colour channels.",
-        formatter_class=cli_support.HelpFormatter,
+        formatter_class=support.HelpFormatter,
     )
     command.add_argument("image", type=pathlib.Path, help="a photo")
     command.add_argument("-o", "--output", type=pathlib.Path, required=True,
@@ -780,7 +781,7 @@ def _add_serve(commands):
 def _run_serve(args):
     # Before anything slow, so a user sees at once where (and to whom) the page will be open.
     print(_address_line(args.host, args.port), flush=True)
-    cli_support.check_port_free(args.host, args.port)  # before the demo model's training
+    support.check_port_free(args.host, args.port)  # before the demo model's training
     try:
         from colornet.apps import web, web_work
     except ImportError as error:
@@ -859,6 +860,3 @@ def _refuse_overwriting(source, *outputs):
         if output is not None and output.exists() and output.resolve() == source.resolve():
             raise ValueError(f"output {output} is the input photo; choose another path")
 
-
-if __name__ == "__main__":
-    sys.exit(main())
