@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from colornet import cli
-from colornet.cli import support
+from colornet.cli import photo_commands, support, training_commands
 from colornet.io import decode, save
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
@@ -685,7 +685,7 @@ def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys
         bar.update(3)
         raise ValueError("it broke")
 
-    monkeypatch.setattr(cli, "_run_lab", failing_run)
+    monkeypatch.setattr(photo_commands, "_run_lab", failing_run)
     assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
     error = capsys.readouterr().err
     assert (
@@ -712,7 +712,7 @@ def _fake_run(folder, epochs, rows):
 
 def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_path):
     run = _fake_run(tmp_path / "run", 3, [(0.9, 0.8), (0.5, 0.3), (0.4, 0.6)])
-    assert cli._best_epoch(run) == (2, "validation loss", 0.3)
+    assert training_commands._best_epoch(run) == (2, "validation loss", 0.3)
 
 
 def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
@@ -747,7 +747,7 @@ def test_a_kernel_the_backend_refuses_is_one_line_naming_it_and_the_precision(
     def refused(args):
         raise tf.errors.AbortedError(None, None, message)
 
-    monkeypatch.setattr(cli, "_run_lab", refused)
+    monkeypatch.setattr(photo_commands, "_run_lab", refused)
     assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
     assert capsys.readouterr().err == (
         "colornet lab: error: the backend could not run the model (AbortedError: Operation "
@@ -764,7 +764,7 @@ def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monk
     def buggy(args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli, "_run_lab", buggy)
+    monkeypatch.setattr(photo_commands, "_run_lab", buggy)
     with pytest.raises(ZeroDivisionError):
         cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
 

@@ -29,12 +29,13 @@ import gradio  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, constants  # noqa: E402
+from colornet import color, constants  # noqa: E402
 from colornet.apps import (  # noqa: E402
     colorize,
     single_image,
     web_work,
 )
+from colornet.cli import photo_commands  # noqa: E402
 from colornet.io import decode, geometry, save  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
@@ -470,8 +471,8 @@ def test_serve_options_need_no_gradio():
 
 
 def test_the_first_line_says_when_other_machines_can_reach_the_page():
-    assert "this machine only" in cli._address_line("127.0.0.1", 7860)
-    line = cli._address_line("0.0.0.0", 8080)
+    assert "this machine only" in photo_commands._address_line("127.0.0.1", 7860)
+    line = photo_commands._address_line("0.0.0.0", 8080)
     assert "NOT only on this machine" in line and "0.0.0.0" in line
 
 

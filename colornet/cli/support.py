@@ -297,3 +297,25 @@ def check_writable(path, suffixes=None, what="output"):
         probe.unlink()
     except OSError as error:
         raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
+
+
+def add_quiet(command, help="no progress bar"):
+    command.add_argument("--quiet", action="store_true", help=help)
+
+
+def report_skipped(unreadable):
+    """Every command that reads many photos skips the unreadable ones and goes on; this lists
+    them, and makes the exit status 1 when there were any."""
+    if not unreadable:
+        return 0
+    print(f"skipped {len(unreadable)} unreadable:")
+    for path, reason in unreadable:
+        print(f"  {path}: {reason}")
+    return 1
+
+
+def refuse_overwriting(source, *outputs):
+    """Fail before any work when an output would replace the input photo."""
+    for output in outputs:
+        if output is not None and output.exists() and output.resolve() == source.resolve():
+            raise ValueError(f"output {output} is the input photo; choose another path")
