@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, and a command line that starts without TensorFlow."""
+"""The package's shape: layers that import only downwards, no import cycles, modules short
+enough to read in one sitting, and a command line that starts without TensorFlow."""
 
 import ast
 import pathlib
@@ -76,6 +77,109 @@ def test_no_module_of_the_package_imports_itself_through_another():
 def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# The layers, lowest first: a module may import its own layer and those below it, never one
+# above, not even inside a function. Each subpackage's docstring says the same in words.
+LAYERS = ("core", "io", "nets", "train", "apps", "cli")
+# Every module of these packages is of the package's layer...
+PACKAGE_LAYERS = {
+    "colornet.io": "io",
+    "colornet.corpus": "io",
+    "colornet.nets": "nets",
+    "colornet.train": "train",
+    "colornet.apps": "apps",
+    "colornet.cli": "cli",
+}
+# ...and these modules are of their own: the core at the root, and the pretrained colorizer's
+# three parts, which load (nets), configure (train) and train and write it (apps).
+MODULE_LAYERS = {
+    "colornet": "core",
+    "colornet._util": "core",
+    "colornet.color": "core",
+    "colornet.constants": "core",
+    "colornet.leftovers": "core",
+    "colornet.metrics": "core",
+    "colornet.progress": "core",
+    "colornet.pretrained": "nets",
+    "colornet.pretrained.settings": "train",
+    "colornet.pretrained.recipe": "apps",
+}
+
+
+def layer_of(module):
+    """The layer of a dotted module name, or None for a module the tables leave out."""
+    if module in MODULE_LAYERS:
+        return MODULE_LAYERS[module]
+    for package, layer in PACKAGE_LAYERS.items():
+        if module == package or module.startswith(package + "."):
+            return layer
+    return None
+
+
+def unplaced_modules(package=PACKAGE):
+    return sorted(module for module in package_modules(package) if layer_of(module) is None)
+
+
+def upward_imports(package=PACKAGE):
+    """One line for each import of a higher layer, naming both modules and both layers."""
+    for module, imported in sorted(import_graph(package).items()):
+        for other in sorted(imported):
+            low, high = layer_of(other), layer_of(module)
+            if low is not None and high is not None and LAYERS.index(low) > LAYERS.index(high):
+                yield f"{module} imports {other}: {high} may not import {low}"
+
+
+def test_every_module_of_the_package_has_a_layer():
+    assert unplaced_modules() == [], "add them to PACKAGE_LAYERS or MODULE_LAYERS"
+
+
+def test_no_module_imports_a_higher_layer():
+    assert layer_of("colornet.train.loop") == "train" and len(package_modules()) > 60
+    assert list(upward_imports()) == []
+
+
+def write_modules(root, sources):
+    for name, source in sources.items():
+        path = root.joinpath(*name.split(".")).with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    return root / "colornet"
+
+
+def test_the_layer_check_names_an_upward_import_even_inside_a_function(tmp_path):
+    package = write_modules(tmp_path, {
+        "colornet.__init__": "",
+        "colornet.color": "",
+        "colornet.train.__init__": "",
+        "colornet.train.loop": (
+            "from colornet import color\n\n\ndef best_model():\n"
+            "    from colornet.apps import colorize\n"
+        ),
+        "colornet.apps.__init__": "",
+        "colornet.apps.colorize": "from colornet.train import loop\n",
+    })
+    assert list(upward_imports(package)) == [
+        "colornet.train.loop imports colornet.apps.colorize: train may not import apps"
+    ]
+
+
+def test_the_layer_check_finds_a_module_the_tables_leave_out(tmp_path):
+    package = write_modules(tmp_path, {"colornet.__init__": "", "colornet.stray": ""})
+    assert unplaced_modules(package) == ["colornet.stray"]
+
+
+# "About 400 lines": a module longer than this mixes jobs that want modules of their own.
+LONGEST_MODULE = 400
+
+
+def test_no_module_of_the_package_is_longer_than_about_400_lines():
+    long = {
+        path.relative_to(PACKAGE).as_posix(): length
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (length := len(path.read_text().splitlines())) > LONGEST_MODULE
+    }
+    assert long == {}
 
 
 def run_python(code):
