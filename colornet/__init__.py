@@ -3,9 +3,11 @@
 The network sees lightness L* and predicts the a*b* colour channels; the colour photo is the
 original lightness recombined with the predicted colour (see `colornet.color`).
 
-Submodules load on first use (PEP 562), so `import colornet` and `colornet --help` start
-without TensorFlow: `colornet.apps.colorize`, `colornet.rgb_to_lab` and the like import what they
-need when first touched.
+The package is in layers, each a folder that imports only those before it: the core here
+(`color`, `metrics`, `constants`), then `io` (photos on disk), `nets` (the networks), `train`,
+`apps` (colorizing, video, evaluation, the web page) and `cli`. Submodules load on first use
+(PEP 562), so `import colornet` and `colornet --help` start without TensorFlow:
+`colornet.apps`, `colornet.rgb_to_lab` and the like import what they need when first touched.
 """
 
 import importlib

@@ -38,7 +38,7 @@ def fake_run(tmp_path_factory):
 @pytest.mark.slow
 def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run, tmp_path):
     run_dir, corpus_dir, weights = fake_run
-    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path, temperature=0.5)
+    path = recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path, temperature=0.5)
     description = pretrained.info(tmp_path)
     assert description["network"]["temperature"] == 0.5
     assert description["trained_on"]["corpus_manifest_sha256"] is None  # no MANIFEST there
@@ -55,7 +55,7 @@ def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run,
 @pytest.mark.slow
 def test_the_exported_model_colorizes_any_size_from_lightness(fake_run, tmp_path):
     run_dir, corpus_dir, _ = fake_run
-    pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path)
     model = pretrained.load(tmp_path)
     lightness = np.linspace(0, 100, 37 * 53, dtype=np.float32).reshape(37, 53)
     ab = colorize.predict_ab(model, lightness)
@@ -72,7 +72,7 @@ def test_a_missing_model_is_one_line_naming_the_file(tmp_path):
 @pytest.mark.parametrize("bad", ["not an archive", "other weights", "wrong shape"])
 def test_a_wrong_weights_file_is_one_line_saying_what_to_do(fake_run, tmp_path, bad):
     run_dir, corpus_dir, weights = fake_run
-    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    path = recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path)
     if bad == "not an archive":
         path.write_bytes(b"these are not weights")
     elif bad == "other weights":

@@ -83,7 +83,7 @@ def loss_curve(losses, validation_losses=None, title="training loss", log_scale=
     Args:
         losses, validation_losses: one value per step (or, with validation, per epoch).
         baselines: optional {label: loss} drawn as dashed lines, e.g. the loss of predicting
-            no colour at all (`evaluation.no_colour_loss`).
+            no colour at all (`comparison.no_colour_loss`).
     """
     figure = matplotlib.figure.Figure(figsize=(7, 4), layout="constrained")
     axis = figure.subplots()
