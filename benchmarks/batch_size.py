@@ -4,7 +4,7 @@ For each batch size and each precision (float32, and bfloat16 mixed precision), 
 
 - colorizing: `colorize.colorize(model, photos, batch_size=B)` on photos already 256×256, so
   the figure is the model's and the colour maths' own rate, in images per second;
-- training: one `train_on_batch` step of `training.build_training_model` (InceptionResNetV2
+- training: one `train_on_batch` step of `loop.build_training_model` (InceptionResNetV2
   embedding in the loop, as `colornet train` runs it) on a batch of B photos, in images per
   second. The input pipeline is left out: in `fit` it runs ahead in the background
   (benchmarks/training_throughput.py measures its cost).
@@ -29,7 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from colornet import colorize, models, plotting, training  # noqa: E402
+from colornet.apps import colorize, plotting  # noqa: E402
+from colornet.nets import models  # noqa: E402
+from colornet.train import loop, settings  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 
@@ -72,11 +74,11 @@ def training_rates(batch_sizes, repeats, image_size=256):
     rng = np.random.default_rng(0)
     rates = {}
     for precision in PRECISIONS:
-        config = training.TrainingConfig(
+        config = settings.TrainingConfig(
             data_dir=".", image_size=image_size, backbone_weights=None,
             backbone_precision=precision, fusion_precision=precision,
         )
-        training_model, _ = training.build_training_model(config)
+        training_model, _ = loop.build_training_model(config)
         rates[precision] = []
         for batch_size in batch_sizes:
             rgb = rng.random((batch_size, image_size, image_size, 3), dtype=np.float32)

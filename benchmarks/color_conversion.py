@@ -16,7 +16,8 @@ import numpy as np
 import skimage.color
 
 import colornet
-from colornet import color, images
+from colornet import color
+from colornet.io import decode, geometry
 
 
 def median_seconds(function, argument, repeats):
@@ -38,13 +39,13 @@ def main():
 def run(args):
     """Measure and print; returns the figures as a dict (`benchmarks/run_all.py`)."""
     # A real photo blown up to 4000×3000 = 12 megapixels, as 8-bit RGB as a camera would give.
-    photo = images.resize_and_crop(images.load_rgb(common.COFFEE), (3000, 4000))
+    photo = geometry.resize_and_crop(decode.load_rgb(common.COFFEE), (3000, 4000))
     photo = np.round(photo * 255).astype(np.uint8)
     print(f"photo: {photo.shape[1]}×{photo.shape[0]} uint8, backend {keras.backend.backend()}, "
           f"{os.cpu_count()} CPUs")
 
     ours_to_lab, our_lab = median_seconds(colornet.rgb_to_lab, photo, args.repeats)
-    # Lightness alone, from float RGB in [0, 1] as `images.load_rgb` gives it to colorizing.
+    # Lightness alone, from float RGB in [0, 1] as `decode.load_rgb` gives it to colorizing.
     floats = photo.astype(np.float32) / 255
     ours_lab_floats, _ = median_seconds(colornet.rgb_to_lab, floats, args.repeats)
     ours_lightness, our_lightness = median_seconds(color.rgb_to_lightness, floats, args.repeats)

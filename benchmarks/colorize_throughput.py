@@ -36,18 +36,20 @@ import keras
 import numpy as np
 import writeup
 
-from colornet import colorize, images, models
-from colornet import precision as precisions
+from colornet.apps import colorize
+from colornet.io import decode, geometry, save
+from colornet.nets import models
+from colornet.nets import precision as precisions
 
 
 def sample_photos(count, side):
     """`count` different (side, side, 3) float RGB photos cut from the sample data."""
-    sources = [images.load_rgb(path) for path in common.photo_paths()]
+    sources = [decode.load_rgb(path) for path in common.photo_paths()]
     rng = np.random.default_rng(0)
     photos = []
     for index in range(count):
         source = sources[index % len(sources)]
-        zoomed = images.resize_and_crop(source, side + int(rng.integers(0, side // 4)))
+        zoomed = geometry.resize_and_crop(source, side + int(rng.integers(0, side // 4)))
         top, left = rng.integers(0, zoomed.shape[0] - side + 1, size=2)
         photos.append(zoomed[top : top + side, left : left + side])
     return photos
@@ -65,7 +67,7 @@ def measure_12_megapixels(photo_path, image_size, write_ups_way=False):
         writeup.colorize_photo(fusion, inception, warm_up, image_size)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        result = writeup.colorize_photo(fusion, inception, images.load_rgb(photo_path), image_size)
+        result = writeup.colorize_photo(fusion, inception, decode.load_rgb(photo_path), image_size)
         seconds = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert result.shape == (3000, 4000, 3)
@@ -195,8 +197,8 @@ def twelve_megapixels(image_size):
     # while the calling process is still small: before any model is built.
     with tempfile.TemporaryDirectory() as folder:
         photo_path = pathlib.Path(folder) / "twelve_megapixels.jpg"
-        photo = images.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000))
-        images.save_image(photo_path, photo)
+        photo = geometry.resize_and_crop(sample_photos(1, 1024)[0], (3000, 4000))
+        save.save_image(photo_path, photo)
         measured = {}
         for way, flags in (("colornet", []), ("write_ups_way", ["--write-ups-way"])):
             fresh = subprocess.run(

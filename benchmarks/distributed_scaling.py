@@ -1,6 +1,6 @@
 """Scaling of data-parallel training: two processes of one core each against one process of one.
 
-Both jobs run `training.train` with distribution="data_parallel" on KERAS_BACKEND=jax, on the
+Both jobs run `loop.train` with distribution="data_parallel" on KERAS_BACKEND=jax, on the
 same generated photos with cached embeddings (the fusion colorizer alone trains, as with
 `--cache-embeddings`), at the same batch per process: the job of two has twice the global
 batch. Each process is pinned to its own core (sched_setaffinity, before anything starts a
@@ -32,14 +32,14 @@ GOAL = 1.8
 WORKER = """
 import json, os, sys, time
 os.sched_setaffinity(0, {CORE})
-from colornet import distributed
+from colornet.train import distributed
 cluster = distributed.cluster_from()
 if cluster is not None:
     distributed.initialize(cluster)
 import keras, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(1)
 tf.config.threading.set_inter_op_parallelism_threads(1)
-from colornet import training
+from colornet.train import loop, settings
 
 class StepTimes(keras.callbacks.Callback):
     def __init__(self):
@@ -55,7 +55,7 @@ class StepTimes(keras.callbacks.Callback):
             self.seconds.append(time.perf_counter() - self.started)
 
 times = StepTimes()
-training.train(training.TrainingConfig(**json.loads(sys.argv[1])), sys.argv[2], progress=False,
+loop.train(settings.TrainingConfig(**json.loads(sys.argv[1])), sys.argv[2], progress=False,
                callbacks=[times])
 print(json.dumps({"process": distributed.process_index(), "seconds": times.seconds}))
 """

@@ -17,7 +17,9 @@ import pathlib
 import common  # first: quiets TensorFlow before Keras loads it
 import numpy as np
 
-from colornet import corpus, evaluation, images
+from colornet import corpus, metrics
+from colornet.apps import evaluation
+from colornet.io import decode
 from colornet.nets import lite_unet
 from colornet.pretrained import recipe, settings
 
@@ -36,12 +38,12 @@ def baselines(paths, mean_ab):
     """Mean PSNR and colourfulness share of the grey photo and of one constant colour."""
     rows = {"grey": [], "mean colour": []}
     for path in paths:
-        original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
-        for name, result in (("grey", evaluation.grey_baseline(original)),
-                             ("mean colour", evaluation.mean_ab_baseline(original, mean_ab))):
-            rows[name].append((evaluation.psnr(original, result),
-                               evaluation.colourfulness(result),
-                               evaluation.colourfulness(original)))
+        original, _ = decode.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
+        for name, result in (("grey", metrics.grey_baseline(original)),
+                             ("mean colour", metrics.mean_ab_baseline(original, mean_ab))):
+            rows[name].append((metrics.psnr(original, result),
+                               metrics.colourfulness(result),
+                               metrics.colourfulness(original)))
     return {name: {"psnr": float(np.mean([r[0] for r in values])),
                    "colourfulness": float(sum(r[1] for r in values) / sum(r[2] for r in values))}
             for name, values in rows.items()}

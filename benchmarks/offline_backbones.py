@@ -10,7 +10,7 @@ In one run, printing one JSON object on standard output (progress on standard er
 - training throughput with Lite0 in the loop: `benchmarks/training_throughput.py` with
   `--backbone efficientnet_lite0` (colornet's pipeline, batch 10 at 256×256, augmentation on)
   against the write-up's way (InceptionResNetV2 embedding computed twice per batch).
-- the fusion ablation (`colornet.ablation`): held-out PSNR of the same fusion colorizer
+- the fusion ablation (`colornet.apps.ablation`): held-out PSNR of the same fusion colorizer
   trained with the real Lite0 embedding and with a constant one, on crops tinted by class.
 
     python benchmarks/offline_backbones.py [--quick] [--parts ablation] > offline_backbones.json
@@ -31,7 +31,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import numpy as np
 import training_throughput
 
-from colornet import ablation, backbones
+from colornet.apps import ablation
+from colornet.nets import backbones
 
 EMBEDDING_BACKBONES = {
     "efficientnet_lite0": "imagenet",

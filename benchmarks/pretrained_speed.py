@@ -21,7 +21,9 @@ import keras
 import numpy as np
 from colorize_throughput import sample_photos
 
-from colornet import colorize, models, pretrained
+from colornet import pretrained
+from colornet.apps import colorize
+from colornet.nets import models
 
 
 def parse_arguments(argv=None):

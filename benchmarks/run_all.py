@@ -5,7 +5,7 @@ What it measures, each against the write-up's way in the same run where there is
 - this machine's matrix-multiply rate (a 4096² matmul, float32 and bfloat16): the limit;
 - training the final model at 256×256, batch 10, augmentation on: with the InceptionResNetV2
   embedding in the loop and with it cached, in float32 and in bfloat16 mixed precision, and
-  with XLA; the step's FLOPs (`colornet.profiling`) over its time, as a fraction of the
+  with XLA; the step's FLOPs (`colornet.nets.profiling`) over its time, as a fraction of the
   matmul rate of the same precision;
 - colorizing: photos of 256×256 and of 1024×1024, and one 12-megapixel photo's seconds and
   peak memory;
@@ -41,7 +41,7 @@ import single_image
 import startup
 import training_throughput
 
-from colornet import profiling
+from colornet.nets import profiling
 
 GOALS = {
     "training_speed_up": 2.5,

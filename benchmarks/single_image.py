@@ -1,7 +1,7 @@
 """Version 1 on the sample portrait: PSNR against training seconds, and colornet's training
 against the write-up's way.
 
-Trains `colornet.single_image.train_single_image` with its defaults on data/portrait at
+Trains `colornet.apps.single_image.train_single_image` with its defaults on data/portrait at
 256×256 and prints, every 100 steps, the seconds spent training so far (all of `fit`'s time
 but the scoring) and the PSNR of the colorized photo against the original, next to the grey
 baseline. Issue goal: ≥ 30 dB (stretch ≥ 34 dB) within 60 seconds on a 2-core CPU.
@@ -22,7 +22,9 @@ import common  # first: quiets TensorFlow before Keras loads it
 import keras
 import writeup
 
-from colornet import colorize, evaluation, images, single_image
+from colornet import metrics
+from colornet.apps import colorize, single_image
+from colornet.io import decode, geometry
 
 
 class PsnrEvery(keras.callbacks.Callback):
@@ -46,7 +48,7 @@ class PsnrEvery(keras.callbacks.Callback):
         if step % self.interval == 0 or step == self.params["epochs"]:
             scoring_started = time.perf_counter()
             colorized = colorize.colorize(self.model, self.original)
-            score = evaluation.psnr(self.original, colorized)
+            score = metrics.psnr(self.original, colorized)
             self.scoring_seconds += time.perf_counter() - scoring_started
             self.rows.append((step, training_seconds, score))
             print(f"{step:6d} {training_seconds:9.1f} {score:9.2f}", flush=True)
@@ -74,9 +76,9 @@ def run(args):
     config = single_image.SingleImageConfig(
         steps=args.steps, learning_rate=args.learning_rate, upsampling=args.upsampling
     )
-    rgb = images.load_rgb(args.image)
-    original = images.resize_and_crop(rgb, images.fit_size(rgb.shape, config.image_size))
-    grey = evaluation.psnr(original, evaluation.grey_baseline(original))
+    rgb = decode.load_rgb(args.image)
+    original = geometry.resize_and_crop(rgb, geometry.fit_size(rgb.shape, config.image_size))
+    grey = metrics.psnr(original, metrics.grey_baseline(original))
     print(f"{args.image.name} at {original.shape[1]}×{original.shape[0]}, {config}")
     print(f"grey baseline: {grey:.2f} dB")
     print(f"{'step':>6} {'seconds':>9} {'PSNR dB':>9}")

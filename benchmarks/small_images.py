@@ -3,9 +3,9 @@
 Researchers iterate at 64×64 and 128×128 first. This benchmark prints, as one JSON object on
 standard output (progress on standard error):
 
-- sweep: training throughput (photos a second) and FLOP rate (`colornet.profiling`) against
+- sweep: training throughput (photos a second) and FLOP rate (`colornet.nets.profiling`) against
   image size (64, 128, 256) and batch size, with and without augmentation, with and without
-  cached embeddings. colornet is measured as a user runs it: `training.train` on a folder of
+  cached embeddings. colornet is measured as a user runs it: `loop.train` on a folder of
   synthetic photos (colour follows shape and texture) with its progress bar, checkpoints and
   validation, timed epoch by epoch by a callback; the first epoch (tracing) is left out.
   Next to each, in the same run, the floor of what the framework can do: the same fusion
@@ -50,7 +50,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colornet import _util, backbones, color, data, images, models, profiling, runs, training
+from colornet import _util, color
+from colornet.io import decode, folders, geometry, save
+from colornet.nets import backbones, models, profiling
+from colornet.train import augmentation, data, loop, losses, runs, settings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from tests.factories import content_coloured_photo  # noqa: E402 (the repository's root, above)
@@ -73,7 +76,7 @@ def write_photos(folder, count, size, seed):
     rng = np.random.default_rng(seed)
     for index in range(count):
         photo = content_coloured_photo(rng, size)
-        images.save_image(folder / f"{index:05d}.jpg", photo, quality=95)
+        save.save_image(folder / f"{index:05d}.jpg", photo, quality=95)
     return folder
 
 
@@ -141,9 +144,9 @@ class PlainAlongside(keras.callbacks.Callback):
 
 
 def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arrays, precision):
-    """`training.train` on `folder`, with the plain floor alongside (`PlainAlongside`);
+    """`loop.train` on `folder`, with the plain floor alongside (`PlainAlongside`);
     returns (colornet, plain) figures from the epochs after the first (tracing) one."""
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(folder), image_size=size, epochs=epochs, backbone=BACKBONE,
         backbone_weights=None, augment=augment, cache_embeddings=cached,
         backbone_precision=precision, fusion_precision=precision,
@@ -154,7 +157,7 @@ def colornet_run(folder, run_dir, size, batch_size, augment, cached, epochs, arr
     clock = EpochClock()
     plain = PlainAlongside(arrays, config.batch_size, precision)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        training.train(config, run_dir, progress=True, callbacks=[clock, plain])
+        loop.train(config, run_dir, progress=True, callbacks=[clock, plain])
     run = runs.RunFolder(run_dir)
     photos = len(run.split()[0])
     colorizer = keras.saving.load_model(run.best_model_path, safe_mode=True)
@@ -178,8 +181,8 @@ def in_memory_arrays(folder, size):
     """The folder's photos as the plain model's inputs: scaled lightness (N, S, S, 1),
     random embeddings (N, 1000) and scaled ab (N, S, S, 2), float32."""
     rgb = np.stack([
-        images.resize_and_crop(images.load_rgb(path), size)
-        for path in images.list_images(folder)
+        geometry.resize_and_crop(decode.load_rgb(path), size)
+        for path in folders.list_images(folder)
     ]).astype(np.float32)
     lab = keras.ops.convert_to_numpy(color.rgb_to_lab(rgb))
     lightness = keras.ops.convert_to_numpy(color.lightness_to_input(lab[..., :1]))
@@ -192,8 +195,8 @@ def in_memory_arrays(folder, size):
 def sweep(args, workspace):
     """Every (size, batch, augment, cached) row, each next to the plain model; a list."""
     photos = QUICK_PHOTOS if args.quick else PHOTOS
-    precision = training.training_precisions(
-        training.TrainingConfig(
+    precision = settings.training_precisions(
+        settings.TrainingConfig(
             data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
             fusion_precision=args.precision,
         )
@@ -308,12 +311,14 @@ def fit_seconds(model, dataset, steps, callbacks=()):
 
 
 def four_layer_augmentation():
-    """colornet's augmentation before `data.RandomAffine`: Keras 3's RandomRotation,
+    """colornet's augmentation before `augmentation.RandomAffine`: Keras 3's RandomRotation,
     RandomShear, RandomZoom and RandomFlip in turn, each resampling the photo."""
     return keras.Sequential([
-        keras.layers.RandomRotation(data.ROTATION_DEGREES / 360.0, fill_mode="reflect"),
-        keras.layers.RandomShear(x_factor=data.SHEAR_FACTOR, y_factor=0.0, fill_mode="reflect"),
-        keras.layers.RandomZoom(data.ZOOM_FACTOR, fill_mode="reflect"),
+        keras.layers.RandomRotation(augmentation.ROTATION_DEGREES / 360.0, fill_mode="reflect"),
+        keras.layers.RandomShear(
+            x_factor=augmentation.SHEAR_FACTOR, y_factor=0.0, fill_mode="reflect"
+        ),
+        keras.layers.RandomZoom(augmentation.ZOOM_FACTOR, fill_mode="reflect"),
         keras.layers.RandomFlip("horizontal"),
     ])
 
@@ -325,15 +330,15 @@ def profile(args, workspace, size=64):
     so that all see the same load; each piece's median and range over the rounds."""
     batch_size = args.profile_batch_size
     folder = write_photos(workspace / f"profile_{size}", 8 * batch_size, size, seed=1)
-    paths = images.list_images(folder)
-    config = training.TrainingConfig(
+    paths = folders.list_images(folder)
+    config = settings.TrainingConfig(
         data_dir=str(folder), image_size=size, batch_size=batch_size, backbone=BACKBONE,
         backbone_weights=None, cache_embeddings=True,
     )
-    precision = training.training_precisions(config)[1]
-    training_model, colorizer = training.build_training_model(config)
+    precision = settings.training_precisions(config)[1]
+    training_model, colorizer = loop.build_training_model(config)
     embedding_model = models.embedding_network(colorizer)
-    rgb = np.stack([images.load_rgb(path) for path in paths]).astype(np.float32)
+    rgb = np.stack([decode.load_rgb(path) for path in paths]).astype(np.float32)
     embeddings = backbones.embed(rgb, embedding_model, batch_size=batch_size)
     batches = len(paths) // batch_size
 
@@ -342,9 +347,9 @@ def profile(args, workspace, size=64):
             paths, size, batch_size, shuffle=True, repeat=True, seed=0, **options
         ))
 
-    augmentation = data.augmentation_layers(seed=0)
+    augmenter = augmentation.augmentation_layers(seed=0)
     batch = tf.constant(rgb[:batch_size])
-    augment = tf.function(lambda photos: augmentation(photos, training=True))
+    augment = tf.function(lambda photos: augmenter(photos, training=True))
     four_layers = four_layer_augmentation()
     augment_four_times = tf.function(lambda photos: four_layers(photos, training=True))
     lightness = color.rgb_to_lightness(rgb[:batch_size])[..., None]
@@ -352,9 +357,9 @@ def profile(args, workspace, size=64):
     # Training steps on one batch already in memory: no input pipeline at all.
     inputs = {"rgb": rgb[:batch_size], "embedding": embeddings[:batch_size]}
     in_memory = tf.data.Dataset.from_tensors((inputs, rgb[:batch_size])).repeat()
-    stepped_8, _ = training.build_training_model(config)
+    stepped_8, _ = loop.build_training_model(config)
     stepped_8.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=training.ab_loss,
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses.ab_loss,
         steps_per_execution=8,
     )
     plain = models.fusion_colorizer(size, embeddings.shape[1], dtype=precision)
@@ -572,8 +577,8 @@ def main():
     args = parse_arguments()
     figures = {
         "backbone": BACKBONE,
-        "precision": training.training_precisions(
-            training.TrainingConfig(
+        "precision": settings.training_precisions(
+            settings.TrainingConfig(
                 data_dir="", backbone=BACKBONE, backbone_precision=args.precision,
                 fusion_precision=args.precision,
             )

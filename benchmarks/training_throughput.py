@@ -4,7 +4,7 @@ Both pipelines train the same fusion colorizer (`models.fusion_colorizer`) on th
 photos at 256×256, batch 10, augmentation on, with an InceptionResNetV2 embedding (random
 weights: the speed does not depend on them) computed for every batch:
 
-- colornet: `training.build_training_model`, fed by the dataset `training.train` feeds `fit`
+- colornet: `loop.build_training_model`, fed by the dataset `loop.train` feeds `fit`
   (`data.image_dataset`: tf.data decodes, augments and prefetches in the background), stepped
   by `fit`; the backbone runs inside the training graph;
 - the write-up's way: `writeup.Training` (benchmarks/writeup.py), one `train_on_batch` step
@@ -40,8 +40,11 @@ import numpy as np
 import tensorflow as tf
 import writeup
 
-from colornet import backbones, color, images, models, profiling, training
-from colornet import precision as precisions
+from colornet import color, constants
+from colornet.io import decode, geometry, save
+from colornet.nets import backbones, models, profiling
+from colornet.nets import precision as precisions
+from colornet.train import loop, settings
 
 # The write-up's Train folder held thousands of photos; ours holds six, repeated to this many.
 MIN_PHOTOS = 20
@@ -107,9 +110,9 @@ def sample_photos(folder, image_size, batch_size):
     write-up's Train folder held them; the paths repeated to a whole number of batches."""
     paths = []
     for source in common.photo_paths("train", "test"):
-        photo = images.resize_and_crop(images.load_rgb(source), image_size)
+        photo = geometry.resize_and_crop(decode.load_rgb(source), image_size)
         paths.append(pathlib.Path(folder) / source.name)
-        images.save_image(paths[-1], photo)
+        save.save_image(paths[-1], photo)
     count = batch_size * max(2, math.ceil(MIN_PHOTOS / batch_size))
     return list(itertools.islice(itertools.cycle(paths), count)), paths
 
@@ -159,18 +162,18 @@ class Colornet:
     settings, the photos, and (with --cache-embeddings) their embeddings, computed once."""
 
     def __init__(self, args, folder, paths):
-        self.config = training.TrainingConfig(
+        self.config = settings.TrainingConfig(
             data_dir=folder, backbone=args.backbone, backbone_weights=None,
             image_size=args.image_size,
             batch_size=args.batch_size, cache_embeddings=args.cache_embeddings,
             backbone_precision=args.backbone_precision, fusion_precision=args.fusion_precision,
         )
         jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-        self.training_model, self.colorizer = training.build_training_model(
+        self.training_model, self.colorizer = loop.build_training_model(
             self.config, jit_compile=jit_compile
         )
         self.paths = paths
-        self.photos = np.stack([images.load_rgb(path) for path in paths])  # (N, S, S, 3)
+        self.photos = np.stack([decode.load_rgb(path) for path in paths])  # (N, S, S, 3)
         self.embeddings, self.embedding_seconds = None, None
         if args.cache_embeddings:
             embedding_network = models.embedding_network(self.colorizer)
@@ -181,9 +184,9 @@ class Colornet:
             self.embedding_seconds = time.perf_counter() - started
 
     def pairs(self, seed):
-        """The (input, target) batches `training.train` feeds `fit`, shuffled by `seed`."""
+        """The (input, target) batches `loop.train` feeds `fit`, shuffled by `seed`."""
         seeded = dataclasses.replace(self.config, seed=seed)
-        return training.datasets(seeded, self.paths, [], (self.embeddings, None))[0][0]
+        return loop.datasets(seeded, self.paths, [], (self.embeddings, None))[0][0]
 
     def print_embedding_cost(self):
         if self.embedding_seconds is None:
@@ -243,7 +246,7 @@ def parse_arguments(argv=None):
     )
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument(
-        "--backbone", choices=list(backbones.BACKBONES), default=backbones.DEFAULT_BACKBONE,
+        "--backbone", choices=list(backbones.BACKBONES), default=constants.DEFAULT_BACKBONE,
         help="colornet's frozen backbone (the write-up's way always runs InceptionResNetV2)",
     )
     parser.add_argument("--image-size", type=int, default=256)

@@ -27,7 +27,9 @@ import scipy.ndimage
 import skimage.color
 import skimage.transform
 
-from colornet import color, data, models
+from colornet import color
+from colornet.nets import models
+from colornet.train import augmentation
 
 INCEPTION_SIZE = 299
 
@@ -35,9 +37,9 @@ INCEPTION_SIZE = 299
 # from the constants colornet's own augmentation is built from. The shear is replayed as
 # Keras 2.2.4 computed it (degrees, vertical, about the centre); colornet/data.py, at
 # WRITE_UP_SHEAR_RANGE, says what that means and why colornet trains with another reading.
-ROTATION_DEGREES = data.ROTATION_DEGREES
-SHEAR_DEGREES = data.WRITE_UP_SHEAR_RANGE
-ZOOM_RANGE = data.ZOOM_FACTOR  # Keras 2: height and width each zoomed by [0.8, 1.2]
+ROTATION_DEGREES = augmentation.ROTATION_DEGREES
+SHEAR_DEGREES = augmentation.WRITE_UP_SHEAR_RANGE
+ZOOM_RANGE = augmentation.ZOOM_FACTOR  # Keras 2: height and width each zoomed by [0.8, 1.2]
 
 
 def image_data_generator_transform(photo, rng):

@@ -16,8 +16,11 @@ import pathlib
 import common  # first: quiets TensorFlow before Keras loads it
 from loss_comparison import baselines
 
-from colornet import corpus, evaluation, models, training
+from colornet import corpus
+from colornet.apps import evaluation
+from colornet.nets import models
 from colornet.pretrained import recipe
+from colornet.train import loop, settings
 
 VARIANTS = {
     "centre square, MSE (the write-up's)": dict(crops_per_photo=0, head="regression"),
@@ -46,10 +49,10 @@ def main():
     mean_ab = evaluation.mean_ab_of(corpus.split_paths(args.corpus, "train"))
     table = baselines(held_out, mean_ab)
     for name, variant in VARIANTS.items():
-        config = training.TrainingConfig(
+        config = settings.TrainingConfig(
             data_dir=str(train_dir), epochs=args.epochs, **COMMON, **variant
         )
-        result = training.train(config, args.runs / run_name(name), progress=False)
+        result = loop.train(config, args.runs / run_name(name), progress=False)
         model = result.load_best()
         table[name] = recipe.score_photos(model, held_out, models.working_size(model))
         print(f"{name}: trained, held-out PSNR {table[name]['psnr']:.2f} dB", flush=True)

@@ -3,9 +3,11 @@
 The network sees lightness L* and predicts the a*b* colour channels; the colour photo is the
 original lightness recombined with the predicted colour (see `colornet.color`).
 
-Submodules load on first use (PEP 562), so `import colornet` and `colornet --help` start
-without TensorFlow: `colornet.colorize`, `colornet.rgb_to_lab` and the like import what they
-need when first touched.
+The package is in layers, each a folder that imports only those before it: the core here
+(`color`, `metrics`, `constants`), then `io` (photos on disk), `nets` (the networks), `train`,
+`apps` (colorizing, video, evaluation, the web page) and `cli`. Submodules load on first use
+(PEP 562), so `import colornet` and `colornet --help` start without TensorFlow:
+`colornet.apps`, `colornet.rgb_to_lab` and the like import what they need when first touched.
 """
 
 import importlib
@@ -21,10 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "ablation", "backbones", "cli", "color", "colorize", "config", "corpus", "crops", "data",
-    "efficientnet_lite", "evaluation", "greyness", "images", "jobs", "keras_utils", "models",
-    "nets", "plotting", "precision", "prepare", "pretrained", "profiling", "real_photos",
-    "runs", "single_image", "training", "video",
+    "apps", "cli", "color", "constants", "corpus", "io", "metrics", "nets", "pretrained", "train",
 )
 _FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 

@@ -127,7 +127,7 @@ def check_path_list(paths, what="photo paths", error=ValueError):
     if isinstance(paths, (str, os.PathLike)):
         raise error(
             f"expected a list of {what}, got one path ('{paths}'); for a folder, list it first "
-            "(colornet.images.list_images)"
+            "(colornet.io.folders.list_images)"
         )
 
 

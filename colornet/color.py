@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from colornet.constants import BAND_PIXELS
+
 # The write-up scales a and b by 1/128 so that targets share tanh's range [-1, 1].
 AB_SCALE = 128.0
 # Lightness L* runs from 0 (black) to 100 (white); models take it centred on 0, in [-1, 1].
@@ -136,6 +138,26 @@ def split_lab(lab):
 def join_lab(lightness, ab):
     """Join lightness (..., 1) and ab (..., 2) into (..., 3) Lab."""
     return ops.concatenate([lightness, ab], axis=-1)
+
+
+def combine(lightness, ab):
+    """Lightness (..., H, W) and ab (..., H, W, 2) → RGB (..., H, W, 3) in [0, 1], float32.
+
+    The ab values are clipped to ±128 first, the range the models are trained on. Band by
+    band: besides the inputs, memory holds the result (12 bytes a pixel) and one band.
+    """
+    lightness = np.asarray(lightness, np.float32)
+    rgb = np.empty((*lightness.shape, 3), np.float32)
+    width = lightness.shape[-1] if lightness.ndim else 1
+    rows = lightness.reshape(-1, width)
+    rows_ab, rows_rgb = np.reshape(ab, (-1, width, 2)), rgb.reshape(-1, width, 3)
+    band = max(1, BAND_PIXELS // width)
+    for top in range(0, len(rows), band):
+        lab = np.empty((*rows[top : top + band].shape, 3), np.float32)
+        lab[..., 0] = rows[top : top + band]
+        np.clip(rows_ab[top : top + band], -AB_SCALE, AB_SCALE, out=lab[..., 1:])
+        rows_rgb[top : top + band] = lab_to_rgb(lab)
+    return rgb
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import pathlib
 import sys
 import tempfile
 
-from colornet import corpus, evaluation, plotting, pretrained
+from colornet import corpus, pretrained
+from colornet.apps import comparison, plotting
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 # One photo of each held-out scene (the second frame of a stereo pair adds nothing to see).
@@ -24,10 +25,10 @@ def main(corpus_dir, output=REPOSITORY / "docs" / "pretrained_held_out.png"):
         for scene in scenes:
             paths.append(pathlib.Path(folder) / f"{scene}{one_per_scene[scene].suffix}")
             paths[-1].symlink_to(one_per_scene[scene].resolve())
-        comparison = evaluation.held_out_comparison(pretrained.load(), paths)
-    print(comparison.table)
-    comparison.figure.set_size_inches(7.5, 2.0 * len(paths))  # a small file for the README
-    plotting.save_figure(comparison.figure, output)
+        shown = comparison.held_out_comparison(pretrained.load(), paths)
+    print(shown.table)
+    shown.figure.set_size_inches(7.5, 2.0 * len(paths))  # a small file for the README
+    plotting.save_figure(shown.figure, output)
     print(f"wrote {output}")
 
 

@@ -11,7 +11,8 @@ import tempfile
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from colornet import images, web
+from colornet.apps import web, web_work
+from colornet.io import decode, save
 
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
@@ -24,11 +25,11 @@ def main(output=REPOSITORY / "docs" / "serve.png"):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    page = web.app([web.demo_model()])
+    page = web.app([web_work.demo_model()])
     page.launch(**web.launch_options("127.0.0.1", port), prevent_thread_lock=True)
     with tempfile.TemporaryDirectory() as folder:
         grey = pathlib.Path(folder) / "astronaut_grey.png"
-        images.save_image(grey, images.load_grey_rgb(PORTRAIT))
+        save.save_image(grey, decode.load_grey_rgb(PORTRAIT))
         driver = chromium(pathlib.Path(folder) / "profile", window_size="1400,1000",
                           extra_flags=("--hide-scrollbars",))
         try:

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from colornet import distributed
+from colornet.train import distributed
 
 cluster = distributed.cluster_from()
 if cluster is not None:
@@ -20,7 +20,7 @@ if cluster is not None:
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from colornet import training  # noqa: E402
+from colornet.train import loop, settings  # noqa: E402
 
 
 class KillAt(keras.callbacks.Callback):
@@ -53,7 +53,7 @@ if spec.get("weights"):
     callbacks.append(SaveWeights(spec["weights"].format(process=distributed.process_index())))
 if spec.get("kill_at") and distributed.process_index() == spec.get("kill_process", 1):
     callbacks.append(KillAt(*spec["kill_at"]))
-result = training.train(
-    training.TrainingConfig(**spec["config"]), spec["run"], progress=False, callbacks=callbacks
+result = loop.train(
+    settings.TrainingConfig(**spec["config"]), spec["run"], progress=False, callbacks=callbacks
 )
 print(json.dumps({"process": distributed.process_index(), **result.history}))

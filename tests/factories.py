@@ -8,7 +8,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, colorize, evaluation, images, runs, training
+from colornet import color, metrics
+from colornet.apps import colorize
+from colornet.io import decode, geometry, save
+from colornet.train import losses, runs
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
 BASE_COLOUR = (0.3, -0.2)
@@ -37,7 +40,7 @@ def colour_photo(seed, height, width):
     """float32 (height, width, 3) in [0, 1]: a smooth field of random colours. `seed` is an
     int or a numpy Generator."""
     coarse = np.random.default_rng(seed).random((4, 4, 3)).astype(np.float32)
-    return images.resize_and_crop(coarse, (height, width))
+    return geometry.resize_and_crop(coarse, (height, width))
 
 
 def grey_of(rgb):
@@ -90,7 +93,7 @@ def write_photos(folder, count, seed=0):
     """`count` content-coloured PNGs 000.png, 001.png, ... in `folder`; returns the folder."""
     rng = np.random.default_rng(seed)
     for index in range(count):
-        images.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
+        save.save_image(pathlib.Path(folder) / f"{index:03d}.png", content_coloured_photo(rng))
     return pathlib.Path(folder)
 
 
@@ -117,28 +120,28 @@ def write_lightness_photos(folder, count, seed=0):
     rng = np.random.default_rng(seed)
     for index in range(count):
         photo = lightness_coloured_photo(rng)
-        images.save_image(pathlib.Path(folder) / f"{index:03d}.png", photo)
+        save.save_image(pathlib.Path(folder) / f"{index:03d}.png", photo)
     return pathlib.Path(folder)
 
 
 def mean_colour_loss(run_dir):
-    """The training loss (`training.ab_loss`) of the best constant colour on a run's
+    """The training loss (`losses.ab_loss`) of the best constant colour on a run's
     validation photos at its image size: what a run that learned only the mean colour would
     score."""
     run = runs.RunFolder(run_dir)
     _, paths = run.split()
     size = run.load_config().image_size
-    rgb = np.stack([images.resize_and_crop(images.load_rgb(path), size) for path in paths])
+    rgb = np.stack([geometry.resize_and_crop(decode.load_rgb(path), size) for path in paths])
     ab = color.ab_to_target(color.rgb_to_lab(rgb)[..., 1:])
     mean = np.broadcast_to(ab.mean(axis=(0, 1, 2)), ab.shape).astype(np.float32)
-    return float(np.mean(training.ab_loss(rgb, mean)))
+    return float(np.mean(losses.ab_loss(rgb, mean)))
 
 
 def gains_over_grey(colorizer, photos):
     """PSNR of each colorized photo minus that of its grey version (a = b = 0), in dB."""
     return [
-        evaluation.psnr(photo, colorize.colorize(colorizer, photo))
-        - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        metrics.psnr(photo, colorize.colorize(colorizer, photo))
+        - metrics.psnr(photo, metrics.grey_baseline(photo))
         for photo in photos
     ]
 

@@ -1,13 +1,13 @@
 """The fusion uses what the classifier knows: trained with the real EfficientNet-Lite0
 embedding, the final version colours held-out crops far better than the same model fed a
 constant embedding, on crops whose colour follows from which photo they come from
-(`colornet.ablation` says how the data is made).
+(`colornet.apps.ablation` says how the data is made).
 """
 
 import numpy as np
 import pytest
 
-from colornet import ablation
+from colornet.apps import ablation
 
 
 def test_tinted_crops_take_their_lightness_from_the_photo_and_their_colour_from_the_class():

@@ -23,7 +23,8 @@ import skimage.color
 import skimage.transform
 from PIL import Image
 
-from colornet import backbones, color
+from colornet import color, constants
+from colornet.nets import backbones, weight_files
 
 FAST_BACKBONE = "mobilenet_v3_small"
 # Backbones whose Keras model rescales 0-255 itself, so their preprocess_input passes through.
@@ -90,7 +91,7 @@ def test_unknown_backbone_name_raises_value_error_listing_the_known_names():
 
 
 def test_default_backbone_is_the_write_ups_inception_resnet_v2():
-    default = backbones.get_backbone(backbones.DEFAULT_BACKBONE)
+    default = backbones.get_backbone(constants.DEFAULT_BACKBONE)
     assert default.name == "inception_resnet_v2"
     assert default.application is keras.applications.InceptionResNetV2
     assert default.preprocess_input is keras.applications.inception_resnet_v2.preprocess_input
@@ -301,7 +302,7 @@ def test_missing_imagenet_weights_offline_fail_at_once_naming_the_file_and_folde
         "inception_resnet_v2",
         dataclasses.replace(inception, application=must_not_build),
     )
-    with pytest.raises(backbones.WeightsError) as raised:
+    with pytest.raises(weight_files.WeightsError) as raised:
         backbones.build_backbone("inception_resnet_v2", weights="imagenet")
     message = str(raised.value)
     assert "\n" not in message
@@ -336,7 +337,9 @@ def test_failed_download_after_a_successful_probe_is_a_weights_error(monkeypatch
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda *args, **kwargs: Reachable())
     monkeypatch.setattr(keras.utils, "get_file", fetch_fails)
-    with pytest.raises(backbones.WeightsError, match="403 Forbidden.*weights_mobilenet_v3_small"):
+    with pytest.raises(
+        weight_files.WeightsError, match="403 Forbidden.*weights_mobilenet_v3_small"
+    ):
         backbones.build_backbone(FAST_BACKBONE, weights="imagenet")
 
 
@@ -373,7 +376,7 @@ def test_weights_saved_from_the_same_architecture_load_and_give_identical_output
 
 def test_nonexistent_weights_path_raises_weights_error_naming_it(tmp_path):
     missing = tmp_path / "nowhere" / "weights.h5"
-    with pytest.raises(backbones.WeightsError, match="does not exist") as raised:
+    with pytest.raises(weight_files.WeightsError, match="does not exist") as raised:
         backbones.build_backbone(FAST_BACKBONE, weights=missing)
     assert str(missing) in str(raised.value)
     assert "pass weights='imagenet', None, or the path of a .h5" in str(raised.value)
@@ -383,7 +386,7 @@ def test_nonexistent_weights_path_raises_weights_error_naming_it(tmp_path):
 def test_garbage_weights_file_raises_one_line_weights_error(tmp_path, file_name, rng):
     path = tmp_path / file_name
     path.write_bytes(rng.bytes(4096))
-    with pytest.raises(backbones.WeightsError, match="is not valid MobileNetV3Small weights"):
+    with pytest.raises(weight_files.WeightsError, match="is not valid MobileNetV3Small weights"):
         backbones.build_backbone(FAST_BACKBONE, weights=path)
 
 
@@ -392,7 +395,7 @@ def test_weights_of_another_architecture_raise_one_weights_error_and_no_warning_
     backbones.build_backbone("mobilenet_v3_large", weights=None).save_weights(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(backbones.WeightsError) as raised:
+        with pytest.raises(weight_files.WeightsError) as raised:
             backbones.build_backbone(FAST_BACKBONE, weights=path)
     message = str(raised.value)
     assert str(path) in message and "not valid MobileNetV3Small weights" in message

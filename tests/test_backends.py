@@ -42,15 +42,17 @@ def run_on(backend, script, **values):
 
 TRAIN_RESUME_EVALUATE_COLORIZE = """
     import keras, numpy as np
-    from colornet import colorize, evaluation, images, training
-    config = training.TrainingConfig(**VALUES["config"], epochs=1)
-    first = training.train(config, VALUES["run"], progress=False)
-    config = training.TrainingConfig(**VALUES["config"], epochs=2)
-    resumed = training.train(config, VALUES["run"], progress=False)
+    from colornet import colorize, evaluation
+    from colornet.io import decode
+    from colornet.train import loop, settings
+    config = settings.TrainingConfig(**VALUES["config"], epochs=1)
+    first = loop.train(config, VALUES["run"], progress=False)
+    config = settings.TrainingConfig(**VALUES["config"], epochs=2)
+    resumed = loop.train(config, VALUES["run"], progress=False)
     model = colorize.load_model(VALUES["run"], precision="float32")
     report = evaluation.evaluate_folder(model, VALUES["test"], VALUES["evaluation"], progress=False,
                                         mean_ab=(0.0, 0.0))
-    photo = images.load_rgb(VALUES["photo"])
+    photo = decode.load_rgb(VALUES["photo"])
     np.save(VALUES["colorized"], colorize.colorize(model, photo))
     print(json.dumps({"backend": keras.backend.backend(), "first": first.history["loss"],
                       "resumed": resumed.history["loss"]}))
@@ -58,9 +60,10 @@ TRAIN_RESUME_EVALUATE_COLORIZE = """
 
 COLORIZE = """
     import keras, numpy as np
-    from colornet import colorize, images
+    from colornet import colorize
+    from colornet.io import decode
     model = colorize.load_model(VALUES["model"], precision="float32")
-    colorized = colorize.colorize(model, images.load_rgb(VALUES["photo"]))
+    colorized = colorize.colorize(model, decode.load_rgb(VALUES["photo"]))
     np.save(VALUES["colorized"], colorized)
     print(json.dumps({"backend": keras.backend.backend()}))
 """

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colornet import cli, cli_support, images
+from colornet import cli
+from colornet.cli import photo_commands, support, training_commands
+from colornet.io import decode, save
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
 
@@ -26,7 +28,7 @@ def run_cli(*arguments):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    images.save_image(path, blobs_photo(64))
+    save.save_image(path, blobs_photo(64))
     return path
 
 
@@ -55,7 +57,7 @@ def test_single_writes_the_colorized_photo_figure_and_model_and_prints_scores(tm
                      "--save-model", model_path, "--quiet")
     assert result.returncode == 0, result.stderr
     assert "PSNR" in result.stdout and "grey baseline" in result.stdout
-    assert images.load_rgb(output).shape == (64, 64, 3)
+    assert decode.load_rgb(output).shape == (64, 64, 3)
     assert Image.open(tmp_path / "out" / "colorized_comparison.png").size[0] > 600
     assert model_path.stat().st_size > 0
     assert photo_path.read_bytes() == before
@@ -114,19 +116,19 @@ NATIVE_ERROR = "E0000 00:00:1796588913.9   10305 mkl_util.h:99] a kernel's own e
 
 
 def test_tensorflows_start_up_notices_are_held_back_and_its_errors_shown(capfd):
-    with cli_support.native_notices_hidden():
+    with support.native_notices_hidden():
         os.write(2, (START_UP_NOTICES + NATIVE_ERROR + START_UP_NOTICES).encode())
     assert capfd.readouterr().err == NATIVE_ERROR
 
 
 def test_verbose_holds_back_nothing(capfd):
-    with cli_support.native_notices_hidden(verbose=True):
+    with support.native_notices_hidden(verbose=True):
         os.write(2, START_UP_NOTICES.encode())
     assert capfd.readouterr().err == START_UP_NOTICES
 
 
 def test_a_failed_import_shows_the_notices_it_printed(capfd):
-    with pytest.raises(ImportError), cli_support.native_notices_hidden():
+    with pytest.raises(ImportError), support.native_notices_hidden():
         os.write(2, START_UP_NOTICES.encode())
         raise ImportError("libtensorflow_framework.so.2: cannot open shared object file")
     assert capfd.readouterr().err == START_UP_NOTICES
@@ -164,7 +166,7 @@ def _write(path, content):
 
 
 def _save(path, rgb):
-    images.save_image(path, rgb)
+    save.save_image(path, rgb)
     return path
 
 
@@ -238,7 +240,7 @@ def test_train_help_explains_every_option(capsys):
 def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -262,13 +264,13 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     assert err.splitlines() == [
         f"colornet colorize: warning: skipped 1 non-image file(s) in '{tmp_path / 'in'}': notes.txt"
     ]
-    assert images.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
+    assert decode.load_rgb(tmp_path / "out" / "good.png").shape == (32, 32, 3)
 
 
 def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_model(
     tmp_path, capsys, monkeypatch
 ):
-    from colornet import colorize
+    from colornet.apps import colorize
 
     def no_loading(*args, **kwargs):
         raise AssertionError("loaded the model before checking the output folder")
@@ -287,7 +289,7 @@ def test_colorize_refuses_an_output_folder_that_is_a_file_before_loading_the_mod
 def test_colorize_of_a_pattern_inside_its_output_folder_fails_with_the_reason(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -305,7 +307,7 @@ def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -324,7 +326,7 @@ def test_colorize_again_skips_complete_photos_says_so_and_overwrite_redoes_them(
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -355,7 +357,7 @@ def test_colorize_with_a_wrong_model_file_is_one_line(tmp_path, capsys):
 def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -370,7 +372,7 @@ def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
 def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -392,7 +394,7 @@ def test_evaluate_skips_unreadable_photos_names_them_and_exits_1_as_colorize_doe
 ):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -464,7 +466,8 @@ def test_train_image_size_must_be_a_multiple_of_8_on_the_command_line(capsys):
 def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
     import keras
 
-    from colornet import colorize, models
+    from colornet.apps import colorize
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     model = models.single_image_net()
@@ -497,20 +500,20 @@ def test_version_prints_the_package_version(capsys):
 def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
     alpha = np.ones((32, 32))
     alpha[:, :8], alpha[:, 8:16] = 0.0, 0.5
-    images.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
+    save.save_image(tmp_path / "logo.png", blobs_photo(32), alpha=alpha)
     status = cli.main(["single", str(tmp_path / "logo.png"), "-o", str(tmp_path / "out.png"),
                        "--steps", "2", "--size", "32", "--quiet"])
     assert status == 0, capsys.readouterr().err
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "RGBA"
-    _, kept = images.load_rgb_and_alpha(tmp_path / "out.png")
+    _, kept = decode.load_rgb_and_alpha(tmp_path / "out.png")
     np.testing.assert_allclose(kept, alpha, atol=1 / 255)
 
 
 def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -588,7 +591,7 @@ def test_classify_offline_names_its_own_options_not_trains(tmp_path, capsys, mon
 def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, capsys):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
@@ -632,7 +635,7 @@ def test_an_output_that_cannot_be_written_is_named_not_its_temporary(tmp_path, c
 )
 def test_single_checks_its_outputs_before_training(tmp_path, photo_path, capsys, monkeypatch,
                                                     output, message):
-    from colornet import single_image
+    from colornet.apps import single_image
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking the output")
@@ -682,7 +685,7 @@ def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys
         bar.update(3)
         raise ValueError("it broke")
 
-    monkeypatch.setattr(cli, "_run_lab", failing_run)
+    monkeypatch.setattr(photo_commands, "_run_lab", failing_run)
     assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
     error = capsys.readouterr().err
     assert (
@@ -694,7 +697,7 @@ def test_an_error_after_a_progress_bar_starts_a_line_of_its_own(tmp_path, capsys
 
 def _fake_run(folder, epochs, rows):
     """A run folder with a checkpoint after `epochs` and a log of (loss, val_loss) rows."""
-    from colornet.runs import RunFolder
+    from colornet.train.runs import RunFolder
 
     run = RunFolder(folder)
     run.checkpoint_path.parent.mkdir(parents=True)
@@ -709,7 +712,7 @@ def _fake_run(folder, epochs, rows):
 
 def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_path):
     run = _fake_run(tmp_path / "run", 3, [(0.9, 0.8), (0.5, 0.3), (0.4, 0.6)])
-    assert cli._best_epoch(run) == (2, "validation loss", 0.3)
+    assert training_commands._best_epoch(run) == (2, "validation loss", 0.3)
 
 
 def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):
@@ -744,24 +747,24 @@ def test_a_kernel_the_backend_refuses_is_one_line_naming_it_and_the_precision(
     def refused(args):
         raise tf.errors.AbortedError(None, None, message)
 
-    monkeypatch.setattr(cli, "_run_lab", refused)
+    monkeypatch.setattr(photo_commands, "_run_lab", refused)
     assert cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")]) == 1
     assert capsys.readouterr().err == (
         "colornet lab: error: the backend could not run the model (AbortedError: Operation "
         "received an exception:Status: 3, message: could not create a primitive descriptor for "
         "the convolution forward propagation primitive.)\n"
     )
-    assert cli_support.backend_error_line(
+    assert support.backend_error_line(
         tf.errors.AbortedError(None, None, message), "float16"
     ).endswith("; float16 may not be available here: try --precision float32")
-    assert cli_support.backend_error_line(ZeroDivisionError("a bug")) is None  # a traceback
+    assert support.backend_error_line(ZeroDivisionError("a bug")) is None  # a traceback
 
 
 def test_a_bug_that_is_not_the_backends_still_shows_its_traceback(tmp_path, monkeypatch):
     def buggy(args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli, "_run_lab", buggy)
+    monkeypatch.setattr(photo_commands, "_run_lab", buggy)
     with pytest.raises(ZeroDivisionError):
         cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
 

@@ -7,12 +7,15 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, jobs, models
+from colornet import color
+from colornet.apps import colorize, jobs
+from colornet.io import decode, geometry, modes, save
+from colornet.nets import models
 from tests.factories import constant_model
 
 
 def test_mirror_padding_reaches_a_multiple_of_8_and_remembers_the_size():
-    padded, size = images.pad_to_multiple(np.arange(15.0).reshape(3, 5))
+    padded, size = geometry.pad_to_multiple(np.arange(15.0).reshape(3, 5))
     assert padded.shape == (8, 8) and size == (3, 5)
     np.testing.assert_array_equal(padded[:3, :5], np.arange(15.0).reshape(3, 5))
 
@@ -55,15 +58,15 @@ def test_colorize_keeps_full_resolution_lightness_when_working_smaller():
 def test_resizing_ab_is_smooth_not_blocky():
     ab = np.zeros((2, 2, 2), np.float32)
     ab[:, 1] = 100.0
-    resized = images.resize_channels(ab, (2, 8))
+    resized = geometry.resize_channels(ab, (2, 8))
     row = resized[0, :, 0]
     assert len(np.unique(np.round(row, 3))) > 2  # in-between values: interpolated
     assert np.all(np.diff(row) >= 0)
 
 
 def test_predicted_ab_is_clipped_before_conversion():
-    rgb = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
-    clipped = colorize.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0))
+    rgb = color.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 500.0))
+    clipped = color.combine(np.full((2, 2), 50.0), np.full((2, 2, 2), 128.0))
     np.testing.assert_allclose(rgb, clipped)
 
 
@@ -93,7 +96,7 @@ def seeded_version_1(seed=3):
 def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
     model = seeded_version_1()
     lightness = np.random.default_rng(0).uniform(0, 100, (200, 300)).astype(np.float32)
-    lightness = images.resize_channels(images.resize_channels(lightness, (25, 38)), (200, 300))
+    lightness = geometry.resize_channels(geometry.resize_channels(lightness, (25, 38)), (200, 300))
     whole = colorize.predict_ab_tiled(model, lightness, tile=400, overlap=0)  # one tile
     tiled = colorize.predict_ab_tiled(model, lightness, tile=96, overlap=40)
     assert tiled.shape == (200, 300, 2)
@@ -142,13 +145,13 @@ def test_colorize_takes_one_array_a_batch_a_grey_image_or_a_path(tmp_path):
     assert len(colorize.colorize(model, np.stack([rgb, rgb]))) == 2
     grey = (rgb.mean(-1) * 255).astype(np.uint8)
     assert colorize.colorize(model, grey).shape == (20, 30, 3)
-    path = images.save_image(tmp_path / "photo.png", rgb)
+    path = save.save_image(tmp_path / "photo.png", rgb)
     np.testing.assert_allclose(colorize.colorize(model, path), one, atol=0.01)
 
 
 def write_photo(path, rgb=None, alpha=None):
     rgb = np.random.default_rng(len(str(path))).random((24, 40, 3)) if rgb is None else rgb
-    images.save_image(path, rgb, alpha=alpha)
+    save.save_image(path, rgb, alpha=alpha)
     return path
 
 
@@ -166,8 +169,8 @@ def test_colorize_files_keeps_names_sizes_folders_and_transparency(tmp_path):
     assert not report.failed
     written = sorted(str(path.relative_to(tmp_path / "out")) for path in report.written)
     assert written == ["a.png", "logo.png", "single.jpg", "trip/b.jpg"]
-    assert images.load_rgb(tmp_path / "out" / "trip" / "b.jpg").shape == (24, 40, 3)
-    _, kept_alpha = images.load_rgb_and_alpha(tmp_path / "out" / "logo.png")
+    assert decode.load_rgb(tmp_path / "out" / "trip" / "b.jpg").shape == (24, 40, 3)
+    _, kept_alpha = decode.load_rgb_and_alpha(tmp_path / "out" / "logo.png")
     np.testing.assert_allclose(kept_alpha, alpha, atol=1 / 255)
 
 
@@ -179,21 +182,21 @@ def test_semi_transparent_pixels_keep_their_own_lightness(tmp_path):
     for image_format in ("png", "jpg"):
         jobs.colorize_files(constant_model(), [tmp_path / "in"], tmp_path / image_format,
                                 image_format=image_format, progress=False)
-    written, written_alpha = images.load_rgb_and_alpha(
+    written, written_alpha = decode.load_rgb_and_alpha(
         tmp_path / "png" / "logo.png", composite=False,
     )
     lightness = color.rgb_to_lightness(written)
-    own_rgb = images.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0]
+    own_rgb = decode.load_rgb_and_alpha(tmp_path / "in" / "logo.png", composite=False)[0]
     own = color.rgb_to_lightness(own_rgb)
     np.testing.assert_allclose(lightness, own, atol=0.5)  # the band is not lightened
     np.testing.assert_allclose(written_alpha, alpha, atol=1 / 255)
     # What a viewer shows on white is the input as shown on white, alpha applied once (within
     # 1 L*: mixing a colour with white in sRGB moves its lightness a little from a grey's).
-    on_white = color.rgb_to_lightness(images.composite_on_white(written, written_alpha))
-    input_on_white = color.rgb_to_lightness(images.load_rgb(tmp_path / "in" / "logo.png"))
+    on_white = color.rgb_to_lightness(modes.composite_on_white(written, written_alpha))
+    input_on_white = color.rgb_to_lightness(decode.load_rgb(tmp_path / "in" / "logo.png"))
     np.testing.assert_allclose(on_white, input_on_white, atol=1.0)
     # A JPEG has no alpha: the photo as on white, once.
-    jpeg = color.rgb_to_lightness(images.load_rgb(tmp_path / "jpg" / "logo.jpg"))
+    jpeg = color.rgb_to_lightness(decode.load_rgb(tmp_path / "jpg" / "logo.jpg"))
     np.testing.assert_allclose(jpeg, on_white, atol=1.5)
 
 
@@ -228,7 +231,7 @@ def _times(folder):
 
 def _change(photo, seed):
     """Another photo under the same name, with a time of its own however coarse the clock."""
-    images.save_image(photo, np.random.default_rng(seed).random((16, 48, 3)))
+    save.save_image(photo, np.random.default_rng(seed).random((16, 48, 3)))
     later = photo.stat().st_mtime_ns + 10**9
     os.utime(photo, ns=(later, later))
 
@@ -252,7 +255,7 @@ def test_a_rerun_skips_what_an_earlier_run_completed_and_redoes_a_changed_photo(
     third = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
                                 skip_complete=True)
     assert [path.name for path in third.written] == ["b.png"]
-    assert images.load_rgb(out / "b.png").shape == (16, 48, 3)
+    assert decode.load_rgb(out / "b.png").shape == (16, 48, 3)
     assert {name: time for name, time in _times(out).items() if name != "b.png"} == {
         name: time for name, time in written.items() if name != "b.png"
     }
@@ -269,11 +272,11 @@ def test_presence_alone_is_not_completeness(tmp_path):
     first, second = record.read_text().splitlines()
     record.write_text(first + "\n" + second[: len(second) // 2])
     # An output of the same name that the record does not describe: a.png replaced by hand.
-    images.save_image(out / "a.png", np.zeros((4, 4, 3)))
+    save.save_image(out / "a.png", np.zeros((4, 4, 3)))
     report = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
                                  skip_complete=True)
     assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
-    assert images.load_rgb(out / "a.png").shape == (24, 40, 3)
+    assert decode.load_rgb(out / "a.png").shape == (24, 40, 3)
     again = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
                                 skip_complete=True)
     assert again.written == [] and len(again.skipped) == 2
@@ -334,7 +337,7 @@ def test_distinct_photos_with_equal_names_never_overwrite_each_other(tmp_path):
 def test_outputs_that_would_change_suffix_into_one_name_stay_apart(tmp_path):
     folder = tmp_path / "in"
     write_photo(folder / "scan.png")
-    images.save_image(folder / "scan.jpg", np.zeros((8, 8, 3)))
+    save.save_image(folder / "scan.jpg", np.zeros((8, 8, 3)))
     (folder / "scan.tif").write_bytes((folder / "scan.png").read_bytes())  # a PNG named .tif
     names = [str(name) for _, name in jobs.expand_inputs([folder])]
     assert names == ["scan.jpg", "scan-2.png", "scan-3.tif"]

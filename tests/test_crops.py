@@ -1,4 +1,4 @@
-"""Random crops of few photos (colornet.crops): shapes and ranges, the Lab targets against
+"""Random crops of few photos (colornet.train.crops): shapes and ranges, the Lab targets against
 scikit-image, determinism by (seed, epoch, batch), photos of every size, bad arguments."""
 
 import numpy as np
@@ -6,7 +6,9 @@ import PIL.Image
 import pytest
 import skimage.color
 
-from colornet import _util, crops, images
+from colornet import _util
+from colornet.io import decode, save
+from colornet.train import crops
 from tests.factories import colour_photo
 
 
@@ -185,7 +187,7 @@ def test_load_photos_shrinks_the_shorter_side_to_max_side_and_keeps_small_ones(t
     paths = []
     for name, (height, width) in sizes.items():
         paths.append(tmp_path / name)
-        images.save_image(paths[-1], colour_photo(len(paths), height, width))
+        save.save_image(paths[-1], colour_photo(len(paths), height, width))
 
     large, wide, small = crops.load_photos(paths, max_side=64, progress=False)
 
@@ -203,5 +205,5 @@ def test_load_photos_shrinks_the_shorter_side_to_max_side_and_keeps_small_ones(t
 def test_load_photos_names_an_unreadable_file(tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a photo")
-    with pytest.raises(images.ImageError, match="broken.jpg"):
+    with pytest.raises(decode.ImageError, match="broken.jpg"):
         crops.load_photos([broken], progress=False)

@@ -1,4 +1,5 @@
-"""Tests for colornet.data: colourfulness, scanning, splitting, streaming, augmentation, prepare.
+"""Tests for the training data (colornet.train.data): colourfulness, scanning, splitting, streaming,
+augmentation, prepare.
 
 Every photo is generated inside the test's tmp_path: smooth random colour fields (many hues,
 like a photo), their grey versions, toned versions, and broken files.
@@ -18,7 +19,10 @@ import pytest
 import skimage.color
 import tensorflow as tf
 
-from colornet import color, data, greyness, images, prepare
+from colornet import color
+from colornet.apps import prepare
+from colornet.io import decode, folders, geometry, greyness, save
+from colornet.train import augmentation, data
 from tests.factories import colour_photo, grey_of
 
 # ---------------------------------------------------------------------------------------------
@@ -27,7 +31,7 @@ from tests.factories import colour_photo, grey_of
 
 def write_truncated_jpeg(path, rng):
     """A JPEG whose header is fine but whose data stops halfway: readable by name only."""
-    images.save_image(path, colour_photo(rng, 64, 64))
+    save.save_image(path, colour_photo(rng, 64, 64))
     content = path.read_bytes()
     path.write_bytes(content[: len(content) // 2])
     return path
@@ -89,9 +93,9 @@ def test_two_hues_of_different_lightness_are_colourful():
 
 def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp_path, rng):
     colour = [
-        images.save_image(tmp_path / "a_colour.png", colour_photo(rng, 40, 60)),
-        images.save_image(tmp_path / "b_colour.jpg", colour_photo(rng, 700, 500)),
-        images.save_image(tmp_path / "trip" / "c_colour.jpg", colour_photo(rng, 50, 50)),
+        save.save_image(tmp_path / "a_colour.png", colour_photo(rng, 40, 60)),
+        save.save_image(tmp_path / "b_colour.jpg", colour_photo(rng, 700, 500)),
+        save.save_image(tmp_path / "trip" / "c_colour.jpg", colour_photo(rng, 50, 50)),
     ]
     # CMYK JPEGs go through Pillow's conversion; they must still count as colour.
     cmyk = tmp_path / "d_cmyk.jpg"
@@ -99,15 +103,15 @@ def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp
         "CMYK"
     ).save(cmyk)
     grey = [
-        images.save_image(tmp_path / "e_grey.png", grey_of(colour_photo(rng, 40, 40))),
-        images.save_image(tmp_path / "f_grey.jpg", grey_of(colour_photo(rng, 300, 200))[..., 0]),
+        save.save_image(tmp_path / "e_grey.png", grey_of(colour_photo(rng, 40, 40))),
+        save.save_image(tmp_path / "f_grey.jpg", grey_of(colour_photo(rng, 300, 200))[..., 0]),
     ]
     broken = write_truncated_jpeg(tmp_path / "g_broken.jpg", rng)
     (tmp_path / "notes.txt").write_text("not a photo")
     (tmp_path / "fake.jpg").write_bytes(rng.bytes(500))
 
     with pytest.warns(UserWarning, match="notes.txt") as caught:
-        scan = data.scan_folder(tmp_path, progress=False)
+        scan = greyness.scan_folder(tmp_path, progress=False)
 
     assert any("fake.jpg" in str(warning.message) for warning in caught)
     assert scan.colour == sorted(colour + [cmyk])
@@ -121,15 +125,15 @@ def test_scan_folder_sorts_colour_grey_and_unreadable_and_summary_names_them(tmp
 
 def test_scan_folder_of_only_grey_photos_raises_value_error(tmp_path, rng):
     for index in range(2):
-        images.save_image(tmp_path / f"grey_{index}.png", grey_of(colour_photo(rng, 30, 30)))
+        save.save_image(tmp_path / f"grey_{index}.png", grey_of(colour_photo(rng, 30, 30)))
 
     with pytest.raises(ValueError, match="no colour photos to learn from.*2 grey"):
-        data.scan_folder(tmp_path, progress=False)
+        greyness.scan_folder(tmp_path, progress=False)
 
 
 def test_scan_folder_of_an_empty_folder_raises_image_error(tmp_path):
-    with pytest.raises(images.ImageError, match="no images found"):
-        data.scan_folder(tmp_path, progress=False)
+    with pytest.raises(decode.ImageError, match="no images found"):
+        greyness.scan_folder(tmp_path, progress=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,12 +207,12 @@ def mixed_folder(tmp_path, rng):
     for index in range(40):
         height, width = rng.integers(20, 90, size=2)
         suffix = ".png" if index % 2 else ".jpg"
-        images.save_image(tmp_path / f"photo_{index:02d}{suffix}", colour_photo(rng, height, width))
+        save.save_image(tmp_path / f"photo_{index:02d}{suffix}", colour_photo(rng, height, width))
     return tmp_path
 
 
 def test_image_dataset_yields_square_float32_batches_in_0_1_from_mixed_sizes(mixed_folder):
-    paths = images.list_images(mixed_folder)
+    paths = folders.list_images(mixed_folder)
     dataset = data.image_dataset(paths, image_size=32, batch_size=8, augment=True, seed=1)
 
     batches = [batch.numpy() for batch in dataset.take(3)]
@@ -224,13 +228,13 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
     mixed_folder, monkeypatch
 ):
     loaded = []
-    real_load_rgb = images.load_rgb
+    real_load_rgb = decode.load_rgb
 
     def counting_load_rgb(path, **kwargs):
         loaded.append(path)
         return real_load_rgb(path, **kwargs)
 
-    monkeypatch.setattr(images, "load_rgb", counting_load_rgb)
+    monkeypatch.setattr(decode, "load_rgb", counting_load_rgb)
     opened = []
     real_open = PIL.Image.open
 
@@ -248,7 +252,7 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
     # of decoded photos cannot depend on timing) in a fixed order: the first batch is exactly
     # the first 4 files, and each must have been decoded, whatever tf.data's threads decoded
     # ahead of it meanwhile.
-    originals = images.list_images(mixed_folder)
+    originals = folders.list_images(mixed_folder)
     (mixed_folder / "links").mkdir()
     paths = []
     for copy in range(5):
@@ -266,10 +270,10 @@ def test_image_dataset_building_decodes_nothing_and_iterating_decodes_lazily(
 def test_image_dataset_without_augment_or_shuffle_gives_the_exact_photos_in_order(tmp_path, rng):
     shapes = [(24, 24), (30, 50), (61, 23), (24, 40), (100, 100)]
     paths = [
-        images.save_image(tmp_path / f"{index}.png", colour_photo(rng, *shape))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, *shape))
         for index, shape in enumerate(shapes)
     ]
-    expected = np.stack([images.resize_and_crop(images.load_rgb(path), 24) for path in paths])
+    expected = np.stack([geometry.resize_and_crop(decode.load_rgb(path), 24) for path in paths])
 
     dataset = data.image_dataset(paths, 24, batch_size=2, augment=False, shuffle=False)
     batches = [batch.numpy() for batch in dataset]
@@ -280,7 +284,7 @@ def test_image_dataset_without_augment_or_shuffle_gives_the_exact_photos_in_orde
 
 def test_image_dataset_shuffle_is_seeded_and_keeps_every_photo(tmp_path, rng):
     paths = [
-        images.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 20, np.float32))
+        save.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 20, np.float32))
         for index in range(20)
     ]
 
@@ -295,7 +299,7 @@ def test_image_dataset_shuffle_is_seeded_and_keeps_every_photo(tmp_path, rng):
 
 def test_image_dataset_skips_a_broken_photo_with_one_warning_naming_it(tmp_path, rng):
     good = [
-        images.save_image(tmp_path / f"{index}.png", colour_photo(rng, 20, 20))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, 20, 20))
         for index in range(5)
     ]
     broken = write_truncated_jpeg(tmp_path / "broken.jpg", rng)
@@ -310,7 +314,7 @@ def test_image_dataset_skips_a_broken_photo_with_one_warning_naming_it(tmp_path,
         for _ in three_epochs.take(3):
             pass
 
-    expected = np.stack([images.resize_and_crop(images.load_rgb(path), 20) for path in good])
+    expected = np.stack([geometry.resize_and_crop(decode.load_rgb(path), 20) for path in good])
     np.testing.assert_array_equal(photos, expected)
     messages = [str(warning.message) for warning in caught]
     assert sum("broken.jpg" in message for message in messages) == 2  # once per dataset
@@ -330,7 +334,7 @@ def test_image_dataset_of_only_broken_photos_stops_with_an_error_instead_of_loop
 
 
 def test_image_dataset_augments_each_batch_differently(tmp_path, rng):
-    path = images.save_image(tmp_path / "photo.png", colour_photo(rng, 32, 32))
+    path = save.save_image(tmp_path / "photo.png", colour_photo(rng, 32, 32))
     dataset = data.image_dataset([path] * 8, 32, batch_size=4, augment=True, shuffle=False)
 
     first, second = [batch.numpy() for batch in dataset]
@@ -370,7 +374,7 @@ def first_passes(dataset, passes):
 
 
 def test_random_crops_are_new_each_pass_repeat_with_the_seed_and_come_from_the_photo(tmp_path):
-    path = images.save_image(tmp_path / "quadrants.png", quadrant_photo())
+    path = save.save_image(tmp_path / "quadrants.png", quadrant_photo())
     views = [path] * 8  # eight crops of one photo per pass
 
     def dataset(seed):
@@ -395,7 +399,7 @@ def test_random_crops_are_new_each_pass_repeat_with_the_seed_and_come_from_the_p
 def test_fixed_crop_keys_give_the_same_crop_every_pass_and_centre_square_as_without_crops(
     tmp_path,
 ):
-    path = images.save_image(tmp_path / "quadrants.png", quadrant_photo())
+    path = save.save_image(tmp_path / "quadrants.png", quadrant_photo())
     keys = np.array([0, 1, 2, data.CENTRE_SQUARE])
     dataset = data.image_dataset(
         [path] * 4, 32, batch_size=4, augment=False, shuffle=False, repeat=True, crops=keys
@@ -428,7 +432,7 @@ def test_steps_per_epoch_rounds_up_and_is_0_for_no_photos():
 
 def test_repeated_image_dataset_gives_each_photo_once_per_steps_per_epoch_batches(tmp_path):
     paths = [
-        images.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 10, np.float32))
+        save.save_image(tmp_path / f"{index}.png", np.full((4, 4, 3), index / 10, np.float32))
         for index in range(5)
     ]
     steps = data.steps_per_epoch(len(paths), 2)
@@ -450,7 +454,7 @@ def test_repeated_image_dataset_gives_each_photo_once_per_steps_per_epoch_batche
 def test_augmentation_changes_photos_but_keeps_shape_and_0_1_range(rng):
     batch = np.stack([colour_photo(rng, 48, 48) for _ in range(4)])
 
-    augmented = data.augmentation_layers(seed=0)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=0)(batch, training=True).numpy()
 
     assert augmented.shape == batch.shape and augmented.dtype == np.float32
     assert 0.0 <= augmented.min() and augmented.max() <= 1.0
@@ -460,7 +464,7 @@ def test_augmentation_changes_photos_but_keeps_shape_and_0_1_range(rng):
 def test_augmentation_is_identity_outside_training(rng):
     batch = np.stack([colour_photo(rng, 16, 16) for _ in range(2)])
 
-    np.testing.assert_allclose(data.augmentation_layers(0)(batch, training=False), batch)
+    np.testing.assert_allclose(augmentation.augmentation_layers(0)(batch, training=False), batch)
 
 
 def test_augmentation_flips_left_red_right_blue_photos_both_ways():
@@ -469,7 +473,7 @@ def test_augmentation_flips_left_red_right_blue_photos_both_ways():
     photo[:, 20:, 2] = 1.0  # blue on the right
     batch = np.repeat(photo[None], 16, axis=0)
 
-    augmented = data.augmentation_layers(seed=1)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=1)(batch, training=True).numpy()
 
     # The outer eighth of each side stays on its side under ±20° and ±20 % zoom.
     red_left = augmented[:, :, :5, 0].mean(axis=(1, 2)) > augmented[:, :, -5:, 0].mean(axis=(1, 2))
@@ -483,7 +487,7 @@ def test_augmentation_keeps_lightness_and_ab_edges_at_the_same_place():
     photo[:, 32:] = (0.9, 0.9, 0.3)
     batch = np.repeat(photo[None], 4, axis=0)
 
-    augmented = data.augmentation_layers(seed=2)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=2)(batch, training=True).numpy()
     lab = color.rgb_to_lab(augmented)  # the split the model makes, after augmentation
     lightness_step = np.abs(np.diff(lab[..., 0], axis=2))  # (4, 64, 63)
     ab_step = np.linalg.norm(np.diff(lab[..., 1:], axis=2), axis=-1)  # (4, 64, 63)
@@ -501,14 +505,14 @@ def test_augmentation_resamples_each_photo_once_about_its_centre(rng):
     read from itself whatever the rotation, shear, zoom and flip (up to float rounding)."""
     batch = np.stack([colour_photo(rng, 33, 33) for _ in range(16)])
 
-    augmented = data.augmentation_layers(seed=3)(batch, training=True).numpy()
+    augmented = augmentation.augmentation_layers(seed=3)(batch, training=True).numpy()
 
     np.testing.assert_allclose(augmented[:, 16, 16], batch[:, 16, 16], atol=1e-4)
     assert np.abs(augmented - batch).mean() > 0.01
 
 
 def test_random_affine_transforms_stay_in_the_write_ups_ranges():
-    layer = data.RandomAffine(20.0, 0.2, 0.2, horizontal_flip=True, seed=0)
+    layer = augmentation.RandomAffine(20.0, 0.2, 0.2, horizontal_flip=True, seed=0)
     height, width = 48, 64
     rows = layer.random_transforms((1000, height, width, 3)).numpy()  # (1000, 8)
     matrices = rows[:, [0, 1, 3, 4]].reshape(-1, 2, 2)  # output → input, centred
@@ -534,8 +538,8 @@ def test_random_affine_transforms_stay_in_the_write_ups_ranges():
 def test_random_affine_with_no_range_is_the_identity_and_a_flip_only_mirrors(rng):
     batch = np.stack([colour_photo(rng, 20, 30) for _ in range(16)])
 
-    unchanged = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=False)(batch).numpy()
-    mirrored = data.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=True, seed=4)(batch).numpy()
+    unchanged = augmentation.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=False)(batch).numpy()
+    mirrored = augmentation.RandomAffine(0.0, 0.0, 0.0, horizontal_flip=True, seed=4)(batch).numpy()
 
     np.testing.assert_allclose(unchanged, batch, atol=1e-6)
     pairs = list(zip(mirrored, batch))
@@ -547,7 +551,7 @@ def test_random_affine_with_no_range_is_the_identity_and_a_flip_only_mirrors(rng
 def test_augmentation_layers_survive_a_keras_round_trip(tmp_path, rng):
     import keras
 
-    model = keras.Sequential([keras.Input((16, 16, 3)), data.augmentation_layers(seed=1)])
+    model = keras.Sequential([keras.Input((16, 16, 3)), augmentation.augmentation_layers(seed=1)])
     model.save(tmp_path / "augmentation.keras")
     loaded = keras.saving.load_model(tmp_path / "augmentation.keras")
     batch = np.stack([colour_photo(rng, 16, 16) for _ in range(2)])
@@ -560,17 +564,17 @@ def test_repeated_image_dataset_decodes_each_photo_once_and_repeats_it_exactly(
     tmp_path, rng, monkeypatch
 ):
     paths = [
-        images.save_image(tmp_path / f"{index}.png", colour_photo(rng, 30, 40))
+        save.save_image(tmp_path / f"{index}.png", colour_photo(rng, 30, 40))
         for index in range(5)
     ]
     loaded = []
-    real_load_rgb = images.load_rgb
+    real_load_rgb = decode.load_rgb
 
     def counting_load_rgb(path, **kwargs):
         loaded.append(path)
         return real_load_rgb(path, **kwargs)
 
-    monkeypatch.setattr(images, "load_rgb", counting_load_rgb)
+    monkeypatch.setattr(decode, "load_rgb", counting_load_rgb)
     dataset = data.image_dataset(paths, 16, batch_size=2, augment=False, shuffle=False, repeat=True)
 
     batches = [batch.numpy() for batch in dataset.take(3 * data.steps_per_epoch(5, 2))]
@@ -600,14 +604,14 @@ def raw_folder(tmp_path, rng):
         folder = raw / "trip" if index % 4 == 0 else raw
         suffix = ".jpg" if index % 3 == 0 else ".png"
         photo = colour_photo(rng, *shape)
-        colour[index] = images.save_image(folder / f"photo_{index:02d}{suffix}", photo)
-    images.save_image(raw / "grey_a.png", grey_of(colour_photo(rng, 100, 100)))
-    images.save_image(raw / "grey_b.jpg", grey_of(colour_photo(rng, 120, 90))[..., 0])
-    images.save_image(raw / "tiny.png", colour_photo(rng, 40, 50))
+        colour[index] = save.save_image(folder / f"photo_{index:02d}{suffix}", photo)
+    save.save_image(raw / "grey_a.png", grey_of(colour_photo(rng, 100, 100)))
+    save.save_image(raw / "grey_b.jpg", grey_of(colour_photo(rng, 120, 90))[..., 0])
+    save.save_image(raw / "tiny.png", colour_photo(rng, 40, 50))
     write_truncated_jpeg(raw / "corrupt.jpg", rng)
     shutil.copyfile(colour[3], raw / "zz_exact_copy.png")
-    rescaled = images.resize_and_crop(images.load_rgb(colour[5]), (90, 90))  # 150 → 90
-    images.save_image(raw / "zz_rescaled_copy.jpg", rescaled, quality=85)
+    rescaled = geometry.resize_and_crop(decode.load_rgb(colour[5]), (90, 90))  # 150 → 90
+    save.save_image(raw / "zz_rescaled_copy.jpg", rescaled, quality=85)
     return raw, colour
 
 
@@ -640,7 +644,7 @@ def test_prepare_folder_drops_exactly_the_bad_photos_and_writes_the_kept_ones(
     assert report.train and report.test
     written = report.train + report.test
     assert sorted(path.stem for path in written) == sorted(path.stem for path in colour.values())
-    on_disk = images.list_images(data_dir / "train") + images.list_images(data_dir / "test")
+    on_disk = folders.list_images(data_dir / "train") + folders.list_images(data_dir / "test")
     assert sorted(written) == sorted(on_disk)
     for source, (height, width) in zip(colour.values(), COLOUR_SHAPES):
         (output,) = [path for path in written if path.stem == source.stem]
@@ -716,7 +720,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
 ):
     raw, _ = raw_folder
     data_dir = tmp_path / "data"
-    real_save = images.save_image
+    real_save = save.save_image
     saved = []
 
     def save_then_interrupt(*args, **kwargs):
@@ -724,7 +728,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
         if len(saved) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(images, "save_image", save_then_interrupt)
+    monkeypatch.setattr(save, "save_image", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         prepare.prepare_folder(raw, data_dir, image_size=64, progress=False)
     assert not (data_dir / "train").exists() and not (data_dir / "test").exists()
@@ -734,7 +738,7 @@ def test_an_interrupted_prepare_leaves_no_train_folder_without_its_test_folder(
 def test_prepare_holds_out_the_test_fraction_rounded(tmp_path, rng):
     raw = tmp_path / "raw"
     for index in range(44):
-        images.save_image(raw / f"{index:02d}.png", colour_photo(rng, 70, 70))
+        save.save_image(raw / f"{index:02d}.png", colour_photo(rng, 70, 70))
     for fraction, expected in ((0.1, 4), (0.2, 9), (0.25, 11)):
         report = prepare.prepare_folder(raw, tmp_path / f"data_{fraction}", image_size=64,
                                      test_fraction=fraction, progress=False)
@@ -758,7 +762,7 @@ def test_extras_follow_their_photos_through_shuffling_skipping_and_augmentation(
     paths = []
     for index in range(7):
         path = tmp_path / f"{index}.png"
-        images.save_image(path, np.full((8, 8, 3), index / 10.0))
+        save.save_image(path, np.full((8, 8, 3), index / 10.0))
         paths.append(path)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a photo")

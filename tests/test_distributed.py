@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from colornet import distributed
+from colornet.train import distributed
 from tests.factories import write_photos
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent

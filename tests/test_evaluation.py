@@ -8,30 +8,33 @@ import numpy as np
 import pytest
 import skimage.color
 
-from colornet import color, colorize, evaluation, images, models
+from colornet import color, metrics
+from colornet.apps import colorize, evaluation
+from colornet.io import decode, save
+from colornet.nets import models
 from tests.factories import colour_photo, constant_model
 
 
 def test_psnr_matches_the_formula_by_hand():
     reference = np.zeros((4, 4, 3))
     result = np.full((4, 4, 3), 0.1)
-    assert evaluation.psnr(reference, result) == pytest.approx(10 * np.log10(1 / 0.01))
+    assert metrics.psnr(reference, result) == pytest.approx(10 * np.log10(1 / 0.01))
 
 
 def test_ssim_is_one_for_identical_images_and_lower_otherwise():
     image = np.random.default_rng(0).random((32, 32, 3))
-    assert evaluation.ssim(image, image) == pytest.approx(1.0)
-    assert evaluation.ssim(image, image[::-1]) < 0.5
+    assert metrics.ssim(image, image) == pytest.approx(1.0)
+    assert metrics.ssim(image, image[::-1]) < 0.5
 
 
 def test_ssim_works_on_images_smaller_than_its_window():
     image = np.random.default_rng(0).random((3, 5, 3))
-    assert evaluation.ssim(image, image) == pytest.approx(1.0)
+    assert metrics.ssim(image, image) == pytest.approx(1.0)
 
 
 def test_grey_baseline_keeps_lightness_and_drops_colour():
     rgb = np.random.default_rng(0).random((8, 8, 3))
-    grey = evaluation.grey_baseline(rgb)
+    grey = metrics.grey_baseline(rgb)
     lab = skimage.color.rgb2lab(grey)
     np.testing.assert_allclose(lab[..., 0], skimage.color.rgb2lab(rgb)[..., 0], atol=1e-3)
     assert np.abs(lab[..., 1:]).max() < 0.01
@@ -42,12 +45,12 @@ def test_astronaut_grey_baseline_scores_17_9_db_as_the_issue_states():
     import skimage.transform
 
     rgb = skimage.transform.resize(skimage.data.astronaut(), (256, 256), anti_aliasing=True)
-    assert evaluation.psnr(rgb, evaluation.grey_baseline(rgb)) == pytest.approx(17.9, abs=0.1)
+    assert metrics.psnr(rgb, metrics.grey_baseline(rgb)) == pytest.approx(17.9, abs=0.1)
 
 
 def test_different_shapes_are_refused():
     with pytest.raises(ValueError, match="different shapes"):
-        evaluation.psnr(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
+        metrics.psnr(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,10 +66,10 @@ def test_colourfulness_of_a_red_and_a_blue_pixel_matches_the_formula_by_hand():
     # M = 229.854 + 0.3 · 142.549 = 272.619
     pixels = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
     expected = 127.5 * np.sqrt(3.25) + 0.3 * 127.5 * np.sqrt(1.25)
-    assert evaluation.colourfulness(pixels) == pytest.approx(expected)
+    assert metrics.colourfulness(pixels) == pytest.approx(expected)
     assert expected == pytest.approx(272.619, abs=1e-3)
     # Float RGB in [0, 1] is the same picture.
-    assert evaluation.colourfulness(pixels / 255.0) == pytest.approx(expected)
+    assert metrics.colourfulness(pixels / 255.0) == pytest.approx(expected)
 
 
 def test_colourfulness_is_the_papers_signed_formula_not_the_absolute_value_variant():
@@ -78,18 +81,18 @@ def test_colourfulness_is_the_papers_signed_formula_not_the_absolute_value_varia
     image = np.zeros((4, 4, 3), dtype=np.uint8)
     image[:, :2, 0] = 255
     image[:, 2:, 1] = 255
-    assert evaluation.colourfulness(image) == pytest.approx(293.25)
-    assert evaluation.colourfulness(image) != pytest.approx(85.53, abs=1.0)
+    assert metrics.colourfulness(image) == pytest.approx(293.25)
+    assert metrics.colourfulness(image) != pytest.approx(85.53, abs=1.0)
 
 
 def test_colourfulness_of_any_grey_image_is_zero(rng):
     levels = rng.random((16, 24, 1))
-    assert evaluation.colourfulness(np.repeat(levels, 3, axis=-1)) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.colourfulness(np.repeat(levels, 3, axis=-1)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_colourfulness_refuses_an_image_that_is_not_rgb():
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
-        evaluation.colourfulness(np.zeros((4, 4)))
+        metrics.colourfulness(np.zeros((4, 4)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,10 +109,10 @@ def test_a_constant_ab_offset_of_10_5_gives_that_error_and_an_auc_of_140_over_15
     # Thresholds t = 0..150: the share within t is 0 for t = 0..10 (11 values) and 1 for
     # t = 11..150 (140 values), so AuC = 140 / 151.
     reference, result = rgb_of_lab(50, 0, 0), rgb_of_lab(50, 6.3, 8.4)
-    assert evaluation.ab_error(reference, result) == pytest.approx(10.5, abs=0.01)
-    assert evaluation.ab_accuracy_auc(reference, result) == pytest.approx(140 / 151)
+    assert metrics.ab_error(reference, result) == pytest.approx(10.5, abs=0.01)
+    assert metrics.ab_accuracy_auc(reference, result) == pytest.approx(140 / 151)
     # With thresholds 0..20 only: 0 for t = 0..10, 1 for t = 11..20, so 10 / 21.
-    assert evaluation.ab_accuracy_auc(reference, result, max_threshold=20) == pytest.approx(10 / 21)
+    assert metrics.ab_accuracy_auc(reference, result, max_threshold=20) == pytest.approx(10 / 21)
 
 
 def test_half_the_pixels_exact_and_half_off_by_10_5_gives_half_the_error_and_auc_by_hand():
@@ -118,28 +121,28 @@ def test_half_the_pixels_exact_and_half_off_by_10_5_gives_half_the_error_and_auc
     reference = rgb_of_lab(50, 0, 0)
     result = reference.copy()
     result[:, 4:] = rgb_of_lab(50, 6.3, 8.4)[:, 4:]
-    assert evaluation.ab_error(reference, result) == pytest.approx(5.25, abs=0.01)
-    assert evaluation.ab_accuracy_auc(reference, result) == pytest.approx(145.5 / 151)
+    assert metrics.ab_error(reference, result) == pytest.approx(5.25, abs=0.01)
+    assert metrics.ab_accuracy_auc(reference, result) == pytest.approx(145.5 / 151)
 
 
 def test_auc_is_one_for_exact_colour_and_zero_for_errors_beyond_150():
     green, magenta = rgb_of_lab(60, -90, 80), rgb_of_lab(60, 95, -60)  # about 235 apart
-    assert evaluation.ab_accuracy_auc(green, green) == 1.0
-    assert evaluation.ab_error(green, magenta) > 150
-    assert evaluation.ab_accuracy_auc(green, magenta) == 0.0
+    assert metrics.ab_accuracy_auc(green, green) == 1.0
+    assert metrics.ab_error(green, magenta) > 150
+    assert metrics.ab_accuracy_auc(green, magenta) == 0.0
 
 
 def test_ab_error_matches_scikit_image_lab(rng):
     reference, result = rng.random((12, 10, 3)), rng.random((12, 10, 3))
     difference = skimage.color.rgb2lab(result)[..., 1:] - skimage.color.rgb2lab(reference)[..., 1:]
     expected = np.sqrt((difference**2).sum(-1)).mean()
-    assert evaluation.ab_error(reference, result) == pytest.approx(expected, rel=1e-4)
+    assert metrics.ab_error(reference, result) == pytest.approx(expected, rel=1e-4)
 
 
 def test_auc_refuses_a_threshold_that_is_not_a_positive_int():
     image = rgb_of_lab(50, 0, 0)
     with pytest.raises(ValueError, match="max_threshold"):
-        evaluation.ab_accuracy_auc(image, image, max_threshold=0)
+        metrics.ab_accuracy_auc(image, image, max_threshold=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +150,7 @@ def test_auc_refuses_a_threshold_that_is_not_a_positive_int():
 
 
 def write_lab_photo(path, lightness, a, b, shape):
-    return images.save_image(path, rgb_of_lab(lightness, a, b, shape))
+    return save.save_image(path, rgb_of_lab(lightness, a, b, shape))
 
 
 def test_mean_ab_of_averages_each_photo_once_whatever_its_size(tmp_path):
@@ -174,7 +177,7 @@ def test_mean_ab_of_skips_an_unreadable_photo_with_a_warning_naming_it(tmp_path)
 
 def test_mean_ab_baseline_has_the_photos_lightness_and_the_given_ab():
     rgb = 0.3 + 0.4 * np.random.default_rng(0).random((6, 8, 3))  # mid-tones: stays in gamut
-    baseline = evaluation.mean_ab_baseline(rgb, (12.0, -8.0))
+    baseline = metrics.mean_ab_baseline(rgb, (12.0, -8.0))
     lab = color.rgb_to_lab(baseline)
     np.testing.assert_allclose(lab[..., 0], color.rgb_to_lab(rgb)[..., 0], atol=0.05)
     np.testing.assert_allclose(lab[..., 1], 12.0, atol=0.05)
@@ -190,11 +193,11 @@ def test_photos(tmp_path):
     """DATA_DIR with 3 colour photos of different sizes (one in a subfolder), a grey photo and
     a truncated PNG."""
     folder = tmp_path / "test"
-    images.save_image(folder / "a.png", colour_photo(1, 24, 32))
-    images.save_image(folder / "b.png", colour_photo(2, 40, 30))
-    images.save_image(folder / "trip" / "c.png", colour_photo(3, 33, 47))
+    save.save_image(folder / "a.png", colour_photo(1, 24, 32))
+    save.save_image(folder / "b.png", colour_photo(2, 40, 30))
+    save.save_image(folder / "trip" / "c.png", colour_photo(3, 33, 47))
     grey = colour_photo(4, 20, 20).mean(axis=-1)
-    images.save_image(folder / "grey.png", np.repeat(grey[..., None], 3, axis=-1))
+    save.save_image(folder / "grey.png", np.repeat(grey[..., None], 3, axis=-1))
     content = (folder / "a.png").read_bytes()
     (folder / "broken.png").write_bytes(content[: len(content) // 2])
     return folder
@@ -239,20 +242,20 @@ def test_evaluate_folder_writes_the_table_and_the_picture_and_skips_broken_and_g
     assert not [path for path in (tmp_path / "out").iterdir() if path.name.startswith(".")]
 
     # The numbers are those of the metric functions on the same photo.
-    original = images.load_rgb(test_photos / "trip" / "c.png")
+    original = decode.load_rgb(test_photos / "trip" / "c.png")
     results = {
         "colorized": colorize.colorize(model, original),
-        "grey": evaluation.grey_baseline(original),
-        "mean_ab": evaluation.mean_ab_baseline(original, (5.0, -3.0)),
+        "grey": metrics.grey_baseline(original),
+        "mean_ab": metrics.mean_ab_baseline(original, (5.0, -3.0)),
     }
     for method, result in results.items():
         row = next(r for r in saved["rows"] if r["image"] == "trip/c.png" and r["method"] == method)
-        assert row["psnr"] == pytest.approx(evaluation.psnr(original, result), rel=1e-5)
-        assert row["ssim"] == pytest.approx(evaluation.ssim(original, result), rel=1e-5)
-        assert row["ab_error"] == pytest.approx(evaluation.ab_error(original, result), rel=1e-5)
-        assert row["auc"] == pytest.approx(evaluation.ab_accuracy_auc(original, result), rel=1e-5)
-        assert row["colourfulness"] == pytest.approx(evaluation.colourfulness(result), rel=1e-5)
-        assert row["original_colourfulness"] == pytest.approx(evaluation.colourfulness(original))
+        assert row["psnr"] == pytest.approx(metrics.psnr(original, result), rel=1e-5)
+        assert row["ssim"] == pytest.approx(metrics.ssim(original, result), rel=1e-5)
+        assert row["ab_error"] == pytest.approx(metrics.ab_error(original, result), rel=1e-5)
+        assert row["auc"] == pytest.approx(metrics.ab_accuracy_auc(original, result), rel=1e-5)
+        assert row["colourfulness"] == pytest.approx(metrics.colourfulness(result), rel=1e-5)
+        assert row["original_colourfulness"] == pytest.approx(metrics.colourfulness(original))
 
     # The mean rows average the photos, and the grey baseline has no colour.
     colorized_rows = [r for r in report.rows if r["method"] == "colorized" and r["image"] != "mean"]
@@ -276,8 +279,8 @@ def test_evaluate_folder_takes_the_mean_ab_from_the_colour_photos_of_train_dir(
     }.items():
         rgb = rgb_of_lab(60, *left, (16, 16))
         rgb[:, 8:] = rgb_of_lab(60, *right, (16, 8))
-        images.save_image(train / name, rgb)
-    images.save_image(train / "grey.png", np.full((16, 16, 3), 0.5))
+        save.save_image(train / name, rgb)
+    save.save_image(train / "grey.png", np.full((16, 16, 3), 0.5))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = evaluation.evaluate_folder(
@@ -305,7 +308,7 @@ def test_evaluate_folder_works_with_the_final_colorizer_loaded_from_a_path(tmp_p
 
 def test_evaluate_folder_refuses_bad_folders_and_arguments(tmp_path, test_photos):
     model = constant_model()
-    with pytest.raises(images.ImageError, match="folder not found"):
+    with pytest.raises(decode.ImageError, match="folder not found"):
         evaluation.evaluate_folder(model, tmp_path / "missing", tmp_path / "out", progress=False)
     with pytest.raises(ValueError, match="inside data_dir"):
         evaluation.evaluate_folder(model, test_photos, test_photos / "scores", progress=False)
@@ -316,7 +319,7 @@ def test_evaluate_folder_refuses_bad_folders_and_arguments(tmp_path, test_photos
     with pytest.raises(ValueError, match="mean_ab must be two finite numbers"):
         evaluation.evaluate_folder(model, test_photos, tmp_path / "out", mean_ab=(0, np.nan))
     only_grey = tmp_path / "only_grey"
-    images.save_image(only_grey / "grey.png", np.full((8, 8, 3), 0.5))
+    save.save_image(only_grey / "grey.png", np.full((8, 8, 3), 0.5))
     with pytest.raises(ValueError, match="no colour photos to score"):
         with pytest.warns(UserWarning, match="grey"):
             evaluation.evaluate_folder(model, only_grey, tmp_path / "out", progress=False)

@@ -1,4 +1,4 @@
-"""Tests for colornet.images: every format to the right numbers, folders, resizing, saving.
+"""Tests for colornet.io: every format to the right numbers, folders, resizing, saving.
 
 All files are generated inside each test's tmp_path; reference values come from the pixels
 written, from Pillow's own EXIF transposition, and from scikit-image's Lab and resize.
@@ -18,7 +18,7 @@ import pytest
 import skimage.color
 import skimage.transform
 
-from colornet import images
+from colornet.io import decode, folders, geometry, save
 
 # ---------------------------------------------------------------------------------------------
 # Helpers that build files
@@ -88,14 +88,14 @@ def save_pillow(path, array, **options):
 
 def test_png_8bit_comes_back_exactly_as_value_over_255(tmp_path, rng):
     pixels = random_rgb8(rng)
-    rgb = images.load_rgb(save_pillow(tmp_path / "photo.png", pixels))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "photo.png", pixels))
     assert rgb.dtype == np.float32 and rgb.shape == (6, 8, 3)
     np.testing.assert_array_equal(rgb, pixels.astype(np.float32) / 255)
 
 
 def test_load_rgb_accepts_str_and_path(tmp_path, rng):
     path = save_pillow(tmp_path / "photo.png", random_rgb8(rng))
-    np.testing.assert_array_equal(images.load_rgb(str(path)), images.load_rgb(path))
+    np.testing.assert_array_equal(decode.load_rgb(str(path)), decode.load_rgb(path))
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
@@ -105,7 +105,7 @@ def test_png_16bit_keeps_full_precision(tmp_path, rng, channels):
     samples.flat[0] = 1000  # a value 8 bits would round to 771 or 1028
     if channels in (2, 4):
         samples[..., -1] = 65535  # opaque, so the colour comes through untouched
-    rgb = images.load_rgb(write_png_16bit(tmp_path / "deep.png", samples))
+    rgb = decode.load_rgb(write_png_16bit(tmp_path / "deep.png", samples))
     colour = samples if channels == 1 else samples[..., : 3 if channels >= 3 else 1]
     expected = np.broadcast_to(
         (colour.reshape(7, 9, -1) / 65535).astype(np.float32), (7, 9, 3)
@@ -119,14 +119,14 @@ def test_png_16bit_rgba_composites_onto_white_at_full_precision(tmp_path):
     samples = np.zeros((1, 2, 4), dtype=np.uint16)
     samples[0, 0] = (1000, 2000, 3000, 0)  # fully clear
     samples[0, 1] = (1000, 2000, 3000, 65535)  # fully opaque
-    rgb = images.load_rgb(write_png_16bit(tmp_path / "deep.png", samples))
+    rgb = decode.load_rgb(write_png_16bit(tmp_path / "deep.png", samples))
     np.testing.assert_allclose(rgb[0, 0], [1, 1, 1], atol=1e-6)
     np.testing.assert_allclose(rgb[0, 1], np.array([1000, 2000, 3000]) / 65535, atol=1e-6)
 
 
 def test_grey_png_becomes_three_equal_channels(tmp_path, rng):
     grey = rng.integers(0, 256, (5, 4), dtype=np.uint8)
-    rgb = images.load_rgb(save_pillow(tmp_path / "grey.png", grey))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "grey.png", grey))
     assert rgb.shape == (5, 4, 3)
     for channel in range(3):
         np.testing.assert_array_equal(rgb[..., channel], grey / np.float32(255))
@@ -136,7 +136,7 @@ def test_one_bit_image_becomes_black_and_white(tmp_path):
     bits = PIL.Image.new("1", (4, 2), 0)
     bits.putpixel((1, 0), 1)
     bits.save(tmp_path / "bits.png")
-    rgb = images.load_rgb(tmp_path / "bits.png")
+    rgb = decode.load_rgb(tmp_path / "bits.png")
     assert rgb[0, 1].tolist() == [1, 1, 1] and rgb[0, 0].tolist() == [0, 0, 0]
 
 
@@ -144,7 +144,7 @@ def test_rgba_alpha_is_composited_onto_white(tmp_path):
     pixels = np.array(
         [[[200, 10, 30, 0], [200, 10, 30, 255], [200, 10, 30, 51]]], dtype=np.uint8
     )
-    rgb = images.load_rgb(save_pillow(tmp_path / "clear.png", pixels))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "clear.png", pixels))
     np.testing.assert_array_equal(rgb[0, 0], [1, 1, 1])  # alpha 0: white
     np.testing.assert_allclose(rgb[0, 1], np.array([200, 10, 30]) / 255, atol=1e-7)
     alpha = 51 / 255
@@ -154,7 +154,7 @@ def test_rgba_alpha_is_composited_onto_white(tmp_path):
 
 def test_grey_with_alpha_is_composited_onto_white(tmp_path):
     pixels = np.array([[[40, 0], [40, 255]]], dtype=np.uint8)
-    rgb = images.load_rgb(save_pillow(tmp_path / "clear.png", pixels))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "clear.png", pixels))
     np.testing.assert_array_equal(rgb[0, 0], [1, 1, 1])
     np.testing.assert_allclose(rgb[0, 1], [40 / 255] * 3, atol=1e-7)
 
@@ -164,7 +164,7 @@ def test_palette_image_gives_its_palette_colours(tmp_path):
     palette_image.putpalette([255, 0, 0, 0, 128, 0, 0, 0, 255])
     palette_image.putdata([0, 1, 2])
     palette_image.save(tmp_path / "palette.png")
-    rgb = images.load_rgb(tmp_path / "palette.png")
+    rgb = decode.load_rgb(tmp_path / "palette.png")
     np.testing.assert_allclose(rgb[0], [[1, 0, 0], [0, 128 / 255, 0], [0, 0, 1]], atol=1e-7)
 
 
@@ -173,14 +173,14 @@ def test_palette_transparent_index_becomes_white(tmp_path):
     palette_image.putpalette([255, 0, 0, 0, 0, 255])
     palette_image.putdata([0, 1])
     palette_image.save(tmp_path / "palette.png", transparency=0)
-    rgb = images.load_rgb(tmp_path / "palette.png")
+    rgb = decode.load_rgb(tmp_path / "palette.png")
     np.testing.assert_array_equal(rgb[0], [[1, 1, 1], [0, 0, 1]])
 
 
 def test_gif_gives_its_first_frame(tmp_path):
     frames = [PIL.Image.new("RGB", (4, 4), colour) for colour in [(255, 0, 0), (0, 0, 255)]]
     frames[0].save(tmp_path / "animation.gif", save_all=True, append_images=frames[1:])
-    rgb = images.load_rgb(tmp_path / "animation.gif")
+    rgb = decode.load_rgb(tmp_path / "animation.gif")
     assert rgb.shape == (4, 4, 3)
     np.testing.assert_allclose(rgb[0, 0], [1, 0, 0], atol=1e-7)
 
@@ -188,24 +188,24 @@ def test_gif_gives_its_first_frame(tmp_path):
 def test_cmyk_jpeg_gives_roughly_the_right_colour(tmp_path):
     red_in_cmyk = (0, 255, 255, 0)
     PIL.Image.new("CMYK", (16, 16), red_in_cmyk).save(tmp_path / "print.jpg", quality=95)
-    rgb = images.load_rgb(tmp_path / "print.jpg")
+    rgb = decode.load_rgb(tmp_path / "print.jpg")
     assert rgb.shape == (16, 16, 3)
     np.testing.assert_allclose(rgb.mean(axis=(0, 1)), [1, 0, 0], atol=0.05)
 
 
 def test_jpeg_comes_back_close(tmp_path, rng):
     smooth = np.linspace(0, 255, 32 * 32 * 3).reshape(32, 32, 3).astype(np.uint8)
-    rgb = images.load_rgb(save_pillow(tmp_path / "photo.jpg", smooth, quality=95))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "photo.jpg", smooth, quality=95))
     assert np.abs(rgb - smooth / 255).mean() < 0.02
 
 
 def test_tiff_rgb_is_exact_and_16bit_grey_tiff_keeps_precision(tmp_path, rng):
     pixels = random_rgb8(rng)
     np.testing.assert_array_equal(
-        images.load_rgb(save_pillow(tmp_path / "photo.tif", pixels)), pixels / np.float32(255)
+        decode.load_rgb(save_pillow(tmp_path / "photo.tif", pixels)), pixels / np.float32(255)
     )
     deep_grey = rng.integers(0, 65536, (5, 6), dtype=np.uint16)
-    rgb = images.load_rgb(save_pillow(tmp_path / "deep.tiff", deep_grey))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "deep.tiff", deep_grey))
     np.testing.assert_allclose(rgb[..., 1], deep_grey / 65535, atol=1e-6)
 
 
@@ -229,25 +229,25 @@ def test_tiff_16bit_colour_keeps_full_precision(tmp_path, rng, layout, channels)
         samples[..., 3] = 65535
         layout = {**layout, "extrasamples": ["unassalpha"]}
     tifffile.imwrite(tmp_path / "deep.tif", samples, photometric="rgb", **layout)
-    rgb = images.load_rgb(tmp_path / "deep.tif")
+    rgb = decode.load_rgb(tmp_path / "deep.tif")
     np.testing.assert_allclose(rgb, samples[..., :3] / 65535, atol=1e-6, rtol=0)
 
 
 def test_float_grey_tiff_is_read_as_zero_to_one(tmp_path):
     values = np.array([[0.0, 0.25, 1.0, 1.5]], dtype=np.float32)
-    rgb = images.load_rgb(save_pillow(tmp_path / "float.tiff", values))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "float.tiff", values))
     np.testing.assert_allclose(rgb[0, :, 0], [0, 0.25, 1, 1])  # 1.5 clipped
 
 
 def test_webp_lossless_is_exact(tmp_path, rng):
     pixels = random_rgb8(rng)
-    rgb = images.load_rgb(save_pillow(tmp_path / "photo.webp", pixels, lossless=True))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "photo.webp", pixels, lossless=True))
     np.testing.assert_array_equal(rgb, pixels / np.float32(255))
 
 
 def test_bmp_is_exact(tmp_path, rng):
     pixels = random_rgb8(rng)
-    rgb = images.load_rgb(save_pillow(tmp_path / "photo.bmp", pixels))
+    rgb = decode.load_rgb(save_pillow(tmp_path / "photo.bmp", pixels))
     np.testing.assert_array_equal(rgb, pixels / np.float32(255))
 
 
@@ -264,13 +264,13 @@ def test_exif_orientation_matches_pillow_exif_transpose(tmp_path, rng, orientati
     path = save_with_orientation(tmp_path / "turned.png", pixels, orientation)
     with PIL.Image.open(path) as image:
         expected = np.asarray(PIL.ImageOps.exif_transpose(image)) / np.float32(255)
-    np.testing.assert_array_equal(images.load_rgb(path), expected)
+    np.testing.assert_array_equal(decode.load_rgb(path), expected)
 
 
 def test_exif_orientation_6_turns_a_landscape_jpeg_portrait(tmp_path, rng):
     pixels = random_rgb8(rng, height=16, width=32)
     path = save_with_orientation(tmp_path / "turned.jpg", pixels, 6)
-    assert images.load_rgb(path).shape == (32, 16, 3)
+    assert decode.load_rgb(path).shape == (32, 16, 3)
 
 
 def test_exif_orientation_applies_to_16bit_png(tmp_path, rng):
@@ -289,7 +289,7 @@ def test_exif_orientation_applies_to_16bit_png(tmp_path, rng):
     )
     end_of_header = 8 + 25  # signature + IHDR chunk
     path.write_bytes(data[:end_of_header] + exif_chunk + data[end_of_header:])
-    rgb = images.load_rgb(path)
+    rgb = decode.load_rgb(path)
     np.testing.assert_allclose(rgb, np.rot90(samples, k=1) / 65535, atol=1e-6)
 
 
@@ -299,14 +299,14 @@ def test_exif_orientation_applies_to_16bit_png(tmp_path, rng):
 
 def test_load_lightness_matches_skimage_rgb2lab(tmp_path, rng):
     pixels = random_rgb8(rng, height=8, width=8)
-    lightness = images.load_lightness(save_pillow(tmp_path / "photo.png", pixels))
+    lightness = decode.load_lightness(save_pillow(tmp_path / "photo.png", pixels))
     assert lightness.shape == (8, 8) and lightness.dtype == np.float32
     np.testing.assert_allclose(lightness, skimage.color.rgb2lab(pixels)[..., 0], atol=1e-3)
 
 
 def test_load_grey_rgb_has_equal_channels_and_the_photos_lightness(tmp_path, rng):
     pixels = random_rgb8(rng, height=8, width=8)
-    grey = images.load_grey_rgb(save_pillow(tmp_path / "photo.png", pixels))
+    grey = decode.load_grey_rgb(save_pillow(tmp_path / "photo.png", pixels))
     assert grey.shape == (8, 8, 3) and grey.dtype == np.float32
     np.testing.assert_array_equal(grey[..., 0], grey[..., 1])
     np.testing.assert_array_equal(grey[..., 0], grey[..., 2])
@@ -381,8 +381,8 @@ def make_zero_width_png(tmp_path):
 )
 def test_bad_file_raises_image_error_naming_the_file(tmp_path, make_path, problem):
     path = make_path(tmp_path)
-    with pytest.raises(images.ImageError) as raised:
-        images.load_rgb(path)
+    with pytest.raises(decode.ImageError) as raised:
+        decode.load_rgb(path)
     message = str(raised.value)
     assert path.name in message and problem in message
     assert "\n" not in message
@@ -400,13 +400,13 @@ def test_image_with_no_pixels_raises_image_error(tmp_path, rng, monkeypatch):
         return image
 
     monkeypatch.setattr(PIL.Image, "open", open_as_zero_wide)
-    with pytest.raises(images.ImageError, match="flat.png.*no pixels"):
-        images.load_rgb(path)
+    with pytest.raises(decode.ImageError, match="flat.png.*no pixels"):
+        decode.load_rgb(path)
 
 
 def test_truncated_file_error_chains_pillows_exception(tmp_path):
-    with pytest.raises(images.ImageError) as raised:
-        images.load_rgb(make_truncated_png(tmp_path))
+    with pytest.raises(decode.ImageError) as raised:
+        decode.load_rgb(make_truncated_png(tmp_path))
     assert isinstance(raised.value.__cause__, OSError)
     assert PIL.ImageFile.LOAD_TRUNCATED_IMAGES is False
 
@@ -418,14 +418,14 @@ def test_image_over_max_pixels_is_refused_before_decoding(tmp_path, rng, monkeyp
         raise AssertionError("pixels were decoded")
 
     monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", decoding_is_a_failure)
-    with pytest.raises(images.ImageError, match="big.png.*600 pixels.*max_pixels=599"):
-        images.load_rgb(path, max_pixels=599)
+    with pytest.raises(decode.ImageError, match="big.png.*600 pixels.*max_pixels=599"):
+        decode.load_rgb(path, max_pixels=599)
 
 
 def test_image_at_max_pixels_or_without_a_limit_loads(tmp_path, rng):
     path = save_pillow(tmp_path / "big.png", random_rgb8(rng, height=20, width=30))
-    assert images.load_rgb(path, max_pixels=600).shape == (20, 30, 3)
-    assert images.load_rgb(path, max_pixels=None).shape == (20, 30, 3)
+    assert decode.load_rgb(path, max_pixels=600).shape == (20, 30, 3)
+    assert decode.load_rgb(path, max_pixels=None).shape == (20, 30, 3)
 
 
 def test_pillows_decompression_bomb_warning_and_error_become_image_errors(
@@ -433,12 +433,12 @@ def test_pillows_decompression_bomb_warning_and_error_become_image_errors(
 ):
     path = save_pillow(tmp_path / "bomb.png", random_rgb8(rng, height=20, width=30))
     monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 400)  # warns above 400, fails above 800
-    with pytest.raises(images.ImageError, match="bomb.png.*decompression bomb") as raised:
-        images.load_rgb(path, max_pixels=400)
+    with pytest.raises(decode.ImageError, match="bomb.png.*decompression bomb") as raised:
+        decode.load_rgb(path, max_pixels=400)
     assert isinstance(raised.value.__cause__, PIL.Image.DecompressionBombWarning)
     monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 200)
-    with pytest.raises(images.ImageError, match="bomb.png.*decompression bomb") as raised:
-        images.load_rgb(path, max_pixels=10_000)
+    with pytest.raises(decode.ImageError, match="bomb.png.*decompression bomb") as raised:
+        decode.load_rgb(path, max_pixels=10_000)
     assert isinstance(raised.value.__cause__, PIL.Image.DecompressionBombError)
 
 
@@ -449,7 +449,7 @@ def test_raising_max_pixels_above_pillows_warning_threshold_silences_it(
     monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 400)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert images.load_rgb(path, max_pixels=700).shape == (20, 30, 3)
+        assert decode.load_rgb(path, max_pixels=700).shape == (20, 30, 3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,7 +467,7 @@ def make_image(path, size=(4, 4), colour=(10, 20, 30)):
 def test_list_images_finds_images_recursively_and_sorted(tmp_path):
     for name in ["b.png", "a.jpg", "sub/c.png", "sub/deeper/a.webp", "A.JPG"]:
         make_image(tmp_path / name)
-    found = images.list_images(tmp_path)
+    found = folders.list_images(tmp_path)
     assert [path.relative_to(tmp_path).as_posix() for path in found] == [
         "A.JPG",
         "a.jpg",
@@ -481,7 +481,7 @@ def test_list_images_finds_images_recursively_and_sorted(tmp_path):
 def test_list_images_without_recursion_ignores_subfolders(tmp_path):
     make_image(tmp_path / "top.png")
     make_image(tmp_path / "sub" / "inner.png")
-    assert images.list_images(tmp_path, recursive=False) == [tmp_path / "top.png"]
+    assert folders.list_images(tmp_path, recursive=False) == [tmp_path / "top.png"]
 
 
 def test_list_images_warns_once_naming_skipped_files_and_ignores_hidden_ones(tmp_path):
@@ -493,7 +493,7 @@ def test_list_images_warns_once_naming_skipped_files_and_ignores_hidden_ones(tmp
     (tmp_path / "Thumbs.db").write_bytes(b"\0\0")
     make_image(tmp_path / ".hidden" / "cached.png")
     with pytest.warns(UserWarning) as caught:
-        found = images.list_images(tmp_path)
+        found = folders.list_images(tmp_path)
     assert found == [tmp_path / "photo.png"]
     assert len(caught) == 1
     message = str(caught[0].message)
@@ -505,39 +505,39 @@ def test_list_images_of_a_clean_folder_does_not_warn(tmp_path):
     make_image(tmp_path / "photo.png")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        images.list_images(tmp_path)
+        folders.list_images(tmp_path)
 
 
 def test_list_images_of_an_empty_folder_says_what_it_looked_for(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     looked_for = r"no images found in '.*empty' \(looked for .*\.jpg"
-    with pytest.raises(images.ImageError, match=looked_for):
-        images.list_images(empty)
+    with pytest.raises(decode.ImageError, match=looked_for):
+        folders.list_images(empty)
 
 
 def test_list_images_of_a_folder_with_only_other_files_names_them(tmp_path):
     (tmp_path / "readme.md").write_text("hello")
-    with pytest.raises(images.ImageError, match="no images found.*readme.md"):
-        images.list_images(tmp_path)
+    with pytest.raises(decode.ImageError, match="no images found.*readme.md"):
+        folders.list_images(tmp_path)
 
 
 def test_list_images_of_a_missing_folder_or_a_file_raises(tmp_path):
-    with pytest.raises(images.ImageError, match="folder not found: '.*nowhere'"):
-        images.list_images(tmp_path / "nowhere")
+    with pytest.raises(decode.ImageError, match="folder not found: '.*nowhere'"):
+        folders.list_images(tmp_path / "nowhere")
     photo = make_image(tmp_path / "photo.png")
-    with pytest.raises(images.ImageError, match="photo.png' is a file, not a folder"):
-        images.list_images(photo)
+    with pytest.raises(decode.ImageError, match="photo.png' is a file, not a folder"):
+        folders.list_images(photo)
 
 
 def test_is_image_file_checks_suffix_and_header(tmp_path):
-    assert images.is_image_file(make_image(tmp_path / "photo.PNG"))
+    assert folders.is_image_file(make_image(tmp_path / "photo.PNG"))
     (tmp_path / "fake.png").write_text("text")
-    assert not images.is_image_file(tmp_path / "fake.png")
-    assert not images.is_image_file(tmp_path / "missing.png")
-    assert not images.is_image_file(tmp_path)
+    assert not folders.is_image_file(tmp_path / "fake.png")
+    assert not folders.is_image_file(tmp_path / "missing.png")
+    assert not folders.is_image_file(tmp_path)
     make_image(tmp_path / "no_suffix")
-    assert not images.is_image_file(tmp_path / "no_suffix")
+    assert not folders.is_image_file(tmp_path / "no_suffix")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -549,7 +549,7 @@ def test_load_images_stacks_in_order(tmp_path):
         make_image(tmp_path / "red.png", colour=(255, 0, 0)),
         make_image(tmp_path / "blue.png", colour=(0, 0, 255)),
     ]
-    batch = images.load_images(paths)
+    batch = folders.load_images(paths)
     assert batch.shape == (2, 4, 4, 3) and batch.dtype == np.float32
     np.testing.assert_array_equal(batch[0, 0, 0], [1, 0, 0])
     np.testing.assert_array_equal(batch[1, 0, 0], [0, 0, 1])
@@ -561,8 +561,8 @@ def test_load_images_of_mixed_sizes_names_two_files_and_suggests_size(tmp_path):
         make_image(tmp_path / "same.png", size=(4, 6)),
         make_image(tmp_path / "large.png", size=(8, 8)),
     ]
-    with pytest.raises(images.ImageError) as raised:
-        images.load_images(paths)
+    with pytest.raises(decode.ImageError) as raised:
+        folders.load_images(paths)
     message = str(raised.value)
     assert "small.png" in message and "(4, 6)" in message
     assert "large.png" in message and "(8, 8)" in message
@@ -574,15 +574,15 @@ def test_load_images_with_size_crops_and_resizes_to_it(tmp_path):
         make_image(tmp_path / "wide.png", size=(10, 30)),
         make_image(tmp_path / "tall.png", size=(40, 12)),
     ]
-    assert images.load_images(paths, size=8).shape == (2, 8, 8, 3)
-    assert images.load_images(paths, size=(6, 9)).shape == (2, 6, 9, 3)
+    assert folders.load_images(paths, size=8).shape == (2, 8, 8, 3)
+    assert folders.load_images(paths, size=(6, 9)).shape == (2, 6, 9, 3)
 
 
 def test_load_images_of_nothing_or_of_a_folder_path_raises(tmp_path):
-    with pytest.raises(images.ImageError, match="empty"):
-        images.load_images([])
-    with pytest.raises(images.ImageError, match="list_images"):
-        images.load_images(tmp_path)
+    with pytest.raises(decode.ImageError, match="empty"):
+        folders.load_images([])
+    with pytest.raises(decode.ImageError, match="list_images"):
+        folders.load_images(tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,34 +599,34 @@ def three_bands(height, width):
 
 
 def test_resize_and_crop_keeps_the_centre_of_a_wide_image():
-    square = images.resize_and_crop(three_bands(100, 200), 50)
+    square = geometry.resize_and_crop(three_bands(100, 200), 50)
     assert square.shape == (50, 50, 3) and square.dtype == np.float32
     np.testing.assert_allclose(square, np.broadcast_to([0, 1, 0], square.shape), atol=1e-6)
 
 
 def test_resize_and_crop_keeps_the_centre_of_a_tall_image():
     tall = three_bands(100, 200).swapaxes(0, 1)  # red top quarter, green middle, blue bottom
-    wide = images.resize_and_crop(tall, (20, 40))
+    wide = geometry.resize_and_crop(tall, (20, 40))
     assert wide.shape == (20, 40, 3)
     np.testing.assert_allclose(wide, np.broadcast_to([0, 1, 0], wide.shape), atol=1e-6)
 
 
 def test_resize_and_crop_at_the_same_size_changes_nothing(rng):
     rgb = rng.random((12, 16, 3)).astype(np.float32)
-    np.testing.assert_array_equal(images.resize_and_crop(rgb, (12, 16)), rgb)
+    np.testing.assert_array_equal(geometry.resize_and_crop(rgb, (12, 16)), rgb)
 
 
 def test_resize_and_crop_anti_aliases_when_shrinking():
     checkerboard = (np.indices((64, 64)).sum(axis=0) % 2).astype(np.float32)
     rgb = np.repeat(checkerboard[..., None], 3, axis=-1)
-    small = images.resize_and_crop(rgb, 8)
+    small = geometry.resize_and_crop(rgb, 8)
     np.testing.assert_allclose(small, 0.5, atol=0.01)  # aliasing would give 0s and 1s
 
 
 def test_resize_and_crop_agrees_with_skimage_on_a_smooth_image():
     rows, columns = np.mgrid[0:60, 0:90] / 90.0
     rgb = np.stack([rows, columns, 0.5 * (rows + columns)], axis=-1).astype(np.float32)
-    ours = images.resize_and_crop(rgb, (20, 30))
+    ours = geometry.resize_and_crop(rgb, (20, 30))
     reference = skimage.transform.resize(rgb, (20, 30), anti_aliasing=True)
     np.testing.assert_allclose(ours, reference, atol=0.02)
     assert ours.min() >= 0 and ours.max() <= 1
@@ -634,7 +634,7 @@ def test_resize_and_crop_agrees_with_skimage_on_a_smooth_image():
 
 def test_resize_and_crop_enlarges_and_accepts_grey_and_uint8():
     grey = np.full((4, 6), 128, dtype=np.uint8)
-    enlarged = images.resize_and_crop(grey, (8, 8))
+    enlarged = geometry.resize_and_crop(grey, (8, 8))
     assert enlarged.shape == (8, 8) and enlarged.dtype == np.float32
     np.testing.assert_allclose(enlarged, 128 / 255, atol=1e-6)
 
@@ -642,7 +642,7 @@ def test_resize_and_crop_enlarges_and_accepts_grey_and_uint8():
 @pytest.mark.parametrize("size", [0, -3, (4,), (4, 0), 2.5, "64", True])
 def test_resize_and_crop_rejects_bad_sizes(size):
     with pytest.raises(ValueError, match="size"):
-        images.resize_and_crop(np.zeros((4, 4, 3), np.float32), size)
+        geometry.resize_and_crop(np.zeros((4, 4, 3), np.float32), size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,28 +651,28 @@ def test_resize_and_crop_rejects_bad_sizes(size):
 
 def test_save_png_round_trips_exactly(tmp_path, rng):
     pixels = random_rgb8(rng)
-    path = images.save_image(tmp_path / "out.png", pixels / np.float32(255))
+    path = save.save_image(tmp_path / "out.png", pixels / np.float32(255))
     assert path == tmp_path / "out.png"
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(path)), pixels)
-    images.save_image(tmp_path / "out8.png", pixels)
+    save.save_image(tmp_path / "out8.png", pixels)
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(tmp_path / "out8.png")), pixels)
 
 
 def test_save_jpeg_comes_back_close(tmp_path):
     rows, columns = np.mgrid[0:32, 0:32] / 32.0
     rgb = np.stack([rows, columns, 1 - rows], axis=-1)
-    path = images.save_image(tmp_path / "out.JPEG", rgb)
-    assert np.abs(images.load_rgb(path) - rgb).max() < 0.03
+    path = save.save_image(tmp_path / "out.JPEG", rgb)
+    assert np.abs(decode.load_rgb(path) - rgb).max() < 0.03
 
 
 def test_save_grey_and_clips_out_of_range_values(tmp_path):
     grey = np.array([[-0.5, 0.5, 1.5]])
-    path = images.save_image(tmp_path / "grey.png", grey)
+    path = save.save_image(tmp_path / "grey.png", grey)
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(path)), [[0, 128, 255]])
 
 
 def test_save_creates_missing_folders(tmp_path):
-    path = images.save_image(tmp_path / "a" / "b" / "out.png", np.zeros((2, 2, 3)))
+    path = save.save_image(tmp_path / "a" / "b" / "out.png", np.zeros((2, 2, 3)))
     assert path.is_file()
 
 
@@ -682,12 +682,12 @@ def test_save_refuses_to_overwrite_a_protected_input(tmp_path, rng):
     same_file_spelled_differently = tmp_path / "sub" / ".." / "input.png"
     (tmp_path / "sub").mkdir()
     for target in [source, same_file_spelled_differently]:
-        with pytest.raises(images.ImageError, match="input.png"):
-            images.save_image(target, np.zeros((2, 2, 3)), protected=[str(source)])
+        with pytest.raises(decode.ImageError, match="input.png"):
+            save.save_image(target, np.zeros((2, 2, 3)), protected=[str(source)])
     assert source.read_bytes() == original_bytes
-    images.save_image(tmp_path / "output.png", np.zeros((2, 2, 3)), protected=[source])
-    with pytest.raises(images.ImageError, match="overwrite"):
-        images.save_image(source, np.zeros((2, 2, 3)), protected=str(source))  # one path
+    save.save_image(tmp_path / "output.png", np.zeros((2, 2, 3)), protected=[source])
+    with pytest.raises(decode.ImageError, match="overwrite"):
+        save.save_image(source, np.zeros((2, 2, 3)), protected=str(source))  # one path
     assert source.read_bytes() == original_bytes
 
 
@@ -695,14 +695,14 @@ def test_save_refuses_a_protected_input_reached_through_a_symlink(tmp_path, rng)
     source = save_pillow(tmp_path / "input.png", random_rgb8(rng))
     link = tmp_path / "link.png"
     link.symlink_to(source)
-    with pytest.raises(images.ImageError, match="overwrite"):
-        images.save_image(link, np.zeros((2, 2, 3)), protected=[source])
+    with pytest.raises(decode.ImageError, match="overwrite"):
+        save.save_image(link, np.zeros((2, 2, 3)), protected=[source])
 
 
 @pytest.mark.parametrize("name", ["out.bmp", "out.tiff", "out"])
 def test_save_rejects_unsupported_suffixes(tmp_path, name):
-    with pytest.raises(images.ImageError, match="unsupported suffix"):
-        images.save_image(tmp_path / name, np.zeros((2, 2, 3)))
+    with pytest.raises(decode.ImageError, match="unsupported suffix"):
+        save.save_image(tmp_path / name, np.zeros((2, 2, 3)))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -716,19 +716,19 @@ def test_save_rejects_unsupported_suffixes(tmp_path, name):
     ],
 )
 def test_save_rejects_arrays_that_are_not_images(tmp_path, array, problem):
-    with pytest.raises(images.ImageError, match=problem):
-        images.save_image(tmp_path / "out.png", array)
+    with pytest.raises(decode.ImageError, match=problem):
+        save.save_image(tmp_path / "out.png", array)
 
 
 def test_save_leaves_no_temporary_file_behind(tmp_path):
-    images.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
-    images.save_image(tmp_path / "out.png", np.ones((2, 2, 3)))  # replacing an existing file
+    save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+    save.save_image(tmp_path / "out.png", np.ones((2, 2, 3)))  # replacing an existing file
     assert [path.name for path in tmp_path.iterdir()] == ["out.png"]
     assert np.asarray(PIL.Image.open(tmp_path / "out.png")).min() == 255
 
 
 def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, monkeypatch):
-    path = images.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+    path = save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
     previous_bytes = path.read_bytes()
 
     def failing_encoder(image, file, *args, **kwargs):
@@ -736,8 +736,8 @@ def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, mon
         raise OSError("encoder error -2")
 
     monkeypatch.setattr(PIL.Image.Image, "save", failing_encoder)
-    with pytest.raises(images.ImageError, match="out.png.*encoder error") as raised:
-        images.save_image(path, np.ones((2, 2, 3)))
+    with pytest.raises(decode.ImageError, match="out.png.*encoder error") as raised:
+        save.save_image(path, np.ones((2, 2, 3)))
     assert isinstance(raised.value.__cause__, OSError)
     assert path.read_bytes() == previous_bytes
     assert [entry.name for entry in tmp_path.iterdir()] == ["out.png"]
@@ -746,7 +746,7 @@ def test_failed_save_keeps_the_previous_file_and_no_temporary_file(tmp_path, mon
 def test_saved_file_gets_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
     try:
-        path = images.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
+        path = save.save_image(tmp_path / "out.png", np.zeros((2, 2, 3)))
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
@@ -754,8 +754,8 @@ def test_saved_file_gets_the_usual_permissions(tmp_path):
 
 def test_shrink_keeps_the_aspect_and_never_enlarges():
     photo = np.zeros((300, 600, 3), np.float32)
-    assert images.shrink(photo, shorter_side=100).shape == (100, 200, 3)
-    assert images.shrink(photo, longer_side=150).shape == (75, 150, 3)
-    assert images.shrink(photo, shorter_side=1000) is photo
+    assert geometry.shrink(photo, shorter_side=100).shape == (100, 200, 3)
+    assert geometry.shrink(photo, longer_side=150).shape == (75, 150, 3)
+    assert geometry.shrink(photo, shorter_side=1000) is photo
     with pytest.raises(ValueError, match="exactly one"):
-        images.shrink(photo)
+        geometry.shrink(photo)

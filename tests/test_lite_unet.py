@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import colorize, models
-from colornet.nets import lite_unet, zhang
+from colornet.apps import colorize
+from colornet.nets import lite_unet, models, zhang
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from colornet import colorize, images, jobs
+from colornet import _util, color
+from colornet.apps import colorize, jobs
+from colornet.io import decode, save
 from tests.factories import colour_photo, constant_model
 
 
@@ -25,13 +27,13 @@ def peak_array_bytes(model, photo, out):
 @pytest.mark.slow
 def test_colorizing_memory_grows_by_the_documented_bytes_per_pixel(tmp_path, rng):
     model = constant_model()  # Version 1's interface, so large photos go through tiles
-    images.save_image(tmp_path / "warm_up.jpg", rng.random((600, 700, 3)))
+    save.save_image(tmp_path / "warm_up.jpg", rng.random((600, 700, 3)))
     jobs.colorize_files(model, [tmp_path / "warm_up.jpg"], tmp_path / "out", progress=False)
     peaks = {}
     for side in (1000, 2000, 4000):
         photo = tmp_path / f"photo_{side}.jpg"
         gradient = np.linspace(0.2, 0.8, side, dtype=np.float32)[:, None, None]
-        images.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
+        save.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
         peaks[side * side] = peak_array_bytes(model, photo, tmp_path / "out")
     for pixels, peak in peaks.items():
         bound = jobs.MEMORY_BYTES_PER_PIXEL * pixels + jobs.MEMORY_OVERHEAD_BYTES
@@ -51,7 +53,7 @@ def test_colorizing_from_python_holds_the_documented_bytes_per_pixel(tmp_path):
     for side in (2000, 4000):
         photo = tmp_path / f"photo_{side}.png"
         gradient = np.linspace(0.2, 0.8, side, dtype=np.float32)[:, None, None]
-        images.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
+        save.save_image(photo, np.broadcast_to(gradient, (side, side, 3)))
         tracemalloc.start()
         try:
             rgb = colorize.colorize(model, photo)
@@ -70,11 +72,11 @@ def test_colorizing_from_python_holds_the_documented_bytes_per_pixel(tmp_path):
 def test_lightness_straight_from_the_file_matches_the_float_rgb_route(tmp_path, rng):
     rgb = rng.random((300, 200, 3))
     alpha = rng.random((300, 200))
-    images.save_image(tmp_path / "photo.png", rgb, alpha=alpha)
+    save.save_image(tmp_path / "photo.png", rgb, alpha=alpha)
     for composite in (True, False):
         path = tmp_path / "photo.png"
-        expected_rgb, expected_alpha = images.load_rgb_and_alpha(path, composite=composite)
-        lightness, kept_alpha = images.load_lightness_and_alpha(path, composite=composite)
+        expected_rgb, expected_alpha = decode.load_rgb_and_alpha(path, composite=composite)
+        lightness, kept_alpha = decode.load_lightness_and_alpha(path, composite=composite)
         np.testing.assert_allclose(lightness, colornet_lightness(expected_rgb), atol=1e-4)
         np.testing.assert_array_equal(kept_alpha, expected_alpha)
 
@@ -88,7 +90,7 @@ def colornet_lightness(rgb):
 def test_banded_combining_equals_combining_the_whole_photo(rng):
     lightness = (rng.random((37, 23)) * 100).astype(np.float32)
     ab = ((rng.random((37, 23, 2)) - 0.5) * 300).astype(np.float32)
-    whole = images._util.to_uint8(colorize.combine(lightness, ab))
+    whole = _util.to_uint8(color.combine(lightness, ab))
     np.testing.assert_array_equal(colorize.combine_to_uint8(lightness, ab, rows=5), whole)
 
 
@@ -96,30 +98,31 @@ def test_a_reduced_photo_is_the_mean_of_its_blocks_as_scikit_image_computes_it(t
     from skimage.measure import block_reduce
 
     rgb = (rng.random((90, 120, 3)) * 255).astype(np.uint8)
-    images.save_image(tmp_path / "photo.png", rgb)
-    reduced, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=30 * 40)
+    save.save_image(tmp_path / "photo.png", rgb)
+    reduced, factor = decode.load_reduced_rgb(tmp_path / "photo.png", pixels=30 * 40)
     assert factor == 3 and reduced.shape == (30, 40, 3)
     np.testing.assert_allclose(reduced, block_reduce(rgb / 255, (3, 3, 1), np.mean), atol=1e-6)
     # Blocks that would stick out are left out; a small photo comes back as it is.
-    reduced, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=29 * 40)
+    reduced, factor = decode.load_reduced_rgb(tmp_path / "photo.png", pixels=29 * 40)
     assert factor == 4 and reduced.shape == (22, 30, 3)
-    whole, factor = images.load_reduced_rgb(tmp_path / "photo.png", pixels=10**6)
+    whole, factor = decode.load_reduced_rgb(tmp_path / "photo.png", pixels=10**6)
     assert factor == 1
-    np.testing.assert_array_equal(whole, images.load_rgb(tmp_path / "photo.png"))
+    np.testing.assert_array_equal(whole, decode.load_rgb(tmp_path / "photo.png"))
 
 
 @pytest.mark.slow
 def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     tmp_path, rng, monkeypatch, capsys
 ):
-    from colornet import cli, evaluation
+    from colornet import cli
+    from colornet.apps import evaluation
     from tests.factories import blobs_photo
 
     monkeypatch.setattr(evaluation, "SCORED_PIXELS", 2**16)  # scoring stays small and quick
     side = 3000
     small = blobs_photo(side // 30)
     photo = tmp_path / "large.jpg"
-    images.save_image(photo, np.repeat(np.repeat(small, 30, axis=0), 30, axis=1))
+    save.save_image(photo, np.repeat(np.repeat(small, 30, axis=0), 30, axis=1))
     arguments = ["single", str(photo), "-o", str(tmp_path / "out.jpg"), "--steps", "3",
                  "--size", "64", "--quiet"]
     tracemalloc.start()
@@ -131,7 +134,7 @@ def test_single_on_a_large_photo_stays_in_the_bound_and_writes_it_full_size(
     printed = capsys.readouterr()
     assert status == 0, printed.err
     assert "(scored at 250×250)" in printed.out  # blocks of 12 × 12: 250² ≤ 2**16 pixels
-    assert images.load_rgb(tmp_path / "out.jpg").shape == (side, side, 3)
+    assert decode.load_rgb(tmp_path / "out.jpg").shape == (side, side, 3)
     assert peak <= jobs.MEMORY_BYTES_PER_PIXEL * side**2 + jobs.MEMORY_OVERHEAD_BYTES, peak / 2**20
 
 
@@ -145,12 +148,12 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
     """A photo over evaluation.SCORED_PIXELS is scored shrunk to fit it (and the report says
     so); memory is its decoded pixels plus a fixed amount, not 200-odd bytes a pixel of float
     copies (228 at full size before)."""
-    from colornet import evaluation
+    from colornet.apps import evaluation
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    images.save_image(photos / "at_the_limit.jpg", smooth_colour(2048, 2048))  # 4 MP, as it is
-    images.save_image(photos / "large.jpg", smooth_colour(3000, 3000, seed=1))  # 9 MP
+    save.save_image(photos / "at_the_limit.jpg", smooth_colour(2048, 2048))  # 4 MP, as it is
+    save.save_image(photos / "large.jpg", smooth_colour(3000, 3000, seed=1))  # 9 MP
     tracemalloc.start()
     try:
         report = evaluation.evaluate_folder(
@@ -172,7 +175,7 @@ def test_evaluating_a_large_photo_scores_it_shrunk_within_the_documented_bound(t
 def test_colorizing_a_video_holds_the_documented_bytes_a_frame_pixel(tmp_path):
     """Memory grows with the batch by the frames' decoded bytes alone (before: 9 bytes a frame
     pixel, each frame's float lightness held over the batch) and stays in the bound."""
-    from colornet import video
+    from colornet.apps import video
     from tests.factories import write_clip
 
     height, width = 720, 1280

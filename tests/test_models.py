@@ -4,8 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import keras_utils, models
-from colornet.nets import zhang
+from colornet.nets import keras_utils, models, zhang
 
 # The write-up's Version 1 table: (layer type, output shape, parameters).
 VERSION_1_TABLE = [

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from colornet import plotting
+from colornet.apps import plotting
 
 
 def test_lab_channels_shows_the_photo_and_three_channels():

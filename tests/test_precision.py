@@ -9,8 +9,12 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, colorize, images, models, training
-from colornet import precision as precisions
+from colornet import color
+from colornet.apps import colorize
+from colornet.io import decode
+from colornet.nets import models
+from colornet.nets import precision as precisions
+from colornet.train import loop, settings
 from tests.factories import (
     FAST,
     LEARNING,
@@ -28,8 +32,8 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("precision")
     train_dir = write_lightness_photos(root / "train", 160, seed=0)
     test_dir = write_lightness_photos(root / "test", 6, seed=1)
-    result = training.train(learning_config(train_dir, "float32"), root / "run", progress=False)
-    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    result = loop.train(learning_config(train_dir, "float32"), root / "run", progress=False)
+    photos = [decode.load_rgb(path) for path in sorted(test_dir.iterdir())]
     return result.best_model_path, photos, train_dir
 
 
@@ -37,7 +41,7 @@ def learning_config(train_dir, precision):
     """`LEARNING` in `precision`. On content-coloured photos a run's loss sits at the mean
     colour for 4 to 15 epochs before it falls, by the seed's and the CPU's rounding, so a
     6-epoch bar there passed or failed by luck, float32's too (README, Performance)."""
-    return training.TrainingConfig(
+    return settings.TrainingConfig(
         data_dir=str(train_dir),
         **{**LEARNING, "backbone_precision": precision, "fusion_precision": precision},
     )
@@ -68,7 +72,7 @@ def test_16_bit_colours_are_within_one_ab_unit_of_float32(trained, precision):
 @pytest.mark.parametrize("precision", ["bfloat16"])
 def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_path, precision):
     _, photos, train_dir = trained
-    result = training.train(learning_config(train_dir, precision), tmp_path / "run", progress=False)
+    result = loop.train(learning_config(train_dir, precision), tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
     # A quarter of the best constant colour's loss: it learned colour from lightness (float32
     # and bfloat16 alike reach under an eighth of it, on AMX, AVX512_BF16 and emulated).
@@ -77,7 +81,7 @@ def test_a_16_bit_run_learns_as_well_as_the_float32_learning_bar(trained, tmp_pa
     model = result.load_best(precision=None)  # as trained, whatever "auto" means here
     fusion = models.fusion_network(model)
     assert fusion.get_layer("encoder_conv_1").compute_dtype == precision
-    saved = training.TrainingConfig.load(tmp_path / "run" / "config.json")
+    saved = settings.TrainingConfig.load(tmp_path / "run" / "config.json")
     assert (saved.backbone_precision, saved.fusion_precision) == (precision, precision)
     assert {weight.dtype for weight in fusion.weights} == {"float32"}
     gains = gains_over_grey(model, photos)
@@ -128,17 +132,17 @@ def test_unknown_precisions_are_refused_naming_the_known_ones(precision):
     with pytest.raises(ValueError, match="must be one of auto, float32, bfloat16, float16"):
         models.set_precision(models.single_image_net(), fusion=precision)
     with pytest.raises(ValueError, match="fusion_precision"):
-        training.TrainingConfig(data_dir="x", fusion_precision=precision)
+        settings.TrainingConfig(data_dir="x", fusion_precision=precision)
 
 
 def test_float16_training_is_refused_and_auto_never_trains_in_it(monkeypatch):
     # float16 with loss scaling stalled at the mean colour where float32 and bfloat16 learned
     # (6-10 epochs of the learning test's photos), so the fusion net never trains in it.
     with pytest.raises(ValueError, match="fusion_precision must be one of auto, float32, bfloat16"):
-        training.TrainingConfig(data_dir="x", fusion_precision="float16")
+        settings.TrainingConfig(data_dir="x", fusion_precision="float16")
     monkeypatch.setattr(precisions, "native", lambda: "float16")  # a Volta or Turing GPU
-    config = training.TrainingConfig(data_dir="x")
-    assert training.training_precisions(config) == ("float16", "float32")
+    config = settings.TrainingConfig(data_dir="x")
+    assert settings.training_precisions(config) == ("float16", "float32")
 
 
 @pytest.mark.parametrize(("flags", "onednn_cap", "expected"), [
@@ -197,13 +201,13 @@ def test_auto_on_a_gpu_follows_its_compute_capability(capability, expected):
 def test_a_run_records_what_auto_chose_and_resuming_elsewhere_must_say_it(tmp_path, monkeypatch):
     photos = write_photos(tmp_path / "photos", 12, seed=0)
     automatic = {**FAST, "backbone_precision": "auto", "fusion_precision": "auto"}
-    config = training.TrainingConfig(data_dir=str(photos), epochs=1, **automatic)
-    assert training.TrainingConfig(data_dir="x").fusion_precision == "auto"  # the default
-    training.train(config, tmp_path / "run", progress=False)
-    saved = training.TrainingConfig.load(tmp_path / "run" / "config.json")
-    chosen = training.training_precisions(config)
+    config = settings.TrainingConfig(data_dir=str(photos), epochs=1, **automatic)
+    assert settings.TrainingConfig(data_dir="x").fusion_precision == "auto"  # the default
+    loop.train(config, tmp_path / "run", progress=False)
+    saved = settings.TrainingConfig.load(tmp_path / "run" / "config.json")
+    chosen = settings.training_precisions(config)
     assert (saved.backbone_precision, saved.fusion_precision) == chosen
     other = "bfloat16" if chosen[1] == "float32" else "float32"  # a machine where auto differs
     monkeypatch.setattr(precisions, "native", lambda: other)
     with pytest.raises(ValueError, match=r"the fusion precision \(--fusion-precision\) was"):
-        training.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)
+        loop.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)

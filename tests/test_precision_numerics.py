@@ -17,7 +17,10 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, images, models, precision, training
+from colornet import color
+from colornet.io import decode, geometry
+from colornet.nets import models, precision
+from colornet.train import loop, losses, settings
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 
@@ -37,7 +40,7 @@ pytestmark = [
 def photos():
     """The sample photos, (N, IMAGE_SIZE, IMAGE_SIZE, 3) float32 RGB in [0, 1]."""
     paths = sorted(DATA_DIR.glob("train/*.jpg")) + sorted(DATA_DIR.glob("test/*.jpg"))
-    return np.stack([images.resize_and_crop(images.load_rgb(path), IMAGE_SIZE) for path in paths])
+    return np.stack([geometry.resize_and_crop(decode.load_rgb(path), IMAGE_SIZE) for path in paths])
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +49,12 @@ def colornet_models():
     weights, float32. With cached embeddings the training model holds the fusion network
     alone, whose gradient is the one in question, and tracing it skips the frozen backbone."""
     keras.utils.set_random_seed(0)
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=".", image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
         backbone="mobilenet_v3_small", backbone_weights=None, cache_embeddings=True,
         backbone_precision="float32", fusion_precision="float32",
     )
-    return training.build_training_model(config)
+    return loop.build_training_model(config)
 
 
 def relative_error(lowered, reference):
@@ -96,7 +99,7 @@ def loss_gradients(training_model, colorizer, rgb, precision):
     def loss_and_gradients():
         with tf.GradientTape() as tape:
             predicted = training_model({"rgb": rgb, "embedding": embedding}, training=True)
-            loss = keras.ops.mean(training.ab_loss(rgb, predicted))
+            loss = keras.ops.mean(losses.ab_loss(rgb, predicted))
         return loss, tape.gradient(loss, training_model.trainable_weights)
 
     models.set_precision(colorizer, fusion=precision)

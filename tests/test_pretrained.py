@@ -6,8 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from colornet import colorize, evaluation, images, models, pretrained
-from colornet.nets import lite_unet
+from colornet import metrics, pretrained
+from colornet.apps import colorize
+from colornet.io import decode, save
+from colornet.nets import lite_unet, models
 from colornet.pretrained import recipe
 from tests.conftest import DATA_DIR
 from tests.test_cli import run_cli
@@ -28,15 +30,15 @@ def fake_run(tmp_path_factory):
     (run_dir / recipe.LOG_NAME).write_text("epoch,loss\n1,2.5\n")
     for split in ("train", "validation", "held_out"):
         for name in ("chelsea", "rocket"):
-            photo = images.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
-            images.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
+            photo = decode.load_rgb(DATA_DIR / "test" / f"{name}.jpg")
+            save.save_image(corpus_dir / split / f"{name}.png", photo[::4, ::4])
     return run_dir, corpus_dir, weights
 
 
 @pytest.mark.slow
 def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run, tmp_path):
     run_dir, corpus_dir, weights = fake_run
-    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path, temperature=0.5)
+    path = recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path, temperature=0.5)
     description = pretrained.info(tmp_path)
     assert description["network"]["temperature"] == 0.5
     assert description["trained_on"]["corpus_manifest_sha256"] is None  # no MANIFEST there
@@ -53,7 +55,7 @@ def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run,
 @pytest.mark.slow
 def test_the_exported_model_colorizes_any_size_from_lightness(fake_run, tmp_path):
     run_dir, corpus_dir, _ = fake_run
-    pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path)
     model = pretrained.load(tmp_path)
     lightness = np.linspace(0, 100, 37 * 53, dtype=np.float32).reshape(37, 53)
     ab = colorize.predict_ab(model, lightness)
@@ -70,7 +72,7 @@ def test_a_missing_model_is_one_line_naming_the_file(tmp_path):
 @pytest.mark.parametrize("bad", ["not an archive", "other weights", "wrong shape"])
 def test_a_wrong_weights_file_is_one_line_saying_what_to_do(fake_run, tmp_path, bad):
     run_dir, corpus_dir, weights = fake_run
-    path = pretrained.export(run_dir, 1, corpus_dir, folder=tmp_path)
+    path = recipe.write_shipped_files(run_dir, 1, corpus_dir, folder=tmp_path)
     if bad == "not an archive":
         path.write_bytes(b"these are not weights")
     elif bad == "other weights":
@@ -88,7 +90,7 @@ def test_a_wrong_weights_file_is_one_line_saying_what_to_do(fake_run, tmp_path, 
 def test_exporting_an_epoch_the_run_does_not_have_is_refused(fake_run, tmp_path):
     run_dir, corpus_dir, _ = fake_run
     with pytest.raises(pretrained.PretrainedError, match="has no weights of epoch 7"):
-        pretrained.export(run_dir, 7, corpus_dir, folder=tmp_path)
+        recipe.write_shipped_files(run_dir, 7, corpus_dir, folder=tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,28 +110,28 @@ def test_the_shipped_model_describes_what_it_was_trained_on_and_how_well_it_does
 def test_the_shipped_model_colours_a_photo_it_never_trained_on():
     """The sample cat (the corpus's validation split, never trained on): the shipped model's
     colours are closer to the original's than no colour at all, and vivid."""
-    original = images.load_rgb(DATA_DIR / "test" / "chelsea.jpg")
+    original = decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg")
     result = colorize.colorize(pretrained.load(), [original])[0]
-    grey = evaluation.grey_baseline(original)
-    assert evaluation.ab_error(original, result) < evaluation.ab_error(original, grey)
-    assert evaluation.colourfulness(result) > 0.4 * evaluation.colourfulness(original)
+    grey = metrics.grey_baseline(original)
+    assert metrics.ab_error(original, result) < metrics.ab_error(original, grey)
+    assert metrics.colourfulness(result) > 0.4 * metrics.colourfulness(original)
 
 
 @pytest.mark.slow
 def test_colorize_with_no_model_uses_the_shipped_one(tmp_path):
     photo = tmp_path / "in" / "cat.jpg"
-    images.save_image(photo, images.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
+    save.save_image(photo, decode.load_rgb(DATA_DIR / "test" / "chelsea.jpg"))
     result = run_cli("colorize", photo, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    colour = images.load_rgb(tmp_path / "out" / "cat.jpg")
-    assert colour.shape == images.load_rgb(photo).shape
-    assert evaluation.colourfulness(colour) > 5
+    colour = decode.load_rgb(tmp_path / "out" / "cat.jpg")
+    assert colour.shape == decode.load_rgb(photo).shape
+    assert metrics.colourfulness(colour) > 5
 
 
 @pytest.mark.slow
 def test_the_web_page_serves_the_shipped_model_when_given_none():
-    from colornet import web
+    from colornet.apps import web_work
 
-    served = web.served_model(None, label="pretrained")
+    served = web_work.served_model(None, label="pretrained")
     assert served.kind == "any_size" and served.precision == "float32"
     assert "U-Net on EfficientNet-Lite" in served.describe()

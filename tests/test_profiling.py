@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import models, profiling
+from colornet.nets import models, profiling
 
 
 def test_a_hand_countable_model():

@@ -16,7 +16,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import corpus, efficientnet_lite, images
+from colornet import corpus
+from colornet.io import save
+from colornet.nets import efficientnet_lite
 from colornet.pretrained import recipe
 from tests.factories import colour_photo
 
@@ -32,7 +34,7 @@ def write_corpus(folder, splits=("train", "train", "train", "validation")):
     rows = []
     for index, split in enumerate(splits):
         file = f"{split}/fake__photo-{index}.png"
-        images.save_image(folder / file, colour_photo(index, 96, 128))
+        save.save_image(folder / file, colour_photo(index, 96, 128))
         rows.append({
             "file": file, "split": split, "scene": f"scene-{index}", "package": "fake",
             "version": "1", "licence": "CC0-1.0", "attribution": "tests",

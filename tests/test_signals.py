@@ -5,6 +5,7 @@ imports, while a photo is being saved), so the tests do not depend on timing.
 """
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import textwrap
 
 import numpy as np
 
-from colornet import images, jobs, leftovers
+from colornet import leftovers
+from colornet.apps import jobs
+from colornet.io import save
 from tests.factories import constant_model
 
 # Runs `colornet ARGS` after arranging for SIGNAL to arrive at the first import of any of
@@ -55,7 +58,9 @@ LAUNCHER = textwrap.dedent(
     """
 )
 
-HEAVY_MODULES = "tensorflow,keras,colornet.single_image,colornet.colorize,colornet.models"
+HEAVY_MODULES = (
+    "tensorflow,keras,colornet.apps.single_image,colornet.apps.colorize,colornet.nets.models"
+)
 
 
 def colornet_lines(stderr):
@@ -96,11 +101,11 @@ def test_sigterm_during_start_up_prints_one_line(tmp_path):
 def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
-    images.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
     result = run_with_signal(
         ["colorize", tmp_path / "in", "-o", out, "--model", tmp_path / "v1.keras", "--quiet"],
@@ -113,7 +118,7 @@ def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp
 
 
 def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
-    images.save_image(tmp_path / "in" / "photo_05.png", np.full((24, 40, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo_05.png", np.full((24, 40, 3), 0.5))
     out = tmp_path / "out"
     # What SIGKILL leaves: a temporary of a process that is gone, and of an older colornet.
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -138,12 +143,12 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
 def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
     for index in range(3):
-        images.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
+        save.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
     command = ["colorize", tmp_path / "in", "-o", out, "--model", tmp_path / "v1.keras",
                "--quiet", "--batch-size", "1"]
@@ -166,11 +171,11 @@ def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_p
 def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_path):
     import keras
 
-    from colornet import models
+    from colornet.nets import models
 
     keras.utils.set_random_seed(0)
     models.single_image_net().save(tmp_path / "v1.keras")
-    images.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     killed = run_with_signal(
@@ -184,7 +189,7 @@ def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_p
     (left,) = temporary.iterdir()
     assert left.name.startswith(".colornet.") and left.is_dir()
     assert any(path.name.startswith("__autograph_generated_file") for path in left.iterdir())
-    images.save_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5))
+    save.save_image(tmp_path / "photo.png", np.full((16, 16, 3), 0.5))
     result = subprocess.run(
         [sys.executable, "-m", "colornet.cli", "lab", tmp_path / "photo.png", "-o",
          tmp_path / "lab.png"],
@@ -209,7 +214,7 @@ def test_a_running_commands_temporary_folder_is_left_alone(tmp_path):
 
 
 def test_temporary_names_record_the_process_and_are_recognised():
-    path = leftovers.temporary_path(images.pathlib.Path("/somewhere/photo.png"))
+    path = leftovers.temporary_path(pathlib.Path("/somewhere/photo.png"))
     assert path.name.startswith(f".photo.{os.getpid()}-") and path.suffix == ".png"
     assert not leftovers.is_stale_temporary(path)  # this process runs
     assert not leftovers.is_stale_temporary("photo.png")

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from colornet import color, colorize, evaluation, greyness, images, single_image
+from colornet import color, metrics
+from colornet.apps import colorize, single_image
+from colornet.io import geometry, greyness
 from tests.factories import blobs_photo
 
 
@@ -16,15 +18,15 @@ def test_version_1_learns_a_photo_and_beats_the_grey_baseline():
     assert len(run.losses) == 300
     assert run.losses[-1] < run.losses[0] / 20
     colorized = run.colorize()
-    grey = evaluation.grey_baseline(photo)
-    assert evaluation.psnr(photo, colorized) > evaluation.psnr(photo, grey) + 6
+    grey = metrics.grey_baseline(photo)
+    assert metrics.psnr(photo, colorized) > metrics.psnr(photo, grey) + 6
 
 
 def test_fit_size_keeps_aspect_and_divides_by_8():
-    assert images.fit_size((512, 512, 3), 256) == (256, 256)
-    assert images.fit_size((300, 451, 3), 256) == (168, 256)
-    assert images.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
-    assert images.fit_size((9, 4000, 3), 256) == (8, 256)
+    assert geometry.fit_size((512, 512, 3), 256) == (256, 256)
+    assert geometry.fit_size((300, 451, 3), 256) == (168, 256)
+    assert geometry.fit_size((20, 20, 3), 256) == (16, 16)  # never upscaled, rounded to 8
+    assert geometry.fit_size((9, 4000, 3), 256) == (8, 256)
 
 
 def test_a_grey_photo_is_refused_with_a_clear_error():
@@ -75,7 +77,7 @@ def test_a_trained_run_colorizes_other_sizes_at_full_resolution():
 
 
 def test_a_sepia_print_is_refused_as_training_and_prepare_refuse_it():
-    # One definition of "too grey to learn from" (colornet.greyness) for single, train, prepare.
+    # One definition of "too grey to learn from" (colornet.io.greyness) for single, train, prepare.
     ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64, 1)
     sepia = np.clip(ramp * np.array([1.0, 0.85, 0.65]), 0, 1)
     assert greyness.is_grey(sepia)

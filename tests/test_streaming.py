@@ -11,7 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import images, jobs, models, video
+from colornet.apps import ffmpeg, jobs, video
+from colornet.io import decode, save
+from colornet.nets import models
 from tests.factories import moving_shapes, write_clip, write_photos
 
 
@@ -47,18 +49,18 @@ def peak_numpy_bytes(function):
 def test_colorize_files_holds_at_most_one_batch_of_photos(version_1, tmp_path, monkeypatch):
     folder = write_photos(tmp_path / "in", 50)
     counter = InFlight()
-    load, save = images.load_lightness_and_alpha, images.save_image
+    real_load, real_save = decode.load_lightness_and_alpha, save.save_image
 
     def counting_load(*args, **kwargs):
         counter.take()
-        return load(*args, **kwargs)
+        return real_load(*args, **kwargs)
 
     def counting_save(*args, **kwargs):
         counter.give()
-        return save(*args, **kwargs)
+        return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(images, "load_lightness_and_alpha", counting_load)
-    monkeypatch.setattr(images, "save_image", counting_save)
+    monkeypatch.setattr(decode, "load_lightness_and_alpha", counting_load)
+    monkeypatch.setattr(save, "save_image", counting_save)
     report = jobs.colorize_files(
         version_1, [folder], tmp_path / "out", batch_size=8, progress=False,
     )
@@ -83,7 +85,7 @@ def test_colorize_files_peak_memory_does_not_grow_with_the_number_of_files(versi
 def test_colorize_video_holds_at_most_one_batch_of_frames(version_1, tmp_path, monkeypatch):
     source = write_clip(tmp_path / "clip.mp4", moving_shapes(frames=60))
     counter = InFlight()
-    decoded, encoder = video._decoded_frames, video._encoder
+    decoded, encoder = ffmpeg.decoded_frames, ffmpeg.encoder
 
     def counting_frames(*args, **kwargs):
         for frame in decoded(*args, **kwargs):
@@ -98,8 +100,8 @@ def test_colorize_video_holds_at_most_one_batch_of_frames(version_1, tmp_path, m
                 write(frame)
             yield counting_write
 
-    monkeypatch.setattr(video, "_decoded_frames", counting_frames)
-    monkeypatch.setattr(video, "_encoder", counting_encoder)
+    monkeypatch.setattr(ffmpeg, "decoded_frames", counting_frames)
+    monkeypatch.setattr(ffmpeg, "encoder", counting_encoder)
     report = video.colorize_video(
         version_1, source, tmp_path / "out.mp4", batch_size=8, progress=False,
     )

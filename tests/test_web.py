@@ -20,14 +20,23 @@ import zlib
 import numpy as np
 import pytest
 
-# colornet.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
-web = pytest.importorskip("colornet.web", reason="needs the web extra: pip install 'colornet[web]'")
+# colornet.apps.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
+web = pytest.importorskip(
+    "colornet.apps.web", reason="needs the web extra: pip install 'colornet[web]'"
+)
 
 import gradio  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from colornet import cli, color, colorize, images, single_image  # noqa: E402
+from colornet import color, constants  # noqa: E402
+from colornet.apps import (  # noqa: E402
+    colorize,
+    single_image,
+    web_work,
+)
+from colornet.cli import photo_commands  # noqa: E402
+from colornet.io import decode, geometry, save  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, chromium, colorize_in_browser  # noqa: E402
 from .conftest import DATA_DIR  # noqa: E402
@@ -54,7 +63,7 @@ def tiny_model_path(tmp_path_factory):
     return path
 
 
-def launched(page, max_megapixels=web.DEFAULT_MAX_MEGAPIXELS):
+def launched(page, max_megapixels=constants.DEFAULT_MAX_MEGAPIXELS):
     """Launch `page` as `colornet serve` does, without blocking; returns its URL."""
     port = free_port()
     page.launch(**web.launch_options("127.0.0.1", port, max_megapixels), prevent_thread_lock=True)
@@ -91,7 +100,7 @@ def colorize_files(client, *paths):
 @pytest.fixture
 def photo_path(tmp_path):
     path = tmp_path / "blobs.png"
-    images.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
+    save.save_image(path, blobs_photo(96)[:, :72])  # not square: shapes must follow
     return path
 
 
@@ -131,8 +140,8 @@ def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
     result = colorize_files(client, photo_path)
     (download,) = result["downloads"]
     assert pathlib.Path(download).name == "blobs_colorized.png"
-    colorized = images.load_rgb(download)
-    photo = images.load_rgb(photo_path)
+    colorized = decode.load_rgb(download)
+    photo = decode.load_rgb(photo_path)
     assert colorized.shape == photo.shape == (96, 72, 3)
     # The same colours as the library gives, to the PNG's 8 bits.
     expected = colorize.colorize(colorize.load_model(tiny_model_path), photo)
@@ -145,11 +154,11 @@ def test_colorize_returns_the_full_size_png_with_the_photos_own_lightness(
 
 def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tmp_path):
     second = tmp_path / "second.jpg"
-    images.save_image(second, blobs_photo(40, seed=3))
+    save.save_image(second, blobs_photo(40, seed=3))
     result = colorize_files(client, photo_path, second)
     names = sorted(pathlib.Path(path).name for path in result["downloads"])
     assert names == ["blobs_colorized.png", "second_colorized.png"]
-    assert images.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
+    assert decode.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
         40,
         40,
         3,
@@ -159,11 +168,11 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
 def test_two_uploads_of_one_name_get_two_results(client, tmp_path):
     for folder, seed in (("a", 1), ("b", 2)):
         (tmp_path / folder).mkdir()
-        images.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
+        save.save_image(tmp_path / folder / "scan.png", blobs_photo(32, seed=seed))
     result = colorize_files(client, tmp_path / "a" / "scan.png", tmp_path / "b" / "scan.png")
     names = [pathlib.Path(path).name for path in result["downloads"]]
     assert names == ["scan_colorized.png", "scan-2_colorized.png"]
-    first, second = (images.load_rgb(path) for path in result["downloads"])
+    first, second = (decode.load_rgb(path) for path in result["downloads"])
     assert not np.allclose(first, second)
 
 
@@ -175,7 +184,7 @@ def bad_uploads(folder):
     empty = folder / "empty.png"
     empty.write_bytes(b"")
     truncated = folder / "truncated.png"
-    images.save_image(folder / "whole.png", blobs_photo(64))
+    save.save_image(folder / "whole.png", blobs_photo(64))
     truncated.write_bytes((folder / "whole.png").read_bytes()[:300])
     bomb = png_with_size(folder / "bomb.png", 60_000, 60_000)  # 3.6 gigapixels from ~100 bytes
     return [
@@ -201,7 +210,7 @@ def test_every_bad_upload_gets_a_one_line_message_and_the_server_keeps_serving(
 def test_a_refused_upload_is_one_log_line_in_the_console_not_a_traceback(
     client, tmp_path, capfd, caplog
 ):
-    caplog.set_level(logging.INFO, logger="colornet.web")
+    caplog.set_level(logging.INFO, logger="colornet.apps.web")
     (text, _), (empty, _), *_ = bad_uploads(tmp_path / "bad")
     not_a_photo = tmp_path / "notes.txt"
     not_a_photo.write_text("hello")
@@ -210,7 +219,9 @@ def test_a_refused_upload_is_one_log_line_in_the_console_not_a_traceback(
             colorize_files(client, path)
     console = capfd.readouterr()
     assert "Traceback" not in console.err + console.out
-    refusals = [record.getMessage() for record in caplog.records if record.name == "colornet.web"]
+    refusals = [
+        record.getMessage() for record in caplog.records if record.name == "colornet.apps.web"
+    ]
     assert len(refusals) == 3, refusals
     assert all(line.startswith("refused: ") and "\n" not in line for line in refusals)
     assert "notes.png" in refusals[0] and "empty.png" in refusals[1]
@@ -269,7 +280,7 @@ def test_photos_over_the_pixel_limit_are_refused_before_decoding(
         assert "72 x 96 = 0.00691 megapixels, more than the 0.005 this page takes" in message
         assert "max_pixels" not in message and "Pass a larger" not in message
         small = tmp_path / "small.png"
-        images.save_image(small, blobs_photo(64))  # 4,096 pixels
+        save.save_image(small, blobs_photo(64))  # 4,096 pixels
         assert client.predict([handle_file(str(small))], "tiny", api_name="/colorize")[2]
     finally:
         page.close()
@@ -280,7 +291,7 @@ def test_uploads_over_the_byte_limit_are_refused(tiny_model_path, tmp_path):
     url = launched(page, max_megapixels=0.001)
     try:
         big = tmp_path / "big.png"
-        images.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
+        save.save_image(big, np.random.default_rng(0).random((64, 64, 3)))  # ~12 kB of noise
         client = Client(url, download_files=str(tmp_path / "downloads"), verbose=False)
         with pytest.raises(Exception) as error:  # refused by Gradio's upload route itself
             client.predict([handle_file(str(big))], "tiny", api_name="/colorize")
@@ -310,7 +321,7 @@ def call_over_http(server, data):
 
 def test_paths_a_client_names_are_neither_read_nor_served(server, tmp_path):
     secret = tmp_path / "secret.png"
-    images.save_image(secret, blobs_photo(32))
+    save.save_image(secret, blobs_photo(32))
     named = {"path": str(secret), "meta": {"_type": "gradio.FileData"}, "orig_name": "secret.png"}
     event, payload = call_over_http(server, [[named], "tiny"])
     assert event == "error" and "secret_colorized" not in payload
@@ -324,16 +335,16 @@ def test_results_are_written_inside_the_workspace_only(client, photo_path, tmp_p
     working_folder = tmp_path / "cwd"
     working_folder.mkdir()
     monkeypatch.chdir(working_folder)
-    before = set(web.workspace().rglob("*_colorized.png"))
+    before = set(web_work.workspace().rglob("*_colorized.png"))
     colorize_files(client, photo_path)
-    written = set(web.workspace().rglob("*_colorized.png")) - before
+    written = set(web_work.workspace().rglob("*_colorized.png")) - before
     assert [path.name for path in written] == ["blobs_colorized.png"]
     assert list(working_folder.iterdir()) == []
-    assert os.environ["GRADIO_TEMP_DIR"] == str(web.workspace())
+    assert os.environ["GRADIO_TEMP_DIR"] == str(web_work.workspace())
 
 
 def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_path, tmp_path):
-    served = web.served_model(tiny_model_path, "tiny")
+    served = web_work.served_model(tiny_model_path, "tiny")
     running, most_at_once, lock = [0], [0], threading.Lock()
     predict_on_batch = served.model.predict_on_batch
 
@@ -354,7 +365,7 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         paths = []
         for index in range(20):
             paths.append(tmp_path / f"photo_{index:02d}.png")
-            images.save_image(paths[-1], blobs_photo(48, seed=index))
+            save.save_image(paths[-1], blobs_photo(48, seed=index))
         clients = [
             Client(url, download_files=str(tmp_path / f"downloads_{i}"), verbose=False)
             for i in range(4)
@@ -368,7 +379,7 @@ def test_twenty_concurrent_uploads_are_all_answered_one_at_a_time(tiny_model_pat
         page.close()
     for path, (_, _, downloads, status, *_) in zip(paths, results):
         assert pathlib.Path(downloads[0]).name == f"{path.stem}_colorized.png", status
-        assert images.load_rgb(downloads[0]).shape == (48, 48, 3)
+        assert decode.load_rgb(downloads[0]).shape == (48, 48, 3)
     assert most_at_once[0] == 1
 
 
@@ -383,7 +394,7 @@ def test_without_a_model_the_page_says_how_to_get_one():
 
 
 def test_models_are_described_with_their_kind_and_precision(tiny_model_path):
-    served = web.served_model(tiny_model_path)
+    served = web_work.served_model(tiny_model_path)
     assert served.label == "tiny" and served.kind == "single_image"
     assert served.precision == "float32"  # load_model keeps Version 1 in float32
     assert "Version 1" in served.describe() and "float32" in served.describe()
@@ -396,49 +407,48 @@ def test_an_unknown_model_path_is_one_line_naming_it(tmp_path):
 
 @pytest.mark.slow
 def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_path, monkeypatch):
-    from colornet import backbones, models
+    from colornet.nets import classify, models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
-    served = web.served_model(model, "final")
+    served = web_work.served_model(model, "final")
     assert served.kind == "colorizer" and served.backbone == "mobilenet_v3_small"
     assert served.precision in served.describe() and "mobilenet_v3_small" in served.describe()
     photo = tmp_path / "photo.png"
-    images.save_image(photo, blobs_photo(64))
+    save.save_image(photo, blobs_photo(64))
     calls = []
 
-    def classify(photos, backbone="inception_resnet_v2", top=5, grey=False, weights="imagenet"):
+    def fake_classify(photos, backbone="inception_resnet_v2", top=5, grey=False,
+                      weights="imagenet"):
         calls.append((np.shape(photos[0]), backbone, top, grey, pathlib.Path(weights).is_file()))
         return [[("tabby cat", 0.5), ("lynx", 0.25)]]
 
-    monkeypatch.setattr(backbones, "classify", classify, raising=False)
-    view = web.classifier_view(served, photo, max_pixels=10**6)
-    assert calls == [((64, 64, 3), "mobilenet_v3_small", web.TOP_CLASSES, True, True)]
+    monkeypatch.setattr(classify, "classify", fake_classify)
+    view = web_work.classifier_view(served, photo, max_pixels=10**6)
+    assert calls == [((64, 64, 3), "mobilenet_v3_small", web_work.TOP_CLASSES, True, True)]
     assert "tabby cat (50%)" in view and "lynx (25%)" in view
-    monkeypatch.delattr(backbones, "classify")
-    assert web.classifier_view(served, photo, max_pixels=10**6) == ""
+    monkeypatch.delattr(classify, "classify")
+    assert web_work.classifier_view(served, photo, max_pixels=10**6) == ""
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not hasattr(__import__("colornet.backbones").backbones, "classify"),
-    reason="backbones.classify comes with the EfficientNet-Lite work (branch lite)",
-)
 def test_the_classifier_panel_runs_offline_with_the_models_own_backbone(tmp_path):
-    from colornet import models
+    from colornet.nets import models
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     photo = tmp_path / "photo.png"
-    images.save_image(photo, blobs_photo(64))
-    view = web.classifier_view(web.served_model(model, "final"), photo, max_pixels=10**6)
+    save.save_image(photo, blobs_photo(64))
+    view = web_work.classifier_view(web_work.served_model(model, "final"), photo, max_pixels=10**6)
     assert "unavailable" not in view, view
-    assert view.count("\n- ") == web.TOP_CLASSES and "%)" in view
+    assert view.count("\n- ") == web_work.TOP_CLASSES and "%)" in view
 
 
 # ---------------------------------------------------------------------------------------------
 # The command line
 
 
-def test_serve_options_need_no_gradio_and_default_to_the_modules_values():
+def test_serve_options_need_no_gradio():
+    # The page and the command line read their defaults from colornet.constants, so `colornet
+    # serve --help` and its argument checks start without gradio.
     probe = (
         "import sys; from colornet import cli; parser = cli.build_parser(); "
         "args = parser.parse_args(['serve']); "
@@ -453,16 +463,16 @@ def test_serve_options_need_no_gradio_and_default_to_the_modules_values():
     )
     host, port, megapixels, gradio_loaded = result.stdout.split()
     assert (host, int(port), float(megapixels)) == (
-        web.DEFAULT_HOST,
-        web.DEFAULT_PORT,
-        web.DEFAULT_MAX_MEGAPIXELS,
+        constants.DEFAULT_HOST,
+        constants.DEFAULT_PORT,
+        constants.DEFAULT_MAX_MEGAPIXELS,
     )
     assert gradio_loaded == "False"
 
 
 def test_the_first_line_says_when_other_machines_can_reach_the_page():
-    assert "this machine only" in cli._address_line("127.0.0.1", 7860)
-    line = cli._address_line("0.0.0.0", 8080)
+    assert "this machine only" in photo_commands._address_line("127.0.0.1", 7860)
+    line = photo_commands._address_line("0.0.0.0", 8080)
     assert "NOT only on this machine" in line and "0.0.0.0" in line
 
 
@@ -505,7 +515,7 @@ def test_colornet_serve_answers_then_stops_on_sigterm_leaving_no_files(
         _, _, downloads, *_ = client.predict(
             [handle_file(str(photo_path))], "tiny", api_name="/colorize"
         )
-        assert images.load_rgb(downloads[0]).shape == (96, 72, 3)
+        assert decode.load_rgb(downloads[0]).shape == (96, 72, 3)
         # Uploads and results in the page's folder, inside the command's own temporary folder.
         (own,) = temporary.iterdir()
         assert own.name.startswith(".colornet.")
@@ -530,8 +540,8 @@ def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness
 ):
     pytest.importorskip("selenium")
     grey = tmp_path / "astronaut_grey.png"
-    portrait = images.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
-    images.save_image(grey, images.shrink(portrait, longer_side=160).mean(axis=-1))
+    portrait = decode.load_rgb(DATA_DIR / "portrait" / "astronaut.jpg")
+    save.save_image(grey, geometry.shrink(portrait, longer_side=160).mean(axis=-1))
     driver = chromium(tmp_path / "chromium-profile")
     try:
         href = colorize_in_browser(driver, server, grey)
@@ -542,7 +552,7 @@ def test_in_chromium_a_dropped_photo_comes_back_colorized_with_its_own_lightness
     finally:
         driver.quit()
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-    colorized, photo = images.load_rgb(download), images.load_rgb(grey)
+    colorized, photo = decode.load_rgb(download), decode.load_rgb(grey)
     assert colorized.shape == photo.shape
     assert_lightness_kept(colorized, photo)
     assert np.abs(color.rgb_to_lab(colorized)[..., 1:]).max() > 5  # and it has colour now

@@ -169,10 +169,10 @@ def split_paths(corpus_dir, split):
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     corpus_dir = pathlib.Path(corpus_dir)
     if not (corpus_dir / MANIFEST).is_file() and (corpus_dir / "train").is_dir():
-        from colornet import images
+        from colornet.io import folders
 
         folder = corpus_dir / split
-        return images.list_images(folder) if folder.is_dir() else []
+        return folders.list_images(folder) if folder.is_dir() else []
     return [corpus_dir / row["file"] for row in read_manifest(corpus_dir)
             if row["split"] == split]
 

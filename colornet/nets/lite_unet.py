@@ -24,8 +24,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color, efficientnet_lite, models
-from colornet.nets import zhang
+from colornet import color
+from colornet.nets import efficientnet_lite, zhang
+from colornet.nets.layers import FuseEmbedding
 
 # The encoder's total stride: inputs are padded to a multiple of it.
 SIZE_MULTIPLE = 32
@@ -71,7 +72,7 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     context = keras.layers.GlobalAveragePooling2D(name="context_pool")(top)  # (B, 1280)
     context = keras.layers.Dense(_WIDTHS[0], activation="relu", name="context_dense")(context)
     x = conv(_WIDTHS[0], 1, "top_reduce")(top)  # (B, S/32, S/32, 256)
-    x = models.FuseEmbedding(name="context_fuse")([x, context])  # every cell sees the photo
+    x = FuseEmbedding(name="context_fuse")([x, context])  # every cell sees the photo
     x = conv(_WIDTHS[0], 3, "top_conv")(x)
     for level, (skip, width) in enumerate(zip((sixteenth, eighth, quarter), _WIDTHS[1:]), 1):
         x = BilinearUpsample(2, name=f"up_{level}")(x)

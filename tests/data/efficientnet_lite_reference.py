@@ -105,7 +105,7 @@ def torch_logits(state_dict, rgb, stride_2_blocks):
 def main():
     import torch
 
-    from colornet import efficientnet_lite
+    from colornet.nets import efficientnet_lite
 
     torch.set_grad_enabled(False)
     thumbnails = make_thumbnails()

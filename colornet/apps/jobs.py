@@ -1,0 +1,341 @@
+"""Photos on disk in, colorized photos on disk out: the engine of `colornet colorize`.
+
+Inputs are files, folders (searched recursively) and glob patterns; each output keeps its
+input's name and its path inside an input folder. Work streams: memory holds one batch of
+photos at a time, however many there are. Each photo is colorized by `colornet.apps.colorize`.
+
+A run that a kill stopped can be resumed: every output is written whole or not at all
+(`save.save_image`), and, when asked, each one is then recorded in the output folder's
+`.colornet-colorized.jsonl` with the input, model and settings it was made from, so that the
+next run skips what is complete and made the same way, and redoes the rest.
+"""
+
+import collections
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import pathlib
+
+import keras
+import numpy as np
+import tqdm
+
+from colornet import _util, leftovers
+from colornet.apps import colorize
+from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
+from colornet.io import decode, folders, save
+from colornet.nets import keras_utils
+
+# The memory `colorize_files` holds in arrays for one photo, whatever its size up to
+# decode.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
+# band-sized buffers of the colour conversion). tests/test_memory.py measures it; the README
+# says what it means for the largest photos.
+MEMORY_BYTES_PER_PIXEL = 24
+MEMORY_OVERHEAD_BYTES = 256 * 2**20
+# The record of completed outputs, in the output folder: one JSON line per output written.
+COMPLETED_RECORD = ".colornet-colorized.jsonl"
+
+
+@dataclasses.dataclass
+class ColorizeReport:
+    written: list  # output paths
+    failed: list  # (input path, one-line reason)
+    # (input path, output path) of every photo written whose name another input shares, so
+    # that a/photo.jpg and b/photo.jpg can be told apart as photo.jpg and photo-2.jpg.
+    renamed: list = dataclasses.field(default_factory=list)
+    # Output paths an earlier run completed from the same input, model and settings.
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def summary(self):
+        lines = [f"colorized {len(self.written)} photo{'s' * (len(self.written) != 1)}"]
+        if self.skipped:
+            lines.append(
+                f"skipped {_util.plural(len(self.skipped), 'photo')} an earlier run colorized "
+                "from the same input with the same model and settings"
+            )
+        if self.renamed:
+            lines.append("photos of the same name, written as:")
+            lines += [f"  {source} -> {target}" for source, target in self.renamed]
+        if self.failed:
+            lines.append(f"failed {len(self.failed)}:")
+            lines += [f"  {path}: {reason}" for path, reason in self.failed]
+        return "\n".join(lines)
+
+
+def check_output_folder(out_dir):
+    """ValueError when `out_dir` cannot be the folder of the outputs because a file is in its
+    place: a check to make before any slow work, such as loading a model."""
+    out_dir = pathlib.Path(out_dir)
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"the output folder {out_dir} cannot be made: {folder} is a file; "
+                "give a folder for the colorized photos"
+            )
+
+
+def expand_inputs(inputs, out_dir=None):
+    """Files, folders (searched recursively) and glob patterns → [(photo path, output name)].
+
+    The output name is the photo's file name, and for a folder its path inside the folder.
+    Distinct photos whose names would collide (the same name from two folders, or x.png and
+    x.tif, which both become x.png) keep the first one's name, and each later one gets the
+    first free "-2", "-3"... of its stem, free meaning no other input has that name: names
+    depend only on the inputs, and a photo's own unique name is never taken from it. A photo
+    given twice (a file and a glob that matches it) is colorized once.
+
+    Files inside `out_dir` found through a folder or a glob are left out, so an output folder
+    inside an input folder is never read as input on the next run. Nothing matched, a
+    pattern whose every file lies in `out_dir`, an input folder that is `out_dir` itself, or
+    an `out_dir` that is a file → ValueError.
+    """
+    return _expand_inputs(inputs, out_dir)[0]
+
+
+def _expand_inputs(inputs, out_dir):
+    """`expand_inputs`, and the set of photos whose name another input shares."""
+    if out_dir is not None:
+        check_output_folder(out_dir)
+    out_dir = None if out_dir is None else pathlib.Path(out_dir).resolve()
+
+    def outside_output(path):
+        return out_dir is None or not path.resolve().is_relative_to(out_dir)
+
+    found = []
+    for item in inputs:
+        item = str(item)
+        if pathlib.Path(item).is_dir():
+            folder = pathlib.Path(item)
+            if out_dir is not None and folder.resolve() == out_dir:
+                raise ValueError(
+                    f"the output folder {folder} is also an input folder; choose another -o"
+                )
+            # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
+            listed = folders.list_images(folder, check_headers=False, exclude=out_dir)
+            found += [(path, path.relative_to(folder)) for path in listed]
+        elif pathlib.Path(item).exists():
+            found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                raise ValueError(f"no files match {item}")
+            files = [pathlib.Path(path) for path in matches if pathlib.Path(path).is_file()]
+            if not files:
+                raise ValueError(f"no files match {item}, only folders")
+            kept = [path for path in files if outside_output(path)]
+            if not kept:
+                raise ValueError(
+                    f"every file matching {item} is in the output folder {out_dir}, where "
+                    "the colorized photos go; choose an output folder outside them"
+                )
+            found += [(path, pathlib.Path(path.name)) for path in kept]
+        else:
+            raise ValueError(f"{item}: no such file or folder")
+    return _unique_names(found)
+
+
+def _unique_names(found):
+    """[(path, name)] → (the same with each photo once and no two names alike (see
+    `expand_inputs`), the set of paths whose name another photo shares). Names are compared
+    without suffix and case, as outputs may change suffix (.tif → .png) and land on
+    case-insensitive disks."""
+
+    def key(name):
+        return str(name.with_suffix("")).lower()
+
+    seen_paths, distinct = set(), []
+    for path, name in found:
+        if path.resolve() not in seen_paths:
+            seen_paths.add(path.resolve())
+            distinct.append((path, name))
+    taken = {key(name) for _, name in distinct}
+    uses = collections.Counter(key(name) for _, name in distinct)
+    sharing = {path for path, name in distinct if uses[key(name)] > 1}
+    owners, unique = set(), []
+    for path, name in distinct:
+        if key(name) in owners:
+            number = 2
+            while key(name.with_name(f"{name.stem}-{number}{name.suffix}")) in taken:
+                number += 1
+            name = name.with_name(f"{name.stem}-{number}{name.suffix}")
+            taken.add(key(name))
+        owners.add(key(name))
+        unique.append((path, name))
+    return unique, sharing
+
+
+def colorize_files(
+    model, inputs, out_dir, *, batch_size=8, image_format=None,
+    working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True, skip_complete=None,
+):
+    """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
+
+    Each output keeps its input's file name (and its path inside an input folder), size and
+    orientation, and its transparency when written as PNG. The format is `image_format`
+    ("png" or "jpg") or else the input's own when that is PNG or JPEG, PNG otherwise. Photos
+    that fail to load are reported by name and skipped; an output that would overwrite an
+    input is refused.
+
+    `skip_complete`: None keeps no record. True records each output written in
+    `out_dir/COMPLETED_RECORD` and skips every photo whose output an earlier recorded run
+    wrote from the same input (path, size, modification time) with the same model (weights
+    and precision) and settings, and that is still as that run left it; False keeps the
+    record but colorizes every photo again.
+
+    Returns:
+        A `ColorizeReport` of what was written, skipped and failed.
+    """
+    if image_format not in (None, "png", "jpg"):
+        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    if not _util.is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
+    jobs, sharing = _expand_inputs(inputs, out_dir)
+    inputs_paths = [path for path, _ in jobs]
+    out_dir = pathlib.Path(out_dir)
+    leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
+    report = ColorizeReport([], [])
+    record = None
+    if skip_complete is not None:
+        made_by = _fingerprint(model, image_format, working_size, tile)
+        record = _CompletedRecord(out_dir, made_by)
+        if skip_complete:
+            kept = []
+            for path, name in jobs:
+                target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+                if record.is_complete(path, target):
+                    report.skipped.append(target)
+                else:
+                    kept.append((path, name))
+            jobs = kept
+    bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
+    for first in range(0, len(jobs), batch_size):
+        loaded = []
+        for path, name in jobs[first : first + batch_size]:
+            # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter
+            # one over white; a JPEG has no alpha and shows the photo as on white.
+            keeps_alpha = _output_suffix(path, image_format) == ".png"
+            try:
+                lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
+                loaded.append((path, name, lightness, alpha))
+            except (decode.ImageError, ValueError) as error:
+                report.failed.append((path, str(error)))  # the summary names it, once
+                bar.update()
+        if not loaded:
+            continue
+        abs_ = colorize.predict_ab(
+            model, [item[2] for item in loaded], working_size=working_size, tile=tile,
+            batch_size=batch_size,
+        )
+        for (path, name, lightness, alpha), ab in zip(loaded, abs_):
+            target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+            try:
+                _save(target, lightness, ab, alpha, protected=inputs_paths)
+                report.written.append(target)
+                if record is not None:
+                    record.add(path, target)
+                if path in sharing:
+                    report.renamed.append((path, target))
+            except decode.ImageError as error:
+                report.failed.append((path, str(error)))
+            bar.update()
+    bar.close()
+    return report
+
+
+def _fingerprint(model, image_format, working_size, tile):
+    """A hash of what decides an output besides its input: the model's weights and the
+    precision of each of its layers, and the settings."""
+    digest = hashlib.sha256()
+    for variable in model.weights:  # one variable in memory at a time
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(variable))
+        digest.update(f"{variable.path}:{value.dtype}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    policies = [layer.dtype_policy.name for layer in keras_utils.nested_layers(model)]
+    settings = [policies, image_format, working_size, tile]
+    digest.update(json.dumps(settings).encode())
+    return digest.hexdigest()
+
+
+class _CompletedRecord:
+    """The outputs earlier runs completed in a folder, one JSON line each in
+    COMPLETED_RECORD: output name → its input's path, size and time, the output's own size
+    and time, and the fingerprint of model and settings. Appended after each output is in
+    place, so a kill loses at most the line being written, which is then ignored."""
+
+    def __init__(self, out_dir, made_by):
+        self.out_dir, self.made_by = pathlib.Path(out_dir), made_by
+        self.path = self.out_dir / COMPLETED_RECORD
+        self.entries = {}
+        try:
+            text = self.path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        lines = text.splitlines()
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                self.entries[entry["output"]] = entry
+            except (ValueError, TypeError, KeyError):
+                continue  # a line a kill cut short, or not ours
+        # Outputs written again, or a line a kill cut short (the next would join it): compact.
+        if len(lines) > len(self.entries) or not text.endswith("\n") and text:
+            _util.write_bytes_atomically(self.path, lambda file: file.write(b"".join(
+                (json.dumps(entry) + "\n").encode() for entry in self.entries.values()
+            )))
+
+    def _entry(self, source, target):
+        source_stat, target_stat = os.stat(source), os.stat(target)
+        return {
+            "output": target.relative_to(self.out_dir).as_posix(),
+            "input": str(pathlib.Path(source).resolve()),
+            "input_size": source_stat.st_size,
+            "input_mtime_ns": source_stat.st_mtime_ns,
+            "output_size": target_stat.st_size,
+            "output_mtime_ns": target_stat.st_mtime_ns,
+            "made_by": self.made_by,
+        }
+
+    def is_complete(self, source, target):
+        """True when `target` is what an earlier run made from `source` as this one would."""
+        recorded = self.entries.get(target.relative_to(self.out_dir).as_posix())
+        try:
+            return recorded is not None and recorded == self._entry(source, target)
+        except OSError:
+            return False  # the output (or the input) is gone
+
+    def add(self, source, target):
+        entry = self._entry(source, target)
+        self.entries[entry["output"]] = entry
+        with open(self.path, "a") as file:
+            file.write(json.dumps(entry) + "\n")
+
+
+def colorize_file(
+    model, path, target, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, protected=()
+):
+    """Colorize one photo file into `target` (PNG or JPEG by its suffix; a PNG keeps the
+    input's transparency), in the memory `colorize_files` needs for it. The input itself and
+    `protected` are never overwritten.
+
+    Raises:
+        colornet.io.decode.ImageError: the photo cannot be read, or `target` cannot be written.
+    """
+    keeps_alpha = save.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
+    lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
+    [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile)
+    return _save(target, lightness, ab, alpha, protected=[path, *protected])
+
+
+def _save(target, lightness, ab, alpha, protected):
+    return save.save_image(
+        target, colorize.combine_to_uint8(lightness, ab), protected=protected, alpha=alpha
+    )
+
+
+def _output_suffix(path, image_format):
+    if image_format is not None:
+        return f".{image_format}"
+    suffix = path.suffix.lower()
+    return suffix if suffix in (".png", ".jpg", ".jpeg") else ".png"

@@ -1,0 +1,382 @@
+"""The write-up's two colorization networks, as Keras 3 functional models.
+
+Both take scaled lightness (`colornet.color.lightness_to_input`, shape (batch, H, W, 1) in
+[-1, 1]) and return scaled colour (`colornet.color.ab_to_target`, (batch, H, W, 2) in [-1, 1],
+tanh). Both are fully convolutional: any input whose sides are multiples of 8 works, since three
+stride-2 convolutions are undone by three 2× upsamplings.
+
+- `single_image_net`: Version 1, 32,202 parameters, trained on the very image it colorizes.
+- `fusion_colorizer`: the final version, 6,541,202 parameters: encoder → fusion with a
+  classifier's embedding → decoder.
+- `colorizer`: the final version end to end: lightness in, the frozen backbone and all scaling
+  inside, scaled ab out. One `.keras` file holds everything needed to colorize.
+"""
+
+import pathlib
+import zipfile
+
+import keras
+
+from colornet import _util, color
+from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, HEADS, SIZE_MULTIPLE
+from colornet.nets import backbones, keras_utils, zhang
+from colornet.nets import precision as _precision
+from colornet.nets.layers import FuseEmbedding
+
+# The layers that produce the colour (the tanh and what follows it) keep float32 in every
+# precision: 16 bits would round the colours the loss compares.
+_FLOAT32_OUTPUTS = ("decoder_ab", "decoder_logits", "annealed_mean", "ab")
+FUSION_NAME = "fusion_colorizer"
+# The classification head's logits layer, which training taps for the loss.
+LOGITS_NAME = "decoder_logits"
+_LOGITS_NETWORK_NAME = f"{FUSION_NAME}_logits"
+# InceptionResNetV2's 1000 ImageNet class scores: the write-up's embedding.
+DEFAULT_EMBEDDING_SIZE = 1000
+
+
+def single_image_net(upsampling="nearest", dtype="float32", name="single_image_net"):
+    """Version 1: the write-up's 12-layer, 32,202-parameter convolutional net.
+
+    Args:
+        upsampling: "nearest" (the write-up's; it also trained to a lower loss than
+            "bilinear" in our one-image runs, see benchmarks/single_image.py) or "bilinear".
+        dtype: a precision, how it computes (`colornet.nets.precision`); its tanh output stays
+            float32.
+
+    Returns:
+        A `keras.Sequential` from scaled lightness (None, None, None, 1) to scaled ab
+        (None, None, None, 2).
+    """
+    _check_upsampling(upsampling)
+    policy = _precision.policy(dtype)
+
+    def conv(filters, strides=1, activation="relu", name=None):
+        return keras.layers.Conv2D(
+            filters, 3, strides=strides, padding="same", activation=activation, name=name,
+            dtype=_layer_policy(name, policy),
+        )
+
+    def up(name):
+        return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=policy)
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None, None, 1), name="scaled_lightness"),
+            conv(8, strides=2, name="conv_1"),  # H/2
+            conv(8, name="conv_2"),
+            conv(16, name="conv_3"),
+            conv(16, strides=2, name="conv_4"),  # H/4
+            conv(32, name="conv_5"),
+            conv(32, strides=2, name="conv_6"),  # H/8
+            up("up_1"),  # H/4
+            conv(32, name="conv_7"),
+            up("up_2"),  # H/2
+            conv(16, name="conv_8"),
+            up("up_3"),  # H
+            conv(2, activation="tanh", name="ab"),
+        ],
+        name=name,
+    )
+
+
+def fusion_colorizer(
+    image_size=DEFAULT_IMAGE_SIZE,
+    embedding_size=DEFAULT_EMBEDDING_SIZE,
+    upsampling="nearest",
+    dtype="float32",
+    name=FUSION_NAME,
+    head="regression",
+    temperature=None,
+):
+    """The final version: encoder, fusion with an image embedding, decoder.
+
+    At the defaults its layers match the write-up's table one for one (the table's
+    RepeatVector and Reshape are one `FuseEmbedding(concatenate=False)` here, with the same
+    (None, 32, 32, 1000) output), 6,541,202 parameters in all.
+
+    Args:
+        image_size: input side in pixels, a multiple of 8, or None for any size (the weights
+            do not depend on it).
+        embedding_size: width of the backbone's embedding (1000 for InceptionResNetV2's
+            ImageNet class scores).
+        upsampling: "nearest" (the write-up's) or "bilinear".
+        dtype: a precision, how it computes (`colornet.nets.precision`); the colour output stays
+            float32.
+        head: "regression" (the write-up's) or "classification": the last convolution gives
+            one logit per colour bin (`colornet.nets.zhang.ab_bins`, 1 × 1, layer
+            `LOGITS_NAME`) and an annealed mean at `temperature` (default the paper's 0.38)
+            turns them into scaled ab, so the output is the same either way.
+
+    Returns:
+        A `keras.Model` with inputs {"lightness": (None, S, S, 1), "embedding": (None, E)} and
+        output scaled ab (None, S, S, 2).
+    """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+    if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
+        raise ValueError(
+            f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size}"
+        )
+    if embedding_size < 1:
+        raise ValueError(f"embedding_size must be positive, got {embedding_size}")
+    _check_upsampling(upsampling)
+    policy = _precision.policy(dtype)
+
+    def conv(filters, kernel=3, strides=1, activation="relu", name=None):
+        return keras.layers.Conv2D(
+            filters, kernel, strides=strides, padding="same", activation=activation, name=name,
+            dtype=_layer_policy(name, policy),
+        )
+
+    def up(name):
+        return keras.layers.UpSampling2D(
+            2, interpolation=upsampling, name=name, dtype=_layer_policy(name, policy)
+        )
+
+    lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    embedding = keras.Input(shape=(embedding_size,), name="embedding")
+
+    # Encoder: S → S/8, 256 channels.
+    x = conv(64, strides=2, name="encoder_conv_1")(lightness)
+    x = conv(128, name="encoder_conv_2")(x)
+    x = conv(128, strides=2, name="encoder_conv_3")(x)
+    x = conv(256, name="encoder_conv_4")(x)
+    x = conv(256, strides=2, name="encoder_conv_5")(x)
+    x = conv(512, name="encoder_conv_6")(x)
+    x = conv(512, name="encoder_conv_7")(x)
+    encoded = conv(256, name="encoder_conv_8")(x)  # (S/8, S/8, 256)
+
+    # Fusion: every grid cell sees the whole image's embedding.
+    tiled = FuseEmbedding(concatenate=False, name="fusion_repeat", dtype=policy)(
+        [encoded, embedding]
+    )
+    x = keras.layers.Concatenate(name="fusion_concatenate", dtype=policy)([encoded, tiled])
+    x = conv(256, kernel=1, name="fusion_conv")(x)  # (S/8, S/8, 256)
+
+    # Decoder: back to S, two tanh channels.
+    x = conv(128, name="decoder_conv_1")(x)
+    x = up("decoder_up_1")(x)
+    x = conv(64, name="decoder_conv_2")(x)
+    x = up("decoder_up_2")(x)
+    x = conv(32, name="decoder_conv_3")(x)
+    x = conv(16, name="decoder_conv_4")(x)
+    if head == "classification":
+        logits = conv(len(zhang.ab_bins()), kernel=1, activation=None, name=LOGITS_NAME)(x)
+        x = zhang.AnnealedMean(
+            temperature or zhang.ANNEALED_TEMPERATURE, name="annealed_mean"
+        )(logits)
+    else:
+        x = conv(2, activation="tanh", name="decoder_ab")(x)
+    ab = up("ab")(x)
+
+    return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
+
+
+def colorizer(
+    image_size=DEFAULT_IMAGE_SIZE,
+    backbone=DEFAULT_BACKBONE,
+    backbone_weights="imagenet",
+    upsampling="nearest",
+    backbone_precision="float32",
+    fusion_precision="float32",
+    name="colorizer",
+    head="regression",
+):
+    """The final version end to end: lightness in, scaled ab out.
+
+    The grey photo goes once through the frozen backbone (three equal channels, resized and
+    preprocessed the backbone's own way) and once through the encoder; the fusion colorizer
+    joins them.
+
+    Args:
+        image_size: the side the model works at (a multiple of 8), 256 in the write-up.
+        backbone: a key of `colornet.nets.backbones.BACKBONES`.
+        backbone_weights: "imagenet", a local weights file, or None (random; for tests).
+        upsampling: the decoder's upsampling, "nearest" or "bilinear".
+        backbone_precision: how the frozen backbone computes (`colornet.nets.precision`, "auto"
+            included); its weights stay float32 either way.
+        fusion_precision: the same for the fusion network.
+        head: the fusion network's head (`fusion_colorizer`).
+
+    Returns:
+        A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
+        (None, S, S, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output named "ab".
+        Only the fusion colorizer's weights are trainable.
+    """
+    embedding_size = backbones.get_backbone(backbone).embedding_size
+    fusion = fusion_colorizer(
+        image_size, embedding_size, upsampling=upsampling, dtype=fusion_precision, head=head
+    )
+    lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    embedding = backbones.grey_embedding_model(
+        backbone, backbone_weights, precision=_precision.resolve(backbone_precision)
+    )(lightness)  # (B, E)
+    scaled = keras.layers.Rescaling(
+        1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
+    )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input
+    scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
+    ab = keras.layers.Identity(name="ab")(scaled_ab)
+    return keras.Model(lightness, ab, name=name)
+
+
+def set_precision(model, backbone=None, fusion=None):
+    """Change how a built colornet model computes, in place (`colornet.nets.precision`).
+
+    Models are built in a precision (`precision=` of the factories above); this serves a
+    model loaded from a file, which `load` moves to the loading machine's own.
+    The layers that make the output (`_FLOAT32_OUTPUTS`) stay float32, as do the backbone's
+    softmax and all colour conversion and resizing; the weights stay float32 throughout.
+
+    Args:
+        model: Version 1's net, the final colorizer, its fusion network, or a model wrapping
+            one (the training model).
+        backbone: a precision for the frozen backbone ("auto" resolved); None leaves it.
+        fusion: the same for the colour network (Version 1's net or the fusion network).
+
+    Returns:
+        The model. A function traced before (a compiled `predict` or `fit` step) keeps the
+        precision it was traced with; Keras retraces when the model is compiled again.
+    """
+    if backbone is not None:
+        backbone = _precision.resolve(backbone)
+        for layer in keras_utils.nested_layers(model):
+            if isinstance(layer, backbones.FrozenBackbone):
+                layer.precision = backbone
+    if fusion is not None:
+        _set_layer_precisions(colour_network(model).layers, _precision.resolve(fusion))
+    return model
+
+
+def load(path, precision="auto"):
+    """Load a colornet model from its `.keras` file, with Keras's safe mode (no arbitrary code):
+    Version 1 nets (`colornet single --save-model`) and final colorizers (`colornet train`).
+
+    Args:
+        path: the `.keras` file.
+        precision: how it computes (`colornet.nets.precision`): "float32", "bfloat16" or
+            "float16", "auto" (what the hardware computes natively; float32 for Version 1),
+            or None to keep what the file says (the precision it was trained in).
+
+    Raises:
+        ValueError: one line naming the file, when it is missing, not a Keras file, broken,
+            or a Keras model that is not a colornet colorizer.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ValueError(f"no model at {path}")
+    if path.suffix != ".keras":
+        raise ValueError(f"{path} is not a .keras model file")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that exists
+        raise ValueError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
+        reason = _util.first_line(error)
+        raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
+    try:
+        model_kind = kind(model)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    chosen = _precision.for_model(model_kind, precision)
+    if chosen is not None:
+        set_precision(model, backbone=chosen, fusion=chosen)
+    return model
+
+
+def kind(model):
+    """"single_image" for Version 1, "colorizer" for the final colorizer, "any_size" for a
+    colorizer of raw lightness at any size (the pretrained U-Net, `colornet.nets.lite_unet`).
+
+    Told apart by the name of the model's input, not by position: Version 1 takes scaled
+    lightness at any size, the final colorizer raw lightness at a fixed size, the any-size
+    colorizer raw lightness at any size (it pads and scales inside).
+    """
+    name = model.inputs[0].name if model.inputs else None
+    shape = tuple(model.inputs[0].shape) if model.inputs else ()
+    if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
+        return "single_image"
+    if name == "lightness" and len(shape) == 4 and shape[-1] == 1:
+        return "colorizer" if shape[1] is not None else "any_size"
+    raise ValueError(
+        f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
+        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' (the "
+        "final colorizer at a fixed size, the pretrained one at any size)"
+    )
+
+
+def logits_network(fusion):
+    """The classification head's fusion network up to its bin logits (shared weights): what
+    training fits with Zhang et al.'s loss. ValueError for a regression head."""
+    try:
+        logits = fusion.get_layer(LOGITS_NAME).output
+    except ValueError:
+        raise ValueError(f"{fusion.name} has no classification head") from None
+    return keras.Model(fusion.inputs, logits, name=_LOGITS_NETWORK_NAME)
+
+
+def head_of(model):
+    """"classification" or "regression": the head of a final colorizer's fusion network."""
+    layers = [layer.name for layer in fusion_network(model).layers]
+    return "classification" if LOGITS_NAME in layers else "regression"
+
+
+def working_size(model):
+    """The side a final colorizer works at (its input's), or None for a model of any size."""
+    return None if kind(model) != "colorizer" else model.inputs[0].shape[1]
+
+
+def fusion_network(model):
+    """The fusion network (`fusion_colorizer`) inside a final colorizer or a model wrapping
+    one, or the model itself when it is one. A training model of the classification head
+    holds its `logits_network` instead, whose weights are the fusion network's, in order."""
+    names = (FUSION_NAME, _LOGITS_NETWORK_NAME)
+    if model.name in names:
+        return model
+    for layer in keras_utils.nested_layers(model):
+        if isinstance(layer, keras.Model) and layer.name in names:
+            return layer
+    raise ValueError(f"{model.name} holds no fusion network")
+
+
+def embedding_network(model):
+    """The grey-embedding network (`backbones.grey_embedding_model`) inside a final colorizer:
+    lightness in, the frozen backbone's embedding out."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and any(
+            isinstance(inner, backbones.FrozenBackbone) for inner in layer.layers
+        ):
+            return layer
+    raise ValueError(f"{model.name} holds no embedding network")
+
+
+def backbone_layer(model):
+    """The `backbones.FrozenBackbone` inside a final colorizer (or its embedding network)."""
+    for layer in keras_utils.nested_layers(model):
+        if isinstance(layer, backbones.FrozenBackbone):
+            return layer
+    raise ValueError(f"{model.name} holds no backbone")
+
+
+def colour_network(model):
+    """The network that predicts colour: Version 1's net or the any-size colorizer itself, or
+    the final colorizer's fusion network."""
+    if model.name == FUSION_NAME or (model.inputs and kind(model) != "colorizer"):
+        return model
+    return fusion_network(model)
+
+
+def _set_layer_precisions(layers, precision_name):
+    """Every layer computes in `precision_name` but the output layers, which stay float32."""
+    policy = _precision.POLICIES[precision_name]
+    for layer in layers:
+        if not isinstance(layer, keras.layers.InputLayer):
+            layer.dtype_policy = "float32" if layer.name in _FLOAT32_OUTPUTS else policy
+
+
+def _layer_policy(name, policy):
+    return "float32" if name in _FLOAT32_OUTPUTS else policy
+
+
+def _check_upsampling(upsampling):
+    if upsampling not in ("nearest", "bilinear"):
+        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")

@@ -1,0 +1,116 @@
+"""Many views of few photos: random crops at random scales and positions, as training batches.
+
+A hundred photos of several megapixels, each squeezed to one 256² square, are a hundred
+training examples. Cropped at random, each photo yields thousands of different views: a
+crop covers between `min_scale` and all of the photo's shorter side, anywhere in it, mirrored
+half the time, and is resized to `crop_size`. The network then sees skies, leaves and faces
+at many sizes and never the same picture twice, which keeps it from memorising one tint per
+photo.
+
+    photos (kept in memory as 8-bit RGB, shorter side at most `max_side`)
+      → per example: a photo, a square of side u · short side (log-uniform u), a position,
+        a mirror → resized to S × S → Lab
+      → x: lightness L* (B, S, S, 1) in [0, 100]
+        y: mean ab of each 4 × 4 block (B, S/4, S/4, 2), Lab units (the head's resolution)
+
+Batches are drawn from a generator seeded by (seed, epoch, batch index), so a resumed run
+draws what an uninterrupted one would have.
+"""
+
+import keras
+import numpy as np
+import PIL.Image
+import tqdm
+
+from colornet import color
+from colornet.io import decode
+
+# Photos are kept with their shorter side at most this: a crop at the smallest scale (0.2)
+# then still has about `crop_size` pixels to give.
+DEFAULT_MAX_SIDE = 640
+DEFAULT_MIN_SCALE = 0.2
+TARGET_STRIDE = 4
+
+
+def load_photos(paths, max_side=DEFAULT_MAX_SIDE, progress=True):
+    """Decode photos once, shrunk so the shorter side is at most `max_side`: a list of uint8
+    (H, W, 3) arrays. Unreadable files raise `decode.ImageError` naming them."""
+    photos = []
+    for path in tqdm.tqdm(paths, desc="loading photos", unit="photo", disable=not progress):
+        rgb, _ = decode.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
+        image = PIL.Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+        scale = max_side / min(image.size)
+        if scale < 1:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, PIL.Image.Resampling.BICUBIC, reducing_gap=3.0)
+        photos.append(np.asarray(image))
+    return photos
+
+
+def random_crop(photo, crop_size, rng, min_scale=DEFAULT_MIN_SCALE):
+    """One random view of a photo: uint8 (crop_size, crop_size, 3)."""
+    height, width = photo.shape[:2]
+    short = min(height, width)
+    scale = np.exp(rng.uniform(np.log(min_scale), 0.0))
+    side = int(np.clip(round(scale * short), min(short, crop_size // 2), short))
+    top = int(rng.integers(0, height - side + 1))
+    left = int(rng.integers(0, width - side + 1))
+    crop = PIL.Image.fromarray(photo[top:top + side, left:left + side])
+    if rng.random() < 0.5:
+        crop = crop.transpose(PIL.Image.Transpose.FLIP_LEFT_RIGHT)
+    return np.asarray(crop.resize((crop_size, crop_size), PIL.Image.Resampling.BILINEAR))
+
+
+def lightness_and_ab_target(rgb):
+    """uint8 or [0, 1] RGB (B, S, S, 3) → (L (B, S, S, 1), ab block means (B, S/4, S/4, 2))."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        rgb = rgb.astype(np.float32) / 255.0
+    lab = np.asarray(color.rgb_to_lab(rgb), np.float32)
+    batch, height, width, _ = lab.shape
+    stride = TARGET_STRIDE
+    ab = lab[..., 1:].reshape(batch, height // stride, stride, width // stride, stride, 2)
+    return lab[..., :1], ab.mean(axis=(2, 4))
+
+
+class RandomCrops(keras.utils.PyDataset):
+    """`steps_per_epoch` batches of `batch_size` random crops of `photos` (see the module)."""
+
+    def __init__(self, photos, crop_size=128, batch_size=16, steps_per_epoch=250,
+                 min_scale=DEFAULT_MIN_SCALE, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if not photos:
+            raise ValueError("RandomCrops needs at least one photo")
+        if crop_size % (8 * TARGET_STRIDE):
+            raise ValueError(f"crop_size must be a multiple of {8 * TARGET_STRIDE}, "
+                             f"got {crop_size}")
+        if not 0 < min_scale <= 1:
+            raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
+        self.photos = photos
+        self.crop_size, self.batch_size = crop_size, batch_size
+        self.steps_per_epoch, self.min_scale, self.seed = steps_per_epoch, min_scale, seed
+        self.epoch = 0  # set by `EpochSeed` so a resumed run draws the same crops
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def crops(self, index):
+        """The batch's uint8 RGB crops (B, S, S, 3)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        chosen = rng.integers(0, len(self.photos), self.batch_size)
+        return np.stack([random_crop(self.photos[i], self.crop_size, rng, self.min_scale)
+                         for i in chosen])
+
+    def __getitem__(self, index):
+        return lightness_and_ab_target(self.crops(index))
+
+
+class EpochSeed(keras.callbacks.Callback):
+    """Tells a `RandomCrops` which epoch it is drawing for (also after a resume)."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
