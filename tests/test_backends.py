@@ -42,7 +42,7 @@ def run_on(backend, script, **values):
 
 TRAIN_RESUME_EVALUATE_COLORIZE = """
     import keras, numpy as np
-    from colornet import colorize, evaluation
+    from colornet.apps import colorize, evaluation
     from colornet.io import decode
     from colornet.train import loop, settings
     config = settings.TrainingConfig(**VALUES["config"], epochs=1)
@@ -60,7 +60,7 @@ TRAIN_RESUME_EVALUATE_COLORIZE = """
 
 COLORIZE = """
     import keras, numpy as np
-    from colornet import colorize
+    from colornet.apps import colorize
     from colornet.io import decode
     model = colorize.load_model(VALUES["model"], precision="float32")
     colorized = colorize.colorize(model, decode.load_rgb(VALUES["photo"]))
