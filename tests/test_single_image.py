@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from colornet import color, metrics
-from colornet.apps import colorize, single_image
-from colornet.io import geometry, greyness
+from colornet.apps import colorize, single_image, single_job
+from colornet.io import decode, geometry, greyness, save
 from tests.factories import blobs_photo
 
 
@@ -83,3 +83,23 @@ def test_a_sepia_print_is_refused_as_training_and_prepare_refuse_it():
     assert greyness.is_grey(sepia)
     with pytest.raises(ValueError, match=r"sepia\.png is grey \(or near-grey, or a single tint"):
         single_image.train_single_image(sepia, progress=False, name="sepia.png")
+
+
+def test_the_single_workflow_is_a_library_call_that_writes_its_files_and_returns_a_report(
+    tmp_path,
+):
+    """What `colornet single` does, from Python: the command line only prints the report."""
+    photo = save.save_image(tmp_path / "blobs.png", blobs_photo())
+    report = single_job.train_and_colorize(
+        photo, tmp_path / "out" / "blobs.png", save_model=tmp_path / "v1.keras",
+        config=single_image.SingleImageConfig(steps=2), progress=False,
+    )
+    assert report.output.is_file() and report.model_path.is_file()
+    assert report.figure == tmp_path / "out" / "blobs_comparison.png" and report.figure.is_file()
+    assert len(report.run.losses) == 2 and report.scored_size is None
+    assert report.scores["psnr"] == pytest.approx(
+        metrics.psnr(decode.load_rgb(photo), report.run.colorize(decode.load_rgb(photo)))
+    )
+    lines = report.summary().splitlines()
+    assert lines[0].startswith("trained 2 steps in ") and lines[1].startswith("colorized: PSNR ")
+    assert lines[2] == f"wrote {report.output} and {report.figure} and {report.model_path}"

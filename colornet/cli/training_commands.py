@@ -58,18 +58,14 @@ def add_single(commands):
 
 
 def _run_single(args):
-    from colornet import metrics
-    from colornet.apps import evaluation, jobs, plotting, single_image
-    from colornet.io import decode, save
+    from colornet.apps import single_job
+    from colornet.io import save
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
         raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
     single_config = settings.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )
-    # Trained and scored on the photo as it looks on white, shrunk when huge (memory stays
-    # bounded); the output is colorized at full size, and a PNG keeps the alpha.
-    original, factor = decode.load_reduced_rgb(args.image, evaluation.SCORED_PIXELS)
     support.refuse_overwriting(args.image, args.output, args.figure, args.save_model)
     figure_path = args.figure or args.output.with_name(f"{args.output.stem}_comparison.png")
     # Every output checked before the minute of training, not after it.
@@ -77,32 +73,11 @@ def _run_single(args):
     support.check_writable(figure_path, None, "the figure")
     if args.save_model is not None:
         support.check_writable(args.save_model, (".keras",), "the model")
-    for output in {args.output.parent, figure_path.parent}:
-        leftovers.remove_stale_temporaries(output, recursive=False)
-    run = single_image.train_single_image(
-        original, single_config, progress=not args.quiet, name=f"'{args.image}'"
+    report = single_job.train_and_colorize(
+        args.image, args.output, figure=figure_path, save_model=args.save_model,
+        config=single_config, progress=not args.quiet,
     )
-    colorized = run.colorize(original)
-    grey = metrics.grey_baseline(original)
-    scores = metrics.scores(original, colorized)
-    grey_scores = metrics.scores(original, grey)
-    jobs.colorize_file(run.model, args.image, args.output, working_size=single_config.image_size)
-    plotting.save_figure(
-        plotting.before_after(grey, colorized, original, scores=scores, grey_scores=grey_scores),
-        figure_path,
-    )
-    if args.save_model is not None:
-        args.save_model.parent.mkdir(parents=True, exist_ok=True)
-        run.model.save(args.save_model)
-    scored_at = "" if factor == 1 else f" (scored at {original.shape[1]}×{original.shape[0]})"
-    print(
-        f"trained {len(run.losses)} steps in {run.seconds:.0f} s "
-        f"(final loss {run.losses[-1]:.2e})\n"
-        f"colorized: PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}   "
-        f"(grey baseline: PSNR {grey_scores['psnr']:.2f} dB, SSIM {grey_scores['ssim']:.3f})"
-        f"{scored_at}\nwrote {args.output} and {figure_path}"
-        + (f" and {args.save_model}" if args.save_model else "")
-    )
+    print(report.summary())
 
 
 def add_pretrain(commands):
