@@ -3,11 +3,27 @@
 The network sees lightness L* and predicts the a*b* colour channels; the colour photo is the
 original lightness recombined with the predicted colour (see `colornet.color`).
 
-The package is in layers, each a folder that imports only those before it: the core here
-(`color`, `metrics`, `constants`), then `io` (photos on disk), `nets` (the networks), `train`,
-`apps` (colorizing, video, evaluation, the web page) and `cli`. Submodules load on first use
-(PEP 562), so `import colornet` and `colornet --help` start without TensorFlow:
-`colornet.apps`, `colornet.rgb_to_lab` and the like import what they need when first touched.
+The public API is the names in `__all__`; what a user may rely on from one version to the next:
+
+    import colornet
+
+    model = colornet.load_model()          # the pretrained colorizer; or a .keras file, a run
+    colour = colornet.colorize(model, colornet.load_rgb("old.jpg"))   # RGB (H, W, 3) in [0, 1]
+    colornet.save_image("old_colour.png", colour)
+    colornet.colorize_file(model, "old.jpg", "old_colour.png")      # full size, keeps alpha
+    colornet.colorize_video(model, "old.mp4", "old_colour.mp4")
+    colornet.evaluate_folder(model, "held_out/", "report/")         # scores, grid, CSV, JSON
+    colornet.train_colorizer(colornet.TrainingConfig(data_dir="photos/"), "runs/mine")  # final
+    run = colornet.train_single_image(colornet.load_rgb("photo.jpg"))         # Version 1
+    lab = colornet.rgb_to_lab(colour)      # and colornet.lab_to_rgb(lab)
+    colornet.pretrained.info()             # what the shipped colorizer was trained on, its scores
+
+Everything else (the subpackages `io`, `nets`, `train`, `apps`, `cli`, `corpus` and their
+modules) is internal: importable, documented, but free to change. The package is in layers, each
+a folder that imports only those before it: the core here (`color`, `metrics`, `constants`),
+then `io` (photos on disk), `nets` (the networks), `train`, `apps` (colorizing, video,
+evaluation, the web page) and `cli`. Names load on first use (PEP 562), so `import colornet`
+and `colornet --help` start without TensorFlow.
 """
 
 import importlib
@@ -22,19 +38,36 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
+# The public API: each name and the module (":name" where it differs) that defines it,
+# imported when first touched.
+_PUBLIC = {
+    "load_model": "colornet.apps.colorize",
+    "colorize": "colornet.apps.colorize",
+    "colorize_file": "colornet.apps.jobs",
+    "colorize_video": "colornet.apps.video",
+    "evaluate_folder": "colornet.apps.evaluation",
+    "train_colorizer": "colornet.train.loop:train",  # `train` is the subpackage's name
+    "TrainingConfig": "colornet.train.settings",
+    "train_single_image": "colornet.apps.single_image",
+    "load_rgb": "colornet.io.decode",
+    "save_image": "colornet.io.save",
+    "rgb_to_lab": "colornet.color",
+    "lab_to_rgb": "colornet.color",
+}
+# Subpackages and core modules reachable as attributes; only `pretrained` is public.
 _SUBMODULES = (
     "apps", "cli", "color", "constants", "corpus", "io", "metrics", "nets", "pretrained", "train",
 )
-_FUNCTIONS = {"lab_to_rgb": "color", "rgb_to_lab": "color"}
 
-__all__ = ["__version__", *_FUNCTIONS, *_SUBMODULES]
+__all__ = ["__version__", "pretrained", *_PUBLIC]
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f"colornet.{name}")
-    if name in _FUNCTIONS:
-        return getattr(importlib.import_module(f"colornet.{_FUNCTIONS[name]}"), name)
+    if name in _PUBLIC:
+        module, _, attribute = _PUBLIC[name].partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
     raise AttributeError(f"module 'colornet' has no attribute {name!r}")
 
 

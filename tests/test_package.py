@@ -207,12 +207,28 @@ def test_import_colornet_and_the_command_lines_help_do_not_start_tensorflow_or_k
     assert heavy.strip() == "[]", heavy
 
 
-def test_the_lazy_package_still_gives_its_submodules_and_functions():
+def test_the_public_api_is_the_short_list_each_name_resolves_and_the_docstring_shows_it():
+    import colornet
+
+    public = sorted(set(colornet.__all__) - {"__version__"})
+    assert len(public) <= 14, public  # "about ten names"
     out = run_python(
-        "import colornet\n"
-        "print(colornet.rgb_to_lab.__module__, colornet.nets.__name__, 'nets' in dir(colornet))"
+        "import colornet, inspect\n"
+        f"for name in {public!r}:\n"
+        "    value = getattr(colornet, name)\n"
+        "    print(name, inspect.ismodule(value) or callable(value))\n"
     )
-    assert out.split() == ["colornet.color", "colornet.nets", "True"]
+    assert out.split() == [word for name in public for word in (name, "True")]
+    for name in public:  # the module docstring's example uses every public name
+        assert f"colornet.{name}" in colornet.__doc__, name
+    assert colornet.train_colorizer.__module__ == "colornet.train.loop"
+    assert colornet.rgb_to_lab.__module__ == "colornet.color"
+    assert sorted(dir(colornet)) == sorted(colornet.__all__)
+
+
+def test_internal_subpackages_stay_reachable_and_unknown_names_fail_clearly():
+    out = run_python("import colornet\nprint(colornet.nets.__name__, colornet.apps.__name__)")
+    assert out.split() == ["colornet.nets", "colornet.apps"]
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         import colornet
 
