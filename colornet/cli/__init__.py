@@ -29,7 +29,7 @@ from colornet.cli import data_commands, photo_commands, support, training_comman
 
 
 def main(argv=None):
-    # First of all, before anything imports TensorFlow (5-7 s on a small CPU): Ctrl-C there
+    # First of all, before anything imports TensorFlow (seconds of start-up): Ctrl-C there
     # would print a KeyboardInterrupt traceback of a hundred lines.
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     support.quit_quietly_on_signals()

@@ -128,11 +128,9 @@ def scan_folder(folder, *, progress=True):
     """Sort the photos of a folder (and its subfolders) into colour, grey and unreadable.
 
     Each photo is read as a small thumbnail: JPEGs are decoded at 1/2 to 1/8 scale (Pillow's
-    draft mode), other formats through `decode.load_rgb`. Measured on one core, colourfulness
-    included: 1.4 ms a photo for this repository's sample JPEGs (300-800 pixels; 3.7 ms
-    through a full decode), 12 ms for a 12-megapixel JPEG (425 ms through a full decode),
-    so a hundred thousand camera photos take about twenty minutes. Files that are not images
-    at all are left out (and warned about) by `folders.list_images`.
+    draft mode), other formats through `decode.load_rgb`: a camera JPEG costs a few percent
+    of a full decode, so a scan of a large folder is dominated by reading the files. Files
+    that are not images at all are left out (and warned about) by `folders.list_images`.
 
     Args:
         folder: str or pathlib.Path.

@@ -18,7 +18,7 @@ class RecipeConfig:
     head: str = "classification"  # Zhang et al.'s bins ("regression": MSE on ab / 128)
     crop_size: int = 128  # side of a training view; a multiple of 32
     batch_size: int = 16
-    steps_per_epoch: int = 250  # one epoch is ~10 minutes on a 2-core CPU: a resumable chunk
+    steps_per_epoch: int = 250  # an epoch is a resumable chunk (docs/real_photos.md: its time)
     epochs: int = 16
     learning_rate: float = 3e-4  # Adam, cosine-decayed to 1% of it over all the epochs
     min_scale: float = 0.2  # smallest crop, as a share of the shorter side
