@@ -31,7 +31,7 @@ def add_single(commands):
             "Train the write-up's Version 1 net (32,202 parameters) on one colour photo, then "
             "colorize the photo from its lightness alone. Writes the colorized photo at full "
             "resolution and a grey | colorized | original figure, and prints PSNR and SSIM "
-            "against the original next to the grey baseline. About a minute on a laptop CPU."
+            "against the original next to the grey baseline."
         ),
         formatter_class=support.HelpFormatter,
     )
