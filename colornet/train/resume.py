@@ -64,8 +64,11 @@ def _batch_within(config, train_count):
     A data_parallel job keeps its global batch (`_process_share` checks it)."""
     if config.distribution == "data_parallel" or config.batch_size <= train_count:
         return config
+    views = "training photos" if not config.crops_per_photo else (
+        f"training crops ({config.crops_per_photo} of each photo)"
+    )
     print(
-        f"batch size {config.batch_size} is more than the {train_count} training photos: "
+        f"batch size {config.batch_size} is more than the {train_count} {views}: "
         f"each step trains one batch of all {train_count}"
     )
     return dataclasses.replace(config, batch_size=train_count)
