@@ -1,6 +1,7 @@
 """The training state: one file keyed by variable path, that any colornet run resumes from."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -75,11 +76,7 @@ def test_an_earlier_colornets_positional_checkpoint_resumes_and_is_then_replaced
     run = RunFolder(tmp_path / "run")
     run.legacy_npz_path.parent.mkdir(parents=True)
     # What colornet wrote before: positional arrays, and the epochs in state.json.
-    fusion = models.fusion_network(saved_model)
-    arrays = {f"weight_{i}": value for i, value in enumerate(fusion.get_weights())}
-    arrays |= {f"optimizer_{i}": keras.ops.convert_to_numpy(variable)
-               for i, variable in enumerate(saved_model.optimizer.variables)}
-    np.savez(run.legacy_npz_path, **arrays)
+    write_positional_checkpoint(saved_model, run.legacy_npz_path)
     run.legacy_state_path.write_text(json.dumps({"epochs": 2, "best": 0.5, "monitor": "loss"}))
     assert (run.completed_epochs(), run.best_loss()) == (2, 0.5)
 
@@ -89,6 +86,31 @@ def test_an_earlier_colornets_positional_checkpoint_resumes_and_is_then_replaced
     run.save_training_state(restored, 3, 0.4, "loss")
     assert not run.legacy_npz_path.exists() and not run.legacy_state_path.exists()
     assert run.completed_epochs() == 3
+
+
+def write_positional_checkpoint(training_model, path):
+    """What colornet wrote before for one process: positional arrays."""
+    fusion = models.fusion_network(training_model)
+    arrays = {f"weight_{i}": value for i, value in enumerate(fusion.get_weights())}
+    arrays |= {f"optimizer_{i}": keras.ops.convert_to_numpy(variable)
+               for i, variable in enumerate(training_model.optimizer.variables)}
+    np.savez(path, **arrays)
+
+
+def test_an_earlier_run_resumed_on_several_processes_resumes_from_its_newer_keras_file(
+    saved_model, tmp_path
+):
+    """The bug this format ends: one process wrote last.npz, a later job of several wrote
+    last.keras, and a resume preferred the stale last.npz."""
+    run = RunFolder(tmp_path / "run")
+    run.legacy_npz_path.parent.mkdir(parents=True)
+    write_positional_checkpoint(trained_looking_model(seed=2), run.legacy_npz_path)
+    os.utime(run.legacy_npz_path, ns=(1, 1))  # long before
+    saved_model.save(run.legacy_keras_path)
+    run.legacy_state_path.write_text(json.dumps({"epochs": 4, "best": 0.3, "monitor": "loss"}))
+    restored, _ = loop.build_training_model(CONFIG)
+    run.restore_training_state(restored, learning_rate=1e-3)
+    assert_same_state(saved_model, restored, 1e-3)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04 cut short"])
