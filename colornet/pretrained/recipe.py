@@ -311,13 +311,14 @@ def _restore(model, run_dir):
     epoch = int(arrays.pop("epoch"))
     lite_unet.set_trainable_weights(
         model, {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+    optimizer_arrays = {k[len("optimizer/"):]: v for k, v in arrays.items()
+                        if k.startswith("optimizer/")}
     variables = {state.optimizer_key(variable): variable for variable in optimizer.variables}
-    if set(state) != set(variables):
+    if set(optimizer_arrays) != set(variables):
         raise RecipeError(f"{path} does not fit this run's optimizer: delete the run folder "
                           "or choose another")
     for name, variable in variables.items():
-        variable.assign(state[name])
+        variable.assign(optimizer_arrays[name])
     return epoch
 
 
