@@ -187,6 +187,37 @@ def test_a_process_killed_mid_epoch_and_both_restarted_resume_the_run(photos, tm
 
 
 @pytest.mark.slow
+def test_a_run_resumed_on_1_then_2_then_1_processes_continues_from_each_state(photos, tmp_path):
+    """One state file, whatever the number of processes that wrote it: each session starts
+    from the weights the one before ended with, never from an older checkpoint."""
+    run = tmp_path / "run"
+    phases = [(1, 1), (2, 2), (1, 3)]  # (processes, epochs in all)
+    with processes() as start:
+        for phase, (count, epochs) in enumerate(phases):
+            spec = {
+                "config": {**CONFIG, "data_dir": str(photos), "epochs": epochs},
+                "run": str(run),
+                "weights": str(tmp_path / f"end-{phase}-{{process}}.npy"),
+                "start_weights": str(tmp_path / f"start-{phase}-{{process}}.npy"),
+            }
+            workers = launch_job(start, tmp_path, f"phase-{phase}", spec, num_processes=count)
+            for status, _, stderr in [finish(worker) for worker in workers]:
+                assert status == 0, stderr[-3000:]
+            header = json.loads(str(np.load(RunFolder(run).checkpoint_path)["header"]))
+            assert (header["epochs"], header["processes"]) == (epochs, count)
+            if phase:
+                ended = np.load(tmp_path / f"end-{phase - 1}-0.npy")
+                for process in range(count):  # every process resumed from the last state
+                    started = np.load(tmp_path / f"start-{phase}-{process}.npy")
+                    np.testing.assert_array_equal(started, ended)
+    assert sorted(path.name for path in (run / "checkpoints").iterdir()) == ["state.npz"]
+    logged = list(csv.DictReader((run / "log.csv").open()))
+    assert [row["epoch"] for row in logged] == ["0", "1", "2"]
+    losses = [float(row["loss"]) for row in logged]
+    assert losses[2] < losses[0], losses  # the curve goes on falling: no restart
+
+
+@pytest.mark.slow
 def test_processes_with_other_settings_refuse_to_start_naming_the_difference(photos, tmp_path):
     port = free_port()
     with processes() as start:
