@@ -6,9 +6,10 @@
 
 A run folder holds everything: `config.json` (fixed once the first epoch is saved),
 `class_weights.npy`, `checkpoint.npz` (the decoder's weights and the optimizer's variables,
-keyed by variable path, and the epoch), `epochs/epoch-NNN.npz`, `log.csv`. Killed at any
-moment, the same command resumes from the last complete epoch; a run that ended resumes to
-train more epochs when asked for more. `export` turns one epoch into the files that ship.
+keyed by variable path as `colornet.train.state` keys them, and the epoch),
+`epochs/epoch-NNN.npz`, `log.csv`. Killed at any moment, the same command resumes from the
+last complete epoch; a run that ended resumes to train more epochs when asked for more.
+`export` turns one epoch into the files that ship.
 """
 
 import csv
@@ -314,11 +315,7 @@ def _restore(model, run_dir):
     optimizer_arrays = {k[len("optimizer/"):]: v for k, v in arrays.items()
                         if k.startswith("optimizer/")}
     variables = {state.optimizer_key(variable): variable for variable in optimizer.variables}
-    if set(optimizer_arrays) != set(variables):
-        raise RecipeError(f"{path} does not fit this run's optimizer: delete the run folder "
-                          "or choose another")
-    for name, variable in variables.items():
-        variable.assign(optimizer_arrays[name])
+    state.assign(variables, optimizer_arrays, path)  # every key and shape checked first
     return epoch
 
 
