@@ -107,7 +107,9 @@ def test_jax_trains_resumes_evaluates_and_colorizes(runs):
     assert result["backend"] == "jax"
     assert len(result["first"]) == 1 and len(result["resumed"]) == 1  # epoch 2 only
     run = pathlib.Path(result["run"])
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 2
+    from colornet.train.runs import RunFolder
+
+    assert RunFolder(run).completed_epochs() == 2
     assert (pathlib.Path(result["evaluation"]) / "scores.csv").is_file()
     colorized = np.load(result["colorized"])
     assert colorized.shape == (48, 48, 3) and np.isfinite(colorized).all()

@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, results on disk, one-line errors."""
 
+import json
 import os
 import re
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 
 from colornet import cli
-from colornet.cli import photo_commands, support, training_commands
+from colornet.cli import photo_commands, support
 from colornet.io import decode, save
 from tests.factories import blobs_photo, moving_shapes, write_clip, write_photos
 
@@ -701,8 +702,10 @@ def _fake_run(folder, epochs, rows):
 
     run = RunFolder(folder)
     run.checkpoint_path.parent.mkdir(parents=True)
-    run.checkpoint_path.write_bytes(b"checkpoint")
-    run.save_state(epochs, min(row[1] for row in rows), "val_loss")
+    # An earlier colornet's layout, whose state.json `RunFolder` still reads.
+    run.legacy_npz_path.write_bytes(b"checkpoint")
+    run.legacy_state_path.write_text(json.dumps(
+        {"epochs": epochs, "best": min(row[1] for row in rows), "monitor": "val_loss"}))
     lines = ["epoch,loss,val_loss"] + [
         f"{index},{loss},{val}" for index, (loss, val) in enumerate(rows)
     ]
@@ -712,7 +715,7 @@ def _fake_run(folder, epochs, rows):
 
 def test_train_reports_the_best_models_validation_loss_not_the_last_epochs(tmp_path):
     run = _fake_run(tmp_path / "run", 3, [(0.9, 0.8), (0.5, 0.3), (0.4, 0.6)])
-    assert training_commands._best_epoch(run) == (2, "validation loss", 0.3)
+    assert run.best_epoch() == (2, "validation loss", 0.3)
 
 
 def test_interrupted_training_says_what_was_kept_and_how_to_resume(tmp_path):

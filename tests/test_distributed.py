@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from colornet.train import distributed
+from colornet.train.runs import RunFolder
 from tests.factories import write_photos
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -138,7 +139,7 @@ def test_two_processes_train_one_run_with_the_weights_of_one_process(photos, tmp
     np.testing.assert_allclose(first, np.load(tmp_path / "one-0.npy"), rtol=0, atol=1e-5)
 
     run = tmp_path / "two"
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 2
+    assert RunFolder(run).completed_epochs() == 2
     logged = list(csv.DictReader((run / "log.csv").open()))
     # 7 validation photos, global batches of 8: validated whole, not dropped as a remainder.
     assert len(logged) == 2 and all(np.isfinite(float(row["val_loss"])) for row in logged)
@@ -164,7 +165,7 @@ def test_a_process_killed_mid_epoch_and_both_restarted_resume_the_run(photos, tm
         assert status == -signal.SIGKILL, stderr[-3000:]
         os.killpg(workers[0].pid, signal.SIGKILL)  # the survivor would wait for its peer
         finish(workers[0], timeout=60)
-        assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
+        assert RunFolder(run).completed_epochs() == 1
 
         # Both started again with the same command (the README's), on a fresh port.
         port = free_port()
@@ -182,7 +183,38 @@ def test_a_process_killed_mid_epoch_and_both_restarted_resume_the_run(photos, tm
     best = min(logged, key=lambda row: float(row["val_loss"]))
     assert f"(epoch {int(best['epoch']) + 1}, validation loss" in outputs[0][1]
     assert "best model" not in outputs[1][1]
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 3
+    assert RunFolder(run).completed_epochs() == 3
+
+
+@pytest.mark.slow
+def test_a_run_resumed_on_1_then_2_then_1_processes_continues_from_each_state(photos, tmp_path):
+    """One state file, whatever the number of processes that wrote it: each session starts
+    from the weights the one before ended with, never from an older checkpoint."""
+    run = tmp_path / "run"
+    phases = [(1, 1), (2, 2), (1, 3)]  # (processes, epochs in all)
+    with processes() as start:
+        for phase, (count, epochs) in enumerate(phases):
+            spec = {
+                "config": {**CONFIG, "data_dir": str(photos), "epochs": epochs},
+                "run": str(run),
+                "weights": str(tmp_path / f"end-{phase}-{{process}}.npy"),
+                "start_weights": str(tmp_path / f"start-{phase}-{{process}}.npy"),
+            }
+            workers = launch_job(start, tmp_path, f"phase-{phase}", spec, num_processes=count)
+            for status, _, stderr in [finish(worker) for worker in workers]:
+                assert status == 0, stderr[-3000:]
+            header = json.loads(str(np.load(RunFolder(run).checkpoint_path)["header"]))
+            assert (header["epochs"], header["processes"]) == (epochs, count)
+            if phase:
+                ended = np.load(tmp_path / f"end-{phase - 1}-0.npy")
+                for process in range(count):  # every process resumed from the last state
+                    started = np.load(tmp_path / f"start-{phase}-{process}.npy")
+                    np.testing.assert_array_equal(started, ended)
+    assert sorted(path.name for path in (run / "checkpoints").iterdir()) == ["state.npz"]
+    logged = list(csv.DictReader((run / "log.csv").open()))
+    assert [row["epoch"] for row in logged] == ["0", "1", "2"]
+    losses = [float(row["loss"]) for row in logged]
+    assert losses[2] < losses[0], losses  # the curve goes on falling: no restart
 
 
 @pytest.mark.slow

@@ -187,7 +187,7 @@ def test_default_config_is_valid_and_its_crop_size_fits_the_network():
 
 @pytest.mark.parametrize("loss", [float("nan"), float("inf")])
 def test_a_non_finite_loss_stops_training_in_one_line_before_the_epoch_saves(loss):
-    stop = recipe._StopOnNonFiniteLoss()
+    stop = recipe._stop_on_non_finite_loss()
     stop.on_train_batch_end(3, {"loss": 2.5})  # a finite loss goes on
     with pytest.raises(recipe.RecipeError) as error:
         stop.on_train_batch_end(4, {"loss": loss})

@@ -79,8 +79,8 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_ep
     )
     split = json.loads((run / "split.json").read_text())
     assert len(split["train"]) + len(split["validation"]) == 60 and split["validation"]
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
-    assert (run / "checkpoints" / "last.npz").stat().st_size > 0
+    assert RunFolder(run).completed_epochs() == 1
+    assert (run / "checkpoints" / "state.npz").stat().st_size > 0
     assert (run / "log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     # The best model is the end-to-end colorizer: lightness in, nothing else needed.
@@ -112,7 +112,7 @@ loop.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
     )
     assert killed.returncode == -9, killed.stderr[-2000:]
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 1
+    assert RunFolder(run).completed_epochs() == 1
     assert len((run / "log.csv").read_text().splitlines()) == 2  # header + epoch 1
 
     config = settings.TrainingConfig(data_dir=str(photo_folders[0]), epochs=3, **FAST)
@@ -120,7 +120,7 @@ loop.train(config, {str(run)!r}, progress=False, callbacks=[KillInEpochTwo()])
     assert len(result.history["loss"]) == 2  # epochs 2 and 3 only
     epochs_logged = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert epochs_logged == ["0", "1", "2"]
-    assert json.loads((run / "checkpoints" / "state.json").read_text())["epochs"] == 3
+    assert RunFolder(run).completed_epochs() == 3
 
 
 @pytest.mark.slow
@@ -128,7 +128,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
     photo_folders, one_epoch_run
 ):
     _, run = one_epoch_run
-    checkpoint_bytes = (run / "checkpoints" / "last.npz").read_bytes()
+    checkpoint_bytes = (run / "checkpoints" / "state.npz").read_bytes()
     best_bytes = (run / "best.keras").read_bytes()
 
     poisoned = settings.TrainingConfig(data_dir=str(photo_folders[0]), epochs=2, **FAST)
@@ -147,7 +147,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_earlier_checkpoints(
         loop.TrainingError, match=r"loss became nan in epoch 2.*epoch 1.*intact",
     ):
         loop.train(poisoned, run, progress=False, callbacks=[PoisonWeights()])
-    assert (run / "checkpoints" / "last.npz").read_bytes() == checkpoint_bytes
+    assert (run / "checkpoints" / "state.npz").read_bytes() == checkpoint_bytes
     assert (run / "best.keras").read_bytes() == best_bytes
 
 
@@ -157,8 +157,10 @@ def _saved_epoch(run):
 
     folder = RunFolder(run)
     folder.checkpoint_path.parent.mkdir(parents=True)
-    folder.checkpoint_path.write_bytes(b"checkpoint")
-    folder.save_state(1, 0.5, "val_loss")
+    folder.legacy_npz_path.write_bytes(b"checkpoint")  # an earlier colornet's layout
+    folder.legacy_state_path.write_text(
+        json.dumps({"epochs": 1, "best": 0.5, "monitor": "val_loss"})
+    )
 
 
 def test_resuming_with_other_settings_is_refused_by_name(photo_folders, tmp_path):
@@ -437,7 +439,7 @@ def test_checkpoints_hold_the_fusion_network_and_optimizer_but_not_the_frozen_ba
     fusion_weights = models.fusion_network(colorizer).weights
     fusion_values = sum(int(np.prod(weight.shape)) for weight in fusion_weights)
     backbone_values = colorizer.count_params() - fusion_values
-    with np.load(run / "checkpoints" / "last.npz") as saved:
+    with np.load(run / "checkpoints" / "state.npz") as saved:
         stored = sum(saved[name].size for name in saved.files)
     # Fusion weights, plus Adam's two moments of the trainable ones and two scalars.
     assert fusion_values <= stored <= 3 * fusion_values + 16

@@ -15,6 +15,7 @@ from colornet import progress as progress_bars
 from colornet.apps import colorize
 from colornet.io import geometry, greyness
 from colornet.nets import models
+from colornet.train import stopping
 from colornet.train.settings import SingleImageConfig
 
 __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
@@ -96,7 +97,7 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
     history = model.fit(
         _forever(inputs, targets), steps_per_epoch=1, epochs=config.steps, shuffle=False,
         verbose=0,
-        callbacks=[_StopOnNonFiniteLoss(name), *progress_bar, *callbacks],
+        callbacks=[_stop_on_non_finite_loss(name), *progress_bar, *callbacks],
     )
     seconds = time.perf_counter() - started
     return SingleImageRun(model, training_photo, history.history["loss"], seconds, config)
@@ -109,18 +110,12 @@ def _forever(inputs, targets):
         yield inputs, targets
 
 
-class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+def _stop_on_non_finite_loss(name):
     """A diverged run (loss NaN or infinite) stops at once with one line, rather than train
-    through to the end and fail to save a NaN photo."""
+    through to the end and fail to save a NaN photo (one Keras epoch is one step here)."""
 
-    def __init__(self, name):
-        super().__init__()
-        self.name = name
+    def message(loss, step, batch):
+        return (f"training on {name} diverged: the loss became {loss} at step {step}; "
+                "try a lower learning rate")
 
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            raise ValueError(
-                f"training on {self.name} diverged: the loss became {float(loss)} at step "
-                f"{epoch + 1}; try a lower learning rate"
-            )
+    return stopping.StopOnNonFiniteLoss(message, ValueError, per="epoch")

@@ -7,7 +7,6 @@ only then, so `colornet --help` starts without TensorFlow.
 
 import argparse
 import dataclasses
-import math
 import pathlib
 
 from colornet import constants, leftovers
@@ -263,8 +262,6 @@ def _run_train(args):
     from colornet.train import loop
     from colornet.train.runs import RunFolder
 
-    if cluster is None:  # see resume.start_run: several machines leave it to the run
-        leftovers.remove_stale_temporaries(args.out)  # a killed run's half-written checkpoint
     run = RunFolder(args.out)
     base = run.load_config() if run.has_config() else settings.TrainingConfig(data_dir="")
     # Every option named like a config field overrides the saved or default value when given.
@@ -279,24 +276,10 @@ def _run_train(args):
         given["backbone_weights"] = None if weights.lower() == "none" else weights
     result = loop.train(dataclasses.replace(base, **given), args.out, progress=not args.quiet)
     # Process 0 alone: it writes log.csv, and the others could read it before its last row.
-    best = _best_epoch(run) if distributed.is_chief() else None
+    best = run.best_epoch() if distributed.is_chief() else None
     if best is not None:
         epoch, monitor, value = best
         print(f"best model: {result.best_model_path} (epoch {epoch}, {monitor} {value:.4f})")
-
-
-def _best_epoch(run):
-    """(epoch counted from 1, "validation loss" or "loss", its value) of the run's best model
-    over all its sessions, or None before the first epoch ends."""
-    history = run.history()
-    monitor = "val_loss" if history.get("val_loss") else "loss"
-    # An epoch logged without the value (Keras writes "NA") cannot be the best.
-    values = [value if math.isfinite(value) else math.inf for value in history.get(monitor, [])]
-    if not values or min(values) == math.inf:
-        return None
-    best = min(range(len(values)), key=values.__getitem__)
-    label = "validation loss" if monitor == "val_loss" else "loss"
-    return history["epoch"][best] + 1, label, values[best]
 
 
 def _train_kept(args):

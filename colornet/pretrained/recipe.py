@@ -6,9 +6,10 @@
 
 A run folder holds everything: `config.json` (fixed once the first epoch is saved),
 `class_weights.npy`, `checkpoint.npz` (the decoder's weights and the optimizer's variables,
-keyed by variable path, and the epoch), `epochs/epoch-NNN.npz`, `log.csv`. Killed at any
-moment, the same command resumes from the last complete epoch; a run that ended resumes to
-train more epochs when asked for more. `export` turns one epoch into the files that ship.
+keyed by variable path as `colornet.train.state` keys them, and the epoch),
+`epochs/epoch-NNN.npz`, `log.csv`. Killed at any moment, the same command resumes from the
+last complete epoch; a run that ended resumes to train more epochs when asked for more.
+`export` turns one epoch into the files that ship.
 """
 
 import csv
@@ -27,7 +28,7 @@ from colornet.apps import colorize, evaluation
 from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
-from colornet.train import crops
+from colornet.train import crops, state, stopping
 
 CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
 CLASS_WEIGHTS_NAME = "class_weights.npy"
@@ -83,7 +84,7 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
         shuffle=False,
         callbacks=[
             crops.EpochSeed(dataset),
-            _StopOnNonFiniteLoss(),
+            _stop_on_non_finite_loss(),
             _EpochEnd(run_dir, config, validation_paths),
         ],
     )
@@ -311,38 +312,29 @@ def _restore(model, run_dir):
     epoch = int(arrays.pop("epoch"))
     lite_unet.set_trainable_weights(
         model, {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
-    variables = {_optimizer_key(variable): variable for variable in optimizer.variables}
-    if set(state) != set(variables):
-        raise RecipeError(f"{path} does not fit this run's optimizer: delete the run folder "
-                          "or choose another")
-    for name, variable in variables.items():
-        variable.assign(state[name])
+    optimizer_arrays = {k[len("optimizer/"):]: v for k, v in arrays.items()
+                        if k.startswith("optimizer/")}
+    variables = {state.optimizer_key(variable): variable for variable in optimizer.variables}
+    state.assign(variables, optimizer_arrays, path)  # every key and shape checked first
     return epoch
-
-
-def _optimizer_key(variable):
-    """An optimizer variable's path without the optimizer's own name, which Keras numbers
-    ("adam_1") when a process builds more than one."""
-    return variable.path.split("/", 1)[-1]
 
 
 def _save_checkpoint(model, run_dir, epoch):
     arrays = {f"model/{k}": v for k, v in lite_unet.trainable_weights_dict(model).items()}
-    arrays |= {f"optimizer/{_optimizer_key(variable)}": keras.ops.convert_to_numpy(variable)
+    arrays |= {f"optimizer/{state.optimizer_key(variable)}": keras.ops.convert_to_numpy(variable)
                for variable in model.optimizer.variables}
     arrays["epoch"] = np.array(epoch)
     _util.write_bytes_atomically(run_dir / CHECKPOINT_NAME, lambda file: np.savez(file, **arrays))
 
 
-class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+def _stop_on_non_finite_loss():
     """Stop at the first NaN loss, before the epoch's end saves anything from it."""
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            raise RecipeError(f"the loss became {float(loss)} at batch {batch + 1}; the last "
-                              "checkpoint is intact: resume with a lower learning rate")
+    def message(loss, epoch, batch):
+        return (f"the loss became {loss} at batch {batch}; the last checkpoint is intact: "
+                "resume with a lower learning rate")
+
+    return stopping.StopOnNonFiniteLoss(message, RecipeError)
 
 
 class _EpochEnd(keras.callbacks.Callback):

@@ -22,7 +22,7 @@ from colornet import _util, color
 from colornet import progress as progress_bars
 from colornet.constants import AUTO_BACKBONE
 from colornet.nets import backbones, models
-from colornet.train import checkpoints, data, distributed, losses, resume, settings
+from colornet.train import checkpoints, data, distributed, losses, resume, settings, stopping
 from colornet.train.runs import RunFolder
 
 __all__ = ["TrainingError", "TrainingResult", "datasets", "train"]
@@ -131,7 +131,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     with strategy.scope() if strategy else contextlib.nullcontext():
         training_model, colorizer = build_training_model(config, class_weights=class_weights)
         if initial_epoch:
-            checkpoints.restore(training_model, run, config.learning_rate)
+            run.restore_training_state(training_model, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
     (train_dataset, validation_dataset), steps = datasets(
@@ -139,7 +139,7 @@ def train(config, run_dir, progress=True, callbacks=()):
     )
     monitor = "loss" if validation_dataset is None else "val_loss"
     checkpoint = checkpoints.RunCheckpoint(run, colorizer, monitor)
-    colornet_callbacks = [StopOnNonFiniteLoss(run), checkpoint]
+    colornet_callbacks = [_stop_on_non_finite_loss(run), checkpoint]
     if chief:  # files only; every process computes the same logs
         colornet_callbacks += [
             keras.callbacks.CSVLogger(run.log_path, append=True),
@@ -241,33 +241,17 @@ def _whole_batches(paths, extras, global_batch):
     return [paths[index] for index in order], None if extras is None else extras[order]
 
 
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stop at the first NaN or infinite loss, before anything is saved from it.
+def _stop_on_non_finite_loss(run):
+    """Stop at the first NaN or infinite loss with a `TrainingError` naming what is kept."""
 
-    Keras's TerminateOnNaN lets the epoch end, and its end saves checkpoints; raising here
-    leaves the last good ones untouched.
-    """
+    def message(loss, epoch, batch):
+        saved = run.completed_epochs()
+        kept = (f"the checkpoint after epoch {saved} in {run.path} is intact" if saved
+                else "no checkpoint was saved yet")
+        return (f"loss became {loss} in epoch {epoch}, batch {batch}; {kept}; "
+                "try a lower learning rate")
 
-    def __init__(self, run):
-        super().__init__()
-        self.run = run
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(float(loss)):
-            saved = self.run.completed_epochs()
-            raise TrainingError(
-                f"loss became {float(loss)} in epoch {self.epoch + 1}, batch {batch + 1}; "
-                + (
-                    f"the checkpoint after epoch {saved} in {self.run.path} is intact"
-                    if saved
-                    else "no checkpoint was saved yet"
-                )
-                + "; try a lower learning rate"
-            )
+    return stopping.StopOnNonFiniteLoss(message, TrainingError)
 
 
 def _pairs(dataset):

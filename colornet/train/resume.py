@@ -11,7 +11,6 @@ import pathlib
 
 import keras
 
-from colornet import leftovers
 from colornet.constants import AUTO_BACKBONE, DEFAULT_BACKBONE
 from colornet.io import decode, folders, greyness
 from colornet.nets import backbones
@@ -38,10 +37,7 @@ def start_run(config, run, initial_epoch, progress):
         )
     if chief:
         run.path.mkdir(parents=True, exist_ok=True)
-        if distributed.process_count() == 1:
-            # A killed session's half-written files. Not in a job of several machines, where
-            # another machine's live temporary would look like a dead process's here.
-            leftovers.remove_stale_temporaries(run.path)
+        run.remove_stale_files()  # a killed session's half-written files
     _check_config(config, run, initial_epoch, write=chief)
     if chief:
         train_paths, validation_paths = _split_once(config, run, progress)
