@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 import pathlib
 
-from colornet import constants, leftovers
+from colornet import constants
 from colornet.cli import support
 from colornet.nets import precision
 from colornet.train import settings
