@@ -134,7 +134,7 @@ def colorize_video(
     started = time.perf_counter()
     input_path, output_path = pathlib.Path(input_path), pathlib.Path(output_path)
     _check_arguments(batch_size, smoothing, working_size)
-    models.kind(model)  # a model that is not a colorizer fails now
+    models.describe(model)  # a model that is not a colornet colorizer fails now
     ffmpeg.check_input(input_path)
     ffmpeg.check_output(output_path, input_path)
     leftovers.remove_stale_temporaries(output_path.parent, recursive=False)
