@@ -87,6 +87,7 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_ep
     colorizer = colorize.load_model(run)
     assert models.describe(colorizer).variant == "final"
     assert models.describe(colorizer).working_size == 32
+    assert models.describe(colorizer).trained_on.startswith("photos in ")
     assert not list(run.rglob(".*.tmp*"))
 
 

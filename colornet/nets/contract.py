@@ -45,7 +45,8 @@ class Description:
     working_size: the side it sees every photo at (S × S), or None for any size.
     tiles: its colour at a pixel depends only on a neighbourhood, so a large photo may run in
         overlapping tiles blended without seams (no whole-photo context, no fixed size).
-    trained_on: what it learned from (a photo's name, a data manifest's hash), or None.
+    trained_on: what it learned from (a photo's name, a data folder, a data manifest's
+        hash), or None.
     """
 
     variant: str
