@@ -15,11 +15,17 @@ OLD_MODELS = pathlib.Path(__file__).parent / "data" / "old_models"
 
 
 @pytest.mark.parametrize("name", ["old_version_1", "old_final_32"])
-def test_a_model_file_saved_before_the_contract_colorizes_as_it_did(name):
+def test_a_model_file_saved_before_the_contract_colorizes_as_it_did(name, tmp_path):
     model = colorize.load_model(OLD_MODELS / f"{name}.keras", precision="float32")
+    assert models.describe(model).variant == {"old_version_1": "version_1"}.get(name, "final")
     lightness = np.load(OLD_MODELS / "old_models_lightness.npy")  # (37, 53), no multiple of 8
     expected = np.load(OLD_MODELS / f"{name}.ab.npy")  # what the code of that time gave
     np.testing.assert_allclose(colorize.predict_ab(model, lightness), expected, atol=1e-4)
+    # Saved again, it is a file of today: described, and colorizing the same.
+    model.save(tmp_path / "again.keras")
+    again = colorize.load_model(tmp_path / "again.keras", precision="float32")
+    assert models.describe(again) == models.describe(model)
+    np.testing.assert_allclose(colorize.predict_ab(again, lightness), expected, atol=1e-4)
 
 
 def final_colorizer(head="regression"):

@@ -13,9 +13,8 @@ convolutions are undone by three 2× upsamplings.
 - `colorizer`: the final version end to end: lightness in, the frozen backbone and all scaling
   inside, scaled ab out. One `.keras` file holds everything needed to colorize.
 
-Precision (`colornet.nets.precision`): a colour network's last convolution and every layer
-after it compute in float32 whatever the rest does (`_set_layer_precisions`), found by the
-network's structure, not by layer names.
+Which layers stay float32 in 16-bit precisions is said once, in `colornet.nets.precision`;
+`_set_layer_precisions` applies it.
 """
 
 import pathlib
