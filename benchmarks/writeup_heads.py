@@ -54,7 +54,7 @@ def main():
         )
         result = loop.train(config, args.runs / run_name(name), progress=False)
         model = result.load_best()
-        table[name] = recipe.score_photos(model, held_out, models.working_size(model))
+        table[name] = recipe.score_photos(model, held_out, models.describe(model).working_size)
         print(f"{name}: trained, held-out PSNR {table[name]['psnr']:.2f} dB", flush=True)
     print(f"held out ({len(held_out)} photos), {args.epochs} epochs:")
     for name, scores in table.items():

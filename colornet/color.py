@@ -102,10 +102,12 @@ def rgb_to_lightness(rgb):
 
 
 def lightness_to_input(lightness):
-    """Scale lightness L* in [0, 100] to the models' input range [-1, 1]: L/50 - 1.
+    """Scale lightness L* in [0, 100] to the networks' input range [-1, 1]: L/50 - 1.
 
     Centring the input keeps the first ReLU layers away from saturating, which the
-    write-up's raw 0-100 input did not.
+    write-up's raw 0-100 input did not. Every colornet model does this inside
+    (`colornet.nets.contract.scale_lightness`) and takes L* itself; this serves code that
+    feeds a bare network (the notebook, the ablations).
     """
     return (lightness - L_CENTER) / L_CENTER
 

@@ -11,6 +11,7 @@ from keras import ops
 from colornet import color, metrics
 from colornet.apps import colorize
 from colornet.io import decode, geometry, save
+from colornet.nets import contract
 from colornet.train import losses, runs
 
 # Scaled ab of the stand-in model: a = 38.4, b = -25.6.
@@ -197,8 +198,12 @@ class ConstantColour(keras.layers.Layer):
         return {**super().get_config(), "jitter": self.jitter}
 
 
-def constant_model(jitter=0.0, input_name="scaled_lightness", size=None, name="constant"):
-    """A model of Version 1's kind (any size) or, with input_name="lightness" and a size, of
-    the final colorizer's, predicting `ConstantColour`."""
-    lightness = keras.Input((size, size, 1), name=input_name)
-    return keras.Model(lightness, ConstantColour(jitter)(lightness), name=name)
+def constant_model(jitter=0.0, size=None, name="constant"):
+    """A colornet model predicting `ConstantColour`: described as Version 1 (any size, tiles)
+    or, with a size, as a final colorizer working at size × size."""
+    lightness = keras.Input((size, size, 1), name="lightness")
+    variant = "version_1" if size is None else "final"
+    ab = contract.ColourOutput(variant, working_size=size, tiles=size is None)(
+        ConstantColour(jitter)(lightness)
+    )
+    return keras.Model(lightness, ab, name=name)

@@ -244,7 +244,7 @@ def test_colorize_writes_outputs_and_exits_1_when_any_photo_failed(tmp_path, cap
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     _save(tmp_path / "in" / "good.png", blobs_photo(32))
     _write(tmp_path / "in" / "bad.png", (tmp_path / "in" / "good.png").read_bytes()[:100])
     _write(tmp_path / "in" / "garbage.jpg", b"not a jpeg at all")  # no image header either
@@ -293,7 +293,7 @@ def test_colorize_of_a_pattern_inside_its_output_folder_fails_with_the_reason(tm
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     _save(tmp_path / "in" / "photo.png", blobs_photo(32))
     status = cli.main(["colorize", str(tmp_path / "in" / "*.png"), "-o", str(tmp_path / "in"),
                        "--model", str(tmp_path / "v1.keras"), "--quiet"])
@@ -311,7 +311,7 @@ def test_colorize_prints_which_input_became_which_output_for_same_named_photos(
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     first = _save(tmp_path / "a" / "photo.png", blobs_photo(32))
     second = _save(tmp_path / "b" / "photo.png", blobs_photo(32, seed=1))
     status = cli.main(["colorize", str(first), str(second), "-o", str(tmp_path / "out"),
@@ -330,7 +330,7 @@ def test_colorize_again_skips_complete_photos_says_so_and_overwrite_redoes_them(
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     _colour_photos(tmp_path / "in", 2)
     command = ["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
                "--model", str(tmp_path / "v1.keras"), "--quiet"]
@@ -361,7 +361,7 @@ def test_video_colorizes_a_clip_and_reports_flicker(tmp_path, capsys):
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     clip = write_clip(tmp_path / "clip.mp4", moving_shapes())
     status = cli.main(["video", str(clip), str(tmp_path / "out.mp4"), "--model",
                        str(tmp_path / "v1.keras"), "--quiet"])
@@ -376,7 +376,7 @@ def test_evaluate_writes_scores_next_to_the_model_with_both_baselines(tmp_path, 
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     for index in range(2):
         _save(tmp_path / "test" / f"{index}.png", blobs_photo(32, seed=index))
         _save(tmp_path / "train" / f"{index}.png", blobs_photo(32, seed=10 + index))
@@ -398,7 +398,7 @@ def test_evaluate_skips_unreadable_photos_names_them_and_exits_1_as_colorize_doe
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     _colour_photos(tmp_path / "test", 2)
     content = (tmp_path / "test" / "000.png").read_bytes()
     _write(tmp_path / "test" / "cut.png", content[: len(content) // 2])
@@ -471,7 +471,7 @@ def test_any_multiple_of_8_is_a_tile_the_user_can_give(tmp_path):
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    model = models.single_image_net()
+    model = models.version_1()
     lightness = np.random.default_rng(0).random((40, 70)).astype(np.float32) * 100
     for tile in (8, 16, 24, 136):
         ab = colorize.predict_ab(model, lightness, working_size=None, tile=tile)
@@ -517,7 +517,7 @@ def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     (tmp_path / "in").mkdir()
     _write(tmp_path / "in" / "bad.png", b"not a png")
     status = cli.main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
@@ -595,7 +595,7 @@ def test_evaluate_without_a_mean_ab_baseline_says_so_in_plain_words(tmp_path, ca
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     _colour_photos(tmp_path / "test", 2)
     status = cli.main(["evaluate", str(tmp_path / "test"), "--model", str(tmp_path / "v1.keras"),
                        "-o", str(tmp_path / "scores"), "--quiet"])

@@ -10,7 +10,7 @@ import pytest
 from colornet import color
 from colornet.apps import colorize, jobs
 from colornet.io import decode, geometry, modes, save
-from colornet.nets import models
+from colornet.nets import contract, models
 from tests.factories import constant_model
 
 
@@ -22,7 +22,7 @@ def test_mirror_padding_reaches_a_multiple_of_8_and_remembers_the_size():
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (8, 8), (250, 333)])
 def test_predict_ab_returns_the_input_size_for_any_size(shape):
-    ab = colorize.predict_ab(models.single_image_net(), np.full(shape, 50.0))
+    ab = colorize.predict_ab(models.version_1(), np.full(shape, 50.0))
     assert ab.shape == (*shape, 2)
     assert np.abs(ab).max() <= color.AB_SCALE
 
@@ -35,9 +35,10 @@ def test_predicted_ab_is_scaled_back_by_128():
 
 def test_no_shift_padding_does_not_move_the_image():
     # A model that copies lightness into a: any shift from padding/cropping would show.
-    lightness = keras.Input((None, None, 1), name="scaled_lightness")
-    copy = keras.layers.Concatenate()([lightness, keras.ops.zeros_like(lightness)])
-    model = keras.Model(lightness, copy)
+    lightness = keras.Input((None, None, 1), name="lightness")
+    scaled = contract.scale_lightness()(lightness)
+    copy = keras.layers.Concatenate()([scaled, keras.ops.zeros_like(scaled)])
+    model = keras.Model(lightness, contract.ColourOutput("version_1", tiles=True)(copy))
     image = np.random.default_rng(0).uniform(0, 100, (13, 21)).astype(np.float32)
     ab = colorize.predict_ab(model, image)
     np.testing.assert_allclose(ab[..., 0], color.lightness_to_input(image) * 128, atol=1e-3)
@@ -72,7 +73,7 @@ def test_predicted_ab_is_clipped_before_conversion():
 
 def test_the_final_colorizer_runs_at_its_size_and_returns_the_input_size():
     model = models.colorizer(image_size=32, backbone="mobilenet_v3_small", backbone_weights=None)
-    assert (models.kind(model), models.working_size(model)) == ("colorizer", 32)
+    assert models.describe(model) == contract.Description("final", working_size=32)
     ab = colorize.predict_ab(model, np.full((2, 45, 70), 50.0))
     assert ab.shape == (2, 45, 70, 2)
 
@@ -90,7 +91,7 @@ def test_a_model_that_is_not_a_colorizer_is_refused_by_name():
 
 def seeded_version_1(seed=3):
     keras.utils.set_random_seed(seed)
-    return models.single_image_net()
+    return models.version_1()
 
 
 def test_tiled_prediction_matches_whole_photo_prediction_without_seams():
@@ -295,7 +296,7 @@ def test_another_model_or_setting_or_skip_complete_false_colorizes_again(tmp_pat
     assert run(model, skip_complete=True) == (1, 0)
     assert run(model, skip_complete=True) == (0, 1)
     keras.utils.set_random_seed(0)
-    assert run(models.single_image_net(), skip_complete=True) == (1, 0)
+    assert run(models.version_1(), skip_complete=True) == (1, 0)
     assert run(model, skip_complete=True) == (1, 0)  # back to the first model: made anew
     assert run(model, skip_complete=True, working_size=64) == (1, 0)
     assert run(model, skip_complete=False, working_size=64) == (1, 0)

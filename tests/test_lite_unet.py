@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from colornet.apps import colorize
-from colornet.nets import lite_unet, models, zhang
+from colornet.nets import contract, lite_unet, models, zhang
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +79,7 @@ def test_colorizer_keeps_any_photo_size_with_ab_in_minus_one_to_one(
 @pytest.mark.slow
 def test_colorizer_is_an_any_size_colornet_model_and_predict_ab_uses_it(any_size_colorizer):
     assert any_size_colorizer.layers[-1].name == "ab"
-    assert models.kind(any_size_colorizer) == "any_size"
-    assert models.working_size(any_size_colorizer) is None
+    assert models.describe(any_size_colorizer) == contract.Description("lite_unet")
     lightness = np.random.default_rng(3).uniform(0, 100, (37, 53)).astype(np.float32)
     ab = colorize.predict_ab(any_size_colorizer, lightness)
     assert ab.shape == (37, 53, 2) and ab.dtype == np.float32
@@ -105,7 +104,7 @@ def test_colorizer_round_trips_through_a_keras_file(any_size_colorizer, tmp_path
     path = tmp_path / "lite_unet.keras"
     any_size_colorizer.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
-    assert models.kind(loaded) == "any_size"
+    assert models.describe(loaded).variant == "lite_unet"
     lightness = np.random.default_rng(5).uniform(0, 100, (1, 37, 53, 1)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict(lightness, verbose=0),
                                any_size_colorizer.predict(lightness, verbose=0), atol=1e-5)

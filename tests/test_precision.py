@@ -184,9 +184,9 @@ def test_a_loaded_final_colorizer_computes_as_this_machine_does_best_and_version
     loaded = colorize.load_model(tmp_path / "model.keras")  # "auto"
     encoder = models.fusion_network(loaded).get_layer("encoder_conv_1")
     assert encoder.compute_dtype == native
-    net = models.set_precision(models.single_image_net(), fusion="bfloat16")
-    net.save(tmp_path / "v1.keras")
-    assert colorize.load_model(tmp_path / "v1.keras").get_layer("conv_1").compute_dtype == "float32"
+    models.version_1(dtype="bfloat16").save(tmp_path / "v1.keras")
+    net = models.colour_network(colorize.load_model(tmp_path / "v1.keras"))
+    assert net.get_layer("conv_1").compute_dtype == "float32"
 
 
 @pytest.mark.parametrize(("capability", "expected"), [

@@ -46,7 +46,8 @@ def test_export_writes_float16_weights_that_load_back_into_the_network(fake_run,
     with np.load(path) as saved:
         assert {saved[key].dtype for key in saved.files} == {np.dtype(np.float16)}
     model = pretrained.load(tmp_path)
-    assert models.kind(model) == "any_size"
+    assert models.describe(model).variant == "lite_unet"
+    assert models.describe(model).trained_on is None  # no MANIFEST, nothing to name
     loaded = lite_unet.trainable_weights_dict(model.get_layer(lite_unet.TRUNK_NAME))
     for key, value in weights.items():
         np.testing.assert_allclose(loaded[key], value, rtol=1e-3, atol=1e-4)
@@ -133,5 +134,6 @@ def test_the_web_page_serves_the_shipped_model_when_given_none():
     from colornet.apps import web_work
 
     served = web_work.served_model(None, label="pretrained")
-    assert served.kind == "any_size" and served.precision == "float32"
+    assert served.variant == "lite_unet" and served.precision == "float32"
+    assert models.describe(served.model).trained_on.startswith("corpus MANIFEST sha256 ")
     assert "U-Net on EfficientNet-Lite" in served.describe()

@@ -104,7 +104,7 @@ def test_sigterm_while_saving_removes_the_temporary_file_and_says_terminated(tmp
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
     result = run_with_signal(
@@ -146,7 +146,7 @@ def test_after_sigkill_the_next_colorize_redoes_only_what_was_not_complete(tmp_p
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     for index in range(3):
         save.save_image(tmp_path / "in" / f"photo_{index}.png", np.full((16, 16, 3), 0.5))
     out = tmp_path / "out"
@@ -174,7 +174,7 @@ def test_a_killed_commands_temporary_folder_is_removed_by_the_next_command(tmp_p
     from colornet.nets import models
 
     keras.utils.set_random_seed(0)
-    models.single_image_net().save(tmp_path / "v1.keras")
+    models.version_1().save(tmp_path / "v1.keras")
     save.save_image(tmp_path / "in" / "photo.png", np.full((16, 16, 3), 0.5))
     temporary = tmp_path / "tmp"
     temporary.mkdir()

@@ -20,7 +20,7 @@ from tests.factories import moving_shapes, write_clip, write_photos
 @pytest.fixture(scope="module")
 def version_1():
     keras.utils.set_random_seed(0)
-    return models.single_image_net()
+    return models.version_1()
 
 
 class InFlight:

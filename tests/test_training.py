@@ -85,7 +85,9 @@ def test_the_run_folder_holds_config_split_checkpoint_best_model_and_logs(one_ep
     assert any((run / "tensorboard").rglob("events.out.tfevents.*"))
     # The best model is the end-to-end colorizer: lightness in, nothing else needed.
     colorizer = colorize.load_model(run)
-    assert (models.kind(colorizer), models.working_size(colorizer)) == ("colorizer", 32)
+    assert models.describe(colorizer).variant == "final"
+    assert models.describe(colorizer).working_size == 32
+    assert models.describe(colorizer).trained_on.startswith("photos in ")
     assert not list(run.rglob(".*.tmp*"))
 
 

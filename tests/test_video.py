@@ -76,7 +76,7 @@ def clips(tmp_path_factory):
 @pytest.fixture(scope="module")
 def version_1():
     keras.utils.set_random_seed(0)
-    return models.single_image_net()
+    return models.version_1()
 
 
 def colorize(model, source, output, **options):
@@ -149,7 +149,7 @@ def test_grey_frames_get_the_models_colour_and_keep_their_lightness(clips, tmp_p
 
 
 def test_a_fixed_size_model_runs_at_its_own_size_and_the_output_at_the_videos(clips, tmp_path):
-    model = constant_model(input_name="lightness", size=32)
+    model = constant_model(size=32)
     report = colorize(model, clips["silent"], tmp_path / "out.mp4")
     # The working-size policy of every colorizing path: the final colorizer sees S × S.
     expected_shape = colornet_colorize.working_shape(model, (HEIGHT, WIDTH))

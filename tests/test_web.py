@@ -393,9 +393,9 @@ def test_without_a_model_the_page_says_how_to_get_one():
     assert not any(isinstance(block, gradio.File) for block in page.blocks.values())
 
 
-def test_models_are_described_with_their_kind_and_precision(tiny_model_path):
+def test_models_are_described_with_their_variant_and_precision(tiny_model_path):
     served = web_work.served_model(tiny_model_path)
-    assert served.label == "tiny" and served.kind == "single_image"
+    assert served.label == "tiny" and served.variant == "version_1"
     assert served.precision == "float32"  # load_model keeps Version 1 in float32
     assert "Version 1" in served.describe() and "float32" in served.describe()
 
@@ -411,7 +411,7 @@ def test_a_final_version_model_shows_precision_and_what_its_classifier_sees(tmp_
 
     model = models.colorizer(image_size=64, backbone="mobilenet_v3_small", backbone_weights=None)
     served = web_work.served_model(model, "final")
-    assert served.kind == "colorizer" and served.backbone == "mobilenet_v3_small"
+    assert served.variant == "final" and served.backbone == "mobilenet_v3_small"
     assert served.precision in served.describe() and "mobilenet_v3_small" in served.describe()
     photo = tmp_path / "photo.png"
     save.save_image(photo, blobs_photo(64))

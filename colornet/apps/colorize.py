@@ -3,13 +3,17 @@
 The model only ever predicts a and b; the lightness of the result is the input's own, so
 every detail of the photo survives whatever the model does. Every way of colorizing (the
 Python API, `colornet single`, `colornet colorize`, `colornet video`, the web page, the
-notebooks) goes through `predict_ab`, with one working-size policy (`working_shape`):
+notebooks) goes through `predict_ab`, one code path for every colornet model: each takes L*
+and gives scaled ab (`colornet.nets.contract`), and only its description
+(`models.describe`) sets the working size (`working_shape`):
 
-- the final colorizer sees the photo's lightness resized to its own S × S;
-- Version 1 and the pretrained colorizer see it shrunk to fit `working_size` on its longest
-  side (default `constants.DEFAULT_WORKING_SIZE`, the size `colornet single` trains at; never
-  enlarged), or at full size with working_size=None; Version 1 in overlapping tiles when
-  larger than `tile`;
+- a model of a fixed working size (the final colorizer) sees the photo's lightness resized
+  to its own S × S;
+- a model of any size (Version 1, the pretrained colorizer) sees it shrunk to fit
+  `working_size` on its longest side (default `constants.DEFAULT_WORKING_SIZE`, the size
+  `colornet single` trains at; never enlarged), or at full size with working_size=None; one
+  whose description allows tiles (Version 1) runs in overlapping tiles when larger than
+  `tile`;
 - either way the predicted ab is resized smoothly back to the photo's size and joined with
   its full-resolution lightness (`color.combine`).
 
@@ -35,8 +39,9 @@ def load_model(path=None, precision="auto"):
     """Load a colornet model: a `.keras` file, a training run folder (its best model), or with
     no path the pretrained colorizer that ships with colornet (`colornet.pretrained`).
 
-    Loads with Keras's safe mode (no arbitrary code), through `models.load`. Version 1 nets
-    (`colornet single --save-model`) and final colorizers (`colornet train`) both work.
+    Loads with Keras's safe mode (no arbitrary code), through `models.load`. Version 1
+    (`colornet single --save-model`) and final colorizers (`colornet train`) both work, files
+    saved by earlier colornet versions included.
 
     Args:
         path: the `.keras` file or run folder; None for the pretrained colorizer.
@@ -55,7 +60,7 @@ def load_model(path=None, precision="auto"):
 
 def working_shape(model, shape, working_size=DEFAULT_WORKING_SIZE):
     """(h, w): the size a model sees a photo of `shape` = (H, W) at; the policy above."""
-    side = models.working_size(model)
+    side = models.describe(model).working_size
     if side is not None:
         return (side, side)
     height, width = (int(side) for side in shape[:2])
@@ -68,14 +73,15 @@ def working_shape(model, shape, working_size=DEFAULT_WORKING_SIZE):
 def predict_ab(
     model, lightness, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8
 ):
-    """Predict a and b for photos with either kind of colornet model (see `working_shape`).
+    """Predict a and b for photos with any colornet model (see `working_shape`).
 
     Args:
         model: a colornet model (`load_model`).
         lightness: (H, W) or (N, H, W) float L* in [0, 100], or a list of (H_i, W_i) of any
             sizes from 1×1 up.
-        working_size: Version 1's longest working side, or None for full size.
-        tile: Version 1 runs a working shape larger than this in overlapping tiles; None never.
+        working_size: a model of any size's longest working side, or None for full size.
+        tile: a model whose description allows tiles (Version 1) runs a working shape larger
+            than this in overlapping tiles; None never.
         batch_size: photos (or tiles) per forward pass.
 
     Returns:
@@ -93,13 +99,15 @@ def predict_ab(
 
 def _predict_list(model, lightness_list, working_size, tile, batch_size):
     """`predict_ab` for a list: photos that share a working shape go through the model
-    together, one forward pass per batch; Version 1 runs larger ones in tiles."""
+    together, one forward pass per batch; a model that allows tiles runs larger ones in
+    tiles."""
+    tiles = models.describe(model).tiles and tile is not None
     lightness_list = [np.asarray(each, dtype=np.float32) for each in lightness_list]
     results = [None] * len(lightness_list)
     same_shape = {}
     for index, lightness in enumerate(lightness_list):
         shape = working_shape(model, lightness.shape, working_size)
-        if models.kind(model) == "single_image" and tile is not None and max(shape) > tile:
+        if tiles and max(shape) > tile:
             small = geometry.resize_channels(lightness, shape)
             ab = predict_ab_tiled(
                 model, small, tile=tile, overlap=tile_overlap(tile), batch_size=batch_size
@@ -118,22 +126,16 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
 
 
 def _predict_at_working_shape(model, lightness, batch_size):
-    """(n, h, w) lightness already at the working shape → (n, h, w, 2) ab."""
-    if models.kind(model) != "single_image":  # raw lightness in; the model pads if it must
-        scaled_ab = keras_utils.predict_batches(model, lightness[..., None], batch_size=batch_size)
-        return color.target_to_ab(scaled_ab)
-    # Version 1: mirror-padded to multiples of 8 and cropped back, so nothing shifts.
-    padded, (height, width) = geometry.pad_to_multiple(lightness)
-    scaled_ab = keras_utils.predict_batches(
-        model, color.lightness_to_input(padded)[..., None], batch_size=batch_size
-    )
-    return color.target_to_ab(scaled_ab[:, :height, :width])
+    """(n, h, w) L* already at the working shape → (n, h, w, 2) ab; the model pads if it must."""
+    scaled_ab = keras_utils.predict_batches(model, lightness[..., None], batch_size=batch_size)
+    return color.target_to_ab(scaled_ab)
 
 
 def predict_ab_tiled(
     model, lightness, tile=DEFAULT_TILE, overlap=DEFAULT_TILE_OVERLAP, batch_size=8
 ):
-    """Version 1 on a photo of any size, in overlapping square tiles blended without seams.
+    """A model that allows tiles (`models.describe`; Version 1) on a photo of any size, in
+    overlapping square tiles blended without seams.
 
     Each tile's prediction is weighted by a window that falls off linearly over `overlap`
     pixels towards the tile's edges, and the weighted predictions are averaged: where tiles
@@ -141,13 +143,15 @@ def predict_ab_tiled(
     wider than the net's reach, the result matches predicting the whole photo at once.
 
     Args:
-        model: a Version 1 net (`models.single_image_net`).
+        model: a colornet model whose description allows tiles (`models.version_1`).
         lightness: (H, W) float L* in [0, 100], any size.
         tile, overlap: tile side and overlap in pixels, multiples of 8, overlap < tile / 2.
 
     Returns:
         float32 (H, W, 2) ab.
     """
+    if not models.describe(model).tiles:
+        raise ValueError(f"{model.name} sees the whole photo at once: it cannot run in tiles")
     multiple = models.SIZE_MULTIPLE
     if tile % multiple or overlap % multiple or not 0 <= overlap < tile // 2:
         raise ValueError(
@@ -170,9 +174,7 @@ def predict_ab_tiled(
     for first in range(0, len(corners), batch_size):
         chunk = corners[first : first + batch_size]
         tiles = np.stack([padded[r : r + tile_height, c : c + tile_width] for r, c in chunk])
-        scaled_ab = keras_utils.predict_batches(
-            model, color.lightness_to_input(tiles)[..., None], batch_size
-        )
+        scaled_ab = keras_utils.predict_batches(model, tiles[..., None], batch_size)
         for (row, column), ab in zip(chunk, color.target_to_ab(scaled_ab)):
             total[row : row + tile_height, column : column + tile_width] += ab * window
             weights[row : row + tile_height, column : column + tile_width] += window

@@ -23,7 +23,7 @@ __all__ = ["SingleImageConfig", "SingleImageRun", "train_single_image"]
 
 @dataclasses.dataclass
 class SingleImageRun:
-    """A trained Version 1 net, what it saw, and how training went."""
+    """A trained Version 1 model (`models.version_1`), what it saw, and how training went."""
 
     model: keras.Model
     training_photo: np.ndarray  # (h, w, 3) RGB in [0, 1]: the photo shrunk to training size
@@ -78,12 +78,11 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
             "Version 1 learns colours from a colour photo; give it one"
         )
     lab = color.rgb_to_lab(training_photo)
-    lightness, ab = color.split_lab(lab[None])
-    inputs = color.lightness_to_input(lightness)
+    inputs, ab = color.split_lab(lab[None])  # (1, h, w, 1) L* in [0, 100], (1, h, w, 2) ab
     targets = color.ab_to_target(ab)
 
     keras.utils.set_random_seed(config.seed)
-    model = models.single_image_net(upsampling=config.upsampling)
+    model = models.version_1(upsampling=config.upsampling, trained_on=name)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=config.steps, alpha=0.01
     )
@@ -104,8 +103,7 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
 
 
 def _forever(inputs, targets):
-    """The one training pair, (1, h, w, 1) scaled lightness and (1, h, w, 2) scaled ab, again
-    and again."""
+    """The one training pair, (1, h, w, 1) L* and (1, h, w, 2) scaled ab, again and again."""
     while True:
         yield inputs, targets
 

@@ -111,14 +111,15 @@ def colorize_video(
     frame rate input comes out frame for frame at a constant rate, its average.
 
     Args:
-        model: a colornet model (`colorize.load_model`): Version 1 or the final colorizer.
+        model: a colornet model (`colorize.load_model`): Version 1, a final colorizer, the
+            pretrained one.
         input_path: any video ffmpeg reads (MP4, MOV, MKV, AVI, WebM, ...).
         output_path: .mp4, .m4v, .mov or .mkv; never the input; parent folders are created.
         batch_size: frames colorized together; memory grows with it (see
             MEMORY_BYTES_PER_FRAME_PIXEL), not with the video.
         smoothing: weight of the past in the moving average of ab, in [0, 1); 0 is off.
-        working_size: longest side Version 1 runs at (never enlarged), None for full size;
-            the final colorizer always runs at its own size.
+        working_size: longest side a model of any size runs at (never enlarged), None for
+            full size; a model of a fixed size (the final colorizer) runs at its own.
         progress: show a progress bar over the frames.
 
     Returns:
@@ -134,7 +135,7 @@ def colorize_video(
     started = time.perf_counter()
     input_path, output_path = pathlib.Path(input_path), pathlib.Path(output_path)
     _check_arguments(batch_size, smoothing, working_size)
-    models.kind(model)  # a model that is not a colorizer fails now
+    models.describe(model)  # a model that is not a colornet colorizer fails now
     ffmpeg.check_input(input_path)
     ffmpeg.check_output(output_path, input_path)
     leftovers.remove_stale_temporaries(output_path.parent, recursive=False)

