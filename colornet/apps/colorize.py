@@ -27,6 +27,7 @@ import numpy as np
 from colornet import _util, color
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
 from colornet.io import decode, geometry
+from colornet.nets import hints as hint_maps
 from colornet.nets import keras_utils, models
 from colornet.train.runs import RunFolder
 
@@ -97,10 +98,12 @@ def predict_ab(
     return ab[0] if lightness.ndim == 2 else ab
 
 
-def _predict_list(model, lightness_list, working_size, tile, batch_size):
+def _predict_list(model, lightness_list, working_size, tile, batch_size, hints=None,
+                  reference=None):
     """`predict_ab` for a list: photos that share a working shape go through the model
     together, one forward pass per batch; a model that allows tiles runs larger ones in
-    tiles."""
+    tiles. A hint-aware model gets each photo's hints (a list of hint lists, or None) mapped
+    to its working shape, and the reference vector (or none of either)."""
     tiles = models.describe(model).tiles and tile is not None
     lightness_list = [np.asarray(each, dtype=np.float32) for each in lightness_list]
     results = [None] * len(lightness_list)
@@ -119,15 +122,28 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size):
         small = np.stack(
             [geometry.resize_channels(lightness_list[i], (height, width)) for i in indices]
         )
-        ab = _predict_at_working_shape(model, small, batch_size)  # (n, h, w, 2)
+        hint_input = None if hints is None else np.stack([
+            hint_maps.join(*hint_maps.hint_map(hints[i] or [], lightness_list[i].shape,
+                                               (height, width))) for i in indices])
+        ab = _predict_at_working_shape(model, small, batch_size, hint_input, reference)
         for index, each in zip(indices, ab):
             results[index] = geometry.resize_channels(each, lightness_list[index].shape)
     return results
 
 
-def _predict_at_working_shape(model, lightness, batch_size):
-    """(n, h, w) L* already at the working shape → (n, h, w, 2) ab; the model pads if it must."""
-    scaled_ab = keras_utils.predict_batches(model, lightness[..., None], batch_size=batch_size)
+def _predict_at_working_shape(model, lightness, batch_size, hints=None, reference=None):
+    """(n, h, w) L* already at the working shape → (n, h, w, 2) ab; the model pads if it must.
+    A hint-aware model also gets hints (n, h, w, 3) and the reference (Q + 3,): zeros (none)
+    where not given."""
+    description = models.describe(model)
+    inputs = [lightness[..., None]]
+    if description.hints:
+        inputs.append(hint_maps.no_hints(lightness.shape) if hints is None else hints)
+    if description.reference:
+        vector = hint_maps.no_reference() if reference is None else reference
+        inputs.append(np.repeat(vector[None], len(lightness), axis=0))
+    scaled_ab = keras_utils.predict_batches(model, inputs if len(inputs) > 1 else inputs[0],
+                                            batch_size=batch_size)
     return color.target_to_ab(scaled_ab)
 
 
@@ -225,33 +241,63 @@ def combine_to_uint8(lightness, ab, rows=None):
 
 
 def colorize(
-    model, photos, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8
+    model, photos, *, hints=None, reference=None, working_size=DEFAULT_WORKING_SIZE,
+    tile=DEFAULT_TILE, batch_size=8
 ):
-    """Colorize one photo or many, each from its lightness alone (see `predict_ab`).
+    """Colorize one photo or many, each from its lightness (and the user's hints, for a model
+    that takes them; see `predict_ab`).
 
     Args:
         model: a colornet model (see `load_model`).
         photos: one photo or a list of them; each an RGB (H, W, 3) or grey (H, W) array
             (float in [0, 1] or uint8; colour is dropped), or a path to an image file. An
             (N, H, W, 3) array is a batch.
+        hints: for one photo, [(y, x, colour), ...]: y, x a pixel's row and column in it,
+            colour an RGB triple in [0, 1] or "#rrggbb" (`colornet.nets.hints.hint_map`).
+        reference: a colour photo (RGB array or path) whose colours steer the whole result.
         working_size, tile, batch_size: as for `predict_ab`.
 
     Returns:
         float32 RGB (H, W, 3) in [0, 1] of each photo's full size, or a list of them for a
         list or batch.
+
+    Raises:
+        ValueError: one line, for hints or a reference given to a model trained without them,
+            or a hint that is wrong (`colornet.io.hints.HintError`).
     """
+    _check_takes(model, hints, reference)
     single = isinstance(photos, (str, pathlib.Path)) or (
         isinstance(photos, np.ndarray)
         and photos.ndim in (2, 3)
         and (photos.ndim == 2 or photos.shape[-1] in (1, 3))
     )
+    if hints and not single:
+        raise ValueError("hints are for one photo: colorize each photo with its own hints")
+    if reference is not None:
+        reference = hint_maps.reference_hint(
+            decode.load_rgb(reference) if isinstance(reference, (str, pathlib.Path))
+            else reference)
     batch = [photos] if single else list(photos)
     results = []
     for first in range(0, len(batch), batch_size):  # memory holds one batch at a time
         chunk = [_lightness_of(photo) for photo in batch[first : first + batch_size]]
-        abs_ = _predict_list(model, chunk, working_size, tile, batch_size)
+        abs_ = _predict_list(model, chunk, working_size, tile, batch_size,
+                             [hints] if hints else None, reference)
         results += [color.combine(each, ab) for each, ab in zip(chunk, abs_)]
     return results[0] if single else results
+
+
+def _check_takes(model, hints, reference):
+    """One line for hints or a reference that this model cannot take."""
+    description = models.describe(model)
+    if hints and not description.hints:
+        raise ValueError(f"this model was trained without hints: {model.name} "
+                         f"({description.variant}) colorizes from the lightness alone; drop "
+                         "the hints, or use a hint-aware model")
+    if reference is not None and not description.reference:
+        raise ValueError(f"this model was trained without a reference photo: {model.name} "
+                         f"({description.variant}) colorizes from the lightness alone; drop "
+                         "the reference, or use a model that takes one")
 
 
 def _lightness_of(photo):

@@ -2,7 +2,9 @@
 
 Every colornet model (Version 1, the final colorizer with either head, the pretrained U-Net,
 any later one) maps lightness L* (B, H, W, 1), float in [0, 100], input "lightness", to
-scaled ab (B, H, W, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output "ab".
+scaled ab (B, H, W, 2) in [-1, 1] (times `color.AB_SCALE` gives a and b), output "ab". A model
+whose description says `hints` (or `reference`) takes those inputs after the lightness, in
+that order, all zeros meaning none (`colornet.nets.hints`).
 Whatever scaling and padding its network needs is inside it, so every caller feeds every
 model alike, as richzhang's colorizers share one base class.
 
@@ -47,12 +49,18 @@ class Description:
         overlapping tiles blended without seams (no whole-photo context, no fixed size).
     trained_on: what it learned from (a photo's name, a data folder, a data manifest's
         hash), or None.
+    hints: it also takes a user's point hints, input "hints" (B, H, W, 3) = [hint ab, mask]
+        (`colornet.nets.hints`); all zeros is none.
+    reference: it also takes a reference photo's global hint, input "reference" (B, Q + 3);
+        all zeros is none.
     """
 
     variant: str
     working_size: int | None = None
     tiles: bool = False
     trained_on: str | None = None
+    hints: bool = False
+    reference: bool = False
 
 
 @keras.saving.register_keras_serializable(package="colornet")
@@ -60,7 +68,8 @@ class ColourOutput(keras.layers.Layer):
     """A colornet model's output layer: scaled ab (B, H, W, 2) through unchanged, in float32,
     with the model's `Description` in its config (`describe` reads it)."""
 
-    def __init__(self, variant, working_size=None, tiles=False, trained_on=None, **kwargs):
+    def __init__(self, variant, working_size=None, tiles=False, trained_on=None, hints=False,
+                 reference=False, **kwargs):
         kwargs["dtype"] = "float32"  # the colour stays float32 in every precision
         kwargs.setdefault("name", OUTPUT_NAME)
         super().__init__(**kwargs)
@@ -70,7 +79,7 @@ class ColourOutput(keras.layers.Layer):
             raise ValueError(f"working_size must be positive or None, got {working_size}")
         self.description = Description(
             variant, None if working_size is None else int(working_size), bool(tiles),
-            trained_on,
+            trained_on, bool(hints), bool(reference),
         )
 
     def call(self, scaled_ab):

