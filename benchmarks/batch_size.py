@@ -11,8 +11,8 @@ For each batch size and each precision (float32, and bfloat16 mixed precision), 
 
 Each point is the median of a few timed repetitions after one untimed call at that batch
 size (a new batch shape traces anew). Prints a table and writes a plot, by default
-benchmarks/throughput_vs_batch_size.png, which the README shows. All use random weights: the
-speed does not depend on them.
+benchmarks/throughput_vs_batch_size.png, which docs/performance.md, "Performance", shows.
+All use random weights: the speed does not depend on them.
 
     python benchmarks/batch_size.py [--colorize-batches 1 2 4 8 16 32]
         [--train-batches 2 5 10 20] [--plot PATH] [--repeats 3]

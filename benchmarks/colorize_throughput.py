@@ -16,7 +16,7 @@ Measured in one run, in memory (decoding files costs both the same):
    and traced, at the precision `colornet colorize` picks. Issue goal: ≤ 2 s and ≤ 2 GB.
 
 Both use InceptionResNetV2 with random weights (the speed does not depend on the weights).
-The measured figures are in the README's Performance section.
+The measured figures are in docs/performance.md, "Performance".
 
     python benchmarks/colorize_throughput.py [--photos 50] [--side 1024] [--batch-size 10]
         [--skip-12mp]

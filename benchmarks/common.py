@@ -4,7 +4,7 @@ Each script imports this module before Keras (`import common`, first), which kee
 start-up chatter off the report and puts this folder on sys.path, so `run_all.py` imports the
 scripts as modules whichever directory it is started from.
 
-The figures the scripts measure are in the README's Performance section, generated from
+The figures the scripts measure are in docs/performance.md, "Performance", generated from
 `benchmarks/figures.json`; nothing here or in the scripts repeats them.
 """
 

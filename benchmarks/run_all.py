@@ -14,12 +14,13 @@ What it measures, each against the write-up's way in the same run where there is
 - the offline EfficientNet-Lite backbones: embedding cost against InceptionResNetV2, training
   with Lite0 in the loop, and the fusion ablation (`benchmarks/offline_backbones.py`);
 - start-up: `colornet --help` against a bare `import tensorflow` (`benchmarks/startup.py`);
-- throughput against batch size (and the README's plot).
+- throughput against batch size (and the plot in docs/performance.md, "Performance").
 
 Progress and each benchmark's own report go to standard error; the JSON alone to standard
 output (and to --out, written atomically). --quick takes fewer steps and photos and leaves
-out the batch-size sweep; the JSON's "seconds" is how long the run took, and the README's
-Performance section shows the figures of the last full run (`benchmarks/figures.json`).
+out the batch-size sweep; the JSON's "seconds" is how long the run took, and
+docs/performance.md, "Performance", shows the figures of the last full run
+(`benchmarks/figures.json`).
 
     python benchmarks/run_all.py [--quick] [--out figures.json] > figures.json
 """

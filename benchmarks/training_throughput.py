@@ -18,7 +18,7 @@ Steps alternate, one of each, and after each pair colornet's backbone runs alone
 each precision, so all see the same load on a shared machine. Prints the median seconds per
 step and images per second of each, their ratio, the first (compiling) step, and where each
 step's time goes. Issue goal: colornet ≥ 2.5× the write-up's way on a 2-core CPU; the
-measured figures are in the README's Performance section. How far bfloat16 moves the
+measured figures are in docs/performance.md, "Performance". How far bfloat16 moves the
 backbone's features and the gradient is asserted in tests/test_precision_numerics.py.
 
     python benchmarks/training_throughput.py [--steps 5] [--backbone-precision bfloat16]

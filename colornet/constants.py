@@ -22,8 +22,8 @@ DEFAULT_CLASSIFY_BACKBONE = "efficientnet_lite0"
 
 # Photos a training step. The write-up's 10 at 256×256 and above; smaller photos leave a CPU's
 # vector units idle in batches that small, so below 256×256 the default is 20 (measured in
-# benchmarks/small_images.py; the README's "Training at small sizes" has the figures). A larger
-# batch also means fewer steps an epoch, so it stops at 20.
+# benchmarks/small_images.py; docs/performance.md, "Training at small sizes (64×64, 128×128)",
+# has the figures). A larger batch also means fewer steps an epoch, so it stops at 20.
 WRITE_UP_BATCH_SIZE = 10
 SMALL_IMAGE_BATCH_SIZE = 20
 

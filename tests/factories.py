@@ -117,7 +117,7 @@ def write_lightness_photos(folder, count, seed=0):
 
     The fusion network learns their colour within a few epochs from any start. Colour that
     follows content (`write_photos`) waits on a plateau at the mean colour for 4 to 15 epochs
-    first, longer or shorter with every seed and CPU (README, Performance)."""
+    first, longer or shorter with every seed and CPU (docs/performance.md, "Performance")."""
     rng = np.random.default_rng(seed)
     for index in range(count):
         photo = lightness_coloured_photo(rng)

@@ -1,7 +1,7 @@
 """Training as one job of several processes on 127.0.0.1 (distribution='data_parallel', JAX).
 
 Every process is a fresh Python on KERAS_BACKEND=jax with one CPU device, started the way the
-README's "Training on several machines" starts them; ports come from the operating system,
+docs/training.md, "Training on several machines", starts them; ports come from the operating system,
 every wait is bounded, and every process is stopped at the end, passed or failed.
 """
 
@@ -167,7 +167,7 @@ def test_a_process_killed_mid_epoch_and_both_restarted_resume_the_run(photos, tm
         finish(workers[0], timeout=60)
         assert RunFolder(run).completed_epochs() == 1
 
-        # Both started again with the same command (the README's), on a fresh port.
+        # Both started again with the same command (docs/training.md's), on a fresh port.
         port = free_port()
         restarted = [
             start(train_command(photos, run, 3), job_environment(index, 2, port))

@@ -40,7 +40,8 @@ def trained(tmp_path_factory):
 def learning_config(train_dir, precision):
     """`LEARNING` in `precision`. On content-coloured photos a run's loss sits at the mean
     colour for 4 to 15 epochs before it falls, by the seed's and the CPU's rounding, so a
-    6-epoch bar there passed or failed by luck, float32's too (README, Performance)."""
+    6-epoch bar there passed or failed by luck, float32's too (docs/performance.md,
+    "Performance")."""
     return settings.TrainingConfig(
         data_dir=str(train_dir),
         **{**LEARNING, "backbone_precision": precision, "fusion_precision": precision},

@@ -1,8 +1,9 @@
 """How far bfloat16 moves the numbers that training depends on, against float32.
 
 Two checks on the same weights and photos: the frozen backbone's features under the
-embedding, and the loss's gradient with respect to the fusion network's weights. The README's
-Performance section gives the same study's figures for InceptionResNetV2 at 299×299, batch 10
+embedding, and the loss's gradient with respect to the fusion network's weights.
+docs/performance.md, "Performance", gives the same study's figures for InceptionResNetV2 at
+299×299, batch 10
 (`benchmarks/figures.json`); here it runs on MobileNetV3Small with random weights and tiny
 photos so that it takes seconds, not minutes. The claims hold there too, within these
 tolerances: bfloat16 moves the backbone's features by under 5 % of how much photos differ from
@@ -139,7 +140,7 @@ def test_bfloat16_moves_the_training_gradient_by_under_two_percent(colornet_mode
     if precision.native() == "bfloat16":
         # oneDNN's bfloat16 kernels round the inputs to 8 significant bits (a relative step of
         # 0.4 %) and sum in float32: over a batch of tiny photos the gradient moves by about
-        # that, and by less at full size (the README's).
+        # that, and by less at full size (docs/performance.md, "Performance").
         assert error < 0.02, error
         assert cosine > 0.9999, cosine
     else:

@@ -56,7 +56,7 @@ def one_epoch_run(one_epoch, tmp_path):
 def test_training_cuts_validation_loss_and_beats_grey_on_held_out_photos(tmp_path):
     """On photos whose colour follows lightness, so that it learns within its epochs from
     any seed on any CPU: on content-coloured photos a run waits at the mean colour for 4 to
-    15 epochs first, by the seed's and the CPU's rounding (README, Performance)."""
+    15 epochs first, by the seed's and the CPU's rounding (docs/performance.md, "Performance")."""
     train_dir = write_lightness_photos(tmp_path / "train", 160, seed=0)
     test_dir = write_lightness_photos(tmp_path / "test", 6, seed=1)
     config = settings.TrainingConfig(data_dir=str(train_dir), **LEARNING)

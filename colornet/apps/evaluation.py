@@ -46,7 +46,8 @@ _NAMES_SHOWN = 5
 
 # Photos larger than this are scored (and trained on, by `colornet single`) shrunk to fit it by
 # block means (`decode.load_reduced_rgb`): memory then stays bounded whatever the photo's size
-# (README, "Large photos"), and a score at 4 MP differs from one at full size by little.
+# (docs/training.md, "Large photos, signals and leftovers"), and a score at 4 MP differs from
+# one at full size by little.
 SCORED_PIXELS = 2**22
 # `evaluate_folder` holds at most jobs.MEMORY_BYTES_PER_PIXEL bytes a pixel of the photo
 # being read (its decoded pixels) plus this: the scores of a SCORED_PIXELS photo (scikit-image's

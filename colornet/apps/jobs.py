@@ -30,8 +30,9 @@ from colornet.nets import keras_utils
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
 # decode.DEFAULT_MAX_PIXELS: at most this many bytes a pixel plus a fixed overhead (the
-# band-sized buffers of the colour conversion). tests/test_memory.py measures it; the README
-# says what it means for the largest photos.
+# band-sized buffers of the colour conversion). tests/test_memory.py measures it;
+# docs/training.md, "Large photos, signals and leftovers", says what it means for the largest
+# photos.
 MEMORY_BYTES_PER_PIXEL = 24
 MEMORY_OVERHEAD_BYTES = 256 * 2**20
 # The record of completed outputs, in the output folder: one JSON line per output written.

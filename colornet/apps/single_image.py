@@ -92,7 +92,7 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
     # One "epoch" is one step over the single image, so Keras's history is the loss per step.
     # The photo comes from a generator that `fit` reads on from epoch to epoch: given arrays,
     # Keras on TensorFlow builds a new input pipeline every epoch, which cost three times the
-    # step itself (README, Results).
+    # step itself (docs/performance.md, "Results").
     history = model.fit(
         _forever(inputs, targets), steps_per_epoch=1, epochs=config.steps, shuffle=False,
         verbose=0,

@@ -35,7 +35,8 @@ from colornet.nets import models
 # MEMORY_BYTES_PER_FRAME_PIXEL bytes a frame pixel for each frame of a batch (its decoded
 # bytes, 3 a pixel, and its lightness and colours at the working size), plus
 # MEMORY_BYTES_PER_PIXEL for the frame being written, plus jobs.MEMORY_OVERHEAD_BYTES.
-# tests/test_memory.py measures it; the README says what it means.
+# tests/test_memory.py measures it; docs/training.md, "Large photos, signals and leftovers", says
+# what it means.
 MEMORY_BYTES_PER_FRAME_PIXEL = 5
 MEMORY_BYTES_PER_PIXEL = 32
 

@@ -95,7 +95,7 @@ def _model_options(batch_size=None, precision_default="auto"):
         "--precision", choices=precision.CHOICES, default=precision_default,
         help="how a final colorizer computes: bfloat16 or float16 (float32 weights, colours "
              "within one ab unit of float32's) where the hardware computes it natively; "
-             "auto picks what it has (speed-ups: README, Performance)",
+             "auto picks what it has (speed-ups: docs/performance.md, 'Performance')",
     )
     support.add_quiet(options)
     return options

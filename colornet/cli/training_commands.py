@@ -197,7 +197,7 @@ def add_train(commands):
     command.add_argument("--backbone-precision", choices=precision.CHOICES,
                          help="how the frozen backbone computes: bfloat16 or float16 where the "
                               "hardware computes it natively; auto picks what it has "
-                              "(default auto; speed-ups: README, Performance)")
+                              "(default auto; speed-ups: docs/performance.md, 'Performance')")
     command.add_argument("--fusion-precision", choices=precision.TRAINING_CHOICES,
                          help="how the trained colorizer computes: bfloat16 is mixed precision "
                               "with float32 weights; auto as above (default auto)")
@@ -242,7 +242,7 @@ def _add_job_options(command):
         "Start the same command once per process, each with its own --process-id; values "
         "left out are read from COLORNET_COORDINATOR, COLORNET_NUM_PROCESSES and "
         "COLORNET_PROCESS_ID. RUN_DIR and DATA_DIR must be the same shared folders on every "
-        "machine. See the README, 'Training on several machines', for SLURM.",
+        "machine. See docs/training.md, 'Training on several machines', for SLURM.",
     )
     job.add_argument("--coordinator", metavar="HOST:PORT",
                      help="address of process 0, where it listens and the others connect")

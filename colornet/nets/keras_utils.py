@@ -11,9 +11,10 @@ def predict_batches(model, inputs, batch_size=8):
     per batch.
 
     Keras's `predict` feeds numpy through tf.data, whose threads compete with the model for
-    the cores of a small CPU (README, Performance). A short batch is padded (its last row
-    repeated) to the next power of two, at most `batch_size`: a model is traced for a handful
-    of batch shapes, not for every count of photos, and a single photo is not padded at all.
+    the cores of a small CPU (docs/performance.md, "Performance"). A short batch is padded (its
+    last row repeated) to the next power of two, at most `batch_size`: a model is traced for a
+    handful of batch shapes, not for every count of photos, and a single photo is not padded at
+    all.
 
     A model of several inputs (a hint-aware colorizer) takes a list of arrays with the same
     rows, batched alike.

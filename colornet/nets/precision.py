@@ -6,7 +6,7 @@ the layers that produce a model's output stay float32: a backbone's softmax, and
 network's last convolution and every layer after it (found by the network's structure, not
 by names: `colornet.nets.models`), and the model's described output
 (`colornet.nets.contract.ColourOutput`). How far colours and gradients move, and what it gains, is
-measured in tests/test_precision.py and the README's Performance section.
+measured in tests/test_precision.py and docs/performance.md, "Performance".
 
     precision name → Keras dtype policy (`POLICIES`)
     "auto"         → the fastest precision this machine computes natively (`native`)

@@ -10,7 +10,7 @@ KERAS_BACKEND=jax and says where it stands in the job:
 Under SLURM (one task per machine) these are SLURM_NTASKS, SLURM_PROCID and the first host of
 SLURM_JOB_NODELIST with a free port: `COLORNET_COORDINATOR=$(scontrol show hostnames
 "$SLURM_JOB_NODELIST" | head -n 1):12355`, `COLORNET_NUM_PROCESSES=$SLURM_NTASKS`,
-`COLORNET_PROCESS_ID=$SLURM_PROCID` (README, "Training on several machines").
+`COLORNET_PROCESS_ID=$SLURM_PROCID` (docs/training.md, "Training on several machines").
 
 `initialize` joins the job before any JAX work; all devices of all processes then form one
 data-parallel mesh (`data_parallel`). Each process streams only its own share of every global

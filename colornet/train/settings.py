@@ -36,8 +36,8 @@ def training_precisions(config):
 
 @dataclasses.dataclass
 class SingleImageConfig:
-    """How to train Version 1 on one image (`colornet.apps.single_image`). The README's Results
-    section gives what the defaults reach on the sample portrait."""
+    """How to train Version 1 on one image (`colornet.apps.single_image`).
+    docs/performance.md, "Results", gives what the defaults reach on the sample portrait."""
 
     image_size: int = 256  # longest side while training; the write-up used 400×400
     steps: int = 1000  # one step = one pass over the whole image
@@ -116,8 +116,8 @@ class TrainingConfig:
             raise ValueError(
                 "distribution='multi_worker' is gone: Keras 3's fit cannot train under "
                 "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585); train across "
-                "machines with distribution='data_parallel' on KERAS_BACKEND=jax instead (README, "
-                "'Training on several machines')"
+                "machines with distribution='data_parallel' on KERAS_BACKEND=jax instead ("
+                "docs/training.md, 'Training on several machines')"
             )
         if self.distribution not in DISTRIBUTIONS:
             raise ValueError(
