@@ -24,10 +24,14 @@ import keras
 
 from colornet import _util
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, HEADS, SIZE_MULTIPLE
-from colornet.nets import backbones, contract, keras_utils, zhang
+from colornet.nets import backbones, contract, keras_utils, lite_unet, zhang
 from colornet.nets import precision as _precision
 from colornet.nets.layers import FuseEmbedding
 
+# Modules whose layers a saved colornet model may hold though nothing here calls them: Keras
+# finds a saved layer by its registered name only once its module has run, and `load` may
+# read the pretrained U-Net (BilinearUpsample) in a process that has built none.
+_LAYER_MODULES = (lite_unet,)
 # What a colornet model is: one place reads it (`colornet.nets.contract`).
 describe = contract.describe
 FUSION_NAME = "fusion_colorizer"

@@ -133,9 +133,12 @@ class AnnealedMean(keras.layers.Layer):
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.temperature = float(temperature)
+        # Computed now, eagerly: `ab_bins` runs colour conversions in keras.ops, which inside
+        # a traced `call` (the first predict of a freshly loaded model) give symbolic tensors.
+        self._scaled_bins = ab_bins() / color.AB_SCALE  # (Q, 2) numpy
 
     def call(self, logits):
-        bins = ops.convert_to_tensor(ab_bins() / color.AB_SCALE)
+        bins = ops.convert_to_tensor(self._scaled_bins)
         sharpened = ops.softmax(ops.cast(logits, "float32") / self.temperature, axis=-1)
         return ops.einsum("...q,qc->...c", sharpened, bins)
 

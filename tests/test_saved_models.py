@@ -1,0 +1,39 @@
+"""A colornet model saved with Keras's own `save` loads back in a new process: through
+`colornet.load_model` and through `colornet colorize --model`. A fresh interpreter is the
+point: in the process that built the model every layer's module is already imported."""
+
+import subprocess
+import sys
+
+import keras
+
+import colornet
+from colornet.io import save
+from colornet.nets import models
+from tests.factories import blobs_photo
+
+_LOAD_EACH = (
+    "import sys, colornet\n"
+    "for path in sys.argv[1:]:\n"
+    "    print(colornet.load_model(path).name)\n"
+)
+
+
+def test_every_colornet_model_saved_with_keras_save_loads_in_a_fresh_process(tmp_path):
+    keras.utils.set_random_seed(0)
+    pretrained, version_1 = tmp_path / "pretrained.keras", tmp_path / "version_1.keras"
+    colornet.load_model().save(pretrained)
+    models.version_1().save(version_1)
+    loaded = subprocess.run([sys.executable, "-c", _LOAD_EACH, pretrained, version_1],
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert len(loaded.stdout.splitlines()) == 2
+
+    save.save_image(tmp_path / "photo.png", blobs_photo(32))
+    colorized = subprocess.run(
+        [sys.executable, "-m", "colornet.cli", "colorize", tmp_path / "photo.png", "-o",
+         tmp_path / "out", "--model", pretrained, "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert colorized.returncode == 0, colorized.stderr[-2000:]
+    assert (tmp_path / "out" / "photo.png").is_file()
