@@ -227,10 +227,10 @@ def test_smoothing_batch_by_batch_equals_smoothing_in_one_go(rng):
 
 
 def test_a_scene_cut_resets_the_smoother_even_where_the_lightness_is_unchanged():
-    # Scene A: L* 30, predicted a = +40. Scene B: the left half still L* 30, the right half
-    # L* 90 (mean |ΔL*| 30, a cut), predicted a = -40 everywhere.
+    # Scene A: L* 30, predicted a = +40. Scene B: the left quarter still L* 30, the rest L* 90
+    # (new content over most of the frame, a cut), predicted a = -40 everywhere.
     lightness = np.full((8, 4, 4), 30.0, dtype=np.float32)
-    lightness[4:, :, 2:] = 90.0
+    lightness[4:, :, 1:] = 90.0
     ab = np.zeros((8, 4, 4, 2), dtype=np.float32)
     ab[:4, ..., 0], ab[4:, ..., 0] = 40.0, -40.0
 
@@ -248,7 +248,7 @@ def test_smoothing_leaves_no_colour_trail_where_something_moved():
     # A dark object (L* 20, a = +50) moves into the right half of a still grey scene (L* 60).
     lightness = np.full((6, 4, 4), 60.0, dtype=np.float32)
     ab = np.zeros((6, 4, 4, 2), dtype=np.float32)
-    lightness[3:, :, 3], ab[3:, :, 3, 0] = 20.0, 50.0  # mean |ΔL*| is 10 at most: not a cut
+    lightness[3:, :, 3], ab[3:, :, 3, 0] = 20.0, 50.0  # a quarter of the frame: not a cut
     smoother = flicker.TemporalSmoother()
     smoothed = smoother(lightness, ab)
     assert smoother.scene_cuts == 0
@@ -262,6 +262,10 @@ def test_smoothing_divides_the_flicker_of_a_video_by_more_than_three(clips, tmp_
     assert raw.flicker_smoothed == raw.flicker_raw > 5
     # Less than on a still scene (>4×): moving edges keep their raw prediction by design.
     assert smooth.flicker_smoothed < smooth.flicker_raw / 3
+    # The moving block and the bar that turns green are one shot: every frame after the first
+    # is smoothed, and the report says so.
+    assert (smooth.scene_cuts, smooth.smoothed_frames, raw.smoothed_frames) == (0, FRAMES - 1, 0)
+    assert f"{FRAMES - 1} frame(s) smoothed, 0 scene cut(s)" in smooth.summary()
     # What the output shows follows: the decoded colour flickers less too.
     shown = {
         name: flicker.flicker(color.rgb_to_lab(read_video(tmp_path / f"{name}.mp4")[1])[..., 1:])

@@ -57,6 +57,7 @@ class VideoReport:
     flicker_raw: float  # mean |ab change| between consecutive frames as predicted, Lab units
     flicker_smoothed: float  # the same after TemporalSmoother, what the output shows
     scene_cuts: int  # where the smoother started afresh
+    smoothed_frames: int  # averaged with the frames before: all but the first and each cut's
     seconds: float
 
     def summary(self):
@@ -66,7 +67,8 @@ class VideoReport:
         return (
             f"{self.frames} frames {self.width}×{self.height} at {self.fps:g} fps, {audio}; "
             f"flicker {self.flicker_raw:.2f} → {self.flicker_smoothed:.2f} (mean |Δab|), "
-            f"{self.scene_cuts} scene cut(s); {self.seconds:.1f} s ({speed:.1f} frames/s)"
+            f"{self.smoothed_frames} frame(s) smoothed, {self.scene_cuts} scene cut(s); "
+            f"{self.seconds:.1f} s ({speed:.1f} frames/s)"
         )
 
 
@@ -188,6 +190,7 @@ def colorize_video(
         flicker_raw=colorizer.raw_flicker.value,
         flicker_smoothed=colorizer.smoothed_flicker.value,
         scene_cuts=colorizer.smoother.scene_cuts,
+        smoothed_frames=colorizer.smoother.smoothed_frames,
         seconds=time.perf_counter() - started,
     )
 
