@@ -10,7 +10,7 @@ import argparse
 import pathlib
 
 from colornet import constants, leftovers
-from colornet.cli import support
+from colornet.cli import hint_options, support
 from colornet.nets import precision
 
 # classify takes no weights file: a backbone whose weights come without a download.
@@ -50,6 +50,7 @@ def add_colorize(commands):
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
     command.add_argument("--overwrite", action="store_true",
                          help="colorize every photo again, also those an earlier run completed")
+    hint_options.add(command)
     command.set_defaults(
         run=_run_colorize,
         on_interrupt=lambda args: (
@@ -63,11 +64,12 @@ def _run_colorize(args):
     from colornet.apps import colorize, jobs
 
     jobs.check_output_folder(args.output)  # before the model's seconds of loading
+    hints, reference = hint_options.read(args, jobs.expand_inputs(args.inputs, args.output))
     model = colorize.load_model(args.model, precision=args.precision)
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
-        skip_complete=not args.overwrite,
+        skip_complete=not args.overwrite, hints=hints, reference=reference,
     )
     print(report.summary())
     if report.skipped:
@@ -249,7 +251,7 @@ def add_serve(commands):
                          help="also offer Version 1 trained on the sample portrait (seconds)")
     command.add_argument("--host", default=constants.DEFAULT_HOST,
                          help="address to listen on; 0.0.0.0 lets other machines reach the page")
-    command.add_argument("--port", type=int, default=constants.DEFAULT_PORT,
+    command.add_argument("--port", type=support.port, default=constants.DEFAULT_PORT,
                          help="port to listen on")
     command.add_argument("--max-megapixels", type=float, default=constants.DEFAULT_MAX_MEGAPIXELS,
                          help="larger photos are refused before they are decoded")

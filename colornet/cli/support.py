@@ -47,9 +47,8 @@ class HelpFormatter(argparse.HelpFormatter):
 LARGEST_WHOLE_NUMBER = 2**31 - 1
 
 
-def whole_number(minimum=1, multiple=1):
-    """argparse type: an int from `minimum` to `LARGEST_WHOLE_NUMBER` that divides by
-    `multiple`."""
+def whole_number(minimum=1, multiple=1, maximum=LARGEST_WHOLE_NUMBER):
+    """argparse type: an int from `minimum` to `maximum` that divides by `multiple`."""
     what = f"a whole number of {minimum} or more" + (
         f", a multiple of {multiple}" if multiple > 1 else ""
     )
@@ -61,10 +60,8 @@ def whole_number(minimum=1, multiple=1):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
         if value < minimum or value % multiple:
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-        if value > LARGEST_WHOLE_NUMBER:
-            raise argparse.ArgumentTypeError(
-                f"must be {what} up to {LARGEST_WHOLE_NUMBER:,}, got {text!r}"
-            )
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be {what} up to {maximum:,}, got {text!r}")
         return value
 
     parse.__name__ = "whole number"
@@ -102,6 +99,7 @@ positive_int = whole_number(1)
 seed = whole_number(0)
 positive_number = number(0, math.inf, low_open=True)
 fraction = number(0, 1, high_open=True)  # a share that leaves something: 0 <= f < 1
+port = whole_number(1, maximum=65535)  # a TCP port; 0 (any free one) would hide the address
 
 
 # ---------------------------------------------------------------------------------------------
