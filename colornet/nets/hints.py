@@ -210,3 +210,26 @@ def drop_reference(reference, rng, keep=REFERENCE_KEEP):
     if rng.random() >= keep:
         reference[bins + 1:] = 0.0
     return reference
+
+
+def training_inputs(rgb, lab, rng, reference=True):
+    """A training batch's simulated hints: for each crop, point hints from its own colour
+    (`simulate_hints`, the geometric count) and, with `reference`, its own global hint
+    (`reference_hint`), parts dropped at random (`drop_reference`).
+
+    Args:
+        rgb: the crops, RGB (B, S, S, 3), uint8 or float in [0, 1].
+        lab: the same crops in Lab (B, S, S, 3), float.
+        rng: a `numpy.random.Generator`; the same state gives the same hints.
+        reference: also give the reference vectors.
+
+    Returns:
+        hints float32 (B, S, S, 3) (`join`), and with `reference` the reference vectors
+        float32 (B, Q + 3): a tuple of one or two arrays.
+    """
+    rgb, lab = np.asarray(rgb), np.asarray(lab)
+    maps = np.stack([join(*simulate_hints(crop[..., 1:], rng)) for crop in lab])
+    if not reference:
+        return (maps,)
+    vectors = np.stack([drop_reference(reference_hint(crop), rng) for crop in rgb])
+    return maps, vectors
