@@ -72,7 +72,8 @@ def working_shape(model, shape, working_size=DEFAULT_WORKING_SIZE):
 
 
 def predict_ab(
-    model, lightness, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, batch_size=8
+    model, lightness, *, hints=None, reference=None, working_size=DEFAULT_WORKING_SIZE,
+    tile=DEFAULT_TILE, batch_size=8
 ):
     """Predict a and b for photos with any colornet model (see `working_shape`).
 
@@ -80,6 +81,10 @@ def predict_ab(
         model: a colornet model (`load_model`).
         lightness: (H, W) or (N, H, W) float L* in [0, 100], or a list of (H_i, W_i) of any
             sizes from 1×1 up.
+        hints: for a hint-aware model, each photo's [(y, x, colour), ...] (as for
+            `colorize`): one list for (H, W), a list of lists (or None) for several photos.
+        reference: a colour photo (RGB array or path) whose colours steer every photo, or its
+            `reference_vector`.
         working_size: a model of any size's longest working side, or None for full size.
         tile: a model whose description allows tiles (Version 1) runs a working shape larger
             than this in overlapping tiles; None never.
@@ -88,14 +93,33 @@ def predict_ab(
     Returns:
         float32 ab in [-128, 128] of each photo's own size: (H, W, 2), (N, H, W, 2), or a list.
     """
+    single = not isinstance(lightness, list) and np.ndim(lightness) == 2
+    if hints is not None and single:
+        hints = [hints]
+    check_takes(model, [hint for each in hints or () for hint in each or ()], reference)
+    reference = reference_vector(reference)
     if isinstance(lightness, list):
-        return _predict_list(model, lightness, working_size, tile, batch_size)
+        return _predict_list(model, lightness, working_size, tile, batch_size, hints, reference)
     lightness = np.asarray(lightness, dtype=np.float32)
     if lightness.ndim not in (2, 3):
         raise ValueError(f"lightness must be (H, W) or (N, H, W), got shape {lightness.shape}")
     batch = list(lightness[None] if lightness.ndim == 2 else lightness)
-    ab = np.stack(_predict_list(model, batch, working_size, tile, batch_size))
+    ab = np.stack(_predict_list(model, batch, working_size, tile, batch_size, hints, reference))
     return ab[0] if lightness.ndim == 2 else ab
+
+
+def reference_vector(reference):
+    """A reference photo as the global hint a model takes (`hints.reference_hint`): from a
+    path, an RGB (H, W, 3) array (uint8 or float in [0, 1]), or a vector already made
+    (returned as it is); None stays None."""
+    if reference is None:
+        return None
+    if isinstance(reference, (str, pathlib.Path)):
+        return hint_maps.reference_hint(decode.load_rgb(reference))
+    array = np.asarray(reference)
+    if array.ndim == 1 and len(array) == hint_maps.reference_length():
+        return array.astype(np.float32)
+    return hint_maps.reference_hint(array)
 
 
 def _predict_list(model, lightness_list, working_size, tile, batch_size, hints=None,
@@ -125,16 +149,17 @@ def _predict_list(model, lightness_list, working_size, tile, batch_size, hints=N
         hint_input = None if hints is None else np.stack([
             hint_maps.join(*hint_maps.hint_map(hints[i] or [], lightness_list[i].shape,
                                                (height, width))) for i in indices])
-        ab = _predict_at_working_shape(model, small, batch_size, hint_input, reference)
+        ab = predict_at_working_shape(model, small, hint_input, reference, batch_size)
         for index, each in zip(indices, ab):
             results[index] = geometry.resize_channels(each, lightness_list[index].shape)
     return results
 
 
-def _predict_at_working_shape(model, lightness, batch_size, hints=None, reference=None):
-    """(n, h, w) L* already at the working shape → (n, h, w, 2) ab; the model pads if it must.
-    A hint-aware model also gets hints (n, h, w, 3) and the reference (Q + 3,): zeros (none)
-    where not given."""
+def predict_at_working_shape(model, lightness, hints=None, reference=None, batch_size=8):
+    """(n, h, w) float L* in [0, 100] already at the working shape → (n, h, w, 2) float32 ab
+    in Lab units; the model pads if it must. A hint-aware model also gets hints (n, h, w, 3)
+    (`hints.join`; for hints made at the working size, simulated ones) and the reference
+    vector (Q + 3,) (`reference_vector`): zeros (none) where not given."""
     description = models.describe(model)
     inputs = [lightness[..., None]]
     if description.hints:
@@ -265,7 +290,7 @@ def colorize(
         ValueError: one line, for hints or a reference given to a model trained without them,
             or a hint that is wrong (`colornet.io.hints.HintError`).
     """
-    _check_takes(model, hints, reference)
+    check_takes(model, hints, reference)
     single = isinstance(photos, (str, pathlib.Path)) or (
         isinstance(photos, np.ndarray)
         and photos.ndim in (2, 3)
@@ -273,10 +298,7 @@ def colorize(
     )
     if hints and not single:
         raise ValueError("hints are for one photo: colorize each photo with its own hints")
-    if reference is not None:
-        reference = hint_maps.reference_hint(
-            decode.load_rgb(reference) if isinstance(reference, (str, pathlib.Path))
-            else reference)
+    reference = reference_vector(reference)
     batch = [photos] if single else list(photos)
     results = []
     for first in range(0, len(batch), batch_size):  # memory holds one batch at a time
@@ -287,8 +309,9 @@ def colorize(
     return results[0] if single else results
 
 
-def _check_takes(model, hints, reference):
-    """One line for hints or a reference that this model cannot take."""
+def check_takes(model, hints=None, reference=None):
+    """ValueError, one line, for hints or a reference that this model cannot take (a model
+    trained before hints); none given is always fine."""
     description = models.describe(model)
     if hints and not description.hints:
         raise ValueError(f"this model was trained without hints: {model.name} "

@@ -26,6 +26,7 @@ from colornet import _util, leftovers
 from colornet.apps import colorize
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, save
+from colornet.io import hints as hint_input
 from colornet.nets import keras_utils
 
 # The memory `colorize_files` holds in arrays for one photo, whatever its size up to
@@ -107,6 +108,12 @@ def _expand_inputs(inputs, out_dir):
     found = []
     for item in inputs:
         item = str(item)
+        if not item.strip():
+            # Path("") is ".": an unset "$DIR" in a script would colorize the current folder.
+            raise ValueError(
+                f"an input is empty ({item!r}), not a photo or folder: is a variable unset? "
+                "Give '.' for the current folder"
+            )
         if pathlib.Path(item).is_dir():
             folder = pathlib.Path(item)
             if out_dir is not None and folder.resolve() == out_dir:
@@ -170,6 +177,7 @@ def _unique_names(found):
 def colorize_files(
     model, inputs, out_dir, *, batch_size=8, image_format=None,
     working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True, skip_complete=None,
+    hints=None, reference=None,
 ):
     """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
 
@@ -185,21 +193,31 @@ def colorize_files(
     and precision) and settings, and that is still as that run left it; False keeps the
     record but colorizes every photo again.
 
+    `hints` ([(y, x, colour), ...], as for `colorize.colorize`) are for one photo: `inputs`
+    must then name exactly one. `reference` (a colour photo's path or RGB array) steers every
+    photo. Both need a hint-aware model (`colorize.check_takes`), and both count among the
+    settings a completed output is recorded with.
+
     Returns:
         A `ColorizeReport` of what was written, skipped and failed.
     """
+    colorize.check_takes(model, hints, reference)
+    reference = colorize.reference_vector(reference)
     if image_format not in (None, "png", "jpg"):
         raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
     if not _util.is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
     jobs, sharing = _expand_inputs(inputs, out_dir)
+    if hints and len(jobs) != 1:
+        raise ValueError(f"hints are for one photo, and the inputs name {len(jobs)}: "
+                         "colorize each photo with its own hints")
     inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
     leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
     record = None
     if skip_complete is not None:
-        made_by = _fingerprint(model, image_format, working_size, tile)
+        made_by = _fingerprint(model, image_format, working_size, tile, hints, reference)
         record = _CompletedRecord(out_dir, made_by)
         if skip_complete:
             kept = []
@@ -227,7 +245,7 @@ def colorize_files(
             continue
         abs_ = colorize.predict_ab(
             model, [item[2] for item in loaded], working_size=working_size, tile=tile,
-            batch_size=batch_size,
+            batch_size=batch_size, hints=[hints] if hints else None, reference=reference,
         )
         for (path, name, lightness, alpha), ab in zip(loaded, abs_):
             target = out_dir / name.with_suffix(_output_suffix(path, image_format))
@@ -245,9 +263,9 @@ def colorize_files(
     return report
 
 
-def _fingerprint(model, image_format, working_size, tile):
+def _fingerprint(model, image_format, working_size, tile, hints=None, reference=None):
     """A hash of what decides an output besides its input: the model's weights and the
-    precision of each of its layers, and the settings."""
+    precision of each of its layers, and the settings (hints and reference included)."""
     digest = hashlib.sha256()
     for variable in model.weights:  # one variable in memory at a time
         value = np.ascontiguousarray(keras.ops.convert_to_numpy(variable))
@@ -255,6 +273,10 @@ def _fingerprint(model, image_format, working_size, tile):
         digest.update(value.tobytes())
     policies = [layer.dtype_policy.name for layer in keras_utils.nested_layers(model)]
     settings = [policies, image_format, working_size, tile]
+    if hints or reference is not None:  # absent otherwise: earlier records stay valid
+        settings.append([(float(y), float(x), hint_input.parse_colour(colour))
+                         for y, x, colour in hints or ()])
+        settings.append(None if reference is None else np.asarray(reference).tolist())
     digest.update(json.dumps(settings).encode())
     return digest.hexdigest()
 
@@ -314,18 +336,20 @@ class _CompletedRecord:
 
 
 def colorize_file(
-    model, path, target, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, protected=()
+    model, path, target, *, working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, protected=(),
+    hints=None, reference=None,
 ):
     """Colorize one photo file into `target` (PNG or JPEG by its suffix; a PNG keeps the
     input's transparency), in the memory `colorize_files` needs for it. The input itself and
-    `protected` are never overwritten.
+    `protected` are never overwritten. `hints` and `reference` as for `colorize.colorize`.
 
     Raises:
         colornet.io.decode.ImageError: the photo cannot be read, or `target` cannot be written.
     """
     keeps_alpha = save.SAVE_FORMATS.get(pathlib.Path(target).suffix.lower()) == "PNG"
     lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
-    [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile)
+    [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile,
+                               hints=[hints] if hints else None, reference=reference)
     return _save(target, lightness, ab, alpha, protected=[path, *protected])
 
 

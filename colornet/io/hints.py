@@ -63,13 +63,15 @@ def parse_colour(value, what="the colour"):
     return rgb
 
 
-def check_hints(hints, photo_shape):
+def check_hints(hints, photo_shape, names=None):
     """A user's hints, checked against the photo they are for, in one form.
 
     Args:
         hints: a list of (y, x, colour): y, x a pixel's row and column in the photo (numbers,
             0 <= y < H and 0 <= x < W), colour as for `parse_colour`.
         photo_shape: the photo's (H, W) (or (H, W, C)).
+        names: how a message names each hint, in the caller's words ("--hint 120,80,#c03020",
+            "hints.json: hint 2"); default "hint N (y, x, colour)".
 
     Returns:
         [(y, x, (r, g, b)), ...] with float coordinates and colour.
@@ -85,7 +87,7 @@ def check_hints(hints, photo_shape):
         if isinstance(hint, (str, bytes)) or not hasattr(hint, "__len__") or len(hint) != 3:
             raise HintError(f"hint {number} ({hint!r}) is not (y, x, colour)")
         y, x, colour = hint
-        name = f"hint {number} ({_short(hint)})"
+        name = names[number - 1] if names is not None else f"hint {number} ({_short(hint)})"
         for axis, value, size in (("y", y, height), ("x", x, width)):
             if not _is_real(value) or not math.isfinite(float(value)):
                 raise HintError(f"{name}: {axis} must be a number, got {value!r}")
