@@ -4,6 +4,7 @@ work: options out of range, inputs that are not there, outputs that would lose a
 import pytest
 
 from colornet import cli
+from tests.factories import constant_model, write_photos
 
 
 def _one_line(captured):
@@ -17,3 +18,29 @@ def test_serve_on_a_port_no_machine_has_is_one_line_naming_port(port, capsys):
     captured = capsys.readouterr()
     assert exit_.value.code == 2 and _one_line(captured), captured.err
     assert "--port" in captured.err and port in captured.err
+
+
+@pytest.fixture
+def no_model_loading(monkeypatch):
+    """Loading a model fails the test: what is refused must be refused before that."""
+    from colornet.apps import colorize
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded the model before refusing")
+
+    monkeypatch.setattr(colorize, "load_model", no_loading)
+
+
+def test_an_empty_input_is_refused_not_read_as_the_current_folder(
+    tmp_path, monkeypatch, capsys
+):
+    from colornet.apps import colorize
+
+    monkeypatch.setattr(colorize, "load_model", lambda *args, **kwargs: constant_model())
+    write_photos(tmp_path / "here", 2)  # what an unset "$DIR" would otherwise colorize
+    monkeypatch.chdir(tmp_path / "here")
+    status = cli.main(["colorize", "", "-o", str(tmp_path / "out"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1 and _one_line(captured), captured.err
+    assert "empty" in captured.err
+    assert not (tmp_path / "out").exists()
