@@ -1,6 +1,9 @@
 """What `colornet colorize`, `video` and `serve` refuse, each in one line and before any slow
 work: options out of range, inputs that are not there, outputs that would lose a file."""
 
+import os
+import pathlib
+
 import pytest
 
 from colornet import cli
@@ -44,3 +47,42 @@ def test_an_empty_input_is_refused_not_read_as_the_current_folder(
     assert status == 1 and _one_line(captured), captured.err
     assert "empty" in captured.err
     assert not (tmp_path / "out").exists()
+
+
+def _unwritable_folder(tmp_path):
+    """A folder this process cannot write in: read-only, or, for root (whom permissions do not
+    stop), one under /proc, where no folder can be made."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder
+    if not pathlib.Path("/proc/self").is_dir():
+        pytest.skip("needs a folder root cannot write: none here")
+    return pathlib.Path("/proc/colornet-cannot-be-made")
+
+
+@pytest.mark.parametrize("case", ["missing input", "unwritable output"])
+def test_colorize_refuses_a_missing_input_or_an_unwritable_output_before_loading_the_model(
+    tmp_path, capsys, no_model_loading, case
+):
+    photo = write_photos(tmp_path / "in", 1) / "000.png"
+    if case == "missing input":
+        inputs, output, named = [str(tmp_path / "nowhere.png")], tmp_path / "out", "nowhere.png"
+    else:
+        output = _unwritable_folder(tmp_path)
+        inputs, named = [str(photo)], str(output)
+    status = cli.main(["colorize", *inputs, "-o", str(output), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1 and _one_line(captured), captured.err
+    assert named in captured.err and "Errno" not in captured.err
+    assert "colorized" not in captured.out  # refused once, not photo by photo
+
+
+def test_serve_refuses_max_megapixels_0_before_any_model(capsys, no_model_loading):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "--max-megapixels", "0"])
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2 and _one_line(captured), captured.err
+    assert "--max-megapixels" in captured.err
+

@@ -67,8 +67,9 @@ class ColorizeReport:
 
 
 def check_output_folder(out_dir):
-    """ValueError when `out_dir` cannot be the folder of the outputs because a file is in its
-    place: a check to make before any slow work, such as loading a model."""
+    """ValueError when `out_dir` cannot be the folder of the outputs: a file is in its place,
+    or it (or, when it is still to be made, the folder it goes in) cannot be written. A check
+    to make once, before any slow work such as loading a model; it creates nothing."""
     out_dir = pathlib.Path(out_dir)
     for folder in (out_dir, *out_dir.parents):
         if folder.exists() and not folder.is_dir():
@@ -76,6 +77,17 @@ def check_output_folder(out_dir):
                 f"the output folder {out_dir} cannot be made: {folder} is a file; "
                 "give a folder for the colorized photos"
             )
+    existing = next(folder for folder in (out_dir, *out_dir.parents, pathlib.Path("."))
+                    if folder.is_dir())
+    try:  # a probe, as permissions alone do not tell (root, read-only mounts, ACLs)
+        probe = leftovers.temporary_path(existing / "probe")
+        open(probe, "xb").close()
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(
+            f"cannot write the colorized photos to {out_dir}: {existing} is not writable "
+            f"({error.strerror}); choose another -o"
+        ) from None
 
 
 def expand_inputs(inputs, out_dir=None):

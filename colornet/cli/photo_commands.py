@@ -253,7 +253,8 @@ def add_serve(commands):
                          help="address to listen on; 0.0.0.0 lets other machines reach the page")
     command.add_argument("--port", type=support.port, default=constants.DEFAULT_PORT,
                          help="port to listen on")
-    command.add_argument("--max-megapixels", type=float, default=constants.DEFAULT_MAX_MEGAPIXELS,
+    command.add_argument("--max-megapixels", type=support.positive_number,
+                         default=constants.DEFAULT_MAX_MEGAPIXELS,
                          help="larger photos are refused before they are decoded")
     command.add_argument("--working-size", type=_working_size,
                          default=constants.DEFAULT_WORKING_SIZE, metavar="PIXELS|full",
