@@ -15,9 +15,11 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 
 import numpy as np
+import PIL.Image
 import pytest
 
 # colornet.apps.web first: it sets GRADIO_TEMP_DIR, which gradio's modules read when imported.
@@ -83,10 +85,12 @@ def client(server, tmp_path):
     return Client(server, download_files=str(tmp_path / "downloads"), verbose=False)
 
 
-def colorize_files(client, *paths):
-    """One click of Colorize; returns the outputs as a dict by meaning."""
-    slider, gallery, downloads, status, classifier, *_ = client.predict(
-        [handle_file(str(path)) for path in paths], "tiny", api_name="/colorize"
+def colorize_files(client, *paths, **download_as):
+    """One click of Colorize (with `download_as="PNG"`, say); returns the outputs as a dict by
+    meaning."""
+    uploads = [handle_file(str(path)) for path in paths]
+    slider, gallery, downloads, status, classifier, batch_zip = client.predict(
+        uploads, "tiny", *download_as.values(), api_name="/colorize"
     )
     return {
         "slider": slider,
@@ -94,6 +98,7 @@ def colorize_files(client, *paths):
         "downloads": downloads,
         "status": status,
         "classifier": classifier,
+        "zip": batch_zip,
     }
 
 
@@ -121,13 +126,14 @@ def png_with_size(path, width, height):
     return path
 
 
-def assert_lightness_kept(colorized, photo):
-    """The result's L* is the photo's, to the 8 bits of a PNG, wherever its colour lies inside
-    the sRGB gamut; where a predicted colour is clipped to the gamut's edge, L* moves with it."""
+def assert_lightness_kept(colorized, photo, tolerance=0.5):
+    """The result's L* is the photo's, to the 8 bits of a PNG (a JPEG's loss: `tolerance`),
+    wherever its colour lies inside the sRGB gamut; where a predicted colour is clipped to the
+    gamut's edge, L* moves with it."""
     inside = np.all((colorized > 0.5 / 255) & (colorized < 254.5 / 255), axis=-1)
     change = np.abs(color.rgb_to_lightness(colorized) - color.rgb_to_lightness(photo))
     assert inside.mean() > 0.5
-    assert change[inside].max() < 0.5
+    assert change[inside].max() < tolerance
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,12 +163,49 @@ def test_several_photos_come_back_each_under_its_own_name(client, photo_path, tm
     save.save_image(second, blobs_photo(40, seed=3))
     result = colorize_files(client, photo_path, second)
     names = sorted(pathlib.Path(path).name for path in result["downloads"])
-    assert names == ["blobs_colorized.png", "second_colorized.png"]
+    assert names == ["blobs_colorized.png", "second_colorized.jpg"]
     assert decode.load_rgb(next(p for p in result["downloads"] if "second" in p)).shape == (
         40,
         40,
         3,
     )
+
+
+def image_format(path):
+    with PIL.Image.open(path) as image:
+        return image.format
+
+
+def test_each_photo_comes_back_in_its_own_format_unless_another_is_chosen(
+    client, photo_path, tmp_path
+):
+    jpeg = save.save_image(tmp_path / "scan.jpg", blobs_photo(64, seed=4), quality=80)
+    webp = tmp_path / "scan.webp"
+    PIL.Image.open(jpeg).save(webp)
+    result = colorize_files(client, jpeg, photo_path, webp)
+    formats = {pathlib.Path(path).name: image_format(path) for path in result["downloads"]}
+    # A WebP comes back as PNG, as from `colornet colorize`: save_image writes PNG and JPEG.
+    assert formats == {
+        "scan_colorized.jpg": "JPEG", "blobs_colorized.png": "PNG", "scan_colorized.png": "PNG",
+    }  # fmt: skip
+    as_uploaded = next(path for path in result["downloads"] if path.endswith(".jpg"))
+    assert_lightness_kept(decode.load_rgb(as_uploaded), decode.load_rgb(jpeg), tolerance=3.0)
+    for choice, suffix, name in (("PNG", ".png", "PNG"), ("JPEG", ".jpg", "JPEG")):
+        (chosen,) = colorize_files(client, photo_path, download_as=choice)["downloads"]
+        assert (pathlib.Path(chosen).suffix, image_format(chosen)) == (suffix, name)
+
+
+def test_a_batch_also_comes_back_as_one_zip_of_its_downloads(client, photo_path, tmp_path):
+    second = save.save_image(tmp_path / "second.jpg", blobs_photo(40, seed=3))
+    result = colorize_files(client, photo_path, second)
+    with zipfile.ZipFile(result["zip"]) as archive:
+        zipped = {name: archive.read(name) for name in archive.namelist()}
+    assert pathlib.Path(result["zip"]).name == "colorized.zip"
+    assert zipped == {
+        pathlib.Path(path).name: pathlib.Path(path).read_bytes() for path in result["downloads"]
+    }
+    assert sorted(zipped) == ["blobs_colorized.png", "second_colorized.jpg"]
+    assert colorize_files(client, photo_path)["zip"] is None  # one photo is its own download
 
 
 def test_two_uploads_of_one_name_get_two_results(client, tmp_path):

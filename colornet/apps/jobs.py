@@ -234,7 +234,7 @@ def colorize_files(
         if skip_complete:
             kept = []
             for path, name in jobs:
-                target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+                target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
                 if record.is_complete(path, target):
                     report.skipped.append(target)
                 else:
@@ -246,7 +246,7 @@ def colorize_files(
         for path, name in jobs[first : first + batch_size]:
             # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter
             # one over white; a JPEG has no alpha and shows the photo as on white.
-            keeps_alpha = _output_suffix(path, image_format) == ".png"
+            keeps_alpha = save.output_suffix(path, image_format) == ".png"
             try:
                 lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
                 loaded.append((path, name, lightness, alpha))
@@ -260,7 +260,7 @@ def colorize_files(
             batch_size=batch_size, hints=[hints] if hints else None, reference=reference,
         )
         for (path, name, lightness, alpha), ab in zip(loaded, abs_):
-            target = out_dir / name.with_suffix(_output_suffix(path, image_format))
+            target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
             try:
                 _save(target, lightness, ab, alpha, protected=inputs_paths)
                 report.written.append(target)
@@ -369,10 +369,3 @@ def _save(target, lightness, ab, alpha, protected):
     return save.save_image(
         target, colorize.combine_to_uint8(lightness, ab), protected=protected, alpha=alpha
     )
-
-
-def _output_suffix(path, image_format):
-    if image_format is not None:
-        return f".{image_format}"
-    suffix = path.suffix.lower()
-    return suffix if suffix in (".png", ".jpg", ".jpeg") else ".png"

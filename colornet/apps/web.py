@@ -1,10 +1,12 @@
 """A web page that colorizes photos: `colornet serve`, or `web.app(models)` in a notebook.
 
 The page takes one or more photos, colorizes each with a model chosen from those given at
-launch, and returns every result at full resolution as a PNG download, beside a before/after
-comparison. For a final-version model it also shows the working precision and the classes its
-frozen classifier sees in the grey photo. This module is the Gradio page and its server; what
-it does with a photo, and the folder it keeps files in, is `colornet.apps.web_work`'s.
+launch, and returns every result at full resolution, beside a before/after comparison: as a
+download in the photo's own format (a JPEG as a JPEG, a PNG as a PNG; PNG or JPEG on request),
+and a batch also as one zip. For a final-version model it also shows the working precision and
+the classes its frozen classifier sees in the grey photo. This module is the Gradio page and
+its server; what it does with a photo, and the folder it keeps files in, is
+`colornet.apps.web_work`'s.
 
 Safety, for a page that strangers' files reach:
 - Every upload is read by `decode.load_rgb_and_alpha`, which checks the pixel count in the
@@ -121,7 +123,7 @@ def app(
         gr.Markdown(
             "# colornet\nDrop black-and-white (or colour) photos; each comes back colorized "
             "from its lightness alone, at full resolution. The comparison shows a preview; "
-            "the PNG download is the full photo."
+            "the download is the full photo, in its own format unless you choose another."
         )
         if served:
             _colorizing_panel(served, limits, max_megapixels)
@@ -145,6 +147,12 @@ def _colorizing_panel(served, limits, max_megapixels):
             )
             _refuse_quietly(uploads)
             choice = gr.Dropdown(labels, value=labels[0], label="Model", elem_id="model")
+            download_format = gr.Radio(
+                list(web_work.DOWNLOAD_FORMATS),
+                value="as uploaded",
+                label="Download as",
+                elem_id="download-format",
+            )
             about = gr.Markdown(served[labels[0]].describe(), elem_id="about-model")
             button = gr.Button("Colorize", variant="primary", elem_id="colorize")
             status = gr.Markdown(elem_id="status")
@@ -152,23 +160,24 @@ def _colorizing_panel(served, limits, max_megapixels):
         with gr.Column(scale=2):
             slider = gr.ImageSlider(label="before | after", type="filepath", elem_id="comparison")
             downloads = gr.File(
-                label="Downloads (PNG, full resolution)",
+                label="Downloads (full resolution)",
                 file_count="multiple",
                 interactive=False,
                 elem_id="downloads",
             )
+            batch_zip = gr.File(label="All in one zip", interactive=False, elem_id="zip")
             gallery = gr.Gallery(
                 label="Colorized (select one to compare)", columns=6, height=220, elem_id="gallery"
             )
     pairs = gr.State([])
 
-    def run(files, label):
-        return _answer(served, files, label, limits)
+    def run(files, label, download_as="as uploaded"):
+        return _answer(served, files, label, limits, download_as)
 
     button.click(
         run,
-        inputs=[uploads, choice],
-        outputs=[slider, gallery, downloads, status, seen, pairs],
+        inputs=[uploads, choice, download_format],
+        outputs=[slider, gallery, downloads, status, seen, pairs, batch_zip],
         api_name="colorize",
         concurrency_limit=1,
     )
@@ -209,9 +218,11 @@ def _refuse_quietly(uploads):
     return uploads
 
 
-def _answer(served, files, label, limits):
-    """One click of Colorize: every photo in `files` colorized with the model `label`. A bad
-    photo is reported in the status and skipped; when none works, the page shows gr.Error."""
+def _answer(served, files, label, limits, download_as="as uploaded"):
+    """One click of Colorize: every photo in `files` colorized with the model `label`, each
+    saved as `download_as` says (a key of web_work.DOWNLOAD_FORMATS), and several also zipped
+    into one. A bad photo is reported in the status and skipped; when none works, the page
+    shows gr.Error."""
     files = [file for file in (files or []) if file]
     if not files:
         raise refusal("Drop one or more photos first.")
@@ -221,6 +232,12 @@ def _answer(served, files, label, limits):
         )
     if label not in served:
         raise refusal(f"no model called {label!r}; choose one of: {', '.join(served)}")
+    if download_as not in web_work.DOWNLOAD_FORMATS:
+        raise refusal(
+            f"no download format {download_as!r}; choose one of: "
+            f"{', '.join(web_work.DOWNLOAD_FORMATS)}"
+        )
+    image_format = web_work.DOWNLOAD_FORMATS[download_as]
     model = served[label]
     folder = web_work.new_result_folder()
     started = time.perf_counter()
@@ -233,7 +250,9 @@ def _answer(served, files, label, limits):
         if count > 1:
             name = f"{pathlib.Path(name).stem}-{count}{pathlib.Path(name).suffix}"
         try:
-            results.append(web_work.colorize_upload(model, path, folder, limits, name=name))
+            results.append(
+                web_work.colorize_upload(model, path, folder, limits, name, image_format)
+            )
         except decode.ImageError as error:
             failures.append(str(error))
         except Exception as error:  # noqa: BLE001 (never a traceback in the page; the log has it)
@@ -262,6 +281,7 @@ def _answer(served, files, label, limits):
         "\n".join(lines),
         web_work.classifier_view(model, results[0].source, limits.max_pixels),
         pairs,
+        str(web_work.zip_results(results, folder)) if len(results) > 1 else None,
     )
 
 

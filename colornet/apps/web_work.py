@@ -1,6 +1,7 @@
 """What the web page (`colornet.apps.web`) does with a photo, without Gradio: the models it
-serves, colorizing one upload into full-resolution and preview files, what the classifier
-sees, and the temporary folder that holds them (Gradio's cache too), gone at exit.
+serves, colorizing one upload into full-resolution and preview files, one zip of a batch, what
+the classifier sees, and the temporary folder that holds them (Gradio's cache too), gone at
+exit.
 
 Every upload is read by `decode.load_rgb_and_alpha`, which checks the pixel count in the
 header before decoding (decompression bombs) and turns a broken file into one line.
@@ -14,6 +15,7 @@ import pathlib
 import shutil
 import tempfile
 import time
+import zipfile
 
 import keras
 
@@ -31,6 +33,12 @@ PREVIEW_SIDE = 1600
 RESULT_LIFETIME_SECONDS = 3600
 # Top classes shown for a final-version model.
 TOP_CLASSES = 5
+# The download formats the page offers: {choice: `save.output_suffix`'s image_format}. By
+# default a result keeps its upload's format (a JPEG comes back as a JPEG, not a PNG five
+# times its size); other formats (WebP, TIFF, ...) come back as PNG, as `colornet colorize`'s.
+DOWNLOAD_FORMATS = {"as uploaded": None, "PNG": "png", "JPEG": "jpg"}
+# The name of the one zip that holds every result of a batch.
+ZIP_NAME = "colorized.zip"
 
 # The temporary folder: Gradio's cache and colornet's results, one per process, gone at exit.
 _workspace = None
@@ -158,20 +166,22 @@ class Limits:
 class _Result:
     name: str  # the upload's file name
     source: pathlib.Path  # the upload
-    download: pathlib.Path  # full-resolution PNG
+    download: pathlib.Path  # full resolution, PNG or JPEG
     before: pathlib.Path  # preview of the photo as uploaded
     after: pathlib.Path  # preview of the colorized photo
 
 
-def colorize_upload(served, path, folder, limits, name=None):
+def colorize_upload(served, path, folder, limits, name=None, image_format=None):
     """Colorize one uploaded photo into `folder`; returns a `_Result`.
 
     Args:
         served: a `ServedModel`.
         path: the uploaded file.
-        folder: where the PNG and the previews go.
+        folder: where the result and the previews go.
         limits: the page's `Limits` (pixel count, Version 1's working size).
         name: the file name to show and to name the result after (default: path's).
+        image_format: "png" or "jpg" for the result, None for the upload's own format where
+            it is PNG or JPEG, PNG otherwise (`save.output_suffix`). Only PNG keeps an alpha.
 
     Raises:
         decode.ImageError: one line naming the file (by `name`) and the problem.
@@ -202,7 +212,8 @@ def colorize_upload(served, path, folder, limits, name=None):
     ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
     colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
-    download = save.save_image(folder / f"{stem}_colorized.png", colorized, alpha=alpha)
+    suffix = save.output_suffix(name, image_format)
+    download = save.save_image(folder / f"{stem}_colorized{suffix}", colorized, alpha=alpha)
     before = save.save_image(
         folder / f"{stem}_before.jpg", geometry.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
     )
@@ -211,6 +222,20 @@ def colorize_upload(served, path, folder, limits, name=None):
         quality=90,
     )
     return _Result(name, path, download, before, after)
+
+
+def zip_results(results, folder):
+    """One zip in `folder` of every result's download, each under its own name; returns its
+    path. Stored, not compressed: PNG and JPEG are compressed already."""
+    path = pathlib.Path(folder) / ZIP_NAME
+
+    def write(file):
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+            for result in results:
+                archive.write(result.download, arcname=result.download.name)
+
+    _util.write_bytes_atomically(path, write)
+    return path
 
 
 def classifier_view(served, photo_path, max_pixels, top=TOP_CLASSES):

@@ -13,6 +13,15 @@ from colornet.io import decode
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
+def output_suffix(input_path, image_format=None):
+    """The suffix a photo's result is saved with: `image_format`'s ("png" or "jpg") when
+    given, else the input's own when save_image writes it (a JPEG stays a JPEG), else .png."""
+    if image_format is not None:
+        return f".{image_format}"
+    suffix = pathlib.Path(input_path).suffix.lower()
+    return suffix if suffix in SAVE_FORMATS else ".png"
+
+
 def save_image(path, rgb, *, protected=(), quality=95, alpha=None):
     """Save an RGB or grey image as PNG or JPEG, atomically, never over an input image.
 
