@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 from colornet import cli
-from tests.factories import constant_model, write_photos
+from tests.factories import constant_model, moving_shapes, write_clip, write_photos
 
 
 def _one_line(captured):
@@ -86,3 +86,20 @@ def test_serve_refuses_max_megapixels_0_before_any_model(capsys, no_model_loadin
     assert exit_.value.code == 2 and _one_line(captured), captured.err
     assert "--max-megapixels" in captured.err
 
+
+def test_video_refuses_an_existing_output_unless_overwrite(tmp_path, capsys, monkeypatch):
+    from colornet.apps import colorize
+
+    clip = write_clip(tmp_path / "in.mp4", moving_shapes(frames=4))
+    output = tmp_path / "out.mp4"
+    output.write_bytes(b"the user's own video")
+    loaded = []
+    monkeypatch.setattr(colorize, "load_model",
+                        lambda *args, **kwargs: loaded.append(1) or constant_model())
+    status = cli.main(["video", str(clip), str(output), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1 and _one_line(captured), captured.err
+    assert str(output) in captured.err and "--overwrite" in captured.err
+    assert output.read_bytes() == b"the user's own video" and not loaded  # before the model
+    assert cli.main(["video", str(clip), str(output), "--quiet", "--overwrite"]) == 0
+    assert output.read_bytes() != b"the user's own video"

@@ -134,12 +134,20 @@ def add_video(commands):
     command.add_argument("--smoothing", type=support.fraction,
                          default=constants.DEFAULT_SMOOTHING,
                          help="weight of the past in the temporal average of colour, 0 (off) to <1")
+    command.add_argument("--overwrite", action="store_true",
+                         help="replace OUTPUT if it exists; without it, an existing one is "
+                              "refused")
     command.set_defaults(run=_run_video, on_interrupt=lambda args: f"{args.output} was not written")
 
 
 def _run_video(args):
-    from colornet.apps import colorize, video
+    from colornet.apps import colorize, ffmpeg, video
 
+    # Before the model's seconds of loading, and before anything could replace a user's file.
+    ffmpeg.check_input(args.input)
+    ffmpeg.check_output(args.output, args.input)
+    if args.output.exists() and not args.overwrite:
+        raise ValueError(f"{args.output} already exists; --overwrite replaces it")
     model = colorize.load_model(args.model, precision=args.precision)
     report = video.colorize_video(
         model, args.input, args.output, batch_size=args.batch_size, smoothing=args.smoothing,
