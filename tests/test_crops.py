@@ -1,5 +1,6 @@
 """Random crops of few photos (colornet.train.crops): shapes and ranges, the Lab targets against
-scikit-image, determinism by (seed, epoch, batch), photos of every size, bad arguments."""
+scikit-image, determinism by (seed, epoch, batch) and the same draws as before streaming,
+photos of every size, bad arguments."""
 
 import numpy as np
 import PIL.Image
@@ -115,67 +116,63 @@ def test_uint8_and_zero_to_one_float_rgb_give_the_same_targets(rng):
 # Batches
 
 
-def test_random_crops_batches_have_the_targets_shapes(photos):
-    dataset = crops.RandomCrops(photos, crop_size=64, batch_size=5, steps_per_epoch=3, seed=1)
-    assert len(dataset) == 3
-    lightness, ab = dataset[2]
-    assert lightness.shape == (5, 64, 64, 1) and ab.shape == (5, 16, 16, 2)
-    assert lightness.dtype == np.float32 and ab.dtype == np.float32
-    assert 0 <= lightness.min() and lightness.max() <= 100
-    raw = dataset.crops(2)
+def batch_of(photos, seed=7, epoch=0, index=0, batch_size=4, crop_size=32):
+    return crops.batch_crops(photos.__getitem__, len(photos), batch_size, crop_size, seed=seed,
+                             epoch=epoch, index=index)
+
+
+def test_batch_crops_are_uint8_squares_whose_targets_have_the_heads_shapes(photos):
+    raw = batch_of(photos, batch_size=5, crop_size=64, index=2)
     assert raw.shape == (5, 64, 64, 3) and raw.dtype == np.uint8
-    np.testing.assert_array_equal(lightness, crops.lightness_and_ab_target(raw)[0])
+    lightness, ab = crops.lightness_and_ab_target(raw)
+    assert lightness.shape == (5, 64, 64, 1) and ab.shape == (5, 16, 16, 2)
+    assert 0 <= lightness.min() and lightness.max() <= 100
 
 
-def test_same_seed_epoch_and_index_give_the_same_crops_in_a_new_dataset(photos):
-    first = crops.RandomCrops(photos, crop_size=32, batch_size=4, seed=7)
-    again = crops.RandomCrops(photos, crop_size=32, batch_size=4, seed=7)
-    first.epoch = again.epoch = 3
-    first.crops(0)  # what was drawn before does not matter
-    np.testing.assert_array_equal(first.crops(5), again.crops(5))
+def test_same_seed_epoch_and_index_give_the_same_crops_whatever_came_before(photos):
+    batch_of(photos, epoch=3, index=0)  # what was drawn before does not matter
+    np.testing.assert_array_equal(batch_of(photos, epoch=3, index=5),
+                                  batch_of(photos, epoch=3, index=5))
 
 
 def test_other_epochs_indices_and_seeds_give_other_crops(photos):
-    def crops_of(seed=7, epoch=0, index=0):
-        dataset = crops.RandomCrops(photos, crop_size=32, batch_size=4, seed=seed)
-        dataset.epoch = epoch
-        return dataset.crops(index)
-
-    reference = crops_of()
-    for other in (crops_of(epoch=1), crops_of(index=1), crops_of(seed=8)):
+    reference = batch_of(photos)
+    for other in (batch_of(photos, epoch=1), batch_of(photos, index=1),
+                  batch_of(photos, seed=8)):
         assert not np.array_equal(reference, other)
 
 
-def test_epoch_seed_tells_the_dataset_each_epoch(photos):
-    dataset = crops.RandomCrops(photos, crop_size=32, batch_size=2)
-    callback = crops.EpochSeed(dataset)
-    callback.on_epoch_begin(4)
-    assert dataset.epoch == 4
-    later = dataset.crops(0)
-    callback.on_epoch_begin(0)
-    assert dataset.epoch == 0 and not np.array_equal(dataset.crops(0), later)
+def test_batch_crops_draw_what_the_recipe_drew_before_streaming(photos):
+    """The crops of a run started before photos were streamed: the same generator, seeded
+    by [seed, epoch, index], first picks the photos, then each crop in turn."""
+    rng = np.random.default_rng([7, 2, 3])
+    chosen = rng.integers(0, len(photos), 4)
+    expected = np.stack([crops.random_crop(photos[i], 32, rng) for i in chosen])
+    np.testing.assert_array_equal(batch_of(photos, epoch=2, index=3), expected)
 
 
-def test_small_photos_make_full_batches(rng):
-    dataset = crops.RandomCrops([photo_uint8(6, 9, 13), photo_uint8(7, 1, 1)], crop_size=32,
-                                batch_size=6, steps_per_epoch=2)
-    lightness, ab = dataset[0]
+def test_small_photos_make_full_batches():
+    photos = [photo_uint8(6, 9, 13), photo_uint8(7, 1, 1)]
+    lightness, ab = crops.lightness_and_ab_target(batch_of(photos, batch_size=6))
     assert lightness.shape == (6, 32, 32, 1) and ab.shape == (6, 8, 8, 2)
     assert np.all(np.isfinite(lightness)) and np.all(np.isfinite(ab))
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(photos=[]), "at least one photo"),
-    (dict(crop_size=100), "crop_size must be a multiple of 32, got 100"),
-    (dict(crop_size=16), "crop_size must be a multiple of 32, got 16"),
-    (dict(min_scale=0.0), r"min_scale must be in \(0, 1\], got 0.0"),
-    (dict(min_scale=1.5), r"min_scale must be in \(0, 1\], got 1.5"),
-    (dict(min_scale=-0.2), r"min_scale must be in \(0, 1\], got -0.2"),
+def test_batch_crops_refuses_no_photos():
+    with pytest.raises(ValueError, match="at least one photo"):
+        batch_of([])
+
+
+@pytest.mark.parametrize("crop_size, min_scale, message", [
+    (100, 0.2, "crop_size must be a multiple of 32, got 100"),
+    (16, 0.2, "crop_size must be a multiple of 32, got 16"),
+    (64, 0.0, r"min_scale must be in \(0, 1\], got 0.0"),
+    (64, 1.5, r"min_scale must be in \(0, 1\], got 1.5"),
+    (64, -0.2, r"min_scale must be in \(0, 1\], got -0.2"),
 ])
-def test_random_crops_refuses_bad_arguments_with_value_error(photos, arguments, message):
-    arguments = {"photos": photos, **arguments}
+def test_bad_crop_arguments_are_refused_by_name(crop_size, min_scale, message):
     with pytest.raises(ValueError, match=message):
-        crops.RandomCrops(**arguments)
+        crops.check_crop_arguments(crop_size, min_scale)
 
 
 # ---------------------------------------------------------------------------------------------

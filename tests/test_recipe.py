@@ -1,5 +1,6 @@
 """The pretrained colorizer's recipe (colornet.pretrained.recipe) on a tiny fake corpus: a run
-that trains, resumes, keeps its settings, and refuses what it cannot do.
+that trains from photos streamed off disk, resumes, keeps its settings, skips a photo that
+cannot be read, and refuses what it cannot do.
 
 The corpus is four synthetic colour photos with a MANIFEST written here (three train, one
 validation). Training builds EfficientNet-Lite0 with its ImageNet weights from the installed
@@ -67,7 +68,7 @@ def test_run_trains_resumes_for_more_epochs_and_refuses_other_settings(
 
     assert [row["epoch"] for row in first] == [1]
     for name in (recipe.CONFIG_NAME, recipe.CHECKPOINT_NAME, recipe.LOG_NAME,
-                 recipe.CLASS_WEIGHTS_NAME, "epochs/epoch-001.npz"):
+                 recipe.CLASS_WEIGHTS_NAME, "epochs/epoch-001.npz", "photos.txt"):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / recipe.CONFIG_NAME).read_text()) == dataclasses.asdict(TINY)
     class_weights = np.load(run_dir / recipe.CLASS_WEIGHTS_NAME)
@@ -129,6 +130,7 @@ def test_run_killed_after_an_epoch_resumes_to_where_an_uninterrupted_one_ends(
         with pytest.raises(Killed):
             recipe.train(tiny_corpus, tmp_path / "resumed", two_epochs, progress=False)
     assert [row["epoch"] for row in recipe.read_log(tmp_path / "resumed")] == [1]
+    (tmp_path / "resumed" / "photos.txt").unlink()  # as in a run folder from before streaming
     keras.utils.set_random_seed(123)  # a new process: other random state, weights overwritten
     recipe.train(tiny_corpus, tmp_path / "resumed", None, progress=False)
 
@@ -144,8 +146,38 @@ def test_run_killed_after_an_epoch_resumes_to_where_an_uninterrupted_one_ends(
         [row["loss"] for row in straight_log], rel=1e-4)
 
 
+@pytest.mark.slow
+def test_a_photo_that_cannot_be_read_mid_run_is_skipped_named_and_counted(
+        tiny_corpus, tmp_path, keras_home, capsys):
+    broken = tiny_corpus / "train" / "fake__photo-1.png"
+    broken.write_bytes(broken.read_bytes()[:400])  # cut short, as by a failed copy
+    run_dir = tmp_path / "run"
+
+    rows = recipe.train(tiny_corpus, run_dir, TINY, progress=False)
+
+    assert [row["epoch"] for row in rows] == [1] and math.isfinite(rows[0]["loss"])
+    name, problem = (run_dir / "skipped.txt").read_text().splitlines()[0].split("\t")
+    assert name == str(broken) and "truncated or corrupt" in problem
+    assert f"1 photo could not be read: see {run_dir / 'skipped.txt'}" in capsys.readouterr().out
+    listed = (run_dir / "photos.txt").read_text().splitlines()
+    assert listed == [f"train/fake__photo-{index}.png" for index in range(3)]
+
+
 # ---------------------------------------------------------------------------------------------
 # What is refused before any training
+
+
+def test_a_train_split_without_one_readable_photo_is_refused_before_any_work(
+        tiny_corpus, tmp_path):
+    for index in range(3):
+        (tiny_corpus / "train" / f"fake__photo-{index}.png").write_bytes(b"not a photo")
+    with pytest.raises(recipe.RecipeError) as error:
+        recipe.train(tiny_corpus, tmp_path / "run", TINY, progress=False)
+    message = str(error.value)
+    assert "none of the 3 photos of" in message and "can be read" in message
+    assert "\n" not in message
+    assert not (tmp_path / "run" / recipe.CONFIG_NAME).exists()
+    assert not (tmp_path / "run" / recipe.CLASS_WEIGHTS_NAME).exists()
 
 
 @pytest.mark.parametrize("change, message", [

@@ -1,11 +1,13 @@
 """The recipe of the pretrained colorizer: train `lite_unet` on the corpus, resumably.
 
-    corpus train split → random crops (`colornet.train.crops`) → trunk → Zhang loss (or MSE)
+    corpus train split → random crops streamed from disk (`colornet.train.pipeline`) → trunk
+      → Zhang loss (or MSE)
     after every epoch: the checkpoint (atomic), the decoder's weights, scores on the
     validation split's whole photos beside leaving them grey; `log.csv` gets a row
 
 A run folder holds everything: `config.json` (fixed once the first epoch is saved),
-`class_weights.npy`, `checkpoint.npz` (the decoder's weights and the optimizer's variables,
+`photos.txt` (the training photos, listed once), `skipped.txt` (those that could not be read,
+if any), `class_weights.npy`, `checkpoint.npz` (the decoder's weights and the optimizer's variables,
 keyed by variable path as `colornet.train.state` keys them, and the epoch),
 `epochs/epoch-NNN.npz`, `log.csv`. Killed at any moment, the same command resumes from the
 last complete epoch; a run that ended resumes to train more epochs when asked for more.
@@ -28,7 +30,7 @@ from colornet.apps import colorize, evaluation
 from colornet.io import decode
 from colornet.nets import lite_unet, zhang
 from colornet.pretrained.settings import RecipeConfig
-from colornet.train import crops, state, stopping
+from colornet.train import pipeline, state, stopping
 
 CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
 CLASS_WEIGHTS_NAME = "class_weights.npy"
@@ -56,15 +58,19 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     """
     run_dir = pathlib.Path(run_dir)
     config = _run_config(run_dir, config).check()
-    train_paths = _corpus.split_paths(corpus_dir, "train")
+    # A run that has saved an epoch keeps the photos it listed; a new one lists them afresh.
+    train_paths = pipeline.corpus_photos(corpus_dir, "train", run_dir, progress=progress,
+                                         reuse=(run_dir / CHECKPOINT_NAME).is_file())
     validation_paths = _corpus.split_paths(corpus_dir, "validation")
     if not train_paths:
         raise RecipeError(f"{corpus_dir} has no training photos: rebuild it with "
                           f"`colornet corpus {corpus_dir}`")
-    photos = crops.load_photos(train_paths, progress=progress)
-    class_weights = _class_weights(run_dir, config, photos)
-    dataset = crops.RandomCrops(photos, config.crop_size, config.batch_size,
-                                config.steps_per_epoch, config.min_scale, config.seed)
+    source = pipeline.PhotoSource(train_paths, run_dir)
+    try:
+        source.check_readable(f"{corpus_dir}'s train split")
+    except pipeline.PipelineError as error:
+        raise RecipeError(str(error)) from None
+    class_weights = _class_weights(run_dir, config, source, progress)
     keras.utils.set_random_seed(config.seed)  # the decoder's first weights, too
     model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -74,18 +80,20 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None):
     last = config.epochs if until is None else min(until, config.epochs)
     if done >= last:
         return read_log(run_dir)
+    dataset = pipeline.crop_batches(source, config.crop_size, config.batch_size,
+                                    config.steps_per_epoch, config.min_scale, config.seed,
+                                    first_epoch=done)
     config_path = run_dir / CONFIG_NAME
     _util.write_json_atomically(config_path, dataclasses.asdict(config))
     (run_dir / "epochs").mkdir(exist_ok=True)
     model.fit(
-        dataset, epochs=last, initial_epoch=done, verbose=1 if progress else 0,
-        # Each batch is already drawn at random from (seed, epoch, index); Keras's shuffle
-        # would reorder them by Python's global `random`, which a resumed process does not share.
-        shuffle=False,
+        # Batch s of epoch e is drawn from (seed, e, s): the dataset starts at epoch `done`.
+        dataset, steps_per_epoch=config.steps_per_epoch, epochs=last, initial_epoch=done,
+        verbose=1 if progress else 0, shuffle=False,  # a dataset's order is its own
         callbacks=[
-            crops.EpochSeed(dataset),
             _stop_on_non_finite_loss(),
             _EpochEnd(run_dir, config, validation_paths),
+            pipeline.SkippedReport(source),
         ],
     )
     return read_log(run_dir)
@@ -263,19 +271,25 @@ def _run_config(run_dir, config):
     return config
 
 
-def _class_weights(run_dir, config, photos):
+def _class_weights(run_dir, config, source, progress):
     """Zhang et al.'s rebalancing weights from the training photos' colours, computed once
-    per run (kept in the run folder); None for the regression head."""
+    per run (kept in the run folder); None for the regression head. They come from every
+    photo up to `pipeline.CLASS_WEIGHT_PHOTOS`, beyond that from that many drawn by the
+    seed: a histogram of colours, which a sample estimates, decoded one photo at a time."""
     if config.head != "classification":
         return None
     path = run_dir / CLASS_WEIGHTS_NAME
     if path.is_file():
         return np.load(path)
     samples = []
-    for photo in photos:  # every photo counts alike: its ab at 64 px on the shorter side
+    for photo in source.sample(pipeline.CLASS_WEIGHT_PHOTOS, config.seed, progress):
+        # Every photo counts alike: its ab at 64 px on the shorter side.
         step = max(1, min(photo.shape[:2]) // 64)
         lab = np.asarray(color.rgb_to_lab(photo[::step, ::step].astype(np.float32) / 255.0))
         samples.append(lab[..., 1:].reshape(-1, 2))
+    if not samples:
+        raise RecipeError(f"none of the photos sampled for the colour histogram could be "
+                          f"read (see {source.skipped_path}): replace them")
     weights = zhang.rebalancing_weights(np.concatenate(samples))
     run_dir.mkdir(parents=True, exist_ok=True)
     _util.write_bytes_atomically(path, lambda file: np.save(file, weights))

@@ -7,17 +7,17 @@ half the time, and is resized to `crop_size`. The network then sees skies, leave
 at many sizes and never the same picture twice, which keeps it from memorising one tint per
 photo.
 
-    photos (kept in memory as 8-bit RGB, shorter side at most `max_side`)
+    a photo (`load_photo`: 8-bit RGB, shorter side at most `max_side`)
       → per example: a photo, a square of side u · short side (log-uniform u), a position,
         a mirror → resized to S × S → Lab
       → x: lightness L* (B, S, S, 1) in [0, 100]
         y: mean ab of each 4 × 4 block (B, S/4, S/4, 2), Lab units (the head's resolution)
 
-Batches are drawn from a generator seeded by (seed, epoch, batch index), so a resumed run
-draws what an uninterrupted one would have.
+`batch_crops` draws each batch from a generator seeded by (seed, epoch, batch index), so a
+resumed run draws what an uninterrupted one would have; where the photos come from (memory,
+or decoded from disk as training goes: `colornet.train.pipeline`) does not change a crop.
 """
 
-import keras
 import numpy as np
 import PIL.Image
 import tqdm
@@ -32,19 +32,25 @@ DEFAULT_MIN_SCALE = 0.2
 TARGET_STRIDE = 4
 
 
+def load_photo(path, max_side=DEFAULT_MAX_SIDE):
+    """One photo as crops are cut from it: uint8 (H, W, 3), shrunk so the shorter side is at
+    most `max_side`, decoded by `colornet.io.decode`'s rules (EXIF orientation, grey, 16-bit,
+    alpha on white). An unreadable file raises `decode.ImageError` naming it."""
+    rgb, _ = decode.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
+    image = PIL.Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+    scale = max_side / min(image.size)
+    if scale < 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, PIL.Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return np.asarray(image)
+
+
 def load_photos(paths, max_side=DEFAULT_MAX_SIDE, progress=True):
-    """Decode photos once, shrunk so the shorter side is at most `max_side`: a list of uint8
-    (H, W, 3) arrays. Unreadable files raise `decode.ImageError` naming them."""
-    photos = []
-    for path in tqdm.tqdm(paths, desc="loading photos", unit="photo", disable=not progress):
-        rgb, _ = decode.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
-        image = PIL.Image.fromarray(np.round(rgb * 255).astype(np.uint8))
-        scale = max_side / min(image.size)
-        if scale < 1:
-            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            image = image.resize(size, PIL.Image.Resampling.BICUBIC, reducing_gap=3.0)
-        photos.append(np.asarray(image))
-    return photos
+    """`load_photo` of every path, all kept in memory: a list of uint8 (H, W, 3) arrays. For a
+    few photos; training on many streams them instead (`colornet.train.pipeline`)."""
+    return [load_photo(path, max_side)
+            for path in tqdm.tqdm(paths, desc="loading photos", unit="photo",
+                                  disable=not progress)]
 
 
 def random_crop(photo, crop_size, rng, min_scale=DEFAULT_MIN_SCALE):
@@ -73,44 +79,27 @@ def lightness_and_ab_target(rgb):
     return lab[..., :1], ab.mean(axis=(2, 4))
 
 
-class RandomCrops(keras.utils.PyDataset):
-    """`steps_per_epoch` batches of `batch_size` random crops of `photos` (see the module)."""
-
-    def __init__(self, photos, crop_size=128, batch_size=16, steps_per_epoch=250,
-                 min_scale=DEFAULT_MIN_SCALE, seed=0, **kwargs):
-        super().__init__(**kwargs)
-        if not photos:
-            raise ValueError("RandomCrops needs at least one photo")
-        if crop_size % (8 * TARGET_STRIDE):
-            raise ValueError(f"crop_size must be a multiple of {8 * TARGET_STRIDE}, "
-                             f"got {crop_size}")
-        if not 0 < min_scale <= 1:
-            raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
-        self.photos = photos
-        self.crop_size, self.batch_size = crop_size, batch_size
-        self.steps_per_epoch, self.min_scale, self.seed = steps_per_epoch, min_scale, seed
-        self.epoch = 0  # set by `EpochSeed` so a resumed run draws the same crops
-
-    def __len__(self):
-        return self.steps_per_epoch
-
-    def crops(self, index):
-        """The batch's uint8 RGB crops (B, S, S, 3)."""
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        chosen = rng.integers(0, len(self.photos), self.batch_size)
-        return np.stack([random_crop(self.photos[i], self.crop_size, rng, self.min_scale)
-                         for i in chosen])
-
-    def __getitem__(self, index):
-        return lightness_and_ab_target(self.crops(index))
+def check_crop_arguments(crop_size, min_scale):
+    """ValueError, by name, for a crop size the network cannot take or a scale out of (0, 1]."""
+    if crop_size % (8 * TARGET_STRIDE):
+        raise ValueError(f"crop_size must be a multiple of {8 * TARGET_STRIDE}, got {crop_size}")
+    if not 0 < min_scale <= 1:
+        raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
 
 
-class EpochSeed(keras.callbacks.Callback):
-    """Tells a `RandomCrops` which epoch it is drawing for (also after a resume)."""
+def batch_crops(photo_at, photo_count, batch_size, crop_size, *, seed, epoch, index,
+                min_scale=DEFAULT_MIN_SCALE):
+    """Batch `index` of `epoch`: uint8 RGB crops (batch_size, crop_size, crop_size, 3).
 
-    def __init__(self, dataset):
-        super().__init__()
-        self.dataset = dataset
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.dataset.epoch = epoch
+    Args:
+        photo_at: photo_at(i) → uint8 (H, W, 3), the photo numbered i (as `load_photo` gives
+            it); called once per crop, so it may decode from disk.
+        photo_count: how many photos there are (i is in [0, photo_count)).
+        seed, epoch, index: the only source of randomness: which photos, and where, how large
+            and whether mirrored each crop is. The same three give the same batch.
+    """
+    if photo_count < 1:
+        raise ValueError("batch_crops needs at least one photo")
+    rng = np.random.default_rng([seed, epoch, index])
+    chosen = rng.integers(0, photo_count, batch_size)
+    return np.stack([random_crop(photo_at(int(i)), crop_size, rng, min_scale) for i in chosen])
