@@ -19,7 +19,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, color, metrics
-from colornet.apps import colorize, plotting
+from colornet.apps import colorize, hint_scores, plotting
 from colornet.constants import DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, geometry, greyness
 
@@ -35,6 +35,8 @@ MEAN_ROW = "mean"
 # Method names in the table, in the order they are shown.
 COLORIZED, GREY, MEAN_AB = "colorized", "grey", "mean_ab"
 
+# evaluate_folder(reference=OWN_REFERENCE): each photo steered by its own colours.
+OWN_REFERENCE = "own"
 # Output files, in the out_dir given to evaluate_folder.
 CSV_NAME, JSON_NAME, FIGURE_NAME = "scores.csv", "scores.json", "comparison.png"
 
@@ -140,7 +142,8 @@ class EvaluationReport:
 
 
 def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
-                    max_grid_images=8, working_size=DEFAULT_WORKING_SIZE, progress=True):
+                    max_grid_images=8, working_size=DEFAULT_WORKING_SIZE, progress=True,
+                    hint_points=0, reference=None):
     """Score a model on a folder of held-out colour photos, next to the grey and mean-ab baselines.
 
     Each photo (subfolders included) is read, reduced to its lightness, colorized by the model
@@ -174,6 +177,10 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             With neither, the mean-ab baseline is left out.
         max_grid_images: how many photos the picture shows; 0 for no picture.
         progress: show progress bars.
+        hint_points: a hint-aware model gets this many point hints simulated from each
+            original under `hint_scores`' fixed protocol (seed, positions, patch sizes).
+        reference: a hint-aware model's reference photo: "own" (each photo's own colours),
+            a colour photo (path or RGB) for every photo, or None.
 
     Returns:
         EvaluationReport.
@@ -189,6 +196,9 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
     model_label = str(model) if isinstance(model, (str, os.PathLike)) else model.name
     if isinstance(model, (str, os.PathLike)):
         model = colorize.load_model(model)
+    colorize.check_takes(model, [None] * hint_points, reference)
+    own_reference = isinstance(reference, str) and reference == OWN_REFERENCE
+    shared_reference = None if own_reference else colorize.reference_vector(reference)
     if mean_ab is not None:
         mean_ab = metrics.check_mean_ab(mean_ab)
     elif train_dir is not None:
@@ -197,7 +207,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
 
     methods = [COLORIZED, GREY] + ([MEAN_AB] if mean_ab is not None else [])
     rows, grid, grey, unreadable, reduced = [], [], [], [], []
-    for path in tqdm.tqdm(paths, desc="evaluating", unit="photo", disable=not progress):
+    for index, path in enumerate(tqdm.tqdm(paths, desc="evaluating", unit="photo",
+                                           disable=not progress)):
         try:
             original, factor = decode.load_reduced_rgb(path, SCORED_PIXELS)
         except decode.ImageError as error:
@@ -210,7 +221,8 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
             grey.append(path)
             continue
         name = path.relative_to(data_dir).as_posix()
-        results = _results_of(model, original, mean_ab, working_size)
+        steer = (index, hint_points, original if own_reference else shared_reference)
+        results = _results_of(model, original, mean_ab, working_size, steer)
         photo_rows = _rows_of(name, original, results)
         rows += photo_rows
         if len(grid) < max_grid_images:
@@ -229,7 +241,7 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
         figure_path=out_dir / FIGURE_NAME if grid else None,
     )
     _write_csv(report)
-    _write_json(report, model_label, data_dir)
+    _write_json(report, model_label, data_dir, hint_points, reference)
     if grid:
         plotting.save_figure(_grid_figure(grid, methods, mean_ab), report.figure_path)
     return report
@@ -248,11 +260,18 @@ def _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_
         )
 
 
-def _results_of(model, original, mean_ab, working_size):
-    """{method: RGB (H, W, 3)}: the model's colorization of the photo and the baselines."""
+def _results_of(model, original, mean_ab, working_size, steer):
+    """{method: RGB (H, W, 3)}: the model's colorization of the photo and the baselines.
+    steer: (the photo's index, simulated hints, reference or None)."""
     lightness = color.rgb_to_lightness(original)  # (H, W)
-    ab = colorize.predict_ab(model, lightness, working_size=working_size)
-    results = {COLORIZED: color.combine(lightness, ab), GREY: metrics.grey_baseline(original)}
+    index, points, reference = steer
+    if points or reference is not None:
+        colorized = hint_scores.colorize_with_simulated_hints(
+            model, original, points, index, reference=reference, working_size=working_size)
+    else:
+        colorized = color.combine(lightness, colorize.predict_ab(model, lightness,
+                                                                 working_size=working_size))
+    results = {COLORIZED: colorized, GREY: metrics.grey_baseline(original)}
     if mean_ab is not None:
         results[MEAN_AB] = metrics.constant_ab(lightness, mean_ab)
     return results
@@ -333,10 +352,14 @@ def _csv_value(value):
     return f"{value:.6g}" if isinstance(value, float) else value
 
 
-def _write_json(report, model_label, data_dir):
+def _write_json(report, model_label, data_dir, hint_points, reference):
     content = {
         "model": model_label,
         "data_dir": str(data_dir),
+        "hint_points": hint_points,
+        "hint_seed": hint_scores.SEED,
+        "reference": reference if reference is None or isinstance(reference, str) else
+        "a photo",
         "mean_ab": None if report.mean_ab is None else [float(v) for v in report.mean_ab],
         "auc_thresholds": f"0, 1, ..., {metrics.AUC_MAX_THRESHOLD} (Lab units)",
         "columns": list(COLUMNS),
