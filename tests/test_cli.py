@@ -512,6 +512,41 @@ def test_single_keeps_the_alpha_of_a_transparent_photo(tmp_path, capsys):
     np.testing.assert_allclose(kept, alpha, atol=1 / 255)
 
 
+def test_colorize_says_in_one_line_which_photos_have_colour_and_quiet_hides_it(
+    tmp_path, capsys
+):
+    import keras
+
+    from colornet import color
+    from colornet.nets import models
+
+    keras.utils.set_random_seed(0)
+    models.version_1().save(tmp_path / "v1.keras")
+    colour = blobs_photo(32)
+    grey = np.repeat(color.rgb_to_lightness(colour)[..., None] / 100, 3, axis=-1)
+    lightness = color.rgb_to_lab(grey)[..., :1]
+    sepia = color.lab_to_rgb(np.dstack([lightness, np.full_like(lightness, 8),
+                                        np.full_like(lightness, 20)]))
+    for name, photo in (("grey.png", grey), ("sepia.jpg", sepia), ("colour.png", colour)):
+        _save(tmp_path / "in" / name, photo)
+    command = ["colorize", "-o", str(tmp_path / "out"), "--model", str(tmp_path / "v1.keras")]
+
+    def printed(*arguments):
+        assert cli.main([*command, *arguments]) == 0
+        return [line for line in capsys.readouterr().out.splitlines() if "has colour" in line
+                or "have colour" in line]
+
+    assert printed(str(tmp_path / "in"), "--overwrite") == [
+        "2 photos have colour (a tint such as sepia, or colours): only their lightness is "
+        "used: colour.png, sepia.jpg"
+    ]
+    assert printed(str(tmp_path / "in" / "sepia.jpg"), "--overwrite") == [
+        "sepia.jpg has colour (a tint such as sepia, or colours): only its lightness is used"
+    ]
+    assert printed(str(tmp_path / "in" / "grey.png"), "--overwrite") == []
+    assert printed(str(tmp_path / "in"), "--overwrite", "--quiet") == []
+
+
 def test_colorize_says_wrote_only_when_it_wrote_something(tmp_path, capsys):
     import keras
 

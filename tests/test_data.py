@@ -62,6 +62,28 @@ def test_grey_photo_and_near_grey_photo_with_ab_within_2_are_grey(rng):
     assert greyness.is_grey(near_grey)
 
 
+def toned(rgb, a, b):
+    """The photo's lightness in one tint of the given a and b: a sepia, yellowed or cyanotype
+    print of it."""
+    lightness = color.rgb_to_lab(rgb)[..., 0]
+    tint = np.broadcast_to(np.array([a, b], np.float32), (*lightness.shape, 2))
+    return color.lab_to_rgb(np.dstack([lightness, tint]).astype(np.float32))
+
+
+def test_sepia_yellowed_and_colour_photos_have_colour_and_black_and_white_has_none(rng):
+    photo = colour_photo(rng, 80, 120)
+    grey = grey_of(photo)
+    faint_cast = toned(grey, 0.0, 3.0)  # a scan of a black-and-white print, slightly warm
+    for black_and_white in (grey, faint_cast, np.rint(grey * 255).astype(np.uint8)):
+        assert not greyness.has_colour(black_and_white)
+    sepia, yellowed, cyanotype = toned(grey, 8, 20), toned(grey, 1, 10), toned(grey, -5, -25)
+    for coloured in (sepia, yellowed, cyanotype, photo):
+        assert greyness.has_colour(coloured)
+    # One rule: a toned print has colour to colorize from, and is still grey to learn from.
+    assert greyness.is_grey(sepia) and greyness.is_grey(yellowed)
+    assert greyness.chroma(photo) >= greyness.colour_spread(photo)
+
+
 def test_colourful_photo_is_not_grey_as_float_or_uint8(rng):
     photo = colour_photo(rng, 90, 60)
 

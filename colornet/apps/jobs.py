@@ -25,7 +25,7 @@ import tqdm
 from colornet import _util, leftovers
 from colornet.apps import colorize
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
-from colornet.io import decode, folders, save
+from colornet.io import decode, folders, greyness, save
 from colornet.io import hints as hint_input
 from colornet.nets import keras_utils
 
@@ -49,6 +49,9 @@ class ColorizeReport:
     renamed: list = dataclasses.field(default_factory=list)
     # Output paths an earlier run completed from the same input, model and settings.
     skipped: list = dataclasses.field(default_factory=list)
+    # Input paths of the photos read that were not black and white (`greyness.has_colour`:
+    # sepia, yellowed, colour), of which only the lightness is used.
+    coloured: list = dataclasses.field(default_factory=list)
 
     def summary(self):
         lines = [f"colorized {len(self.written)} photo{'s' * (len(self.written) != 1)}"]
@@ -64,6 +67,16 @@ class ColorizeReport:
             lines.append(f"failed {len(self.failed)}:")
             lines += [f"  {path}: {reason}" for path, reason in self.failed]
         return "\n".join(lines)
+
+    def colour_note(self):
+        """One line naming the photos that had colour, or "" when none had."""
+        if not self.coloured:
+            return ""
+        names = _util.name_list([pathlib.Path(path).name for path in self.coloured], 5)
+        kind = "colour (a tint such as sepia, or colours): only"
+        if len(self.coloured) == 1:
+            return f"{names} has {kind} its lightness is used"
+        return f"{len(self.coloured)} photos have {kind} their lightness is used: {names}"
 
 
 def check_output_folder(out_dir):
@@ -249,7 +262,10 @@ def colorize_files(
             keeps_alpha = save.output_suffix(path, image_format) == ".png"
             try:
                 lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
+                has_colour = greyness.file_has_colour(path)
                 loaded.append((path, name, lightness, alpha))
+                if has_colour:
+                    report.coloured.append(path)
             except (decode.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()

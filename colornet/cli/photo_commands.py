@@ -71,6 +71,8 @@ def _run_colorize(args):
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
         skip_complete=not args.overwrite, hints=hints, reference=reference,
     )
+    if report.coloured and not args.quiet:
+        print(report.colour_note())
     print(report.summary())
     if report.skipped:
         print("  (--overwrite colorizes them again)")

@@ -5,6 +5,10 @@ into colour, grey and unreadable by it, one small thumbnail at a time.
 Grey, near-grey and toned photos (sepia, cyanotype) all count as grey: each holds a single
 tint at most, so it teaches only "tint everything brown". (`colornet.metrics.colourfulness`
 is another measure, Hasler and Süsstrunk's, for scoring results.)
+
+The same measure, taken from neutral grey instead of from the photo's own tint, tells a photo
+to colorize that is not black and white (`has_colour`): a sepia, yellowed or colour photo,
+of which `colornet colorize` uses only the lightness, and says so.
 """
 
 import dataclasses
@@ -81,6 +85,42 @@ def is_grey(rgb, threshold=GREY_CHROMA):
     return colour_spread(rgb) < threshold
 
 
+def chroma(rgb):
+    """How far a photo's colours lie from neutral grey, a tint included: as `colour_spread`,
+    the 99th percentile over a 64 x 64 thumbnail, but of each pixel's chroma sqrt(a² + b²).
+    About 0 for black and white; a sepia print's brown or yellowed paper counts in full.
+
+    Args:
+        rgb: (H, W, 3) sRGB; float in [0, 1] (clipped) or uint8 0-255. Any size.
+
+    Returns:
+        float >= 0, in ab units, never below `colour_spread(rgb)`.
+    """
+    lab = color.rgb_to_lab(squashed(rgb, THUMBNAIL_SIDE))  # (64, 64, 3)
+    return float(np.percentile(np.hypot(lab[..., 1], lab[..., 2]), _COLOURFUL_PERCENTILE))
+
+
+def has_colour(rgb, threshold=GREY_CHROMA):
+    """True when a photo is not black and white: its `chroma` reaches the threshold below
+    which `is_grey` calls a photo's colours one tint. A sepia, yellowed or cyanotype print
+    has colour (one tint: it is still grey to learn from); a scan's faint cast does not.
+
+    Args:
+        rgb: (H, W, 3) sRGB; float in [0, 1] or uint8.
+        threshold: chroma from which the photo has colour.
+    """
+    return chroma(rgb) >= threshold
+
+
+def file_has_colour(path):
+    """`has_colour` of the photo at `path`, read as a small thumbnail (`thumbnail`).
+
+    Raises:
+        decode.ImageError: one line naming the file, when it cannot be read.
+    """
+    return has_colour(thumbnail(path))
+
+
 def squashed(rgb, side):
     """(H, W, 3) float [0, 1] or uint8 → uint8 (side, side, 3), area-averaged, aspect ignored."""
     array = np.asarray(rgb)
@@ -148,11 +188,11 @@ def scan_folder(folder, *, progress=True):
     paths = folders.list_images(folder)
     for path in tqdm.tqdm(paths, desc="scanning photos", unit="photo", disable=not progress):
         try:
-            thumbnail = _quick_thumbnail(path)
+            small = thumbnail(path)
         except decode.ImageError as error:
             unreadable.append((path, decode.problem_of(error)))
             continue
-        (greys if is_grey(thumbnail) else colour).append(path)
+        (greys if is_grey(small) else colour).append(path)
     scan = FolderScan(colour=colour, grey=greys, unreadable=unreadable)
     if not colour:
         raise ValueError(
@@ -172,11 +212,13 @@ def describe_photos(paths, photos):
     )
 
 
-def _quick_thumbnail(path):
-    """The photo at `path` as uint8 or float RGB (H, W, 3), small if the format allows.
+def thumbnail(path):
+    """The photo at `path` as uint8 or float RGB (h, w, 3), of about THUMBNAIL_SIDE² pixels
+    or a little more, as seen on white.
 
-    The fast path handles healthy JPEGs; anything else, including a JPEG the fast path
-    stumbles on, goes through `decode.load_rgb`, whose checks and messages then decide.
+    The fast path decodes a healthy JPEG at a fraction of its size; anything else, including
+    a JPEG the fast path stumbles on, goes through `decode.load_reduced_rgb`, whose checks and
+    messages then decide, and which never holds the photo as full-size float RGB.
     """
     try:
         with warnings.catch_warnings():
@@ -189,8 +231,8 @@ def _quick_thumbnail(path):
                     image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
                     return np.asarray(image.convert("RGB"))
     except Exception:
-        pass  # load_rgb below names the problem properly
-    return decode.load_rgb(path)
+        pass  # load_reduced_rgb below names the problem properly
+    return decode.load_reduced_rgb(path, THUMBNAIL_SIDE * THUMBNAIL_SIDE)[0]
 
 
 def _names_of(paths):
