@@ -38,6 +38,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert readme_test_command() in CI_SCRIPT
 
 
+def test_the_test_command_prints_the_slowest_15_tests():
+    # What to make faster first, in every CI log; the full suite is the one run that needs it.
+    assert ".venv/bin/python -m pytest --durations=15 &&" in readme_test_command()
+
+
 def test_the_test_command_installs_no_pytorch():
     command = readme_test_command()
     assert "torch" not in command.replace("KERAS_BACKEND=torch", "")
