@@ -31,3 +31,16 @@ def test_the_python_example_runs_as_written():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (REPO_ROOT / "results" / "astronaut.png").is_file()
+
+
+# A time: "22 s", "47 minutes", "about 30 s", "under a minute". Measured times drift with the
+# machine and the code; they live in docs/, generated from benchmarks/figures.json.
+TIMING = re.compile(
+    r"\b\d[\d,.]*\s?(?:ms|s|sec|seconds?|min|minutes?|h|hours?)\b"
+    r"|\bunder an? (?:second|minute|hour)\b"
+)
+
+
+def test_the_readme_types_no_timings_and_leaves_them_to_the_docs():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert TIMING.findall(readme) == []
