@@ -74,7 +74,7 @@ colornet train photos/train --out runs/photos
 colornet serve --model runs/photos
 ```
 
-`colornet serve --demo` trains Version 1 on the sample portrait (under a minute) and serves it.
+`colornet serve --demo` trains Version 1 on the sample portrait, briefly, and serves it.
 """
 
 
