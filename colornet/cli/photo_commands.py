@@ -101,7 +101,7 @@ def _model_options(batch_size=None, precision_default="auto"):
              "within one ab unit of float32's) where the hardware computes it natively; "
              "auto picks what it has (speed-ups: docs/performance.md, 'Performance')",
     )
-    support.add_quiet(options)
+    support.add_quiet(options, "no progress bar, nor notes such as which photos have colour")
     return options
 
 
