@@ -229,6 +229,15 @@ def test_rebalancing_weights_have_expectation_one_under_the_smoothed_distributio
     np.testing.assert_allclose(weights / weights[0], expected / expected[0], rtol=1e-4)
 
 
+def test_rebalancing_counts_more_samples_than_one_chunk_as_one_histogram(rng):
+    # 70,000 samples take two chunks; their counts add up to the histogram of all of them.
+    samples = np.concatenate([mostly_grey_samples(rng)] * 35)
+    weights = zhang.rebalancing_weights(samples)
+    bins = zhang.ab_bins().astype(np.float64)
+    expected = 1.0 / (0.5 * smoothed_distribution(samples, bins) + 0.5 / len(bins))
+    np.testing.assert_allclose(weights / weights[0], expected / expected[0], rtol=1e-4)
+
+
 def test_rebalancing_with_mix_one_gives_equal_weights(rng):
     weights = zhang.rebalancing_weights(mostly_grey_samples(rng), mix=1.0)
     np.testing.assert_allclose(weights, 1.0, rtol=1e-5)
