@@ -44,6 +44,7 @@ except ImportError as error:  # pragma: no cover: gradio is an optional extra
     ) from error
 
 from colornet import _util  # noqa: E402
+from colornet.apps import web_hints_panel  # noqa: E402
 from colornet.constants import (  # noqa: E402
     DEFAULT_HOST,
     DEFAULT_MAX_MEGAPIXELS,
@@ -127,6 +128,7 @@ def app(
         )
         if served:
             _colorizing_panel(served, limits, max_megapixels)
+            web_hints_panel.build(served, limits)  # click to steer a hint-aware model
         else:
             gr.Markdown(NO_MODEL_TEXT, elem_id="no-model")
     return page.queue(default_concurrency_limit=1, max_size=queue_size)

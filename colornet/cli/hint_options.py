@@ -27,7 +27,7 @@ def add(command):
     command.add_argument(
         "--hints", type=pathlib.Path, default=None, metavar="HINTS.json",
         help='point hints from a file: a JSON list of {"y": 120, "x": 80, "colour": '
-             '"#c03020"}, added after any --hint',
+             '"#c03020"}, added after any --hint (the web page\'s hint panel downloads one)',
     )
     command.add_argument(
         "--reference", type=pathlib.Path, default=None, metavar="PHOTO",
