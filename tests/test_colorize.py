@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from colornet import color
-from colornet.apps import colorize, jobs
+from colornet.apps import colorize, jobs, ledger
 from colornet.io import decode, geometry, modes, save
 from colornet.nets import contract, models
 from tests.factories import constant_model
@@ -282,13 +282,21 @@ def test_presence_alone_is_not_completeness(tmp_path):
     jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
                         skip_complete=True)
     record = out / jobs.COMPLETED_RECORD
-    # What a kill leaves: b's line cut short as it was written.
-    first, second = record.read_text().splitlines()
-    record.write_text(first + "\n" + second[: len(second) // 2])
-    # An output of the same name that the record does not describe: a.png replaced by hand.
-    save.save_image(out / "a.png", np.zeros((4, 4, 3)))
+    # What a kill leaves: b's completion cut short as it was written (its claim is whole).
+    *earlier, last = record.read_text().splitlines()
+    record.write_text("\n".join([*earlier, last[: len(last) // 2]]))
     report = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
                                  skip_complete=True)
+    assert [path.name for path in report.written] == ["b.png"]  # redone, not refused
+    # An output of the same name that the record does not describe, a.png replaced by hand,
+    # is neither complete nor colornet's to replace.
+    save.save_image(out / "a.png", np.zeros((4, 4, 3)))
+    with pytest.raises(ledger.OutputTaken, match=r"a\.png is already there .*--overwrite"):
+        jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                            skip_complete=True)
+    assert decode.load_rgb(out / "a.png").shape == (4, 4, 3)
+    report = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
+                                 skip_complete=False, overwrite=True)
     assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
     assert decode.load_rgb(out / "a.png").shape == (24, 40, 3)
     again = jobs.colorize_files(constant_model(), [tmp_path / "in"], out, progress=False,
@@ -325,7 +333,10 @@ def test_without_skip_complete_no_record_is_kept(tmp_path):
 def test_colorize_files_never_overwrites_an_input(tmp_path):
     photo = write_photo(tmp_path / "photo.png")
     before = photo.read_bytes()
-    report = jobs.colorize_files(constant_model(), [photo], tmp_path, progress=False)
+    with pytest.raises(ledger.OutputTaken, match="colornet did not write it"):
+        jobs.colorize_files(constant_model(), [photo], tmp_path, progress=False)
+    report = jobs.colorize_files(constant_model(), [photo], tmp_path, progress=False,
+                                 overwrite=True)
     assert report.failed and "overwrite the input" in report.failed[0][1]
     assert photo.read_bytes() == before
 
@@ -370,13 +381,14 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_on_the_next_run(tm
     write_photo(photos / "trip" / "b.png")
     for _ in range(2):
         report = jobs.colorize_files(
-            constant_model(), [photos], photos / "colorized", progress=False,
+            constant_model(), [photos], photos / "colorized", progress=False, overwrite=True,
         )
         assert sorted(str(path.relative_to(photos)) for path in report.written) == [
             "colorized/a.png", "colorized/trip/b.png"
         ]
     report = jobs.colorize_files(
-        constant_model(), [str(photos / "**" / "*.png")], photos / "colorized", progress=False
+        constant_model(), [str(photos / "**" / "*.png")], photos / "colorized", progress=False,
+        overwrite=True,
     )
     assert sorted(path.name for path in report.written) == ["a.png", "b.png"]
     assert not (photos / "colorized" / "colorized").exists()

@@ -15,7 +15,6 @@ import dataclasses
 import glob
 import hashlib
 import json
-import os
 import pathlib
 
 import keras
@@ -23,7 +22,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, leftovers
-from colornet.apps import colorize
+from colornet.apps import colorize, ledger
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
 from colornet.io import decode, folders, greyness, save
 from colornet.io import hints as hint_input
@@ -36,8 +35,8 @@ from colornet.nets import keras_utils
 # photos.
 MEMORY_BYTES_PER_PIXEL = 24
 MEMORY_OVERHEAD_BYTES = 256 * 2**20
-# The record of completed outputs, in the output folder: one JSON line per output written.
-COMPLETED_RECORD = ".colornet-colorized.jsonl"
+# The record of what colorize wrote in an output folder (`colornet.apps.ledger`).
+COMPLETED_RECORD = ledger.RECORD
 
 
 @dataclasses.dataclass
@@ -101,6 +100,20 @@ def check_output_folder(out_dir):
             f"cannot write the colorized photos to {out_dir}: {existing} is not writable "
             f"({error.strerror}); choose another -o"
         ) from None
+
+
+def check_outputs(inputs, out_dir, *, image_format=None, overwrite=False):
+    """`ledger.OutputTaken` (one line) when an output of `inputs` would replace a file in
+    `out_dir` that colornet did not write from the same input, as `colorize_files` would
+    find: a check to make before any slow work, such as loading a model."""
+    out_dir = pathlib.Path(out_dir)
+    if overwrite or not out_dir.is_dir():
+        return
+    record = ledger.Ledger(out_dir, keep=False)
+    for path, name in expand_inputs(inputs, out_dir):
+        record.check_replaceable(
+            path, out_dir / name.with_suffix(save.output_suffix(path, image_format))
+        )
 
 
 def expand_inputs(inputs, out_dir=None):
@@ -202,7 +215,7 @@ def _unique_names(found):
 def colorize_files(
     model, inputs, out_dir, *, batch_size=8, image_format=None,
     working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True, skip_complete=None,
-    hints=None, reference=None,
+    hints=None, reference=None, overwrite=False,
 ):
     """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
 
@@ -217,6 +230,11 @@ def colorize_files(
     wrote from the same input (path, size, modification time) with the same model (weights
     and precision) and settings, and that is still as that run left it; False keeps the
     record but colorizes every photo again.
+
+    A file already in `out_dir` under an output's name is replaced only when the record says
+    colornet wrote it from that same input (and it is unchanged since), or with `overwrite`;
+    any other (a user's own file, the result of another photo of the same name) is refused
+    with `ledger.OutputTaken`, before any photo is written.
 
     `hints` ([(y, x, colour), ...], as for `colorize.colorize`) are for one photo: `inputs`
     must then name exactly one. `reference` (a colour photo's path or RGB array) steers every
@@ -240,19 +258,19 @@ def colorize_files(
     out_dir = pathlib.Path(out_dir)
     leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
-    record = None
+    made_by = None
     if skip_complete is not None:
         made_by = _fingerprint(model, image_format, working_size, tile, hints, reference)
-        record = _CompletedRecord(out_dir, made_by)
-        if skip_complete:
-            kept = []
-            for path, name in jobs:
-                target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
-                if record.is_complete(path, target):
-                    report.skipped.append(target)
-                else:
-                    kept.append((path, name))
-            jobs = kept
+    record = ledger.Ledger(out_dir, made_by, keep=skip_complete is not None)
+    kept = []
+    for path, name in jobs:
+        target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
+        if skip_complete and record.is_complete(path, target):
+            report.skipped.append(target)
+        else:
+            record.check_replaceable(path, target, overwrite)
+            kept.append((path, name))
+    jobs = kept
     bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
     for first in range(0, len(jobs), batch_size):
         loaded = []
@@ -278,10 +296,10 @@ def colorize_files(
         for (path, name, lightness, alpha), ab in zip(loaded, abs_):
             target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
             try:
+                record.claim(path, target)
                 _save(target, lightness, ab, alpha, protected=inputs_paths)
                 report.written.append(target)
-                if record is not None:
-                    record.add(path, target)
+                record.add(path, target)
                 if path in sharing:
                     report.renamed.append((path, target))
             except decode.ImageError as error:
@@ -307,60 +325,6 @@ def _fingerprint(model, image_format, working_size, tile, hints=None, reference=
         settings.append(None if reference is None else np.asarray(reference).tolist())
     digest.update(json.dumps(settings).encode())
     return digest.hexdigest()
-
-
-class _CompletedRecord:
-    """The outputs earlier runs completed in a folder, one JSON line each in
-    COMPLETED_RECORD: output name → its input's path, size and time, the output's own size
-    and time, and the fingerprint of model and settings. Appended after each output is in
-    place, so a kill loses at most the line being written, which is then ignored."""
-
-    def __init__(self, out_dir, made_by):
-        self.out_dir, self.made_by = pathlib.Path(out_dir), made_by
-        self.path = self.out_dir / COMPLETED_RECORD
-        self.entries = {}
-        try:
-            text = self.path.read_text(errors="replace")
-        except OSError:
-            text = ""
-        lines = text.splitlines()
-        for line in lines:
-            try:
-                entry = json.loads(line)
-                self.entries[entry["output"]] = entry
-            except (ValueError, TypeError, KeyError):
-                continue  # a line a kill cut short, or not ours
-        # Outputs written again, or a line a kill cut short (the next would join it): compact.
-        if len(lines) > len(self.entries) or not text.endswith("\n") and text:
-            _util.write_bytes_atomically(self.path, lambda file: file.write(b"".join(
-                (json.dumps(entry) + "\n").encode() for entry in self.entries.values()
-            )))
-
-    def _entry(self, source, target):
-        source_stat, target_stat = os.stat(source), os.stat(target)
-        return {
-            "output": target.relative_to(self.out_dir).as_posix(),
-            "input": str(pathlib.Path(source).resolve()),
-            "input_size": source_stat.st_size,
-            "input_mtime_ns": source_stat.st_mtime_ns,
-            "output_size": target_stat.st_size,
-            "output_mtime_ns": target_stat.st_mtime_ns,
-            "made_by": self.made_by,
-        }
-
-    def is_complete(self, source, target):
-        """True when `target` is what an earlier run made from `source` as this one would."""
-        recorded = self.entries.get(target.relative_to(self.out_dir).as_posix())
-        try:
-            return recorded is not None and recorded == self._entry(source, target)
-        except OSError:
-            return False  # the output (or the input) is gone
-
-    def add(self, source, target):
-        entry = self._entry(source, target)
-        self.entries[entry["output"]] = entry
-        with open(self.path, "a") as file:
-            file.write(json.dumps(entry) + "\n")
 
 
 def colorize_file(

@@ -49,7 +49,9 @@ def add_colorize(commands):
                          default=constants.DEFAULT_TILE,
                          help="Version 1 colorizes photos larger than this in overlapping tiles")
     command.add_argument("--overwrite", action="store_true",
-                         help="colorize every photo again, also those an earlier run completed")
+                         help="colorize every photo again, also those an earlier run completed, "
+                              "and replace files of the same name in OUT_DIR that colornet did "
+                              "not write (without it, those are refused)")
     hint_options.add(command)
     command.set_defaults(
         run=_run_colorize,
@@ -65,11 +67,14 @@ def _run_colorize(args):
 
     jobs.check_output_folder(args.output)  # before the model's seconds of loading
     hints, reference = hint_options.read(args, jobs.expand_inputs(args.inputs, args.output))
+    jobs.check_outputs(args.inputs, args.output, image_format=args.format,
+                       overwrite=args.overwrite)
     model = colorize.load_model(args.model, precision=args.precision)
     report = jobs.colorize_files(
         model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
         skip_complete=not args.overwrite, hints=hints, reference=reference,
+        overwrite=args.overwrite,
     )
     if report.coloured and not args.quiet:
         print(report.colour_note())
