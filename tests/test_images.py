@@ -530,6 +530,19 @@ def test_list_images_of_a_missing_folder_or_a_file_raises(tmp_path):
         folders.list_images(photo)
 
 
+def test_a_folder_holds_every_photo_pillow_reads_as_a_single_file_does(tmp_path):
+    # One rule for what is a photo: a .pgm that `colornet colorize photo.pgm` colorizes is
+    # no "non-image" in a folder; a file Pillow only names (an HDF5 of weights) is one.
+    for name in ("scan.pgm", "scan.ppm", "old.tga", "photo.png"):
+        make_image(tmp_path / name)
+    (tmp_path / "weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    with pytest.warns(UserWarning, match=r"skipped 1 non-image file\(s\).*weights\.h5"):
+        found = folders.list_images(tmp_path)
+    assert [path.name for path in found] == ["old.tga", "photo.png", "scan.pgm", "scan.ppm"]
+    assert all(decode.load_rgb(path).shape == (4, 4, 3) for path in found)
+    assert folders.list_images(tmp_path, check_headers=False) == found
+
+
 def test_is_image_file_checks_suffix_and_header(tmp_path):
     assert folders.is_image_file(make_image(tmp_path / "photo.PNG"))
     (tmp_path / "fake.png").write_text("text")

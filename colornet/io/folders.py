@@ -14,8 +14,24 @@ import PIL.Image
 from colornet import _util
 from colornet.io import decode, geometry
 
-# What list_images looks for; Keras's own image folders use the first five.
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+# Formats Pillow recognises but cannot decode by itself: stubs for scientific data and video
+# (weights in HDF5, MPEG), Windows metafiles, and PostScript, which needs Ghostscript.
+_NOT_DECODED = frozenset({"BUFR", "EPS", "GRIB", "HDF5", "MPEG", "WMF"})
+
+
+def _pillow_suffixes():
+    PIL.Image.init()  # every plugin registered, not only the handful preloaded
+    return tuple(sorted(
+        suffix for suffix, image_format in PIL.Image.registered_extensions().items()
+        if image_format in PIL.Image.OPEN and image_format not in _NOT_DECODED
+    ))
+
+
+# What is a photo, one rule for a folder and a single file: what Pillow reads (`load_rgb`
+# decodes with it), by suffix, so that listing a folder reads no file.
+IMAGE_SUFFIXES = _pillow_suffixes()
+# The ones a "no images found" message names; the rest it counts.
+_SUFFIXES_NAMED = (".jpg", ".png", ".tif", ".bmp", ".gif", ".webp", ".pgm")
 
 # Operating-system clutter found in photo folders; never a user's data, so never warned about.
 _IGNORED_NAMES = frozenset({"Thumbs.db", "desktop.ini", "__MACOSX"})
@@ -89,7 +105,8 @@ def list_images(folder, *, recursive=True, check_headers=True, exclude=None):
         named = _util.name_list(names, _NAMES_SHOWN)
         skipped_note = f"{len(names)} non-image file(s) in '{folder}': {named}"
     if not images:
-        looked_for = ", ".join(IMAGE_SUFFIXES)
+        looked_for = (f"what Pillow reads: {', '.join(_SUFFIXES_NAMED)} and "
+                      f"{len(IMAGE_SUFFIXES) - len(_SUFFIXES_NAMED)} more suffixes")
         also = f"; skipped {skipped_note}" if skipped else ""
         raise decode.ImageError(f"no images found in '{folder}' (looked for {looked_for}{also})")
     if skipped:
