@@ -279,11 +279,8 @@ def colorize_files(
             # one over white; a JPEG has no alpha and shows the photo as on white.
             keeps_alpha = save.output_suffix(path, image_format) == ".png"
             try:
-                lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
-                has_colour = greyness.file_has_colour(path)
+                lightness, alpha = _read(path, keeps_alpha, report.coloured)
                 loaded.append((path, name, lightness, alpha))
-                if has_colour:
-                    report.coloured.append(path)
             except (decode.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))  # the summary names it, once
                 bar.update()
@@ -343,6 +340,15 @@ def colorize_file(
     [ab] = colorize.predict_ab(model, [lightness], working_size=working_size, tile=tile,
                                hints=[hints] if hints else None, reference=reference)
     return _save(target, lightness, ab, alpha, protected=[path, *protected])
+
+
+def _read(path, keeps_alpha, coloured):
+    """The photo's L* and alpha (`decode.load_lightness_and_alpha`, composited on white unless
+    the alpha is kept); `path` joins the list `coloured` when the photo has colour."""
+    lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
+    if greyness.file_has_colour(path):
+        coloured.append(path)
+    return lightness, alpha
 
 
 def _save(target, lightness, ab, alpha, protected):

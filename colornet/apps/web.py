@@ -220,6 +220,14 @@ def _refuse_quietly(uploads):
     return uploads
 
 
+def _image_format(download_as):
+    """The `save.output_suffix` image_format of a choice of web_work.DOWNLOAD_FORMATS."""
+    if download_as not in web_work.DOWNLOAD_FORMATS:
+        choices = ", ".join(web_work.DOWNLOAD_FORMATS)
+        raise refusal(f"no download format {download_as!r}; choose one of: {choices}")
+    return web_work.DOWNLOAD_FORMATS[download_as]
+
+
 def _answer(served, files, label, limits, download_as="as uploaded"):
     """One click of Colorize: every photo in `files` colorized with the model `label`, each
     saved as `download_as` says (a key of web_work.DOWNLOAD_FORMATS), and several also zipped
@@ -234,12 +242,7 @@ def _answer(served, files, label, limits, download_as="as uploaded"):
         )
     if label not in served:
         raise refusal(f"no model called {label!r}; choose one of: {', '.join(served)}")
-    if download_as not in web_work.DOWNLOAD_FORMATS:
-        raise refusal(
-            f"no download format {download_as!r}; choose one of: "
-            f"{', '.join(web_work.DOWNLOAD_FORMATS)}"
-        )
-    image_format = web_work.DOWNLOAD_FORMATS[download_as]
+    image_format = _image_format(download_as)
     model = served[label]
     folder = web_work.new_result_folder()
     started = time.perf_counter()
