@@ -244,12 +244,7 @@ def colorize_files(
     Returns:
         A `ColorizeReport` of what was written, skipped and failed.
     """
-    colorize.check_takes(model, hints, reference)
-    reference = colorize.reference_vector(reference)
-    if image_format not in (None, "png", "jpg"):
-        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
-    if not _util.is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
+    reference = _check_arguments(model, image_format, batch_size, hints, reference)
     jobs, sharing = _expand_inputs(inputs, out_dir)
     if hints and len(jobs) != 1:
         raise ValueError(f"hints are for one photo, and the inputs name {len(jobs)}: "
@@ -304,6 +299,16 @@ def colorize_files(
             bar.update()
     bar.close()
     return report
+
+
+def _check_arguments(model, image_format, batch_size, hints, reference):
+    """`colorize_files`' checks before any work; returns the reference as a vector (or None)."""
+    colorize.check_takes(model, hints, reference)
+    if image_format not in (None, "png", "jpg"):
+        raise ValueError(f"image_format must be 'png' or 'jpg', got {image_format!r}")
+    if not _util.is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of 1 or more, got {batch_size!r}")
+    return colorize.reference_vector(reference)
 
 
 def _fingerprint(model, image_format, working_size, tile, hints=None, reference=None):
