@@ -270,11 +270,8 @@ def colorize_files(
     for first in range(0, len(jobs), batch_size):
         loaded = []
         for path, name in jobs[first : first + batch_size]:
-            # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter
-            # one over white; a JPEG has no alpha and shows the photo as on white.
-            keeps_alpha = save.output_suffix(path, image_format) == ".png"
             try:
-                lightness, alpha = _read(path, keeps_alpha, report.coloured)
+                lightness, alpha = _read(path, image_format, report.coloured)
                 loaded.append((path, name, lightness, alpha))
             except (decode.ImageError, ValueError) as error:
                 report.failed.append((path, str(error)))  # the summary names it, once
@@ -347,9 +344,12 @@ def colorize_file(
     return _save(target, lightness, ab, alpha, protected=[path, *protected])
 
 
-def _read(path, keeps_alpha, coloured):
-    """The photo's L* and alpha (`decode.load_lightness_and_alpha`, composited on white unless
-    the alpha is kept); `path` joins the list `coloured` when the photo has colour."""
+def _read(path, image_format, coloured):
+    """The photo's L* and alpha (`decode.load_lightness_and_alpha`) for an output in
+    `image_format`; `path` joins the list `coloured` when the photo has colour."""
+    # A PNG keeps the alpha, so it gets each pixel's own lightness, not the lighter one over
+    # white; a JPEG has no alpha and shows the photo as on white.
+    keeps_alpha = save.output_suffix(path, image_format) == ".png"
     lightness, alpha = decode.load_lightness_and_alpha(path, composite=not keeps_alpha)
     if greyness.file_has_colour(path):
         coloured.append(path)
