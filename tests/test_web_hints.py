@@ -10,6 +10,7 @@ layers get random weights: a hint changes its output, though not toward the hint
 
 import json
 import os
+import pathlib
 import shutil
 import urllib.request
 
@@ -186,3 +187,16 @@ def test_in_chromium_a_click_and_a_colour_change_the_region_around_the_click(
     change = np.abs(color.rgb_to_lab(after[around])[..., 1:]
                     - color.rgb_to_lab(before[around])[..., 1:]).mean()
     assert change > 1.0, change  # ab units: the region around the click changed colour
+
+
+def test_the_click_speed_benchmark_times_every_click(hint_model, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+    import hint_click_speed
+
+    hint_model.model.save(tmp_path / "hinted.keras")
+    figures = hint_click_speed.run(hint_click_speed.parse_arguments(
+        ["--model", str(tmp_path / "hinted.keras"), "--side", "64", "--clicks", "2"]))
+    assert figures["side"] == 64 and len(figures["seconds"]) == 2
+    assert figures["median_seconds"] > 0
