@@ -37,3 +37,27 @@ def test_every_colornet_model_saved_with_keras_save_loads_in_a_fresh_process(tmp
     )
     assert colorized.returncode == 0, colorized.stderr[-2000:]
     assert (tmp_path / "out" / "photo.png").is_file()
+
+
+def test_a_keras_model_colornet_did_not_make_is_one_line_saying_what_a_colorizer_is(
+    tmp_path, capsys
+):
+    from colornet import cli
+
+    @keras.saving.register_keras_serializable(package="elsewhere")
+    class Doubling(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, Doubling()(inputs), name="other").save(tmp_path / "other.keras")
+    # As in a process that never defined it: the class another program registered is unknown.
+    del keras.saving.get_custom_objects()["elsewhere>Doubling"]
+    save.save_image(tmp_path / "photo.png", blobs_photo(32))
+    status = cli.main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
+                       "--model", str(tmp_path / "other.keras"), "--quiet"])
+    error = capsys.readouterr().err
+    assert status == 1 and error.count("\n") == 1, error
+    assert "other.keras is not a colornet colorizer" in error and "Doubling" in error
+    assert "lightness" in error  # what a colornet colorizer is
+    assert "deserialized" not in error and "..." not in error

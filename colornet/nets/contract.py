@@ -25,6 +25,8 @@ Imports keras, colornet.color and the shared layers.
 """
 
 import dataclasses
+import json
+import zipfile
 
 import keras
 
@@ -37,6 +39,12 @@ from colornet.nets.layers import CropLike, PadToMultiple
 VARIANTS = ("version_1", "final", "lite_unet")
 OUTPUT_NAME = "ab"
 INPUT_NAME = "lightness"
+# What a model must be for colornet to colorize with it, as errors tell a user.
+WHAT_A_COLORIZER_IS = (
+    "a colornet colorizer is a model colornet made (colornet single --save-model, colornet "
+    "train, colornet pretrain, or colornet.load_model().save), which takes lightness L* "
+    f"'{INPUT_NAME}' (B, H, W, 1) and gives ab '{OUTPUT_NAME}' (B, H, W, 2)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,3 +160,25 @@ def upgrade(model):
         f"is {name!r} {shape}, where colornet models take 'lightness' (or, saved before "
         "colornet's model contract, Version 1's 'scaled_lightness')"
     )
+
+
+def foreign_classes(path):
+    """The names of the classes in a `.keras` file's config that come from neither Keras nor
+    colornet (another program's layers), sorted; [] when there are none or it cannot tell."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []
+    found, pending = set(), [config]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending += item
+        elif isinstance(item, dict):
+            # Keras writes a "module" for every class it saves (not for tensors and the like).
+            package = str(item.get("module") or "").split(".")[0]
+            if "module" in item and "class_name" in item and package not in ("keras", "colornet"):
+                found.add(str(item.get("registered_name") or item["class_name"]))
+            pending += item.values()
+    return sorted(found)

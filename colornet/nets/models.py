@@ -291,12 +291,18 @@ def load(path, precision="auto"):
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
+        foreign = contract.foreign_classes(path)
+        if foreign:
+            raise ValueError(
+                f"{path} is not a colornet colorizer: it holds {', '.join(foreign)}, which "
+                f"neither Keras nor colornet defines; {contract.WHAT_A_COLORIZER_IS}"
+            ) from error
         reason = _util.first_line(error)
         raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
     try:
         model = contract.upgrade(model)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        raise ValueError(f"{path}: {error}; {contract.WHAT_A_COLORIZER_IS}") from None
     chosen = _precision.for_model(describe(model), precision)
     if chosen is not None:
         set_precision(model, backbone=chosen, fusion=chosen)
