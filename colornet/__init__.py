@@ -10,6 +10,7 @@ The public API is the names in `__all__`; what a user may rely on from one versi
     model = colornet.load_model()          # the pretrained colorizer; or a .keras file, a run
     colour = colornet.colorize(model, colornet.load_rgb("old.jpg"))   # RGB (H, W, 3) in [0, 1]
     colornet.save_image("old_colour.png", colour)
+    colornet.colorize(hinted, photo, hints=[(120, 80, "#c03020")])  # a hint-aware model
     colornet.colorize_file(model, "old.jpg", "old_colour.png")      # full size, keeps alpha
     colornet.colorize_video(model, "old.mp4", "old_colour.mp4")
     colornet.evaluate_folder(model, "held_out/", "report/")         # scores, grid, CSV, JSON
