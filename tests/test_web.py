@@ -195,6 +195,20 @@ def test_each_photo_comes_back_in_its_own_format_unless_another_is_chosen(
         assert (pathlib.Path(chosen).suffix, image_format(chosen)) == (suffix, name)
 
 
+def test_a_transparent_png_keeps_its_alpha_and_each_pixels_own_lightness(client, tmp_path):
+    photo = blobs_photo(48)
+    alpha = np.linspace(0.2, 1.0, 48)[None, :].repeat(48, axis=0)  # clear to opaque
+    upload = save.save_image(tmp_path / "cut_out.png", photo, alpha=alpha)
+    (download,) = colorize_files(client, upload)["downloads"]
+    with PIL.Image.open(download) as image:
+        assert image.mode == "RGBA"
+        rgba = np.asarray(image) / 255.0
+    np.testing.assert_allclose(rgba[..., 3], alpha, atol=0.5 / 255)
+    # The straight colour's lightness, not the lighter one over white: that, with the alpha
+    # applied again, would lighten every semi-transparent pixel twice.
+    assert_lightness_kept(rgba[..., :3], photo, tolerance=1.0)
+
+
 def test_a_batch_also_comes_back_as_one_zip_of_its_downloads(client, photo_path, tmp_path):
     second = save.save_image(tmp_path / "second.jpg", blobs_photo(40, seed=3))
     result = colorize_files(client, photo_path, second)

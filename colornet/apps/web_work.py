@@ -21,7 +21,7 @@ import keras
 
 from colornet import _util, color
 from colornet.apps import colorize
-from colornet.io import decode, geometry, save
+from colornet.io import decode, geometry, modes, save
 from colornet.nets import classify, keras_utils, models
 
 # Uploads larger than this many bytes per allowed pixel are refused before decoding: an
@@ -195,8 +195,14 @@ def colorize_upload(served, path, folder, limits, name=None, image_format=None):
             f"{name}: the file is {size / 1e6:.0f} MB, more than this page takes "
             f"({BYTES_PER_PIXEL * max_pixels / 1e6:.0f} MB)"
         )
+    suffix = save.output_suffix(name, image_format)
+    # A PNG keeps the alpha, so it gets each pixel's own colour: compositing it on white and
+    # then applying the alpha again would lighten every semi-transparent pixel twice.
+    keeps_alpha = suffix == ".png"
     try:
-        rgb, alpha = decode.load_rgb_and_alpha(path, max_pixels=max_pixels)
+        rgb, alpha = decode.load_rgb_and_alpha(
+            path, max_pixels=max_pixels, composite=not keeps_alpha
+        )
     except decode.TooManyPixelsError as error:
         # The page's limit is its own (max_megapixels, colornet serve --max-megapixels): the
         # one who uploads can only send a smaller photo.
@@ -212,8 +218,9 @@ def colorize_upload(served, path, folder, limits, name=None, image_format=None):
     ab = colorize.predict_ab(served.model, lightness, working_size=limits.working_size)  # (H, W, 2)
     colorized = color.combine(lightness, ab)  # (H, W, 3) RGB in [0, 1]
     stem = pathlib.Path(name).stem or "photo"
-    suffix = save.output_suffix(name, image_format)
     download = save.save_image(folder / f"{stem}_colorized{suffix}", colorized, alpha=alpha)
+    if keeps_alpha and alpha is not None:  # the JPEG previews show the photo as on white
+        rgb, colorized = (modes.composite_on_white(image, alpha) for image in (rgb, colorized))
     before = save.save_image(
         folder / f"{stem}_before.jpg", geometry.shrink(rgb, longer_side=PREVIEW_SIDE), quality=90
     )
