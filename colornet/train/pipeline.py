@@ -8,8 +8,9 @@
         them from (seed, epoch, batch), converted to Lab (`crops.lightness_and_ab_target`)
       → prefetched ahead of the training step
 
-Memory is the pipeline's buffers (the batches in flight and prefetched, and the photos being
-decoded for them), whatever the number of photos: nothing is kept from one batch to the next.
+Memory is the pipeline's buffers (the batches in flight and prefetched, the photos being
+decoded for them, and up to `DECODED_CACHE_BYTES` of decoded photos kept for their next
+crops), whatever the number of photos.
 The crops are those of the same photos held in memory, so a run resumed at epoch e, batch s
 draws what an uninterrupted one would have, and run folders from before streaming go on
 with the crops they started with.
@@ -37,6 +38,10 @@ PHOTO_LIST_NAME, SKIPPED_NAME = "photos.txt", "skipped.txt"
 # Class weights are a colour histogram: a thousand photos pin down its 313 bins (each photo
 # gives thousands of pixels), and decoding ImageNet's 1.3 M photos first would take hours.
 CLASS_WEIGHT_PHOTOS = 1000
+# Decoded photos a `PhotoSource` keeps for their next crops: a corpus of a few hundred photos
+# is then decoded once (on a 2-core CPU, decoding every crop's photo anew takes longer than
+# the training step), while a larger one fills the budget and decodes the rest each time.
+DECODED_CACHE_BYTES = 512 << 20
 
 
 class PipelineError(ValueError):
@@ -119,11 +124,15 @@ class PhotoSource:
         paths: the photos (e.g. `corpus_photos`'s list), in a fixed order.
         run_dir: where skipped.txt goes; None: nowhere (only counted).
         max_side: as `crops.load_photo`'s.
+        cache_bytes: decoded photos kept, read-only, for their next crops, first come first
+            kept (a photo changed on disk during the run is not read again).
     """
 
-    def __init__(self, paths, run_dir=None, max_side=crops.DEFAULT_MAX_SIDE):
+    def __init__(self, paths, run_dir=None, max_side=crops.DEFAULT_MAX_SIDE,
+                 cache_bytes=DECODED_CACHE_BYTES):
         self.paths = [pathlib.Path(path) for path in paths]
-        self.max_side = max_side
+        self.max_side, self.cache_bytes = max_side, cache_bytes
+        self._decoded, self._decoded_bytes = {}, 0  # index → uint8 (H, W, 3), read-only
         self.skipped_path = None if run_dir is None else pathlib.Path(run_dir) / SKIPPED_NAME
         self.skipped = {}  # path (str) → its problem, in the order found
         self._lock = threading.Lock()
@@ -139,13 +148,24 @@ class PhotoSource:
         """uint8 (H, W, 3): photo `index` (`crops.load_photo`), or the first readable one after
         it in the list (wrapping round) when it cannot be read."""
         for offset in range(len(self.paths)):
-            path = self.paths[(index + offset) % len(self.paths)]
+            number = (index + offset) % len(self.paths)
+            photo = self._decoded.get(number)
+            if photo is not None:
+                return photo
+            path = self.paths[number]
             if os.fspath(path) in self.skipped:
                 continue
             try:
-                return crops.load_photo(path, self.max_side)
+                photo = crops.load_photo(path, self.max_side)
             except (ValueError, OSError) as error:  # ImageError is a ValueError
                 self._skip(path, error)
+                continue
+            photo.flags.writeable = False
+            with self._lock:
+                if self._decoded_bytes + photo.nbytes <= self.cache_bytes:
+                    self._decoded[number] = photo
+                    self._decoded_bytes += photo.nbytes
+            return photo
         raise PipelineError(
             f"none of the {len(self.paths)} photos can be read any more (see "
             f"{self.skipped_path or 'the skipped photos'}): check the disk they are on")
