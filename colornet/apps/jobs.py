@@ -10,9 +10,7 @@ A run that a kill stopped can be resumed: every output is written whole or not a
 next run skips what is complete and made the same way, and redoes the rest.
 """
 
-import collections
 import dataclasses
-import glob
 import hashlib
 import json
 import pathlib
@@ -22,9 +20,9 @@ import numpy as np
 import tqdm
 
 from colornet import _util, leftovers
-from colornet.apps import colorize, ledger
+from colornet.apps import colorize, ledger, photo_stream
 from colornet.constants import DEFAULT_TILE, DEFAULT_WORKING_SIZE
-from colornet.io import decode, folders, greyness, save
+from colornet.io import decode, greyness, save
 from colornet.io import hints as hint_input
 from colornet.nets import keras_utils
 
@@ -102,122 +100,44 @@ def check_output_folder(out_dir):
         ) from None
 
 
-def check_outputs(inputs, out_dir, *, image_format=None, overwrite=False):
-    """`ledger.OutputTaken` (one line) when an output of `inputs` would replace a file in
-    `out_dir` that colornet did not write from the same input, as `colorize_files` would
-    find: a check to make before any slow work, such as loading a model."""
+def check_outputs(photos, out_dir, *, image_format=None, overwrite=False):
+    """`ledger.OutputTaken` (one line) when an output of `photos` (a `PhotoStream`, or the
+    inputs to make one of) would replace a file in `out_dir` that colornet did not write from
+    the same input, as `colorize_files` would find: a check to make before any slow work,
+    such as loading a model. It checks every photo of files and globs, and with a folder
+    among the inputs only the first photo (listing a folder is what a run does as it goes).
+    """
     out_dir = pathlib.Path(out_dir)
     if overwrite or not out_dir.is_dir():
         return
+    if not isinstance(photos, photo_stream.PhotoStream):
+        photos = photo_stream.PhotoStream(photos, out_dir)
     record = ledger.Ledger(out_dir, keep=False)
-    for path, name in expand_inputs(inputs, out_dir):
+    for index, (path, name) in enumerate(photos):
+        if index and photos.has_folders:
+            break
         record.check_replaceable(
             path, out_dir / name.with_suffix(save.output_suffix(path, image_format))
         )
 
 
 def expand_inputs(inputs, out_dir=None):
-    """Files, folders (searched recursively) and glob patterns → [(photo path, output name)].
-
-    The output name is the photo's file name, and for a folder its path inside the folder.
-    Distinct photos whose names would collide (the same name from two folders, or x.png and
-    x.tif, which both become x.png) keep the first one's name, and each later one gets the
-    first free "-2", "-3"... of its stem, free meaning no other input has that name: names
-    depend only on the inputs, and a photo's own unique name is never taken from it. A photo
-    given twice (a file and a glob that matches it) is colorized once.
-
-    Files inside `out_dir` found through a folder or a glob are left out, so an output folder
-    inside an input folder is never read as input on the next run. Nothing matched, a
-    pattern whose every file lies in `out_dir`, an input folder that is `out_dir` itself, or
-    an `out_dir` that is a file → ValueError.
-    """
-    return _expand_inputs(inputs, out_dir)[0]
-
-
-def _expand_inputs(inputs, out_dir):
-    """`expand_inputs`, and the set of photos whose name another input shares."""
+    """Files, folders (searched recursively) and glob patterns → [(photo path, output name)],
+    named and checked as `photo_stream.PhotoStream` says. An `out_dir` that is a file, or
+    cannot be written → ValueError."""
     if out_dir is not None:
         check_output_folder(out_dir)
-    out_dir = None if out_dir is None else pathlib.Path(out_dir).resolve()
-
-    def outside_output(path):
-        return out_dir is None or not path.resolve().is_relative_to(out_dir)
-
-    found = []
-    for item in inputs:
-        item = str(item)
-        if not item.strip():
-            # Path("") is ".": an unset "$DIR" in a script would colorize the current folder.
-            raise ValueError(
-                f"an input is empty ({item!r}), not a photo or folder: is a variable unset? "
-                "Give '.' for the current folder"
-            )
-        if pathlib.Path(item).is_dir():
-            folder = pathlib.Path(item)
-            if out_dir is not None and folder.resolve() == out_dir:
-                raise ValueError(
-                    f"the output folder {folder} is also an input folder; choose another -o"
-                )
-            # By suffix: a corrupt photo in the folder fails by name (exit status 1), not skipped.
-            listed = folders.list_images(folder, check_headers=False, exclude=out_dir)
-            found += [(path, path.relative_to(folder)) for path in listed]
-        elif pathlib.Path(item).exists():
-            found.append((pathlib.Path(item), pathlib.Path(pathlib.Path(item).name)))
-        elif glob.has_magic(item):
-            matches = sorted(glob.glob(item, recursive=True))
-            if not matches:
-                raise ValueError(f"no files match {item}")
-            files = [pathlib.Path(path) for path in matches if pathlib.Path(path).is_file()]
-            if not files:
-                raise ValueError(f"no files match {item}, only folders")
-            kept = [path for path in files if outside_output(path)]
-            if not kept:
-                raise ValueError(
-                    f"every file matching {item} is in the output folder {out_dir}, where "
-                    "the colorized photos go; choose an output folder outside them"
-                )
-            found += [(path, pathlib.Path(path.name)) for path in kept]
-        else:
-            raise ValueError(f"{item}: no such file or folder")
-    return _unique_names(found)
-
-
-def _unique_names(found):
-    """[(path, name)] → (the same with each photo once and no two names alike (see
-    `expand_inputs`), the set of paths whose name another photo shares). Names are compared
-    without suffix and case, as outputs may change suffix (.tif → .png) and land on
-    case-insensitive disks."""
-
-    def key(name):
-        return str(name.with_suffix("")).lower()
-
-    seen_paths, distinct = set(), []
-    for path, name in found:
-        if path.resolve() not in seen_paths:
-            seen_paths.add(path.resolve())
-            distinct.append((path, name))
-    taken = {key(name) for _, name in distinct}
-    uses = collections.Counter(key(name) for _, name in distinct)
-    sharing = {path for path, name in distinct if uses[key(name)] > 1}
-    owners, unique = set(), []
-    for path, name in distinct:
-        if key(name) in owners:
-            number = 2
-            while key(name.with_name(f"{name.stem}-{number}{name.suffix}")) in taken:
-                number += 1
-            name = name.with_name(f"{name.stem}-{number}{name.suffix}")
-            taken.add(key(name))
-        owners.add(key(name))
-        unique.append((path, name))
-    return unique, sharing
+    return list(photo_stream.PhotoStream(inputs, out_dir))
 
 
 def colorize_files(
     model, inputs, out_dir, *, batch_size=8, image_format=None,
     working_size=DEFAULT_WORKING_SIZE, tile=DEFAULT_TILE, progress=True, skip_complete=None,
-    hints=None, reference=None, overwrite=False,
+    hints=None, reference=None, overwrite=False, shard=None,
 ):
-    """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time.
+    """Colorize photos on disk into `out_dir`, streaming: memory holds one batch at a time,
+    and a folder's photos are found as the work reaches them (`photo_stream`), so that the
+    first is colorized at once however many follow.
 
     Each output keeps its input's file name (and its path inside an input folder), size and
     orientation, and its transparency when written as PNG. The format is `image_format`
@@ -234,7 +154,12 @@ def colorize_files(
     A file already in `out_dir` under an output's name is replaced only when the record says
     colornet wrote it from that same input (and it is unchanged since), or with `overwrite`;
     any other (a user's own file, the result of another photo of the same name) is refused
-    with `ledger.OutputTaken`, before any photo is written.
+    with `ledger.OutputTaken` before that photo is read: the run stops there, every photo
+    before it complete and recorded.
+
+    `inputs`: files, folders and glob patterns, or a `photo_stream.PhotoStream` of them.
+    `shard`: (K, N) to colorize only the photos of shard K of N (`photo_stream`), as one of N
+    processes or machines that share the inputs and `out_dir`; each keeps its own record.
 
     `hints` ([(y, x, colour), ...], as for `colorize.colorize`) are for one photo: `inputs`
     must then name exactly one. `reference` (a colour photo's path or RGB array) steers every
@@ -245,31 +170,27 @@ def colorize_files(
         A `ColorizeReport` of what was written, skipped and failed.
     """
     reference = _check_arguments(model, image_format, batch_size, hints, reference)
-    jobs, sharing = _expand_inputs(inputs, out_dir)
-    if hints and len(jobs) != 1:
-        raise ValueError(f"hints are for one photo, and the inputs name {len(jobs)}: "
+    check_output_folder(out_dir)
+    photos = inputs if isinstance(inputs, photo_stream.PhotoStream) else (
+        photo_stream.PhotoStream(inputs, out_dir, shard)
+    )
+    count = sum(1 for _ in photos) if hints else 1  # hints come with a photo or two, not more
+    if count != 1:
+        raise ValueError(f"hints are for one photo, and the inputs name {count}: "
                          "colorize each photo with its own hints")
-    inputs_paths = [path for path, _ in jobs]
     out_dir = pathlib.Path(out_dir)
-    leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
+    if photos.shard is None:  # with shards, another machine's temporaries may look stale here
+        leftovers.remove_stale_temporaries(out_dir)  # a killed run's half-written files
     report = ColorizeReport([], [])
     made_by = None
     if skip_complete is not None:
         made_by = _fingerprint(model, image_format, working_size, tile, hints, reference)
-    record = ledger.Ledger(out_dir, made_by, keep=skip_complete is not None)
-    kept = []
-    for path, name in jobs:
-        target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
-        if skip_complete and record.is_complete(path, target):
-            report.skipped.append(target)
-        else:
-            record.check_replaceable(path, target, overwrite)
-            kept.append((path, name))
-    jobs = kept
-    bar = tqdm.tqdm(total=len(jobs), desc="colorizing", unit="photo", disable=not progress)
-    for first in range(0, len(jobs), batch_size):
+    record = ledger.Ledger(out_dir, made_by, keep=skip_complete is not None, shard=photos.shard)
+    bar = tqdm.tqdm(desc="colorizing", unit="photo", disable=not progress)
+    for batch in _batches(photos, out_dir, image_format, record, report, skip_complete,
+                          overwrite, batch_size):
         loaded = []
-        for path, name in jobs[first : first + batch_size]:
+        for path, name in batch:
             try:
                 lightness, alpha = _read(path, image_format, report.coloured)
                 loaded.append((path, name, lightness, alpha))
@@ -286,16 +207,35 @@ def colorize_files(
             target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
             try:
                 record.claim(path, target)
-                _save(target, lightness, ab, alpha, protected=inputs_paths)
+                _save(target, lightness, ab, alpha, protected=[path, *photos.explicit])
                 report.written.append(target)
                 record.add(path, target)
-                if path in sharing:
-                    report.renamed.append((path, target))
             except decode.ImageError as error:
                 report.failed.append((path, str(error)))
             bar.update()
     bar.close()
+    report.renamed = [(path, out_dir / name.with_suffix(save.output_suffix(path, image_format)))
+                      for path, name in photos.sharing]
     return report
+
+
+def _batches(photos, out_dir, image_format, record, report, skip_complete, overwrite, size):
+    """Lists of up to `size` (path, name) to colorize, as the stream gives them: those an
+    earlier run completed are counted as skipped, and a name taken by a file colornet may not
+    replace stops the run (`ledger.OutputTaken`)."""
+    batch = []
+    for path, name in photos:
+        target = out_dir / name.with_suffix(save.output_suffix(path, image_format))
+        if skip_complete and record.is_complete(path, target):
+            report.skipped.append(target)
+            continue
+        record.check_replaceable(path, target, overwrite)
+        batch.append((path, name))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _check_arguments(model, image_format, batch_size, hints, reference):

@@ -52,6 +52,13 @@ def add_colorize(commands):
                          help="colorize every photo again, also those an earlier run completed, "
                               "and replace files of the same name in OUT_DIR that colornet did "
                               "not write (without it, those are refused)")
+    command.add_argument(
+        "--shard", type=support.shard, default=None, metavar="K/N",
+        help="colorize only shard K (0 to N-1) of N: the photos whose output name hashes to K "
+             "mod N, so N processes or machines given the same inputs and OUT_DIR (a Slurm "
+             "array: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT) split them, each "
+             "skipping what is already done (docs/performance.md, 'Large batches')",
+    )
     hint_options.add(command)
     command.set_defaults(
         run=_run_colorize,
@@ -63,15 +70,17 @@ def add_colorize(commands):
 
 
 def _run_colorize(args):
-    from colornet.apps import colorize, jobs
+    from colornet.apps import colorize, jobs, photo_stream
 
-    jobs.check_output_folder(args.output)  # before the model's seconds of loading
-    hints, reference = hint_options.read(args, jobs.expand_inputs(args.inputs, args.output))
-    jobs.check_outputs(args.inputs, args.output, image_format=args.format,
-                       overwrite=args.overwrite)
+    # All checked before the model's seconds of loading; a folder's photos are not listed.
+    jobs.check_output_folder(args.output)
+    photos = photo_stream.PhotoStream(args.inputs, args.output, shard=args.shard)
+    hinted = args.hint or args.hints is not None
+    hints, reference = hint_options.read(args, list(photos) if hinted else [])
+    jobs.check_outputs(photos, args.output, image_format=args.format, overwrite=args.overwrite)
     model = colorize.load_model(args.model, precision=args.precision)
     report = jobs.colorize_files(
-        model, args.inputs, args.output, batch_size=args.batch_size, image_format=args.format,
+        model, photos, args.output, batch_size=args.batch_size, image_format=args.format,
         working_size=args.working_size, tile=args.tile, progress=not args.quiet,
         skip_complete=not args.overwrite, hints=hints, reference=reference,
         overwrite=args.overwrite,

@@ -94,6 +94,21 @@ def number(low=-math.inf, high=math.inf, *, low_open=False, high_open=False):
     return parse
 
 
+def shard(text):
+    """argparse type: "K/N", whole numbers with 0 <= K < N → (K, N)."""
+    index, slash, count = text.partition("/")
+    try:
+        parsed = int(index), int(count)
+    except ValueError:
+        parsed = None
+    if not slash or parsed is None or not 0 <= parsed[0] < parsed[1]:
+        raise argparse.ArgumentTypeError(
+            f"must be K/N, whole numbers with 0 <= K < N (this process's share of N), "
+            f"got {text!r}"
+        )
+    return parsed
+
+
 # The usual shapes of option.
 positive_int = whole_number(1)
 seed = whole_number(0)

@@ -129,11 +129,12 @@ def _files_in(folder, recursive, exclude=None):
     return sorted(walk_files(folder, recursive=recursive, exclude=exclude))
 
 
-def walk_files(folder, *, recursive=True, exclude=None):
+def walk_files(folder, *, recursive=True, exclude=None, in_order=False):
     """Yield the visible files under `folder` as the walk finds them, unsorted: what
     `list_files` sorts, for a caller that shows progress through a tree of a million files.
     A hidden or clutter folder, or `exclude`, is not entered; an unreadable one is an
-    ImageError."""
+    ImageError. `in_order`: each directory's files by name, then its subfolders by name, so
+    that every walk of the same tree yields the same sequence without listing it first."""
     folder = pathlib.Path(folder)
     exclude = None if exclude is None else pathlib.Path(exclude).resolve()
 
@@ -148,6 +149,9 @@ def walk_files(folder, *, recursive=True, exclude=None):
     for directory, subfolders, names in os.walk(folder, onerror=raise_unreadable):
         directory = pathlib.Path(directory)
         subfolders[:] = [name for name in subfolders if enter(directory, name)] if recursive else []
+        if in_order:
+            subfolders.sort()
+            names = sorted(names)
         yield from (directory / name for name in names if _is_visible(name))
 
 
