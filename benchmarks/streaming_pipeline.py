@@ -7,7 +7,9 @@ network's recipe (`colornet pretrain`'s defaults: 16 crops of 128² a batch):
   core), iterated without training;
 - the training step alone: `fit` on one batch held in memory, repeated;
 - `fit` fed by the pipeline, which shares the CPU with the step: on a CPU this is the figure a
-  run gets; with a GPU, the step leaves the cores to the pipeline.
+  run gets; with a GPU, the step leaves the cores to the pipeline;
+- `fit` fed as before streaming: the same crops cut in Keras's loop from photos held in memory
+  (a `keras.utils.PyDataset` over `crops.batch_crops`).
 
 The first `--warmup` batches or steps of each are left out (tracing, compiling, filling the
 prefetch buffer).
@@ -27,7 +29,7 @@ import pretrain_memory
 import tensorflow as tf
 
 from colornet.nets import lite_unet, zhang
-from colornet.train import pipeline
+from colornet.train import crops, pipeline
 
 
 def crops_per_second(function, batches, warmup, batch_size):
@@ -48,6 +50,22 @@ class StepTimes(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.ends.append(time.perf_counter())
+
+
+class InMemoryCrops(keras.utils.PyDataset):
+    """The recipe's input before streaming: batches cut from photos held in memory."""
+
+    def __init__(self, photos, args):
+        super().__init__()
+        self.photos, self.args = photos, args
+
+    def __len__(self):
+        return 1000
+
+    def __getitem__(self, index):
+        rgb = crops.batch_crops(self.photos.__getitem__, len(self.photos), self.args.batch_size,
+                                self.args.crop_size, seed=0, epoch=0, index=index)
+        return crops.lightness_and_ab_target(rgb)
 
 
 def fit_rate(model, dataset, args):
@@ -87,6 +105,9 @@ def main():
         held = tf.data.Dataset.from_tensors(next(iter(batches()))).repeat()
         step_rate = fit_rate(model, held, args)
         streamed_rate = fit_rate(model, batches(), args)
+        in_memory_rate = fit_rate(model, InMemoryCrops(crops.load_photos(source.paths,
+                                                                         progress=False), args),
+                                  args)
 
     common.print_json({
         "machine": common.machine_description(),
@@ -96,7 +117,8 @@ def main():
                      "batches": args.batches},
         "crops_per_second": {"pipeline alone": pipeline_rate,
                              "fit on one batch held in memory": step_rate,
-                             "fit fed by the pipeline": streamed_rate},
+                             "fit fed by the pipeline": streamed_rate,
+                             "fit fed from photos in memory": in_memory_rate},
         "pipeline_over_step": pipeline_rate / step_rate,
     }, args.out)
 
