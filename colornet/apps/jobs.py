@@ -1,13 +1,15 @@
 """Photos on disk in, colorized photos on disk out: the engine of `colornet colorize`.
 
-Inputs are files, folders (searched recursively) and glob patterns; each output keeps its
-input's name and its path inside an input folder. Work streams: memory holds one batch of
-photos at a time, however many there are. Each photo is colorized by `colornet.apps.colorize`.
+Inputs are files, folders (searched recursively) and glob patterns, a folder's photos found
+as the work reaches them (`colornet.apps.photo_stream`); each output keeps its input's name and
+its path inside an input folder. Work streams: memory holds one batch of photos at a time,
+however many there are. Each photo is colorized by `colornet.apps.colorize`.
 
 A run that a kill stopped can be resumed: every output is written whole or not at all
 (`save.save_image`), and, when asked, each one is then recorded in the output folder's
-`.colornet-colorized.jsonl` with the input, model and settings it was made from, so that the
-next run skips what is complete and made the same way, and redoes the rest.
+`.colornet-colorized.jsonl` (`colornet.apps.ledger`) with the input, model and settings it was
+made from, so that the next run skips what is complete and made the same way, and redoes the
+rest; a file there that colornet did not write is never replaced unless asked.
 """
 
 import dataclasses
@@ -41,8 +43,8 @@ COMPLETED_RECORD = ledger.RECORD
 class ColorizeReport:
     written: list  # output paths
     failed: list  # (input path, one-line reason)
-    # (input path, output path) of every photo written whose name another input shares, so
-    # that a/photo.jpg and b/photo.jpg can be told apart as photo.jpg and photo-2.jpg.
+    # (input path, output path) of every photo whose name another input shares, so that
+    # a/photo.jpg and b/photo.jpg can be told apart as photo.jpg and photo-2.jpg.
     renamed: list = dataclasses.field(default_factory=list)
     # Output paths an earlier run completed from the same input, model and settings.
     skipped: list = dataclasses.field(default_factory=list)
