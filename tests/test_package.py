@@ -104,6 +104,8 @@ MODULE_LAYERS = {
     "colornet.pretrained": "nets",
     "colornet.pretrained.settings": "train",
     "colornet.pretrained.recipe": "apps",
+    "colornet.pretrained.run_files": "apps",
+    "colornet.pretrained.scoring": "apps",
 }
 
 

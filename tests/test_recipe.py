@@ -20,7 +20,7 @@ import pytest
 from colornet import corpus
 from colornet.io import save
 from colornet.nets import efficientnet_lite
-from colornet.pretrained import recipe
+from colornet.pretrained import recipe, run_files
 from tests.factories import colour_photo
 
 # The module, not the function `colornet.corpus.build` that its package exports under its name.
@@ -118,7 +118,7 @@ def test_run_killed_after_an_epoch_resumes_to_where_an_uninterrupted_one_ends(
     keras.utils.set_random_seed(0)
     recipe.train(tiny_corpus, tmp_path / "straight", two_epochs, progress=False)
 
-    save_checkpoint = recipe._save_checkpoint
+    save_checkpoint = run_files.save_checkpoint
 
     def save_then_die(model, run_dir, epoch):  # the process dies once epoch 1 is saved
         save_checkpoint(model, run_dir, epoch)
@@ -126,7 +126,7 @@ def test_run_killed_after_an_epoch_resumes_to_where_an_uninterrupted_one_ends(
 
     keras.utils.set_random_seed(0)
     with monkeypatch.context() as patch:
-        patch.setattr(recipe, "_save_checkpoint", save_then_die)
+        patch.setattr(run_files, "save_checkpoint", save_then_die)
         with pytest.raises(Killed):
             recipe.train(tiny_corpus, tmp_path / "resumed", two_epochs, progress=False)
     assert [row["epoch"] for row in recipe.read_log(tmp_path / "resumed")] == [1]

@@ -14,89 +14,166 @@ last complete epoch; a run that ended resumes to train more epochs when asked fo
 `export` turns one epoch into the files that ship.
 """
 
-import csv
 import dataclasses
 import datetime
-import json
 import pathlib
 import shutil
 
 import keras
 import numpy as np
 
-from colornet import _util, color, metrics, pretrained
+from colornet import _util, color, pretrained
 from colornet import corpus as _corpus
-from colornet.apps import colorize, evaluation
-from colornet.io import decode
 from colornet.nets import lite_unet, zhang
+from colornet.nets import precision as precisions
+from colornet.pretrained import run_files
+from colornet.pretrained.run_files import (  # noqa: F401  the recipe's names, where they were
+    CHECKPOINT_NAME,
+    CLASS_WEIGHTS_NAME,
+    CONFIG_NAME,
+    LOG_NAME,
+    read_log,
+)
+from colornet.pretrained.scoring import (  # noqa: F401
+    MIN_COLOURFULNESS,
+    TEMPERATURES,
+    choose_temperature,
+    score_photos,
+)
 from colornet.pretrained.settings import RecipeConfig
-from colornet.train import pipeline, state, stopping
+from colornet.train import distributed, pipeline, stopping
 
-CONFIG_NAME, CHECKPOINT_NAME, LOG_NAME = "config.json", "checkpoint.npz", "log.csv"
-CLASS_WEIGHTS_NAME = "class_weights.npy"
-# Settings a resumed run may change: more epochs only extend it.
-_CHANGEABLE = ("epochs",)
+# Settings a resumed run may change: more epochs only extend it; the precision only how fast
+# the same network computes.
+_CHANGEABLE = ("epochs", "precision")
+# What a run with start_from="shipped" starts from instead of a random decoder.
+SHIPPED = "shipped"
 
 
 class RecipeError(ValueError):
     """A run folder that cannot be used as asked (one line, with the remedy)."""
 
 
-def train(corpus_dir, run_dir, config=None, progress=True, until=None):
+def train(corpus_dir, run_dir, config=None, progress=True, until=None, distribution=None):
     """Train (or resume) the pretrained colorizer on a corpus's train split.
 
     Args:
-        corpus_dir: a folder built by `colornet corpus` (its MANIFEST decides the split).
+        corpus_dir: a folder built by `colornet corpus` (its MANIFEST decides the split), or
+            any folder with train/ and validation/ folders of photos, at any depth.
         run_dir: the run folder (see the module docstring); created if need be.
         config: a `RecipeConfig`; None: the run's own config, or the defaults for a new run.
         progress: show progress bars.
         until: stop after this epoch (a chunk of a longer run; the schedule stays the
             config's); None: train all `config.epochs`.
+        distribution: None, or "data_parallel": every device of every process of the job
+            (Keras's distribution API on JAX; join the job first, `distributed.initialize`).
+            config.batch_size is then the global batch, each process streams its share of
+            it, and process 0 alone writes the run folder.
 
     Returns:
         The rows of `log.csv`, one per epoch so far (dicts).
     """
     run_dir = pathlib.Path(run_dir)
     config = _run_config(run_dir, config).check()
-    # A run that has saved an epoch keeps the photos it listed; a new one lists them afresh.
-    train_paths = pipeline.corpus_photos(corpus_dir, "train", run_dir, progress=progress,
-                                         reuse=(run_dir / CHECKPOINT_NAME).is_file())
+    if distribution is not None:
+        _check_batch_for_job(config, distribution)
+    part = (distributed.process_index(), distributed.process_count())
+    chief = part[0] == 0
+    progress = progress and chief
+    resumed = (run_dir / CHECKPOINT_NAME).is_file()
+    # A run that has saved an epoch keeps the photos it listed; a new one lists them afresh
+    # (process 0 does; the others read its list).
+    train_paths = _chief_first("colornet-photo-list", lambda: pipeline.corpus_photos(
+        corpus_dir, "train", run_dir, progress=progress, reuse=resumed or not chief))
     validation_paths = _corpus.split_paths(corpus_dir, "validation")
     if not train_paths:
         raise RecipeError(f"{corpus_dir} has no training photos: rebuild it with "
                           f"`colornet corpus {corpus_dir}`")
-    source = pipeline.PhotoSource(train_paths, run_dir)
+    skipped = pipeline.SKIPPED_NAME if chief else f"skipped-process-{part[0]}.txt"
+    source = pipeline.PhotoSource(train_paths, run_dir, skipped_name=skipped)
     try:
         source.check_readable(f"{corpus_dir}'s train split")
     except pipeline.PipelineError as error:
         raise RecipeError(str(error)) from None
-    class_weights = _class_weights(run_dir, config, source, progress)
+    class_weights = _chief_first("colornet-class-weights",
+                                 lambda: _class_weights(run_dir, config, source, progress))
     keras.utils.set_random_seed(config.seed)  # the decoder's first weights, too
-    model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precisions.POLICIES[precisions.for_training(config.precision)])
+    try:
+        model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size,
+                                hints=config.hints, reference=config.hints)
+    finally:
+        keras.config.set_dtype_policy(policy)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, config.epochs * config.steps_per_epoch, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss(config, class_weights))
-    done = _restore(model, run_dir)
+    done = run_files.restore(model, run_dir)
+    if not done and config.start_from is not None:
+        _start_from(model, config)
     last = config.epochs if until is None else min(until, config.epochs)
     if done >= last:
         return read_log(run_dir)
     dataset = pipeline.crop_batches(source, config.crop_size, config.batch_size,
                                     config.steps_per_epoch, config.min_scale, config.seed,
-                                    first_epoch=done)
-    config_path = run_dir / CONFIG_NAME
-    _util.write_json_atomically(config_path, dataclasses.asdict(config))
-    (run_dir / "epochs").mkdir(exist_ok=True)
+                                    first_epoch=done, part=part, hints=config.hints)
+    if chief:
+        _util.write_json_atomically(run_dir / CONFIG_NAME, dataclasses.asdict(config))
+        (run_dir / "epochs").mkdir(exist_ok=True)
     model.fit(
         # Batch s of epoch e is drawn from (seed, e, s): the dataset starts at epoch `done`.
         dataset, steps_per_epoch=config.steps_per_epoch, epochs=last, initial_epoch=done,
         verbose=1 if progress else 0, shuffle=False,  # a dataset's order is its own
         callbacks=[
             _stop_on_non_finite_loss(),
-            _EpochEnd(run_dir, config, validation_paths),
+            run_files.EpochEnd(run_dir, config, validation_paths),
             pipeline.SkippedReport(source),
         ],
     )
     return read_log(run_dir)
+
+
+def _check_batch_for_job(config, distribution):
+    """Set the job's distribution; RecipeError unless the global batch splits evenly."""
+    if distribution != "data_parallel":
+        raise RecipeError(f"distribution must be data_parallel or None, got {distribution!r}")
+    try:
+        distributed.data_parallel()
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
+    _, devices = distributed.device_counts()
+    if config.batch_size % devices:
+        raise RecipeError(f"batch_size ({config.batch_size}) must be a multiple of the job's "
+                          f"{devices} devices: it is the global batch, split between them")
+
+
+def _chief_first(name, work):
+    """`work()` on process 0, then on the others once it is done (they read what it wrote)."""
+    if distributed.is_chief():
+        result = work()
+        distributed.barrier(name)
+        return result
+    distributed.barrier(name)
+    return work()
+
+
+def _start_from(model, config):
+    """A new run's first decoder weights: the shipped model's or an epoch file's. A
+    hint-aware network keeps its own hint layers where the weights have none (it starts as
+    the automatic colorizer: `lite_unet.set_automatic_weights`)."""
+    path = (pretrained.paths()[0] if config.start_from == SHIPPED
+            else pathlib.Path(config.start_from))
+    try:
+        with np.load(path) as saved:
+            arrays = {key: saved[key].astype(np.float32) for key in saved.files}
+        if config.hints:
+            lite_unet.set_automatic_weights(model, arrays)
+        else:
+            lite_unet.set_trainable_weights(model, arrays)
+    except (OSError, ValueError) as error:
+        raise RecipeError(f"cannot start from {path}: {_util.first_line(error)}; give "
+                          f"start_from='{SHIPPED}' or an epoch-NNN.npz of a run of the same "
+                          "network") from None
 
 
 def export(run_dir, corpus_dir, epoch=None, folder=None, progress=True):
@@ -166,6 +243,7 @@ def write_shipped_files(run_dir, epoch, corpus_dir, *, folder=pretrained.FOLDER,
             "head": config.head,
             "temperature": temperature or zhang.ANNEALED_TEMPERATURE,
             "working_size": config.working_size,
+            "hints": config.hints,  # point hints and a reference photo (`load` builds them)
             "decoder_parameters": int(sum(array.size for array in arrays.values())),
             "weights_dtype": "float16",
         },
@@ -192,64 +270,6 @@ def _manifest_hash(corpus_dir):
         return _corpus.manifest_hash(corpus_dir)
     except _corpus.CorpusError:
         return None
-
-
-def read_log(run_dir):
-    """log.csv's rows as dicts of floats (epoch as int); [] before the first epoch."""
-    path = pathlib.Path(run_dir) / LOG_NAME
-    if not path.is_file():
-        return []
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return [{key: int(value) if key == "epoch" else float(value)
-             for key, value in row.items() if value not in ("", None)} for row in rows]
-
-
-def score_photos(model, paths, working_size=256):
-    """Scores of a colorizer on whole colour photos, beside leaving them grey.
-
-    Returns:
-        {"psnr", "grey_psnr", "ssim", "ab_error", "colourfulness"}: means over the photos;
-        "colourfulness" is the results' mean colourfulness over the originals' (grey is 0).
-    """
-    rows = []
-    for path in paths:
-        original, _ = decode.load_reduced_rgb(path, evaluation.SCORED_PIXELS)
-        result = colorize.colorize(model, original, working_size=working_size)
-        rows.append((
-            metrics.psnr(original, result),
-            metrics.psnr(original, metrics.grey_baseline(original)),
-            metrics.ssim(original, result),
-            metrics.ab_error(original, result),
-            metrics.colourfulness(result),
-            metrics.colourfulness(original),
-        ))
-    psnr, grey, ssim, ab_error, colourful, original_colourful = np.mean(rows, axis=0)
-    return {"psnr": float(psnr), "grey_psnr": float(grey), "ssim": float(ssim),
-            "ab_error": float(ab_error), "colourfulness": float(colourful / original_colourful)}
-
-
-# Annealed-mean temperatures tried on the validation split: lower is more vivid (the mode),
-# higher is safer (the mean); Zhang et al. chose 0.38 on ImageNet.
-TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
-# The colourfulness (share of the originals') a chosen temperature must keep.
-MIN_COLOURFULNESS = 0.6
-
-
-def choose_temperature(trunk_model, validation_paths, working_size=256,
-                       temperatures=TEMPERATURES, min_colourfulness=MIN_COLOURFULNESS):
-    """The annealed-mean temperature with the best validation PSNR among those that keep
-    `min_colourfulness` of the originals' colourfulness (the most colourful if none does).
-
-    Returns:
-        (temperature, {temperature: scores}).
-    """
-    table = {t: score_photos(lite_unet.colorizer(trunk_model, t), validation_paths, working_size)
-             for t in temperatures}
-    vivid = [t for t in temperatures if table[t]["colourfulness"] >= min_colourfulness]
-    if vivid:
-        return max(vivid, key=lambda t: table[t]["psnr"]), table
-    return max(temperatures, key=lambda t: table[t]["colourfulness"]), table
 
 
 def _run_config(run_dir, config):
@@ -314,33 +334,6 @@ class _ScaledAbError(keras.losses.Loss):
         return keras.ops.mean(error, axis=(1, 2, 3))
 
 
-def _restore(model, run_dir):
-    """Load the checkpoint into the model and its optimizer; the number of epochs done."""
-    path = run_dir / CHECKPOINT_NAME
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    if not path.is_file():
-        return 0
-    with np.load(path) as saved:
-        arrays = dict(saved)
-    epoch = int(arrays.pop("epoch"))
-    lite_unet.set_trainable_weights(
-        model, {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
-    optimizer_arrays = {k[len("optimizer/"):]: v for k, v in arrays.items()
-                        if k.startswith("optimizer/")}
-    variables = {state.optimizer_key(variable): variable for variable in optimizer.variables}
-    state.assign(variables, optimizer_arrays, path)  # every key and shape checked first
-    return epoch
-
-
-def _save_checkpoint(model, run_dir, epoch):
-    arrays = {f"model/{k}": v for k, v in lite_unet.trainable_weights_dict(model).items()}
-    arrays |= {f"optimizer/{state.optimizer_key(variable)}": keras.ops.convert_to_numpy(variable)
-               for variable in model.optimizer.variables}
-    arrays["epoch"] = np.array(epoch)
-    _util.write_bytes_atomically(run_dir / CHECKPOINT_NAME, lambda file: np.savez(file, **arrays))
-
-
 def _stop_on_non_finite_loss():
     """Stop at the first NaN loss, before the epoch's end saves anything from it."""
 
@@ -349,47 +342,3 @@ def _stop_on_non_finite_loss():
                 "resume with a lower learning rate")
 
     return stopping.StopOnNonFiniteLoss(message, RecipeError)
-
-
-class _EpochEnd(keras.callbacks.Callback):
-    """After each epoch: validation scores, the epoch's weights, log.csv, then the checkpoint
-    (last, so a kill in between redoes the epoch rather than skipping its log row)."""
-
-    def __init__(self, run_dir, config, validation_paths):
-        super().__init__()
-        self.run_dir, self.config, self.validation_paths = run_dir, config, validation_paths
-        self.colorizer = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan")))}
-        weights = lite_unet.trainable_weights_dict(self.model)
-        if self.validation_paths:
-            # The trunk trains at the crop size; photos are scored by one of any size.
-            if self.colorizer is None:
-                self.colorizer = lite_unet.colorizer(
-                    lite_unet.trunk(self.config.variant, "imagenet", self.config.head))
-            lite_unet.set_trainable_weights(self.colorizer.get_layer(lite_unet.TRUNK_NAME),
-                                            weights)
-            scores = score_photos(self.colorizer, self.validation_paths,
-                                  self.config.working_size)
-            row |= {f"val_{name}": value for name, value in scores.items()}
-        _util.write_bytes_atomically(self.run_dir / "epochs" / f"epoch-{epoch + 1:03d}.npz",
-                                     lambda file: np.savez(file, **weights))
-        _append_log(self.run_dir / LOG_NAME, row)
-        _save_checkpoint(self.model, self.run_dir, epoch + 1)
-        print(json.dumps(row), flush=True)
-
-
-def _append_log(path, row):
-    """Add a row to log.csv, rewriting it whole (atomically) without rows of this epoch or later."""
-    rows = [old for old in read_log(path.parent) if old["epoch"] < row["epoch"]] + [row]
-    fields = list(dict.fromkeys(key for each in rows for key in each))
-    lines = [",".join(fields)] + [",".join(_csv_value(each.get(key)) for key in fields)
-                                  for each in rows]
-    _util.write_bytes_atomically(path, lambda file: file.write(("\n".join(lines) + "\n").encode()))
-
-
-def _csv_value(value):
-    if value is None:
-        return ""
-    return str(value) if isinstance(value, int) else f"{value:.6g}"

@@ -5,6 +5,7 @@ import dataclasses
 import math
 
 from colornet import _util
+from colornet.nets import precision
 
 HEADS = ("classification", "regression")  # as colornet.nets.lite_unet.HEADS
 SIZE_MULTIPLE = 32  # as colornet.nets.lite_unet.SIZE_MULTIPLE
@@ -24,6 +25,15 @@ class RecipeConfig:
     min_scale: float = 0.2  # smallest crop, as a share of the shorter side
     seed: int = 0
     working_size: int = 256  # longest side whole photos are scored (and colorized) at
+    # The hint-aware network (point hints and a reference photo, simulated from each crop's
+    # own colours: colornet.nets.hints), instead of the automatic one.
+    hints: bool = False
+    # A new run's first decoder weights: None (random, from the seed), "shipped" (the shipped
+    # model's; a hint-aware run starts as the automatic colorizer) or a run's epoch-NNN.npz.
+    start_from: str | None = None
+    # How the decoder computes: "float32", "bfloat16" (mixed: float32 weights) or "auto"
+    # (`colornet.nets.precision`: bfloat16 where the hardware computes it natively).
+    precision: str = "float32"
 
     def check(self):
         if self.head not in HEADS:
@@ -35,4 +45,7 @@ class RecipeConfig:
                              f"got {self.crop_size}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        precision.validate(self.precision, precision.TRAINING_CHOICES)
+        if self.start_from is not None and not isinstance(self.start_from, str):
+            raise ValueError(f"start_from must be 'shipped' or a path, got {self.start_from!r}")
         return self

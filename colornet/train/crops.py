@@ -69,10 +69,20 @@ def random_crop(photo, crop_size, rng, min_scale=DEFAULT_MIN_SCALE):
 
 def lightness_and_ab_target(rgb):
     """uint8 or [0, 1] RGB (B, S, S, 3) → (L (B, S, S, 1), ab block means (B, S/4, S/4, 2))."""
+    return lightness_and_ab_of_lab(lab_of(rgb))
+
+
+def lab_of(rgb):
+    """uint8 or [0, 1] RGB (..., 3) → float32 Lab (..., 3)."""
     rgb = np.asarray(rgb)
     if rgb.dtype == np.uint8:
         rgb = rgb.astype(np.float32) / 255.0
-    lab = np.asarray(color.rgb_to_lab(rgb), np.float32)
+    return np.asarray(color.rgb_to_lab(rgb), np.float32)
+
+
+def lightness_and_ab_of_lab(lab):
+    """Lab (B, S, S, 3) → (L (B, S, S, 1), ab block means (B, S/4, S/4, 2)), float32."""
+    lab = np.asarray(lab, np.float32)
     batch, height, width, _ = lab.shape
     stride = TARGET_STRIDE
     ab = lab[..., 1:].reshape(batch, height // stride, stride, width // stride, stride, 2)
@@ -87,8 +97,14 @@ def check_crop_arguments(crop_size, min_scale):
         raise ValueError(f"min_scale must be in (0, 1], got {min_scale}")
 
 
+def batch_key(seed, epoch, index, part=(0, 1)):
+    """The seed sequence of batch `index` of `epoch`: (seed, epoch, index), and the part when
+    a job of several processes draws each its own share (part = (process, processes))."""
+    return [seed, epoch, index] + ([] if part[1] == 1 else list(part))
+
+
 def batch_crops(photo_at, photo_count, batch_size, crop_size, *, seed, epoch, index,
-                min_scale=DEFAULT_MIN_SCALE):
+                min_scale=DEFAULT_MIN_SCALE, part=(0, 1)):
     """Batch `index` of `epoch`: uint8 RGB crops (batch_size, crop_size, crop_size, 3).
 
     Args:
@@ -97,9 +113,12 @@ def batch_crops(photo_at, photo_count, batch_size, crop_size, *, seed, epoch, in
         photo_count: how many photos there are (i is in [0, photo_count)).
         seed, epoch, index: the only source of randomness: which photos, and where, how large
             and whether mirrored each crop is. The same three give the same batch.
+        part: (process, processes) of a job that splits each global batch: this process's
+            share is drawn from (seed, epoch, index, process, processes), so no two draw the
+            same crops. batch_size is then the share's size. (0, 1): a single process.
     """
     if photo_count < 1:
         raise ValueError("batch_crops needs at least one photo")
-    rng = np.random.default_rng([seed, epoch, index])
+    rng = np.random.default_rng(batch_key(seed, epoch, index, part))
     chosen = rng.integers(0, photo_count, batch_size)
     return np.stack([random_crop(photo_at(int(i)), crop_size, rng, min_scale) for i in chosen])

@@ -42,6 +42,8 @@ CLASS_WEIGHT_PHOTOS = 1000
 # is then decoded once (on a 2-core CPU, decoding every crop's photo anew takes longer than
 # the training step), while a larger one fills the budget and decodes the rest each time.
 DECODED_CACHE_BYTES = 512 << 20
+# The simulated hints' draws follow a batch's crops' in a seed sequence of their own.
+HINT_STREAM = 1
 
 
 class PipelineError(ValueError):
@@ -126,14 +128,15 @@ class PhotoSource:
         max_side: as `crops.load_photo`'s.
         cache_bytes: decoded photos kept, read-only, for their next crops, first come first
             kept (a photo changed on disk during the run is not read again).
+        skipped_name: the file's name (each process of a job writes its own).
     """
 
     def __init__(self, paths, run_dir=None, max_side=crops.DEFAULT_MAX_SIDE,
-                 cache_bytes=DECODED_CACHE_BYTES):
+                 cache_bytes=DECODED_CACHE_BYTES, skipped_name=SKIPPED_NAME):
         self.paths = [pathlib.Path(path) for path in paths]
         self.max_side, self.cache_bytes = max_side, cache_bytes
         self._decoded, self._decoded_bytes = {}, 0  # index → uint8 (H, W, 3), read-only
-        self.skipped_path = None if run_dir is None else pathlib.Path(run_dir) / SKIPPED_NAME
+        self.skipped_path = None if run_dir is None else pathlib.Path(run_dir) / skipped_name
         self.skipped = {}  # path (str) → its problem, in the order found
         self._lock = threading.Lock()
         if self.skipped_path is not None and self.skipped_path.is_file():
@@ -221,7 +224,8 @@ class PhotoSource:
 
 
 def crop_batches(source, crop_size=128, batch_size=16, steps_per_epoch=250,
-                 min_scale=crops.DEFAULT_MIN_SCALE, seed=0, first_epoch=0):
+                 min_scale=crops.DEFAULT_MIN_SCALE, seed=0, first_epoch=0, part=(0, 1),
+                 hints=False):
     """The training batches from `first_epoch` on, endless: a tf.data.Dataset of
     (L* float32 (B, S, S, 1) in [0, 100], block-mean ab float32 (B, S/4, S/4, 2)), batch s of
     epoch e drawn by `crops.batch_crops` from (seed, e, s). Give Keras's `fit`
@@ -229,29 +233,57 @@ def crop_batches(source, crop_size=128, batch_size=16, steps_per_epoch=250,
 
     Args:
         source: a `PhotoSource` (or anything with `photo(i)` and `len`).
+        batch_size: the global batch; a job's process streams its share of it.
+        part: (process, processes) of a job of several (`crops.batch_crops`): this process's
+            share, batch_size / processes crops a batch, is all it decodes.
+        hints: the inputs are then {"lightness": L*, "hints": (B, S, S, 3), "reference":
+            (B, Q + 3)} (`lite_unet.trunk`'s names), simulated
+            from each crop's own colours (`colornet.nets.hints.training_inputs`), drawn from
+            the batch's seed sequence too.
     """
     import tensorflow as tf  # tf.data feeds Keras's trainers on every backend
+
+    from colornet.nets import hints as hint_maps
 
     crops.check_crop_arguments(crop_size, min_scale)
     if not len(source):
         raise ValueError("crop_batches needs at least one photo")
     for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch)):
         _util.check_positive_int(value, name)
+    process, processes = part
+    if batch_size % processes:
+        raise ValueError(f"batch_size ({batch_size}) must be a multiple of the job's "
+                         f"{processes} processes")
+    local_batch = batch_size // processes
     photo_count = len(source)
 
     def batch(step):  # in a tf.data thread: decoding and resizing let go of the GIL
         epoch, index = divmod(int(step), steps_per_epoch)
-        rgb = crops.batch_crops(source.photo, photo_count, batch_size, crop_size, seed=seed,
-                                epoch=epoch, index=index, min_scale=min_scale)
-        return crops.lightness_and_ab_target(rgb)
+        rgb = crops.batch_crops(source.photo, photo_count, local_batch, crop_size, seed=seed,
+                                epoch=epoch, index=index, min_scale=min_scale, part=part)
+        lab = crops.lab_of(rgb)
+        lightness, ab = crops.lightness_and_ab_of_lab(lab)
+        if not hints:
+            return lightness, ab
+        rng = np.random.default_rng(crops.batch_key(seed, epoch, index, part) + [HINT_STREAM])
+        return (lightness, *hint_maps.training_inputs(rgb, lab, rng), ab)
+
+    target = crop_size // crops.TARGET_STRIDE
+    shapes = [(local_batch, crop_size, crop_size, 1)]
+    if hints:
+        shapes += [(local_batch, crop_size, crop_size, hint_maps.HINT_CHANNELS),
+                   (local_batch, hint_maps.reference_length())]
+    shapes.append((local_batch, target, target, 2))
 
     def load(step):
-        lightness, ab = tf.numpy_function(batch, [step], [tf.float32, tf.float32],
-                                          name="crop_batch")
-        lightness.set_shape((batch_size, crop_size, crop_size, 1))
-        target = crop_size // crops.TARGET_STRIDE
-        ab.set_shape((batch_size, target, target, 2))
-        return lightness, ab
+        arrays = tf.numpy_function(batch, [step], [tf.float32] * len(shapes),
+                                   name="crop_batch")
+        for array, shape in zip(arrays, shapes):
+            array.set_shape(shape)
+        if not hints:
+            return arrays[0], arrays[-1]
+        # By the network's input names (`lite_unet.trunk`).
+        return dict(zip(("lightness", "hints", "reference"), arrays[:-1])), arrays[-1]
 
     steps = tf.data.Dataset.counter(first_epoch * steps_per_epoch)
     # In order (deterministic), several batches decoded at once on all cores.
