@@ -113,6 +113,7 @@ def add_pretrain(commands):
     command.add_argument("--head", choices=("classification", "regression"),
                          default=defaults.head,
                          help="colour bins with Zhang et al.'s loss, or the write-up's MSE")
+    _add_pretrain_network_options(command, defaults)
     command.add_argument("--export", metavar="EPOCH|last", default=None,
                          help="instead of training, write this epoch as the shipped model")
     command.add_argument("--export-to", type=pathlib.Path, default=None, metavar="FOLDER",
@@ -127,7 +128,34 @@ def add_pretrain(commands):
     )
 
 
+def _add_pretrain_network_options(command, defaults):
+    """How the recipe's network learns, and on how many devices."""
+    command.add_argument("--learning-rate", type=support.positive_number,
+                         default=defaults.learning_rate,
+                         help="Adam's initial learning rate (cosine-decayed to 1%%)")
+    command.add_argument("--precision", choices=precision.TRAINING_CHOICES,
+                         default=defaults.precision,
+                         help="bfloat16: mixed precision with float32 weights, for GPUs and "
+                              "CPUs that compute it; auto: bfloat16 where native")
+    command.add_argument("--hints", action="store_true",
+                         help="train the hint-aware network: point hints and a reference "
+                              "photo simulated from each crop's own colours")
+    command.add_argument("--start-from", metavar="shipped|EPOCH.npz", default=None,
+                         help="a new run's first decoder weights: the shipped model's, or an "
+                              "epoch file of another run (default: random)")
+    command.add_argument("--distribution", choices=("data_parallel",), default=None,
+                         help="all devices of all processes (and machines) of a job, on "
+                              "KERAS_BACKEND=jax; --batch-size is then the global batch")
+    _add_job_options(command, "CORPUS")
+
+
 def _run_pretrain(args):
+    from colornet.train import distributed
+
+    # Before any JAX work: the job's processes must join first.
+    cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
+    if cluster is not None:
+        distributed.initialize(cluster)
     from colornet.pretrained import recipe, settings
 
     if args.export is not None:
@@ -141,11 +169,12 @@ def _run_pretrain(args):
         return 0
     config = settings.RecipeConfig(
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        crop_size=args.crop_size, head=args.head,
+        crop_size=args.crop_size, head=args.head, learning_rate=args.learning_rate,
+        precision=args.precision, hints=args.hints, start_from=args.start_from,
     )
     rows = recipe.train(args.corpus_dir, args.out, config, progress=not args.quiet,
-                        until=args.until)
-    if rows:
+                        until=args.until, distribution=args.distribution)
+    if rows and distributed.is_chief():
         print(f"{len(rows)} epochs done in {args.out}; last: " + ", ".join(
             f"{key} {value:.3f}" for key, value in rows[-1].items() if key != "epoch"))
     return 0
@@ -235,13 +264,13 @@ def _add_views_and_head(command):
                               "(docs/real_photos.md compares them; default regression)")
 
 
-def _add_job_options(command):
+def _add_job_options(command, data="DATA_DIR"):
     """The options that join one process to a data_parallel job of several."""
     job = command.add_argument_group(
         "several processes (data_parallel)",
         "Start the same command once per process, each with its own --process-id; values "
         "left out are read from COLORNET_COORDINATOR, COLORNET_NUM_PROCESSES and "
-        "COLORNET_PROCESS_ID. RUN_DIR and DATA_DIR must be the same shared folders on every "
+        f"COLORNET_PROCESS_ID. RUN_DIR and {data} must be the same shared folders on every "
         "machine. See docs/training.md, 'Training on several machines', for SLURM.",
     )
     job.add_argument("--coordinator", metavar="HOST:PORT",
