@@ -16,7 +16,9 @@ from colornet import leftovers
 # Hidden temporary files that `atomic_output` writes beside their target:
 # ".NAME.PID-XXXXXXXX.tmp.EXT" (`leftovers.temporary_path`).
 TEMPORARY_MARK = ".tmp"
-_EIGHT_BIT = 255.0
+# The largest 8-bit value: uint8 0-255 stands for [0, 1]. Its one home in the package;
+# `to_uint8` and `to_unit_float` convert each way.
+EIGHT_BIT_MAX = 255.0
 
 
 @contextlib.contextmanager
@@ -118,7 +120,14 @@ def same_file(path, other):
 
 def to_uint8(rgb):
     """Float RGB or grey in [0, 1] (clipped) → contiguous uint8 0-255, rounded to nearest."""
-    return np.ascontiguousarray(np.rint(np.clip(rgb, 0.0, 1.0) * _EIGHT_BIT).astype(np.uint8))
+    return np.ascontiguousarray(np.rint(np.clip(rgb, 0.0, 1.0) * EIGHT_BIT_MAX).astype(np.uint8))
+
+
+def to_unit_float(rgb):
+    """uint8 0-255 (any shape) → float32 in [0, 1]; any other array is returned as it is
+    (float is already read as [0, 1])."""
+    rgb = np.asarray(rgb)
+    return rgb.astype(np.float32) / np.float32(EIGHT_BIT_MAX) if rgb.dtype == np.uint8 else rgb
 
 
 def check_path_list(paths, what="photo paths", error=ValueError):

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from colornet import _util
 from colornet.constants import BAND_PIXELS
 
 # The write-up scales a and b by 1/128 so that targets share tanh's range [-1, 1].
@@ -273,7 +274,7 @@ def _srgb_to_linear(rgb):
 
 
 # 8-bit input has only 256 values per channel: look them up, computed once in float64.
-_LINEAR_FROM_UINT8 = _srgb_to_linear(np.arange(256) / 255.0).astype("float32")
+_LINEAR_FROM_UINT8 = _srgb_to_linear(np.arange(256) / _util.EIGHT_BIT_MAX).astype("float32")
 
 
 def _linearize(rgb):

@@ -19,11 +19,10 @@ import numbers
 import numpy as np
 import skimage.metrics
 
-from colornet import color
+from colornet import _util, color
 
 # Zhang et al.'s AuC runs over ab error thresholds 0 to 150 (Lab units).
 AUC_MAX_THRESHOLD = 150
-_EIGHT_BIT = 255.0
 
 
 def psnr(reference, result):
@@ -108,7 +107,7 @@ def colourfulness(rgb):
     values = np.asarray(rgb)
     if values.ndim != 3 or values.shape[-1] != 3 or values.size == 0:
         raise ValueError(f"rgb must be an (H, W, 3) image, got shape {values.shape}")
-    values = values.astype(np.float64) * (1.0 if values.dtype == np.uint8 else _EIGHT_BIT)
+    values = values.astype(np.float64) * (1.0 if values.dtype == np.uint8 else _util.EIGHT_BIT_MAX)
     red, green, blue = values[..., 0], values[..., 1], values[..., 2]
     # The paper's opponent channels are signed. Many copies (pyimagesearch and the blog posts
     # that follow it) take |R - G| and |(R + G)/2 - B| first, which folds red onto green and

@@ -27,7 +27,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from colornet import color, metrics
+from colornet import _util, color, metrics
 from colornet.constants import DEFAULT_CLASSIFY_BACKBONE
 from colornet.nets import backbones, models
 
@@ -133,7 +133,7 @@ def tinted_crops(crops_per_class, image_size=64, seed=0):
             shrunk = Image.fromarray(np.ascontiguousarray(crop)).resize(
                 (image_size, image_size), Image.BILINEAR
             )
-            crops.append(np.asarray(shrunk, dtype=np.float32) / 255.0)
+            crops.append(_util.to_unit_float(np.asarray(shrunk)))
             labels.append(label)
     lightness = color.rgb_to_lightness(np.stack(crops))  # (N, S, S) in [0, 100]
     labels = np.array(labels)

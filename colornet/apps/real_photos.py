@@ -56,7 +56,7 @@ def random_views(paths, views_per_photo, image_size=64, seed=0,
     squares = np.stack([crops.random_crop(photo, image_size, rng, min_scale)
                         for photo in photos for _ in range(views_per_photo)])  # uint8 (N, S, S, 3)
     labels = np.repeat(np.arange(len(photos)), views_per_photo)
-    return _with_true_colours(squares.astype(np.float32) / 255.0, labels, paths)
+    return _with_true_colours(_util.to_unit_float(squares), labels, paths)
 
 
 def centre_squares(paths, image_size=64):

@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-from colornet import color
+from colornet import _util, color
 from colornet import progress as progress_bars
 from colornet.apps import colorize
 from colornet.io import geometry, greyness
@@ -63,8 +63,7 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise ValueError(f"{name}: expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-    if rgb.dtype == np.uint8:
-        rgb = rgb / 255.0
+    rgb = _util.to_unit_float(rgb)
     if min(rgb.shape[:2]) < models.SIZE_MULTIPLE:
         raise ValueError(
             f"{name}: {rgb.shape[1]}×{rgb.shape[0]} is too small to train on; "

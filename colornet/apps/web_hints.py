@@ -182,7 +182,7 @@ def draw_points(preview, session):
     """(h, w, 3) uint8 RGB → float RGB in [0, 1] with each point drawn as a ring, black and
     white so it shows on any colour, filled with its colour; the selected point's ring is
     yellow."""
-    marked = np.asarray(preview, np.float32) / 255.0
+    marked = _util.to_unit_float(preview)
     rows, columns = np.mgrid[:marked.shape[0], :marked.shape[1]]
     for index, (y, x, colour) in enumerate(session.hints):
         centre_row, centre_column = session.to_preview(y, x)
@@ -225,7 +225,7 @@ def _remember(session):
 
 
 def _hex(rgb):
-    return "#" + "".join(f"{round(channel * 255):02x}" for channel in rgb)
+    return "#" + "".join(f"{round(channel * _util.EIGHT_BIT_MAX):02x}" for channel in rgb)
 
 
 def _short_hex(colour):

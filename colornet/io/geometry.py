@@ -10,8 +10,6 @@ import PIL.Image
 from colornet import _util
 from colornet.constants import SIZE_MULTIPLE
 
-_EIGHT_BIT = 255.0
-
 
 def resize_and_crop(rgb, size):
     """Centre-crop an image to the target's aspect ratio, then resize it to the target.
@@ -36,7 +34,7 @@ def resize_and_crop(rgb, size):
     image = np.asarray(rgb)
     if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"rgb must be an (H, W, C) or (H, W) image, got shape {image.shape}")
-    image = image.astype(np.float32) / _EIGHT_BIT if image.dtype == np.uint8 else image
+    image = _util.to_unit_float(image)
 
     in_height, in_width = image.shape[:2]
     if in_width * height > in_height * width:  # wider than the target: trim left and right

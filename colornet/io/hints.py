@@ -21,7 +21,6 @@ from colornet import _util
 # What a hints file's entries hold; "color" is read as "colour".
 HINT_KEYS = ("y", "x", "colour")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_EIGHT_BIT = 255.0
 
 
 class HintError(ValueError):
@@ -44,7 +43,7 @@ def parse_colour(value, what="the colour"):
         if digits is None or len(digits) != 6 or not set(digits) <= _HEX_DIGITS:
             raise HintError(f"{what} {value!r} is not a colour: write it as #rrggbb "
                             "(six hexadecimal digits, e.g. #c03020)")
-        return tuple(int(digits[i:i + 2], 16) / _EIGHT_BIT for i in (0, 2, 4))
+        return tuple(int(digits[i:i + 2], 16) / _util.EIGHT_BIT_MAX for i in (0, 2, 4))
     try:
         channels = [value[i] for i in range(len(value))]
     except (TypeError, KeyError, IndexError):

@@ -14,7 +14,8 @@ import numpy as np
 import PIL.ExifTags
 import PIL.Image
 
-_EIGHT_BIT = 255.0
+from colornet import _util
+
 _SIXTEEN_BIT = 65535.0
 _SIXTEEN_BIT_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
@@ -53,9 +54,9 @@ def decode(path, image):
     # Everything else is 8 bits a channel; Pillow's convert knows its palettes, transparency
     # keys, premultiplied alpha and CMYK. Grey stays one channel until the end to save memory.
     if image.mode in ("1", "L") and "transparency" not in image.info:
-        return np.asarray(image.convert("L"))[..., None], _EIGHT_BIT
+        return np.asarray(image.convert("L"))[..., None], _util.EIGHT_BIT_MAX
     target_mode = "RGBA" if image.has_transparency_data else "RGB"
-    return np.asarray(image.convert(target_mode)), _EIGHT_BIT
+    return np.asarray(image.convert(target_mode)), _util.EIGHT_BIT_MAX
 
 
 def _shared_rawmode(image):

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color
+from colornet import _util, color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_CLASSIFY_BACKBONE
 from colornet.nets import efficientnet_lite, keras_utils, weight_files
 from colornet.nets import precision as _precision
@@ -40,8 +40,6 @@ from colornet.nets import precision as _precision
 # Keras downloads the ImageNet weights of its applications from here
 # (the BASE_WEIGHT_URL / BASE_WEIGHTS_PATH constants in keras/src/applications/*.py).
 _KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-# Keras applications take 8-bit pixel values: 0 (black) to 255 (white).
-_PIXEL_MAX = 255.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +230,7 @@ class BackboneInput(keras.layers.Layer):
             rgb, size, interpolation="bilinear", antialias=not enlarging,
             data_format="channels_last",
         )  # (batch, S, S, 3) in [0, 1]
-        return backbone.preprocess_input(resized * _PIXEL_MAX, data_format="channels_last")
+        return backbone.preprocess_input(resized * _util.EIGHT_BIT_MAX, data_format="channels_last")
 
     def compute_output_shape(self, input_shape):
         size = get_backbone(self.backbone).input_size

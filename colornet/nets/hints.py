@@ -20,7 +20,7 @@ Numpy in, numpy out. Imports the core, colornet.io and `zhang`.
 
 import numpy as np
 
-from colornet import color
+from colornet import _util, color
 from colornet.io import geometry
 from colornet.io import hints as hint_input
 from colornet.nets import zhang
@@ -179,7 +179,7 @@ def reference_hint(photo):
     rgb = np.asarray(photo)
     if rgb.ndim != 3 or rgb.shape[-1] != 3 or 0 in rgb.shape:
         raise ValueError(f"a reference photo must be RGB (H, W, 3), got shape {rgb.shape}")
-    rgb = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
+    rgb = _util.to_unit_float(rgb).astype(np.float32, copy=False)
     scale = REFERENCE_SIDE / max(rgb.shape[:2])
     if scale < 1:
         shape = (max(1, round(rgb.shape[0] * scale)), max(1, round(rgb.shape[1] * scale)))

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color
+from colornet import _util, color
 from colornet.nets import contract, efficientnet_lite, zhang
 from colornet.nets import hints as hint_maps
 from colornet.nets.layers import CropLike, FuseEmbedding, PadToMultiple
@@ -88,8 +88,10 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
     if reference:
         inputs.append(keras.Input(shape=(hint_maps.reference_length(),), name="reference"))
     grey = color.LightnessToGreyRGB(name="grey_rgb")(lightness)  # (B, S, S, 3) in [0, 1]
-    # EfficientNet-Lite's preprocess_input: (255 x - 127) / 128.
-    scaled = keras.layers.Rescaling(255.0 / 128.0, offset=-127.0 / 128.0, name="lite_input")(grey)
+    # EfficientNet-Lite's preprocess_input of the 8-bit values: (255 x - 127) / 128.
+    mean, scale = efficientnet_lite.INPUT_MEAN, efficientnet_lite.INPUT_SCALE
+    scaled = keras.layers.Rescaling(_util.EIGHT_BIT_MAX / scale, offset=-mean / scale,
+                                    name="lite_input")(grey)
     features = _encoder(variant, weights)(scaled, training=False)  # H/4, H/8, H/16, H/32
 
     def conv(filters, kernel, name):

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from colornet import color
+from colornet import _util, color
 
 GRID_STEP = 10.0
 GRID_LIMIT = 110.0
@@ -41,7 +41,7 @@ def ab_bins():
     """(Q, 2) float32 bin centres in Lab units: the cells of a 10-unit ab grid that some 8-bit
     sRGB colour falls in (every other level of each channel is enough to reach them all).
     Q is 261 here; the paper's gamut test kept 313."""
-    levels = np.arange(0, 256, 2, dtype=np.float32) / 255.0
+    levels = _util.to_unit_float(np.arange(0, 256, 2).astype(np.uint8))
     rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
     ab = np.asarray(color.rgb_to_lab(rgb))[:, 1:]
     cells = np.unique(np.round(ab / GRID_STEP), axis=0) * GRID_STEP

@@ -305,7 +305,7 @@ def _class_weights(run_dir, config, source, progress):
     for photo in source.sample(pipeline.CLASS_WEIGHT_PHOTOS, config.seed, progress):
         # Every photo counts alike: its ab at 64 px on the shorter side.
         step = max(1, min(photo.shape[:2]) // 64)
-        lab = np.asarray(color.rgb_to_lab(photo[::step, ::step].astype(np.float32) / 255.0))
+        lab = np.asarray(color.rgb_to_lab(_util.to_unit_float(photo[::step, ::step])))
         samples.append(lab[..., 1:].reshape(-1, 2))
     if not samples:
         raise RecipeError(f"none of the photos sampled for the colour histogram could be "

@@ -22,7 +22,7 @@ import numpy as np
 import PIL.Image
 import tqdm
 
-from colornet import color
+from colornet import _util, color
 from colornet.io import decode
 
 # Photos are kept with their shorter side at most this: a crop at the smallest scale (0.2)
@@ -37,7 +37,7 @@ def load_photo(path, max_side=DEFAULT_MAX_SIDE):
     most `max_side`, decoded by `colornet.io.decode`'s rules (EXIF orientation, grey, 16-bit,
     alpha on white). An unreadable file raises `decode.ImageError` naming it."""
     rgb, _ = decode.load_reduced_rgb(path, 4 * max_side * max_side)  # block means, quick
-    image = PIL.Image.fromarray(np.round(rgb * 255).astype(np.uint8))
+    image = PIL.Image.fromarray(_util.to_uint8(rgb))
     scale = max_side / min(image.size)
     if scale < 1:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
@@ -75,8 +75,7 @@ def lightness_and_ab_target(rgb):
 def lab_of(rgb):
     """uint8 or [0, 1] RGB (..., 3) → float32 Lab (..., 3)."""
     rgb = np.asarray(rgb)
-    if rgb.dtype == np.uint8:
-        rgb = rgb.astype(np.float32) / 255.0
+    rgb = _util.to_unit_float(rgb)
     return np.asarray(color.rgb_to_lab(rgb), np.float32)
 
 

@@ -347,11 +347,11 @@ class _PhotoLoader:
         if not self.cropped:
             return photo, np.bool_(True)
         if key == CENTRE_SQUARE:
-            crop = geometry.resize_and_crop(photo.astype(np.float32) / 255.0, self.image_size)
+            crop = geometry.resize_and_crop(_util.to_unit_float(photo), self.image_size)
             return crop.astype(np.float32, copy=False), np.bool_(True)
         rng = np.random.default_rng([self.seed, int(key)])
         crop = random_crop(photo, self.image_size, rng, self.min_scale)
-        return crop.astype(np.float32) / 255.0, np.bool_(True)
+        return _util.to_unit_float(crop), np.bool_(True)
 
     def _decode(self, path):
         """The photo as kept: its centre square at image_size, or for crops, 8-bit RGB with
@@ -361,7 +361,7 @@ class _PhotoLoader:
             return rgb.astype(np.float32, copy=False)
         shorter_side = math.ceil(self.image_size / self.min_scale)
         rgb = geometry.shrink(decode.load_rgb(path), shorter_side=shorter_side)
-        return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+        return _util.to_uint8(rgb)
 
     def _skip(self, path, error):
         with self._lock:

@@ -34,8 +34,8 @@ from colornet.nets.efficientnet_lite import torch_pickle
 from colornet.nets.efficientnet_lite.variants import VARIANTS, WeightsSourceError
 
 # The TF-Lite builders' input scaling: 0-255 → about [-1, 1].
-_INPUT_MEAN = 127.0
-_INPUT_SCALE = 128.0
+INPUT_MEAN = 127.0
+INPUT_SCALE = 128.0
 _BATCH_NORM_EPSILON = 1e-3
 _STEM_FILTERS = 32  # fixed in every Lite variant
 _HEAD_FILTERS = 1280  # fixed in every Lite variant
@@ -46,7 +46,7 @@ def preprocess_input(rgb, data_format=None):
     about [-0.99, 1]. `data_format` is accepted as Keras applications' own preprocess_input
     takes it; the scaling is the same for every channel, so it does not matter."""
     del data_format
-    return (rgb - _INPUT_MEAN) / _INPUT_SCALE
+    return (rgb - INPUT_MEAN) / INPUT_SCALE
 
 
 def EfficientNetLite0(  # named like keras.applications' constructors

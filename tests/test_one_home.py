@@ -1,0 +1,73 @@
+"""Numbers and words the package spells once: the 8-bit scale, the heads, the size multiples
+and the base error class each have one home that every other module uses."""
+
+import ast
+
+import numpy as np
+import pytest
+
+from colornet import _util
+from tests.test_package import PACKAGE, package_modules
+
+EIGHT_BIT_HOME = PACKAGE / "_util.py"
+
+
+def _is_255(node):
+    return (isinstance(node, ast.Constant) and not isinstance(node.value, bool)
+            and isinstance(node.value, (int, float)) and node.value == 255)
+
+
+def bare_eight_bit_scales(path):
+    """Lines of `path` that scale by a literal 255 (`x / 255`, `255.0 * x`, `x *= 255`) or
+    keep a private copy of it (`_EIGHT_BIT = 255.0`). Comments and strings do not count."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        scaling = (ast.Mult, ast.Div, ast.FloorDiv)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, scaling) and (
+            _is_255(node.left) or _is_255(node.right)
+        ):
+            found.append(node.lineno)
+        elif (isinstance(node, ast.AugAssign) and isinstance(node.op, scaling)
+              and _is_255(node.value)):
+            found.append(node.lineno)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_255(node.value):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_module_scales_by_a_bare_255_outside_the_one_home_of_the_8_bit_scale():
+    offenders = {
+        f"{name}:{line}"
+        for name, path in package_modules().items() if path != EIGHT_BIT_HOME
+        for line in bare_eight_bit_scales(path)
+    }
+    assert offenders == set(), "use colornet._util.EIGHT_BIT_MAX, to_uint8 or to_unit_float"
+
+
+def test_the_8_bit_scan_finds_a_division_a_product_and_a_private_copy(tmp_path):
+    module = tmp_path / "scaled.py"
+    module.write_text('"""255 in a docstring is fine."""\n'
+                      "_EIGHT_BIT = 255.0\n"
+                      "a = rgb / 255.0  # 255 in a comment is fine\n"
+                      "b = 255 * rgb\n"
+                      "c = rgb / 128.0\n"
+                      "rgb *= 255\n")
+    assert bare_eight_bit_scales(module) == [2, 3, 4, 6]
+
+
+def test_8_bit_values_convert_to_unit_floats_and_back_exactly():
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    unit = _util.to_unit_float(levels)
+    assert unit.dtype == np.float32
+    assert unit.min() == 0.0 and unit.max() == 1.0
+    np.testing.assert_array_equal(_util.to_uint8(unit), levels)
+
+
+def test_a_float_photo_is_already_in_unit_range_and_passes_through_unchanged():
+    photo = np.linspace(0, 1, 12).reshape(2, 2, 3)
+    assert _util.to_unit_float(photo) is photo
+
+
+@pytest.mark.parametrize("value, expected", [(-0.5, 0), (0.5, 128), (1.7, 255)])
+def test_to_uint8_clips_and_rounds_to_nearest(value, expected):
+    assert _util.to_uint8(np.array([value]))[0] == expected
