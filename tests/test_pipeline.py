@@ -3,8 +3,12 @@ folder), batches equal to those of the same photos in memory, the same batches a
 unreadable photos skipped and named, memory that does not grow with the number of photos."""
 
 import csv
+import dataclasses
 import importlib
+import json
+import pathlib
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -207,7 +211,7 @@ def test_an_unreadable_photo_is_skipped_named_and_stands_for_the_next_readable_o
     for (lightness, _), (again_lightness, _) in zip(streamed, batches(again, 8)):
         np.testing.assert_array_equal(lightness, again_lightness)
 
-    pipeline.SkippedReport(again).on_epoch_end(0)
+    pipeline.SkippedReport(again.skipped).on_epoch_end(0)
     assert capsys.readouterr().out == (
         f"1 photo could not be read: see {run_dir / pipeline.SKIPPED_NAME}\n")
 
@@ -215,7 +219,7 @@ def test_an_unreadable_photo_is_skipped_named_and_stands_for_the_next_readable_o
 def test_no_report_when_every_photo_was_read(tmp_path, capsys):
     source = pipeline.PhotoSource([write_photo(tmp_path / "a.png")], tmp_path / "run")
     batches(source, 2)
-    pipeline.SkippedReport(source).on_epoch_end(0)
+    pipeline.SkippedReport(source.skipped).on_epoch_end(0)
     assert capsys.readouterr().out == ""
     assert not (tmp_path / "run" / pipeline.SKIPPED_NAME).exists()
 
@@ -254,3 +258,50 @@ def test_the_colour_sample_is_every_photo_when_few_and_a_seeded_subset_when_many
     some = list(source.sample(2, seed=1, progress=False))
     again = list(source.sample(2, seed=1, progress=False))
     assert len(some) == 2 and all(np.array_equal(a, b) for a, b in zip(some, again))
+
+
+# ---------------------------------------------------------------------------------------------
+# The same record for `colornet train`'s stream (colornet.train.data)
+
+
+def test_the_final_versions_stream_names_an_unreadable_photo_in_the_run_folder(tmp_path):
+    from colornet.train import data
+
+    paths = [write_photo(tmp_path / f"{index}.png", index) for index in range(3)]
+    paths[1].write_bytes(paths[1].read_bytes()[:100])
+    (tmp_path / "run").mkdir()
+    skipped = pipeline.SkippedPhotos(tmp_path / "run" / pipeline.skipped_name(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # named in the file, not warned about
+        batch = next(iter(data.image_dataset(paths, 32, 3, augment=False, shuffle=False,
+                                             skipped=skipped)))
+    assert batch.shape == (2, 32, 32, 3)
+    name, problem = (tmp_path / "run" / "skipped.txt").read_text().splitlines()[0].split("\t")
+    assert name == str(paths[1]) and "truncated or corrupt" in problem
+
+
+def test_each_process_of_a_job_names_its_skipped_photos_in_a_file_of_its_own():
+    assert pipeline.skipped_name(0) == "skipped.txt"
+    assert pipeline.skipped_name(2) == "skipped-process-2.txt"
+
+
+@pytest.mark.slow
+def test_a_final_version_run_skips_a_photo_that_became_unreadable_and_says_so(
+        tmp_path, capsys):
+    from colornet.train import loop, settings
+    from tests.factories import FAST, write_photos
+
+    folder = write_photos(tmp_path / "train", 12)
+    config = settings.TrainingConfig(data_dir=str(folder), epochs=1, **FAST)
+    loop.train(config, tmp_path / "run", progress=False)
+    train_paths = json.loads((tmp_path / "run" / "split.json").read_text())["train"]
+    broken = pathlib.Path(train_paths[0])
+    broken.write_bytes(broken.read_bytes()[:100])  # after the split: mid-run, as it were
+    capsys.readouterr()
+
+    loop.train(dataclasses.replace(config, epochs=2), tmp_path / "run", progress=False)
+
+    name, _ = (tmp_path / "run" / "skipped.txt").read_text().splitlines()[0].split("\t")
+    assert name == str(broken)
+    assert (f"1 photo could not be read: see {tmp_path / 'run' / 'skipped.txt'}"
+            in capsys.readouterr().out)

@@ -89,8 +89,8 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None, distribut
     if not train_paths:
         raise RecipeError(f"{corpus_dir} has no training photos: rebuild it with "
                           f"`colornet corpus {corpus_dir}`")
-    skipped = pipeline.SKIPPED_NAME if chief else f"skipped-process-{part[0]}.txt"
-    source = pipeline.PhotoSource(train_paths, run_dir, skipped_name=skipped)
+    source = pipeline.PhotoSource(train_paths, run_dir,
+                                  skipped_name=pipeline.skipped_name(part[0]))
     try:
         source.check_readable(f"{corpus_dir}'s train split")
     except pipeline.PipelineError as error:
@@ -127,7 +127,7 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None, distribut
         callbacks=[
             _stop_on_non_finite_loss(),
             run_files.EpochEnd(run_dir, config, validation_paths),
-            pipeline.SkippedReport(source),
+            pipeline.SkippedReport(source.skipped),
         ],
     )
     return read_log(run_dir)

@@ -108,6 +108,7 @@ def image_dataset(
     shard=None,
     crops=None,
     min_scale=DEFAULT_MIN_SCALE,
+    skipped=None,
 ):
     """Stream photos from disk as batches of square RGB, decoding each only when it is due.
 
@@ -152,6 +153,8 @@ def image_dataset(
             at the same scale). A path may appear several times, for
             several crops per pass; the photo is decoded once.
         min_scale: the smallest crop, as a fraction of the photo's shorter side.
+        skipped: optional `colornet.train.pipeline.SkippedPhotos` (the run folder's
+            skipped.txt) that names each photo that cannot be read, instead of a warning.
 
     Returns:
         tf.data.Dataset of float32 (B, image_size, image_size, 3) in [0, 1]; with `extras`,
@@ -194,7 +197,8 @@ def image_dataset(
         drop_remainder = True  # a photo that fails to load must not change a batch's shape
         seed += 10_000 * shard[0]  # distinct augmentation per process; the shuffle stays shared
     loader = _PhotoLoader(
-        image_size, len(set(paths)), cropped=crops is not None, min_scale=min_scale, seed=crop_seed
+        image_size, len(set(paths)), cropped=crops is not None, min_scale=min_scale,
+        seed=crop_seed, skipped=skipped,
     )
     dataset = _decoded(dataset, loader, extras)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
@@ -313,17 +317,18 @@ _DECODED_CACHE_BYTES = 1 << 30
 class _PhotoLoader:
     """Decode one photo for tf.data: (rgb, True), or (zeros, False) for a photo that fails.
 
-    Runs in tf.data's threads; warns once per failed file, and raises once every photo of
-    the dataset has failed. Keeps decoded photos, up to `_DECODED_CACHE_BYTES`, and serves
-    them again from memory (a photo changed on disk during the run is not read again). A
-    cropping loader keeps each photo as 8-bit RGB, shrunk so its shorter side is what the
-    smallest crop needs, and cuts the crop its key names (`colornet.train.crops.random_crop`,
-    drawn from a generator seeded by (seed, key)).
+    Runs in tf.data's threads; warns once per failed file (or names it in `skipped`), and
+    raises once every photo of the dataset has failed. Keeps decoded photos, up to
+    `_DECODED_CACHE_BYTES`, and serves them again from memory (a photo changed on disk during
+    the run is not read again). A cropping loader keeps each photo as 8-bit RGB, shrunk so
+    its shorter side is what the smallest crop needs, and cuts the crop its key names
+    (`colornet.train.crops.random_crop`, drawn from a generator seeded by (seed, key)).
     """
 
-    def __init__(self, image_size, photo_count, cropped=False, min_scale=1.0, seed=0):
+    def __init__(self, image_size, photo_count, cropped=False, min_scale=1.0, seed=0,
+                 skipped=None):
         self.image_size = image_size
-        self.photo_count = photo_count
+        self.photo_count, self.skipped = photo_count, skipped
         self.cropped, self.min_scale, self.seed = cropped, min_scale, seed
         self._failed = set()
         self._decoded = {}  # path → read-only float32 (image_size, image_size, 3), or uint8
@@ -372,7 +377,9 @@ class _PhotoLoader:
             raise decode.ImageError(
                 f"none of the {self.photo_count} photos could be read; the last: {error}"
             )
-        if first_time:
+        if self.skipped is not None:
+            self.skipped.add(path, error)
+        elif first_time:
             warnings.warn(f"skipped a photo that failed to load: {error}", stacklevel=2)
 
 

@@ -22,7 +22,16 @@ from colornet import _util, color
 from colornet import progress as progress_bars
 from colornet.constants import AUTO_BACKBONE
 from colornet.nets import backbones, models
-from colornet.train import checkpoints, data, distributed, losses, resume, settings, stopping
+from colornet.train import (
+    checkpoints,
+    data,
+    distributed,
+    losses,
+    pipeline,
+    resume,
+    settings,
+    stopping,
+)
 from colornet.train.runs import RunFolder
 
 __all__ = ["TrainingError", "TrainingResult", "datasets", "train"]
@@ -134,12 +143,15 @@ def train(config, run_dir, progress=True, callbacks=()):
             run.restore_training_state(training_model, config.learning_rate)
 
     extras = _embedding_extras(config, run, colorizer, train_paths, validation_paths, progress)
+    # Each process names the photos it could not read in a file of its own.
+    skipped = pipeline.SkippedPhotos(run.path / pipeline.skipped_name(distributed.process_index()))
     (train_dataset, validation_dataset), steps = datasets(
-        config, train_paths, validation_paths, extras, shard
+        config, train_paths, validation_paths, extras, shard, skipped
     )
     monitor = "loss" if validation_dataset is None else "val_loss"
     checkpoint = checkpoints.RunCheckpoint(run, colorizer, monitor)
-    colornet_callbacks = [_stop_on_non_finite_loss(run), checkpoint]
+    colornet_callbacks = [_stop_on_non_finite_loss(run), checkpoint,
+                          pipeline.SkippedReport(skipped)]
     if chief:  # files only; every process computes the same logs
         colornet_callbacks += [
             keras.callbacks.CSVLogger(run.log_path, append=True),
@@ -191,10 +203,12 @@ def _embedding_extras(config, run, colorizer, train_paths, validation_paths, pro
     return embeddings[: len(views)], embeddings[len(views) :]
 
 
-def datasets(config, train_paths, validation_paths, extras=(None, None), shard=None):
+def datasets(config, train_paths, validation_paths, extras=(None, None), shard=None,
+             skipped=None):
     """What `train` feeds `fit`: ((train, validation or None) datasets of (input, target)
     pairs, (train, validation) steps per epoch). `extras`: the (train, validation) cached
-    embeddings or (None, None); `shard`: this process's (index, count) of a data_parallel job.
+    embeddings or (None, None); `shard`: this process's (index, count) of a data_parallel job;
+    `skipped`: a `pipeline.SkippedPhotos` that names the photos that cannot be read.
 
     Repeated, with explicit steps: a photo that fails to load mid-run is skipped without
     cutting an epoch short, and Keras knows each epoch's length up front. With a shard (one
@@ -215,6 +229,7 @@ def datasets(config, train_paths, validation_paths, extras=(None, None), shard=N
         data.image_dataset(
             views, config.image_size, batch_size, augment=config.augment, shuffle=True,
             repeat=True, seed=config.seed, extras=train_extras, shard=shard, crops=crops,
+            skipped=skipped,
         )
     )
     if shard is not None and validation_paths:
@@ -227,7 +242,7 @@ def datasets(config, train_paths, validation_paths, extras=(None, None), shard=N
     validation_dataset = _pairs(
         data.image_dataset(
             validation_paths, config.image_size, batch_size, augment=False, shuffle=False,
-            repeat=True, extras=validation_extras, shard=shard,
+            repeat=True, extras=validation_extras, shard=shard, skipped=skipped,
         )
     )
     return (train_dataset, validation_dataset), (steps(len(views)), validation_steps)

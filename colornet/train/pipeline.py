@@ -114,13 +114,49 @@ def _relative_name(path, root):
 # Decoding, with the photos that cannot be read skipped
 
 
+def skipped_name(process=0):
+    """The run folder's file of unreadable photos: skipped.txt, or a process's own in a job of
+    several (each decodes other photos)."""
+    return SKIPPED_NAME if process == 0 else f"skipped-process-{process}.txt"
+
+
+class SkippedPhotos(dict):
+    """The photos a run could not read, {path (str): its problem}, in the order found, and the
+    file that names them (one "path<TAB>problem" line each, rewritten atomically at each new
+    one). Starts from what the file already names; safe to add to from tf.data's threads.
+
+    Args:
+        path: the file (run_dir / `skipped_name(...)`); None: only counted.
+    """
+
+    def __init__(self, path=None):
+        super().__init__()
+        self.path = None if path is None else pathlib.Path(path)
+        self._lock = threading.Lock()
+        if self.path is not None and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                name, _, problem = line.partition("\t")
+                self[name] = problem
+
+    def add(self, path, error):
+        """Name `path` with the problem `error` describes; a path already named is left."""
+        with self._lock:
+            if os.fspath(path) in self:
+                return
+            self[os.fspath(path)] = " ".join(decode.problem_of(error).split())
+            if self.path is not None:
+                text = "".join(f"{name}\t{problem}\n" for name, problem in self.items())
+                _util.write_bytes_atomically(self.path,
+                                             lambda file: file.write(text.encode("utf-8")))
+
+
 class PhotoSource:
     """Photos decoded from disk when asked for (`photo(i)`), the unreadable ones skipped.
 
     Safe to call from tf.data's threads. An unreadable photo is named in run_dir/skipped.txt
-    (rewritten atomically, with each problem) and from then on stands for the next readable
-    photo of the list. Photos named in an earlier session's skipped.txt are skipped without
-    being tried (delete the file to try them again).
+    (`SkippedPhotos`) and from then on stands for the next readable photo of the list. Photos
+    named in an earlier session's skipped.txt are skipped without being tried (delete the file
+    to try them again).
 
     Args:
         paths: the photos (e.g. `corpus_photos`'s list), in a fixed order.
@@ -136,13 +172,10 @@ class PhotoSource:
         self.paths = [pathlib.Path(path) for path in paths]
         self.max_side, self.cache_bytes = max_side, cache_bytes
         self._decoded, self._decoded_bytes = {}, 0  # index → uint8 (H, W, 3), read-only
-        self.skipped_path = None if run_dir is None else pathlib.Path(run_dir) / skipped_name
-        self.skipped = {}  # path (str) → its problem, in the order found
         self._lock = threading.Lock()
-        if self.skipped_path is not None and self.skipped_path.is_file():
-            for line in self.skipped_path.read_text(encoding="utf-8").splitlines():
-                path, _, problem = line.partition("\t")
-                self.skipped[path] = problem
+        self.skipped = SkippedPhotos(None if run_dir is None
+                                     else pathlib.Path(run_dir) / skipped_name)
+        self.skipped_path = self.skipped.path
 
     def __len__(self):
         return len(self.paths)
@@ -209,14 +242,7 @@ class PhotoSource:
                 self._skip(path, error)
 
     def _skip(self, path, error):
-        with self._lock:
-            if os.fspath(path) in self.skipped:
-                return
-            self.skipped[os.fspath(path)] = " ".join(decode.problem_of(error).split())
-            if self.skipped_path is not None:
-                text = "".join(f"{name}\t{problem}\n" for name, problem in self.skipped.items())
-                _util.write_bytes_atomically(self.skipped_path,
-                                             lambda file: file.write(text.encode("utf-8")))
+        self.skipped.add(path, error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,14 +319,18 @@ def crop_batches(source, crop_size=128, batch_size=16, steps_per_epoch=250,
 
 class SkippedReport(keras.callbacks.Callback):
     """After each epoch, one line when photos could not be read: how many, and where they
-    are named ("3 photos could not be read: see RUN/skipped.txt")."""
+    are named ("3 photos could not be read: see RUN/skipped.txt").
 
-    def __init__(self, source):
+    Args:
+        skipped: a `SkippedPhotos` (a `PhotoSource`'s `skipped`).
+    """
+
+    def __init__(self, skipped):
         super().__init__()
-        self.source = source
+        self.skipped = skipped
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.source.skipped:
-            where = self.source.skipped_path or "the skipped photos"
-            print(f"{_util.plural(len(self.source.skipped), 'photo')} could not be read: "
-                  f"see {where}", flush=True)
+        if self.skipped:
+            where = self.skipped.path or "the skipped photos"
+            print(f"{_util.plural(len(self.skipped), 'photo')} could not be read: see {where}",
+                  flush=True)
