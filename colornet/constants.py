@@ -8,6 +8,9 @@ command line reads its defaults and help from here without starting TensorFlow.
 
 # Three stride-2 convolutions in both networks: the sides they take must divide by 2³.
 SIZE_MULTIPLE = 8
+# The pretrained colorizer's EfficientNet-Lite encoder (`colornet.nets.lite_unet`) has a total
+# stride of 2⁵: its inputs are padded to a multiple of it, and its training crops are one.
+LITE_UNET_SIZE_MULTIPLE = 32
 # The write-up's 256×256 training photos.
 DEFAULT_IMAGE_SIZE = 256
 
@@ -33,8 +36,8 @@ SMALL_IMAGE_BATCH_SIZE = 20
 # global batch either way.
 DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 
-# What the final version's decoder ends in (`colornet.nets.models.fusion_colorizer`): the
-# write-up's two tanh channels trained by mean squared error, or Zhang et al.'s colour-bin
+# What a decoder ends in (`colornet.nets.models.fusion_colorizer`, `colornet.nets.lite_unet`):
+# the write-up's two tanh channels trained by mean squared error, or Zhang et al.'s colour-bin
 # logits decoded by their annealed mean (`colornet.nets.zhang`).
 HEADS = ("regression", "classification")
 
@@ -43,7 +46,8 @@ HEADS = ("regression", "classification")
 DEFAULT_TILE = 512
 DEFAULT_TILE_OVERLAP = 64
 # The longest side Version 1 colorizes at (`colornet.apps.colorize.working_shape`): the side
-# `colornet single` trains at, so the net sees things at the scale it learned them.
+# `colornet single` trains at, so the net sees things at the scale it learned them. The
+# pretrained colorizer's recipe scores (and colorizes) whole photos at it too.
 DEFAULT_WORKING_SIZE = 256
 # Large photos are converted in bands of about this many pixels, so that no full-size float
 # copy of the photo is made on the way to its lightness or back to RGB.

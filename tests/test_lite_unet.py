@@ -54,7 +54,7 @@ def test_only_the_decoder_trains_the_backbone_is_frozen(classification_trunk):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (dict(head="softmax"), "head must be one of classification, regression, got 'softmax'"),
+    (dict(head="softmax"), "head must be one of regression, classification, got 'softmax'"),
     (dict(image_size=50), "image_size must be a multiple of 32, got 50"),
     (dict(image_size=0), "image_size must be a multiple of 32, got 0"),
 ])

@@ -71,3 +71,52 @@ def test_a_float_photo_is_already_in_unit_range_and_passes_through_unchanged():
 @pytest.mark.parametrize("value, expected", [(-0.5, 0), (0.5, 128), (1.7, 255)])
 def test_to_uint8_clips_and_rounds_to_nearest(value, expected):
     assert _util.to_uint8(np.array([value]))[0] == expected
+
+
+SHARED_NAMES = ("HEADS", "SIZE_MULTIPLE", "LITE_UNET_SIZE_MULTIPLE", "DEFAULT_IMAGE_SIZE",
+                "DEFAULT_WORKING_SIZE")
+
+
+def literal_bindings(path, names=SHARED_NAMES):
+    """Lines of `path` that bind one of `names` to a literal (a number, or a tuple of them):
+    a second home for a number `colornet.constants` holds. Importing the name is fine."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id in names for target in node.targets
+        ):
+            try:
+                ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_the_heads_and_size_multiples_are_defined_once_in_colornet_constants():
+    offenders = {
+        f"{name}:{line}"
+        for name, path in package_modules().items() if name != "colornet.constants"
+        for line in literal_bindings(path)
+    }
+    assert offenders == set(), "import them from colornet.constants"
+
+
+def test_the_literal_scan_finds_a_copied_tuple_and_leaves_an_import(tmp_path):
+    module = tmp_path / "copied.py"
+    module.write_text("from colornet.constants import HEADS\n"
+                      "SIZE_MULTIPLE = 32  # as colornet.nets.lite_unet.SIZE_MULTIPLE\n"
+                      "HEADS = ('classification', 'regression')\n"
+                      "multiple = SIZE_MULTIPLE\n")
+    assert literal_bindings(module) == [2, 3]
+
+
+def test_the_recipe_settings_check_heads_and_crops_against_the_shared_constants():
+    from colornet import constants
+    from colornet.pretrained import settings
+
+    for head in constants.HEADS:
+        settings.RecipeConfig(head=head).check()
+    with pytest.raises(ValueError, match=f"multiple of {constants.LITE_UNET_SIZE_MULTIPLE}"):
+        settings.RecipeConfig(crop_size=constants.LITE_UNET_SIZE_MULTIPLE + 8).check()
+    assert settings.RecipeConfig().working_size == constants.DEFAULT_WORKING_SIZE

@@ -181,7 +181,7 @@ def test_a_train_split_without_one_readable_photo_is_refused_before_any_work(
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(head="softmax"), "head must be one of classification, regression, got 'softmax'"),
+    (dict(head="softmax"), "head must be one of regression, classification, got 'softmax'"),
     (dict(crop_size=100), "crop_size must be a multiple of 32, got 100"),
     (dict(batch_size=0), "batch_size"),
     (dict(epochs=-1), "epochs"),

@@ -16,6 +16,7 @@ import numpy as np
 import tqdm
 
 from colornet import _util, leftovers
+from colornet.constants import DEFAULT_IMAGE_SIZE
 from colornet.io import decode, folders, geometry, greyness, save
 from colornet.train import data
 
@@ -65,7 +66,7 @@ def prepare_folder(
     raw_dir,
     data_dir,
     *,
-    image_size=256,
+    image_size=DEFAULT_IMAGE_SIZE,
     test_fraction=0.1,
     min_side=64,
     seed=0,

@@ -318,9 +318,7 @@ def demo_model(progress=False):
         raise ValueError(
             f"--demo trains on {portrait}, which is missing; run it from a clone of colornet"
         )
-    config = single_image.SingleImageConfig(
-        image_size=256, steps=300
-    )  # a third of the default steps
+    config = single_image.SingleImageConfig(steps=300)  # a third of the default steps
     run = single_image.train_single_image(
         decode.load_rgb(portrait), config, progress=progress, name=portrait.name
     )

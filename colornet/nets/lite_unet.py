@@ -36,15 +36,14 @@ import numpy as np
 from keras import ops
 
 from colornet import _util, color
+from colornet.constants import HEADS
+from colornet.constants import LITE_UNET_SIZE_MULTIPLE as SIZE_MULTIPLE  # the encoder's stride
 from colornet.nets import contract, efficientnet_lite, zhang
 from colornet.nets import hints as hint_maps
 from colornet.nets.layers import CropLike, FuseEmbedding, PadToMultiple
 
-# The encoder's total stride: inputs are padded to a multiple of it.
-SIZE_MULTIPLE = 32
 # The head predicts colour at 1/4 of the input size, as Zhang et al.'s network does.
 HEAD_STRIDE = 4
-HEADS = ("classification", "regression")
 DEFAULT_VARIANT = "efficientnet_lite0"
 TRUNK_NAME = "lite_unet"
 COLORIZER_NAME = "lite_unet_colorizer"

@@ -5,11 +5,12 @@ import numpy as np
 
 from colornet import metrics
 from colornet.apps import colorize, evaluation
+from colornet.constants import DEFAULT_WORKING_SIZE
 from colornet.io import decode
 from colornet.nets import lite_unet
 
 
-def score_photos(model, paths, working_size=256):
+def score_photos(model, paths, working_size=DEFAULT_WORKING_SIZE):
     """Scores of a colorizer on whole colour photos, beside leaving them grey.
 
     Returns:
@@ -40,7 +41,7 @@ TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 MIN_COLOURFULNESS = 0.6
 
 
-def choose_temperature(trunk_model, validation_paths, working_size=256,
+def choose_temperature(trunk_model, validation_paths, working_size=DEFAULT_WORKING_SIZE,
                        temperatures=TEMPERATURES, min_colourfulness=MIN_COLOURFULNESS):
     """The annealed-mean temperature with the best validation PSNR among those that keep
     `min_colourfulness` of the originals' colourfulness (the most colourful if none does).

@@ -5,10 +5,8 @@ import dataclasses
 import math
 
 from colornet import _util
+from colornet.constants import DEFAULT_WORKING_SIZE, HEADS, LITE_UNET_SIZE_MULTIPLE
 from colornet.nets import precision
-
-HEADS = ("classification", "regression")  # as colornet.nets.lite_unet.HEADS
-SIZE_MULTIPLE = 32  # as colornet.nets.lite_unet.SIZE_MULTIPLE
 
 
 @dataclasses.dataclass
@@ -24,7 +22,7 @@ class RecipeConfig:
     learning_rate: float = 3e-4  # Adam, cosine-decayed to 1% of it over all the epochs
     min_scale: float = 0.2  # smallest crop, as a share of the shorter side
     seed: int = 0
-    working_size: int = 256  # longest side whole photos are scored (and colorized) at
+    working_size: int = DEFAULT_WORKING_SIZE  # longest side whole photos are scored at
     # The hint-aware network (point hints and a reference photo, simulated from each crop's
     # own colours: colornet.nets.hints), instead of the automatic one.
     hints: bool = False
@@ -40,8 +38,8 @@ class RecipeConfig:
             raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs", "working_size"):
             _util.check_positive_int(getattr(self, name), name)
-        if self.crop_size % SIZE_MULTIPLE:
-            raise ValueError(f"crop_size must be a multiple of {SIZE_MULTIPLE}, "
+        if self.crop_size % LITE_UNET_SIZE_MULTIPLE:
+            raise ValueError(f"crop_size must be a multiple of {LITE_UNET_SIZE_MULTIPLE}, "
                              f"got {self.crop_size}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")

@@ -12,6 +12,7 @@ from colornet import _util
 from colornet.constants import (
     AUTO_BACKBONE,
     DEFAULT_IMAGE_SIZE,
+    DEFAULT_WORKING_SIZE,
     DISTRIBUTIONS,
     HEADS,
     SIZE_MULTIPLE,
@@ -39,7 +40,7 @@ class SingleImageConfig:
     """How to train Version 1 on one image (`colornet.apps.single_image`).
     docs/performance.md, "Results", gives what the defaults reach on the sample portrait."""
 
-    image_size: int = 256  # longest side while training; the write-up used 400×400
+    image_size: int = DEFAULT_WORKING_SIZE  # longest side while training; write-up: 400×400
     steps: int = 1000  # one step = one pass over the whole image
     learning_rate: float = 3e-3  # Adam's start, cosine-decayed to 1% by the last step
     upsampling: str = "nearest"  # the write-up's; it beat bilinear in our one-image runs
