@@ -19,11 +19,15 @@ The public API is the names in `__all__`; what a user may rely on from one versi
     lab = colornet.rgb_to_lab(colour)      # and colornet.lab_to_rgb(lab)
     colornet.pretrained.info()             # what the shipped colorizer was trained on, its scores
 
+colornet's named errors (an unreadable photo's `ImageError`, a bad file's `WeightsError`...)
+are each a `colornet.ColornetError`, and still the ValueError or RuntimeError they were; their
+message is one line that names the problem and the remedy.
+
 Everything else (the subpackages `io`, `nets`, `train`, `apps`, `cli`, `corpus` and their
 modules) is internal: importable, documented, but free to change. The package is in layers, each
-a folder that imports only those before it: the core here (`color`, `metrics`, `constants`),
-then `io` (photos on disk), `nets` (the networks), `train`, `apps` (colorizing, video,
-evaluation, the web page) and `cli`. Names load on first use (PEP 562), so `import colornet`
+a folder that imports only those before it: the core here (`color`, `metrics`, `constants`,
+`errors`), then `io` (photos on disk), `nets` (the networks), `train`, `apps` (colorizing,
+video, evaluation, the web page) and `cli`. Names load on first use (PEP 562), so `import colornet`
 and `colornet --help` start without TensorFlow.
 """
 
@@ -54,6 +58,7 @@ _PUBLIC = {
     "save_image": "colornet.io.save",
     "rgb_to_lab": "colornet.color",
     "lab_to_rgb": "colornet.color",
+    "ColornetError": "colornet.errors",
 }
 # Subpackages and core modules reachable as attributes; only `pretrained` is public.
 _SUBMODULES = (

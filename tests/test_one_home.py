@@ -120,3 +120,82 @@ def test_the_recipe_settings_check_heads_and_crops_against_the_shared_constants(
     with pytest.raises(ValueError, match=f"multiple of {constants.LITE_UNET_SIZE_MULTIPLE}"):
         settings.RecipeConfig(crop_size=constants.LITE_UNET_SIZE_MULTIPLE + 8).check()
     assert settings.RecipeConfig().working_size == constants.DEFAULT_WORKING_SIZE
+
+
+BUILTIN_BASES = {"Exception", "ValueError", "RuntimeError", "OSError", "TypeError"}
+
+
+def _base_names(node):
+    return {base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
+            for base in node.bases}
+
+
+def errors_outside_the_base_class(path):
+    """Error classes of `path` that derive from a builtin exception but not `ColornetError`."""
+    return sorted(
+        node.name for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Error")
+        and _base_names(node) & BUILTIN_BASES and "ColornetError" not in _base_names(node)
+    )
+
+
+def test_every_named_error_of_the_library_is_a_colornet_error():
+    offenders = {
+        f"{name}.{error}"
+        for name, path in package_modules().items() if name != "colornet.errors"
+        for error in errors_outside_the_base_class(path)
+    }
+    assert offenders == set(), "subclass colornet.errors.ColornetError beside the builtin"
+
+
+def test_the_error_scan_finds_a_builtin_error_and_leaves_a_subclass_and_a_loss(tmp_path):
+    module = tmp_path / "errors_here.py"
+    module.write_text("class LooseError(ValueError): pass\n"
+                      "class GoodError(ColornetError, ValueError): pass\n"
+                      "class NarrowError(GoodError): pass\n"
+                      "class _ScaledAbError(keras.losses.Loss): pass\n")
+    assert errors_outside_the_base_class(module) == ["LooseError"]
+
+
+def test_the_named_errors_are_colornet_errors_and_still_their_builtin():
+    import colornet
+    from colornet.errors import ColornetError
+    from colornet.io import decode, hints
+    from colornet.train import distributed
+
+    assert colornet.ColornetError is ColornetError
+    assert issubclass(decode.ImageError, ColornetError)
+    assert issubclass(decode.ImageError, ValueError)
+    assert issubclass(decode.TooManyPixelsError, ColornetError)
+    assert issubclass(hints.HintError, ValueError)
+    assert issubclass(distributed.DistributedError, RuntimeError)
+    assert issubclass(distributed.DistributedError, ColornetError)
+
+
+def _raise_colornet_error(args):
+    from colornet.errors import ColornetError
+
+    raise ColornetError("the model folder holds no model; train one first")
+
+
+def test_a_colornet_error_in_a_command_is_one_line_and_status_1(tmp_path, monkeypatch, capsys):
+    from colornet import cli
+    from colornet.cli import photo_commands
+
+    monkeypatch.delenv("COLORNET_DEBUG", raising=False)
+    monkeypatch.setattr(photo_commands, "_run_lab", _raise_colornet_error)
+    status = cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error == "colornet lab: error: the model folder holds no model; train one first\n"
+
+
+def test_under_colornet_debug_a_colornet_error_shows_its_traceback(tmp_path, monkeypatch):
+    from colornet import cli
+    from colornet.cli import photo_commands
+    from colornet.errors import ColornetError
+
+    monkeypatch.setenv("COLORNET_DEBUG", "1")
+    monkeypatch.setattr(photo_commands, "_run_lab", _raise_colornet_error)
+    with pytest.raises(ColornetError, match="holds no model"):
+        cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])

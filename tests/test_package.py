@@ -98,6 +98,7 @@ MODULE_LAYERS = {
     "colornet._util": "core",
     "colornet.color": "core",
     "colornet.constants": "core",
+    "colornet.errors": "core",
     "colornet.leftovers": "core",
     "colornet.metrics": "core",
     "colornet.progress": "core",

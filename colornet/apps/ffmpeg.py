@@ -16,6 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from colornet import _util
+from colornet.errors import ColornetError
 from colornet.io import folders
 
 # The containers the output can be; all take H.264 video and AAC audio.
@@ -32,7 +33,7 @@ NO_FRAMES = "no frame could be decoded; the file may be truncated or corrupt"
 _FFMPEG_NOISE = ("frame=", "Conversion failed")
 
 
-class VideoError(ValueError):
+class VideoError(ColornetError, ValueError):
     """One-line, user-facing error that names the video and the problem."""
 
 

@@ -12,10 +12,10 @@
     colornet serve                          a local web page that colorizes dropped photos
     colornet classify IMAGE...              what a backbone's ImageNet classifier sees
 
-Errors a user can fix (a missing or broken image, a grey photo) print one line and exit with
-status 1 (COLORNET_DEBUG=1 shows the traceback behind it), a bad option one line with status
-2; `--help` on any subcommand explains every option. Ctrl-C (status 130) and SIGTERM (143)
-print one line, never a traceback.
+Errors a user can fix (a `colornet.ColornetError`: a missing or broken image, a grey photo)
+print one line and exit with status 1 (COLORNET_DEBUG=1 shows the traceback behind it), a bad
+option one line with status 2; `--help` on any subcommand explains every option. Ctrl-C
+(status 130) and SIGTERM (143) print one line, never a traceback.
 """
 
 import argparse
@@ -26,6 +26,7 @@ import sys
 import colornet
 from colornet import leftovers
 from colornet.cli import data_commands, photo_commands, support, training_commands
+from colornet.errors import ColornetError
 
 
 def main(argv=None):
@@ -56,13 +57,14 @@ def _main(argv):
     with support.native_notices_hidden(verbose=args.verbose):
         import keras  # noqa: F401  the start-up's long import, still under the quiet handler
 
-    from colornet.io import decode
-
     support.raise_on_signals()
     try:
         with support.warnings_as_lines(command):
             return args.run(args) or 0
-    except (decode.ImageError, ValueError, OSError, RuntimeError) as error:
+    # A ColornetError is raised on purpose and an OSError names a file: the user's to fix.
+    # Plain ValueError and RuntimeError are still caught too, as many of the library's checks
+    # (an option out of range) raise them without a class of their own.
+    except (ColornetError, OSError, ValueError, RuntimeError) as error:
         support.close_progress_bars()
         if os.environ.get("COLORNET_DEBUG"):  # a bug in colornet would look like a user's error
             raise

@@ -30,7 +30,7 @@ import PIL.Image
 import PIL.ImageOps
 import tqdm
 
-from colornet import _util
+from colornet import _util, errors
 from colornet.corpus import sources
 
 SPLITS = ("train", "validation", "held_out")
@@ -47,7 +47,7 @@ COLUMNS = ("file", "split", "scene", "package", "version", "licence", "attributi
 _DPKG_STATUS = "var/lib/dpkg/status"
 
 
-class CorpusError(ValueError):
+class CorpusError(errors.ColornetError, ValueError):
     """The corpus cannot be built or read at all (one line, with the remedy)."""
 
 

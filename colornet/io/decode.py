@@ -16,6 +16,7 @@ import PIL.Image
 
 from colornet import color
 from colornet.constants import BAND_PIXELS
+from colornet.errors import ColornetError
 from colornet.io import modes
 
 # Pillow's own hard limit (2 x PIL.Image.MAX_IMAGE_PIXELS, about 13,400 x 13,400): a larger
@@ -23,7 +24,7 @@ from colornet.io import modes
 DEFAULT_MAX_PIXELS = 178_956_970
 
 
-class ImageError(ValueError):
+class ImageError(ColornetError, ValueError):
     """One-line, user-facing error that names the file and the problem."""
 
 

@@ -17,13 +17,14 @@ import numbers
 import pathlib
 
 from colornet import _util
+from colornet.errors import ColornetError
 
 # What a hints file's entries hold; "color" is read as "colour".
 HINT_KEYS = ("y", "x", "colour")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-class HintError(ValueError):
+class HintError(ColornetError, ValueError):
     """A colour hint that cannot be used: one line naming the hint and what is wrong."""
 
 

@@ -14,6 +14,7 @@ import warnings
 import keras
 
 from colornet import _util
+from colornet.errors import ColornetError
 from colornet.nets import efficientnet_lite
 
 # Keras caches downloads in this folder under its home, $KERAS_HOME or ~/.keras
@@ -32,7 +33,7 @@ WEIGHTS_ADVICE_IN_PYTHON = {
 }
 
 
-class WeightsError(ValueError):
+class WeightsError(ColornetError, ValueError):
     """Backbone weights that cannot be found, downloaded or loaded. The message is one line
     that names the file and says what to do; where that is to give the `weights` argument
     another value, in Python's words (WEIGHTS_ADVICE_IN_PYTHON), and `worded` says it in a

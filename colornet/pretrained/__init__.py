@@ -17,13 +17,14 @@ import pathlib
 import numpy as np
 
 from colornet import _util
+from colornet.errors import ColornetError
 
 NAME = "lite0_unet"
 FOLDER = pathlib.Path(__file__).parent
 WEIGHTS_SUFFIX, INFO_SUFFIX, LOG_SUFFIX = ".weights.npz", ".json", ".log.csv"
 
 
-class PretrainedError(ValueError):
+class PretrainedError(ColornetError, ValueError):
     """The shipped model's files are missing or do not fit (one line, with the remedy)."""
 
 

