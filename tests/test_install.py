@@ -38,6 +38,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert readme_test_command() in CI_SCRIPT
 
 
+def test_the_testing_guide_shows_the_readme_test_command_as_it_is():
+    guide = (REPO_ROOT / "docs" / "testing.md").read_text()
+    assert readme_test_command() in [block.strip() for block in bash_blocks(guide)]
+
+
 def test_the_test_command_prints_the_slowest_15_tests():
     # What to make faster first, in every CI log; the full suite is the one run that needs it.
     assert ".venv/bin/python -m pytest --durations=15 &&" in readme_test_command()
