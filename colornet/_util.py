@@ -12,6 +12,7 @@ import pathlib
 import numpy as np
 
 from colornet import leftovers
+from colornet.errors import SettingError
 
 # Hidden temporary files that `atomic_output` writes beside their target:
 # ".NAME.PID-XXXXXXXX.tmp.EXT" (`leftovers.temporary_path`).
@@ -103,9 +104,9 @@ def is_int(value):
 
 
 def check_positive_int(value, name):
-    """ValueError unless `value` is an int of at least 1."""
+    """SettingError (a ValueError) unless `value` is an int of at least 1."""
     if not is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        raise SettingError(f"{name} must be a whole number of at least 1, got {value!r}")
     return int(value)
 
 
@@ -141,13 +142,13 @@ def check_path_list(paths, what="photo paths", error=ValueError):
 
 
 def check_fraction(fraction, name):
-    """ValueError unless `fraction` is a number in [0, 1)."""
+    """SettingError (a ValueError) unless `fraction` is a number in [0, 1)."""
     if (
         not isinstance(fraction, numbers.Real)
         or isinstance(fraction, bool)
         or not 0 <= fraction < 1
     ):
-        raise ValueError(f"{name} must be a number in [0, 1), got {fraction!r}")
+        raise SettingError(f"{name} must be a number in [0, 1), got {fraction!r}")
 
 
 def keras_home():

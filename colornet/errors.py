@@ -13,3 +13,10 @@ class ColornetError(Exception):
     Each of the library's named errors subclasses it and also the builtin it has always been
     (`class ImageError(ColornetError, ValueError)`), so `except ValueError` still catches them.
     """
+
+
+class SettingError(ColornetError, ValueError):
+    """A setting, option or argument the caller chose that colornet cannot use (a number out of
+    its range, a name not among the choices, an output path it cannot write, a settings file
+    it cannot read), named in one line with what it may be. Still a ValueError, as Python's own
+    argument checks are."""

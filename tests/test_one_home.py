@@ -199,3 +199,39 @@ def test_under_colornet_debug_a_colornet_error_shows_its_traceback(tmp_path, mon
     monkeypatch.setattr(photo_commands, "_run_lab", _raise_colornet_error)
     with pytest.raises(ColornetError, match="holds no model"):
         cli.main(["lab", str(tmp_path / "photo.png"), "-o", str(tmp_path / "lab.png")])
+
+
+# Modules whose every user-facing check raises a named colornet error. The command line still
+# catches a plain ValueError or RuntimeError as a one-line error, because the rest of the
+# package's checks raise them; once every module is on this list that catch can go, and a bug
+# that raises one will show its traceback.
+NAMED_ERRORS_ONLY = ("colornet.cli.support", "colornet.cli.training_commands",
+                     "colornet.train.settings", "colornet.pretrained.settings",
+                     "colornet.apps.colorize")
+
+
+def plain_builtin_raises(path):
+    """Lines of `path` that raise a bare ValueError or RuntimeError."""
+    return sorted(
+        node.lineno for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+        and getattr(node.exc.func, "id", None) in ("ValueError", "RuntimeError")
+    )
+
+
+def test_the_modules_converted_to_named_errors_raise_no_plain_value_error():
+    modules = package_modules()
+    offenders = {f"{name}:{line}" for name in NAMED_ERRORS_ONLY
+                 for line in plain_builtin_raises(modules[name])}
+    assert offenders == set(), "raise colornet.errors.SettingError (or a named error) instead"
+
+
+def test_a_setting_out_of_range_is_a_setting_error_and_still_a_value_error():
+    from colornet.errors import ColornetError, SettingError
+    from colornet.train import settings
+
+    with pytest.raises(SettingError, match="image_size must be a multiple of 8, got 12"):
+        settings.TrainingConfig(data_dir="photos", image_size=12)
+    with pytest.raises(ValueError, match="steps must be a whole number of at least 1"):
+        _util.check_positive_int(0, "steps")
+    assert issubclass(SettingError, ColornetError) and issubclass(SettingError, ValueError)

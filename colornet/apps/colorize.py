@@ -26,6 +26,7 @@ import numpy as np
 
 from colornet import _util, color
 from colornet.constants import BAND_PIXELS, DEFAULT_TILE, DEFAULT_TILE_OVERLAP, DEFAULT_WORKING_SIZE
+from colornet.errors import SettingError
 from colornet.io import decode, geometry
 from colornet.nets import hints as hint_maps
 from colornet.nets import keras_utils, models
@@ -102,7 +103,7 @@ def predict_ab(
         return _predict_list(model, lightness, working_size, tile, batch_size, hints, reference)
     lightness = np.asarray(lightness, dtype=np.float32)
     if lightness.ndim not in (2, 3):
-        raise ValueError(f"lightness must be (H, W) or (N, H, W), got shape {lightness.shape}")
+        raise SettingError(f"lightness must be (H, W) or (N, H, W), got shape {lightness.shape}")
     batch = list(lightness[None] if lightness.ndim == 2 else lightness)
     ab = np.stack(_predict_list(model, batch, working_size, tile, batch_size, hints, reference))
     return ab[0] if lightness.ndim == 2 else ab
@@ -192,11 +193,12 @@ def predict_ab_tiled(
         float32 (H, W, 2) ab.
     """
     if not models.describe(model).tiles:
-        raise ValueError(f"{model.name} sees the whole photo at once: it cannot run in tiles")
+        raise SettingError(f"{model.name} sees the whole photo at once: it cannot run in tiles")
     multiple = models.SIZE_MULTIPLE
     if tile % multiple or overlap % multiple or not 0 <= overlap < tile // 2:
-        raise ValueError(
-            f"tile ({tile}) and overlap ({overlap}) must be multiples of 8, overlap < tile / 2"
+        raise SettingError(
+            f"tile ({tile}) and overlap ({overlap}) must be multiples of {multiple}, "
+            "overlap < tile / 2"
         )
     padded, (height, width) = geometry.pad_to_multiple(np.asarray(lightness, np.float32))
     padded_height, padded_width = padded.shape
@@ -297,7 +299,7 @@ def colorize(
         and (photos.ndim == 2 or photos.shape[-1] in (1, 3))
     )
     if hints and not single:
-        raise ValueError("hints are for one photo: colorize each photo with its own hints")
+        raise SettingError("hints are for one photo: colorize each photo with its own hints")
     reference = reference_vector(reference)
     batch = [photos] if single else list(photos)
     results = []
@@ -314,11 +316,11 @@ def check_takes(model, hints=None, reference=None):
     trained before hints); none given is always fine."""
     description = models.describe(model)
     if hints and not description.hints:
-        raise ValueError(f"this model was trained without hints: {model.name} "
+        raise SettingError(f"this model was trained without hints: {model.name} "
                          f"({description.variant}) colorizes from the lightness alone; drop "
                          "the hints, or use a hint-aware model")
     if reference is not None and not description.reference:
-        raise ValueError(f"this model was trained without a reference photo: {model.name} "
+        raise SettingError(f"this model was trained without a reference photo: {model.name} "
                          f"({description.variant}) colorizes from the lightness alone; drop "
                          "the reference, or use a model that takes one")
 
@@ -332,5 +334,5 @@ def _lightness_of(photo):
     if array.ndim == 2:  # grey: as a neutral RGB, so uint8 and float read alike
         array = np.repeat(array[..., None], 3, axis=-1)
     if array.ndim != 3 or array.shape[-1] != 3:
-        raise ValueError(f"a photo must be (H, W, 3) RGB or (H, W) grey, got shape {array.shape}")
+        raise SettingError(f"a photo must be (H, W, 3) RGB or (H, W) grey, got shape {array.shape}")
     return color.rgb_to_lightness(array)

@@ -16,6 +16,7 @@ import tempfile
 import warnings
 
 from colornet import leftovers
+from colornet.errors import SettingError
 
 
 class Parser(argparse.ArgumentParser):
@@ -279,14 +280,14 @@ def check_port_free(host, port, option="--port"):
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise ValueError(f"cannot listen on {host}: {error}; choose another --host") from None
+        raise SettingError(f"cannot listen on {host}: {error}; choose another --host") from None
     family, kind, protocol, _, address = addresses[0]
     with socket.socket(family, kind, protocol) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as error:
-            raise ValueError(
+            raise SettingError(
                 f"cannot listen on {host} port {port} ({error.strerror}); "
                 f"choose another with {option}"
             ) from None
@@ -297,19 +298,19 @@ def check_writable(path, suffixes=None, what="output"):
     folder in its way, or no permission. Leaves the parent folders created."""
     path = pathlib.Path(path)
     if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise ValueError(
+        raise SettingError(
             f"cannot write {what} {path}: it must end in {', '.join(suffixes)}"
             + (f", not '{path.suffix}'" if path.suffix else "")
         )
     if path.is_dir():
-        raise ValueError(f"cannot write {what} {path}: it is a folder")
+        raise SettingError(f"cannot write {what} {path}: it is a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = leftovers.temporary_path(path)
         open(probe, "xb").close()
         probe.unlink()
     except OSError as error:
-        raise ValueError(f"cannot write {what} {path}: {error.strerror}") from None
+        raise SettingError(f"cannot write {what} {path}: {error.strerror}") from None
 
 
 def add_quiet(command, help="no progress bar"):
@@ -331,4 +332,4 @@ def refuse_overwriting(source, *outputs):
     """Fail before any work when an output would replace the input photo."""
     for output in outputs:
         if output is not None and output.exists() and output.resolve() == source.resolve():
-            raise ValueError(f"output {output} is the input photo; choose another path")
+            raise SettingError(f"output {output} is the input photo; choose another path")

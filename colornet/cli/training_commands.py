@@ -11,6 +11,7 @@ import pathlib
 
 from colornet import constants
 from colornet.cli import support
+from colornet.errors import SettingError
 from colornet.nets import precision
 from colornet.train import settings
 
@@ -61,7 +62,7 @@ def _run_single(args):
     from colornet.io import save
 
     if args.save_model is not None and args.save_model.suffix != ".keras":
-        raise ValueError(f"--save-model must end in .keras, got {args.save_model}")
+        raise SettingError(f"--save-model must end in .keras, got {args.save_model}")
     single_config = settings.SingleImageConfig(
         image_size=args.size, steps=args.steps, learning_rate=args.learning_rate, seed=args.seed
     )

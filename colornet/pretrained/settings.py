@@ -6,6 +6,7 @@ import math
 
 from colornet import _util
 from colornet.constants import DEFAULT_WORKING_SIZE, HEADS, LITE_UNET_SIZE_MULTIPLE
+from colornet.errors import SettingError
 from colornet.nets import precision
 
 
@@ -35,15 +36,15 @@ class RecipeConfig:
 
     def check(self):
         if self.head not in HEADS:
-            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+            raise SettingError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         for name in ("crop_size", "batch_size", "steps_per_epoch", "epochs", "working_size"):
             _util.check_positive_int(getattr(self, name), name)
         if self.crop_size % LITE_UNET_SIZE_MULTIPLE:
-            raise ValueError(f"crop_size must be a multiple of {LITE_UNET_SIZE_MULTIPLE}, "
-                             f"got {self.crop_size}")
+            raise SettingError(f"crop_size must be a multiple of {LITE_UNET_SIZE_MULTIPLE}, "
+                               f"got {self.crop_size}")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+            raise SettingError(f"learning_rate must be positive, got {self.learning_rate}")
         precision.validate(self.precision, precision.TRAINING_CHOICES)
         if self.start_from is not None and not isinstance(self.start_from, str):
-            raise ValueError(f"start_from must be 'shipped' or a path, got {self.start_from!r}")
+            raise SettingError(f"start_from must be 'shipped' or a path, got {self.start_from!r}")
         return self

@@ -19,6 +19,7 @@ from colornet.constants import (
     SMALL_IMAGE_BATCH_SIZE,
     WRITE_UP_BATCH_SIZE,
 )
+from colornet.errors import SettingError
 from colornet.nets import precision
 
 
@@ -48,7 +49,9 @@ class SingleImageConfig:
 
     def __post_init__(self):
         if not _util.is_int(self.image_size) or self.image_size < SIZE_MULTIPLE:
-            raise ValueError(f"image_size must be at least {SIZE_MULTIPLE}, got {self.image_size}")
+            raise SettingError(
+                f"image_size must be at least {SIZE_MULTIPLE}, got {self.image_size}"
+            )
         _util.check_positive_int(self.steps, "steps")
         _check_learning_rate(self.learning_rate)
 
@@ -98,30 +101,32 @@ class TrainingConfig:
             or self.image_size < SIZE_MULTIPLE
             or self.image_size % SIZE_MULTIPLE
         ):
-            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
+            raise SettingError(
+                f"image_size must be a multiple of {SIZE_MULTIPLE}, got {self.image_size}"
+            )
         if self.batch_size is not None:
             _util.check_positive_int(self.batch_size, "batch_size")
         _util.check_positive_int(self.epochs, "epochs")
         _check_learning_rate(self.learning_rate)
         if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
+            raise SettingError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
             )
         if not (_util.is_int(self.crops_per_photo) and self.crops_per_photo >= 0):
-            raise ValueError(f"crops_per_photo must be an int >= 0, got {self.crops_per_photo!r}")
+            raise SettingError(f"crops_per_photo must be an int >= 0, got {self.crops_per_photo!r}")
         if self.head not in HEADS:
-            raise ValueError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
+            raise SettingError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         precision.validate(self.backbone_precision, name="backbone_precision")
         precision.validate(self.fusion_precision, precision.TRAINING_CHOICES, "fusion_precision")
         if self.distribution == "multi_worker":
-            raise ValueError(
+            raise SettingError(
                 "distribution='multi_worker' is gone: Keras 3's fit cannot train under "
                 "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585); train across "
                 "machines with distribution='data_parallel' on KERAS_BACKEND=jax instead ("
                 "docs/training.md, 'Training on several machines')"
             )
         if self.distribution not in DISTRIBUTIONS:
-            raise ValueError(
+            raise SettingError(
                 f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {self.distribution!r}"
             )
 
@@ -134,23 +139,23 @@ class TrainingConfig:
 
     @classmethod
     def load(cls, path):
-        """The config saved at `path`; ValueError naming the file when it is not one."""
+        """The config saved at `path`; SettingError naming the file when it is not one."""
         saved = _util.read_json(path, "training config")
         if not isinstance(saved, dict):
-            raise ValueError(f"{path} is not a valid training config (not a JSON object)")
+            raise SettingError(f"{path} is not a valid training config (not a JSON object)")
         # Runs from before colornet had precisions trained in float32.
         saved.setdefault("backbone_precision", "float32")
         saved.setdefault("fusion_precision", "float32")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(saved) - known)
         if unknown:
-            raise ValueError(
+            raise SettingError(
                 f"{path} is not a valid training config (unknown {', '.join(unknown)})"
             )
         try:
             return cls(**saved)
         except TypeError as error:  # a missing field
-            raise ValueError(f"{path} is not a valid training config ({error})") from None
+            raise SettingError(f"{path} is not a valid training config ({error})") from None
 
 
 # Changing these would make the saved weights or split meaningless; epochs may grow on resume.
@@ -172,4 +177,4 @@ def _check_learning_rate(learning_rate):
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not (
         0 < learning_rate < float("inf")
     ):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        raise SettingError(f"learning_rate must be a positive number, got {learning_rate!r}")
