@@ -207,7 +207,9 @@ def test_under_colornet_debug_a_colornet_error_shows_its_traceback(tmp_path, mon
 # that raises one will show its traceback.
 NAMED_ERRORS_ONLY = ("colornet.cli.support", "colornet.cli.training_commands",
                      "colornet.train.settings", "colornet.pretrained.settings",
-                     "colornet.apps.colorize")
+                     "colornet.apps.colorize", "colornet.apps.photo_stream",
+                     "colornet.apps.evaluation", "colornet.apps.prepare", "colornet.apps.flicker",
+                     "colornet.apps.video")
 
 
 def plain_builtin_raises(path):

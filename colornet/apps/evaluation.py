@@ -21,6 +21,7 @@ import tqdm
 from colornet import _util, color, metrics
 from colornet.apps import colorize, hint_scores, plotting
 from colornet.constants import DEFAULT_WORKING_SIZE
+from colornet.errors import SettingError
 from colornet.io import decode, folders, geometry, greyness
 
 # The table's columns, in order; "original_colourfulness" repeats the original photo's M on
@@ -89,7 +90,7 @@ def mean_ab_of(paths, *, progress=False):
         total += metrics.ab_of(rgb).reshape(-1, 2).mean(axis=0, dtype=np.float64)
         count += 1
     if count == 0:
-        raise ValueError("no readable photos to take the mean ab of")
+        raise SettingError("no readable photos to take the mean ab of")
     return total / count
 
 
@@ -249,12 +250,12 @@ def evaluate_folder(model, data_dir, out_dir, *, mean_ab=None, train_dir=None,
 
 def _check_evaluation_arguments(data_dir, out_dir, mean_ab, train_dir, max_grid_images):
     if mean_ab is not None and train_dir is not None:
-        raise ValueError("give mean_ab or train_dir, not both")
+        raise SettingError("give mean_ab or train_dir, not both")
     if not isinstance(max_grid_images, numbers.Integral) or max_grid_images < 0:
-        raise ValueError(f"max_grid_images must be an int >= 0, got {max_grid_images!r}")
+        raise SettingError(f"max_grid_images must be an int >= 0, got {max_grid_images!r}")
     resolved_out = out_dir.resolve()
     if resolved_out == data_dir.resolve() or data_dir.resolve() in resolved_out.parents:
-        raise ValueError(
+        raise SettingError(
             f"out_dir '{out_dir}' is inside data_dir '{data_dir}': its picture would be "
             "scored as a photo next time; choose a folder outside it"
         )
@@ -300,7 +301,7 @@ def _check_scored(data_dir, rows, grey, unreadable):
             stacklevel=3,
         )
     if not rows:
-        raise ValueError(
+        raise SettingError(
             f"no colour photos to score in '{data_dir}' ({len(grey)} grey, "
             f"{len(unreadable)} unreadable)"
         )

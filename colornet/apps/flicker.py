@@ -9,6 +9,7 @@ arrays out: `colornet.apps.video` feeds them frame batches.
 import numpy as np
 
 from colornet.constants import DEFAULT_SMOOTHING
+from colornet.errors import SettingError
 
 # A frame is a cut to another shot when more than SCENE_CUT_SHARE of it shows content the last
 # frame did not have, even at the best global shift of the last frame: a pan or tilt moves the
@@ -61,7 +62,7 @@ class FlickerMeter:
     def update(self, ab_frames):
         ab_frames = np.asarray(ab_frames, dtype=np.float32)
         if ab_frames.ndim != 4 or ab_frames.shape[-1] != 2:
-            raise ValueError(f"ab_frames must be (N, H, W, 2), got shape {ab_frames.shape}")
+            raise SettingError(f"ab_frames must be (N, H, W, 2), got shape {ab_frames.shape}")
         if len(ab_frames) == 0:
             return
         if self.previous is not None:
@@ -111,7 +112,7 @@ class TemporalSmoother:
         }
         for name, value in thresholds.items():
             if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
+                raise SettingError(f"{name} must be positive, got {value!r}")
         self.smoothing = float(smoothing)
         self.scene_cut_threshold = float(scene_cut_threshold)
         self.motion_threshold = float(motion_threshold)
@@ -137,7 +138,7 @@ class TemporalSmoother:
         lightness = np.asarray(lightness, dtype=np.float32)
         ab = np.asarray(ab, dtype=np.float32)
         if lightness.ndim != 3 or ab.shape != (*lightness.shape, 2):
-            raise ValueError(
+            raise SettingError(
                 "expected lightness (N, H, W) and ab (N, H, W, 2), "
                 f"got {lightness.shape} and {ab.shape}"
             )
@@ -222,4 +223,4 @@ def check_smoothing(smoothing):
     """ValueError unless `smoothing` is a number in [0, 1)."""
     is_number = isinstance(smoothing, (int, float)) and not isinstance(smoothing, bool)
     if not is_number or not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be a number in [0, 1) (0 = off), got {smoothing!r}")
+        raise SettingError(f"smoothing must be a number in [0, 1) (0 = off), got {smoothing!r}")

@@ -29,6 +29,7 @@ import pathlib
 import warnings
 
 from colornet import _util
+from colornet.errors import SettingError
 from colornet.io import folders
 
 # How many skipped file names the warning about a folder's non-photos spells out.
@@ -42,9 +43,9 @@ def check_shard(shard):
     try:
         index, count = (int(part) for part in shard)
     except (TypeError, ValueError):
-        raise ValueError(f"shard must be (K, N), got {shard!r}") from None
+        raise SettingError(f"shard must be (K, N), got {shard!r}") from None
     if not 0 <= index < count:
-        raise ValueError(f"shard (K, N) needs 0 <= K < N, got {shard!r}")
+        raise SettingError(f"shard (K, N) needs 0 <= K < N, got {shard!r}")
     return index, count
 
 
@@ -90,14 +91,14 @@ class PhotoStream:
     def _source(self, item):
         if not item.strip():
             # Path("") is ".": an unset "$DIR" in a script would colorize the current folder.
-            raise ValueError(
+            raise SettingError(
                 f"an input is empty ({item!r}), not a photo or folder: is a variable unset? "
                 "Give '.' for the current folder"
             )
         path = pathlib.Path(item)
         if path.is_dir():
             if self.out_dir is not None and path.resolve() == self.out_dir:
-                raise ValueError(
+                raise SettingError(
                     f"the output folder {path} is also an input folder; choose another -o"
                 )
             if next(self._walk(path, warn=False), None) is None:
@@ -107,16 +108,16 @@ class PhotoStream:
         if path.exists():
             return "files", [path]
         if not glob.has_magic(item):
-            raise ValueError(f"{item}: no such file or folder")
+            raise SettingError(f"{item}: no such file or folder")
         matches = sorted(glob.glob(item, recursive=True))
         if not matches:
-            raise ValueError(f"no files match {item}")
+            raise SettingError(f"no files match {item}")
         files = [pathlib.Path(match) for match in matches if pathlib.Path(match).is_file()]
         if not files:
-            raise ValueError(f"no files match {item}, only folders")
+            raise SettingError(f"no files match {item}, only folders")
         kept = [file for file in files if not self._in_output(file)]
         if not kept:
-            raise ValueError(
+            raise SettingError(
                 f"every file matching {item} is in the output folder {self.out_dir}, where "
                 "the colorized photos go; choose an output folder outside them"
             )

@@ -17,6 +17,7 @@ import tqdm
 
 from colornet import _util, leftovers
 from colornet.constants import DEFAULT_IMAGE_SIZE
+from colornet.errors import SettingError
 from colornet.io import decode, folders, geometry, greyness, save
 from colornet.train import data
 
@@ -227,13 +228,13 @@ def _earlier_output(data_dir, output_dirs, overwrite):
     present = []
     for output_dir in output_dirs:
         if output_dir.is_file():
-            raise ValueError(f"'{output_dir}' is a file; prepare needs it as a folder")
+            raise SettingError(f"'{output_dir}' is a file; prepare needs it as a folder")
         if output_dir.is_dir():
             present += [path for path in output_dir.rglob("*") if path.is_file()]
     if not present:
         return []
     if not overwrite:
-        raise ValueError(
+        raise SettingError(
             f"'{present[0].parent}' is not empty (an earlier prepare?); prepare again with "
             "the overwrite option (--overwrite) to replace it"
         )
@@ -246,7 +247,7 @@ def _earlier_output(data_dir, output_dirs, overwrite):
     foreign = [path for path in present if path.resolve() not in listed]
     if foreign:
         names = _util.name_list([str(path) for path in foreign], _NAMES_SHOWN)
-        raise ValueError(
+        raise SettingError(
             f"{len(foreign)} file(s) in the output folders were not written by prepare "
             f"({names}); overwrite only replaces prepare's own, so move these away first"
         )
@@ -279,13 +280,13 @@ def _remove_stale_work_folders(data_dir):
 def _check_apart(raw_dir, data_dir, output_dirs):
     raw, data = raw_dir.resolve(), data_dir.resolve()
     if data == raw or raw in data.parents:
-        raise ValueError(
+        raise SettingError(
             f"data_dir '{data_dir}' is inside raw_dir '{raw_dir}': the prepared copies would be "
             "mixed with the raw photos; choose a folder outside it"
         )
     for output_dir in output_dirs:
         if raw == output_dir.resolve() or output_dir.resolve() in raw.parents:
-            raise ValueError(
+            raise SettingError(
                 f"raw_dir '{raw_dir}' is inside '{output_dir}', which prepare writes; "
                 "move the raw photos elsewhere or choose another data_dir"
             )

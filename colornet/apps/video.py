@@ -28,6 +28,7 @@ import tqdm
 from colornet import _util, color, leftovers
 from colornet.apps import colorize, ffmpeg, flicker
 from colornet.constants import DEFAULT_SMOOTHING, DEFAULT_WORKING_SIZE
+from colornet.errors import SettingError
 from colornet.io import geometry
 from colornet.nets import models
 
@@ -74,11 +75,11 @@ class VideoReport:
 
 def _check_arguments(batch_size, smoothing, working_size):
     if not _util.is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise SettingError(f"batch_size must be a positive int, got {batch_size!r}")
     flicker.check_smoothing(smoothing)
     too_small = _util.is_int(working_size) and working_size < models.SIZE_MULTIPLE
     if working_size is not None and (not _util.is_int(working_size) or too_small):
-        raise ValueError(
+        raise SettingError(
             f"working_size must be None or an int of at least {models.SIZE_MULTIPLE}, "
             f"got {working_size!r}"
         )
