@@ -209,7 +209,11 @@ NAMED_ERRORS_ONLY = ("colornet.cli.support", "colornet.cli.training_commands",
                      "colornet.train.settings", "colornet.pretrained.settings",
                      "colornet.apps.colorize", "colornet.apps.photo_stream",
                      "colornet.apps.evaluation", "colornet.apps.prepare", "colornet.apps.flicker",
-                     "colornet.apps.video")
+                     "colornet.apps.video", "colornet.apps.single_image", "colornet.apps.web",
+                     "colornet.apps.web_work", "colornet.apps.web_hints",
+                     "colornet.apps.hint_scores", "colornet.cli.hint_options",
+                     "colornet.cli.data_commands", "colornet.nets.precision",
+                     "colornet.nets.backbones")
 
 
 def plain_builtin_raises(path):

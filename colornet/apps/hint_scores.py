@@ -24,6 +24,7 @@ import numpy as np
 from colornet import color
 from colornet.apps import colorize
 from colornet.constants import DEFAULT_WORKING_SIZE
+from colornet.errors import SettingError
 from colornet.io import geometry
 from colornet.nets import hints as hint_maps
 
@@ -67,7 +68,7 @@ def colorize_with_simulated_hints(model, original, points, index, *, seed=SEED, 
         float32 RGB (H, W, 3) in [0, 1].
     """
     if points < 0:
-        raise ValueError(f"points must be 0 or more, got {points}")
+        raise SettingError(f"points must be 0 or more, got {points}")
     colorize.check_takes(model, [None] * points, reference)
     lightness = color.rgb_to_lightness(original)  # (H, W)
     shape = colorize.working_shape(model, lightness.shape, working_size)

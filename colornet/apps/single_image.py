@@ -13,6 +13,7 @@ import numpy as np
 from colornet import _util, color
 from colornet import progress as progress_bars
 from colornet.apps import colorize
+from colornet.errors import SettingError
 from colornet.io import geometry, greyness
 from colornet.nets import models
 from colornet.train import stopping
@@ -62,16 +63,16 @@ def train_single_image(rgb, config=None, progress=True, name="image", callbacks=
     config = config or SingleImageConfig()
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
-        raise ValueError(f"{name}: expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        raise SettingError(f"{name}: expected an (H, W, 3) RGB image, got shape {rgb.shape}")
     rgb = _util.to_unit_float(rgb)
     if min(rgb.shape[:2]) < models.SIZE_MULTIPLE:
-        raise ValueError(
+        raise SettingError(
             f"{name}: {rgb.shape[1]}×{rgb.shape[0]} is too small to train on; "
             f"Version 1 needs at least {models.SIZE_MULTIPLE}×{models.SIZE_MULTIPLE} pixels"
         )
     training_photo = geometry.resize_and_crop(rgb, geometry.fit_size(rgb.shape, config.image_size))
     if greyness.is_grey(training_photo):
-        raise ValueError(
+        raise SettingError(
             f"{name} is grey (or near-grey, or a single tint such as sepia: colour spread "
             f"{greyness.colour_spread(training_photo):.1f}, below {greyness.GREY_CHROMA}): "
             "Version 1 learns colours from a colour photo; give it one"

@@ -51,6 +51,7 @@ from colornet.constants import (  # noqa: E402
     DEFAULT_PORT,
     DEFAULT_WORKING_SIZE,
 )
+from colornet.errors import SettingError  # noqa: E402
 from colornet.io import decode, folders  # noqa: E402
 from colornet.nets import keras_utils  # noqa: E402
 
@@ -110,7 +111,7 @@ def app(
         A `gradio.Blocks`. It sets GRADIO_TEMP_DIR to this process's `workspace()`.
     """
     if not max_megapixels > 0:
-        raise ValueError(f"max_megapixels must be positive, got {max_megapixels}")
+        raise SettingError(f"max_megapixels must be positive, got {max_megapixels}")
     served = web_work.served_models(models, precision)
     # Every upload has a size of its own, so the model is traced again now and then: expected
     # here, and TensorFlow's advice about it is for programmers.

@@ -19,6 +19,7 @@ import numpy as np
 
 from colornet import _util, color
 from colornet.apps import colorize
+from colornet.errors import SettingError
 from colornet.io import decode, geometry, save
 from colornet.io import hints as hint_input
 from colornet.nets import models
@@ -111,7 +112,7 @@ def click(session, x, y, mode=ADD, predicted=None):
         del session.hints[nearest]
         session.selected = None
         return True
-    raise ValueError(f"mode must be one of {', '.join(CLICK_MODES)}, got {mode!r}")
+    raise SettingError(f"mode must be one of {', '.join(CLICK_MODES)}, got {mode!r}")
 
 
 def set_colour(session, colour):

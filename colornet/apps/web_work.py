@@ -21,6 +21,7 @@ import keras
 
 from colornet import _util, color
 from colornet.apps import colorize
+from colornet.errors import SettingError
 from colornet.io import decode, geometry, modes, save
 from colornet.nets import classify, keras_utils, models
 
@@ -315,7 +316,7 @@ def demo_model(progress=False):
         pathlib.Path(__file__).resolve().parents[2] / "data" / "portrait" / "astronaut.jpg"
     )
     if not portrait.is_file():
-        raise ValueError(
+        raise SettingError(
             f"--demo trains on {portrait}, which is missing; run it from a clone of colornet"
         )
     config = single_image.SingleImageConfig(steps=300)  # a third of the default steps

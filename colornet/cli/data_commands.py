@@ -6,6 +6,7 @@ import pathlib
 
 from colornet import constants, leftovers
 from colornet.cli import support
+from colornet.errors import SettingError
 
 
 def add_prepare(commands):
@@ -55,7 +56,7 @@ def _run_prepare(args):
     print(report.summary())
     if not report.train and not report.test:
         dropped = sum(len(items) for items in report.dropped.values())
-        raise ValueError(
+        raise SettingError(
             f"kept none of the {dropped} photos in {args.raw_dir}; see the report above"
         )
 

@@ -14,6 +14,7 @@ the command line.
 import argparse
 import pathlib
 
+from colornet.errors import SettingError
 from colornet.io import hints as hint_input
 
 
@@ -65,8 +66,8 @@ def read(args, photos):
     hints = None
     if named:
         if len(photos) != 1:
-            raise ValueError(f"hints are for one photo, and the inputs name {len(photos)}: "
-                             "colorize each photo with its own --hint or --hints")
+            raise SettingError(f"hints are for one photo, and the inputs name {len(photos)}: "
+                               "colorize each photo with its own --hint or --hints")
         from colornet.io import decode
 
         path = photos[0][0]

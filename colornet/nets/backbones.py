@@ -34,6 +34,7 @@ from keras import ops
 
 from colornet import _util, color
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_CLASSIFY_BACKBONE
+from colornet.errors import SettingError
 from colornet.nets import efficientnet_lite, keras_utils, weight_files
 from colornet.nets import precision as _precision
 
@@ -148,7 +149,7 @@ BACKBONES = _backbone_table(
 def get_backbone(name):
     """The `Backbone` registered as `name`; ValueError naming the known ones otherwise."""
     if name not in BACKBONES:
-        raise ValueError(
+        raise SettingError(
             f"unknown backbone {name!r}; known backbones: {', '.join(sorted(BACKBONES))}"
         )
     return BACKBONES[name]
@@ -296,7 +297,7 @@ class FrozenBackbone(keras.layers.Layer):
     def build(self, input_shape):
         size = get_backbone(self.backbone).input_size
         if tuple(input_shape[1:]) != (size, size, 3):
-            raise ValueError(
+            raise SettingError(
                 f"the {self.backbone} backbone takes (batch, {size}, {size}, 3) input "
                 f"(see BackboneInput), got {tuple(input_shape)}"
             )
@@ -351,7 +352,7 @@ def embed(images_or_lightness, model, batch_size=32):
     if array.ndim == 3:
         array = array[..., None]
     if array.ndim != 4 or array.shape[-1] not in (1, 3):
-        raise ValueError(
+        raise SettingError(
             "expected lightness (N, H, W) or (N, H, W, 1), or RGB (N, H, W, 3); "
             f"got shape {array.shape}"
         )
@@ -374,7 +375,7 @@ def offline_backbone(preferred=DEFAULT_BACKBONE, fallback=DEFAULT_CLASSIFY_BACKB
 
 def _check_channels_last():
     if keras.config.image_data_format() != "channels_last":
-        raise ValueError(
+        raise SettingError(
             "colornet's backbones take channels-last images; "
             f"keras.config.image_data_format() is {keras.config.image_data_format()!r}"
         )
@@ -382,6 +383,6 @@ def _check_channels_last():
 
 def _check_rgb_shape(input_shape, layer_name):
     if len(input_shape) != 4 or input_shape[-1] != 3:
-        raise ValueError(
+        raise SettingError(
             f"{layer_name} takes RGB images (batch, H, W, 3), got shape {tuple(input_shape)}"
         )

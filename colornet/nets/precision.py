@@ -25,6 +25,8 @@ read the choices without starting TensorFlow.
 import functools
 import os
 
+from colornet.errors import SettingError
+
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 CHOICES = ("auto", *POLICIES)
 TRAINING_CHOICES = ("auto", "float32", "bfloat16")
@@ -33,7 +35,7 @@ TRAINING_CHOICES = ("auto", "float32", "bfloat16")
 def validate(precision, choices=CHOICES, name="precision"):
     """`precision` if it is one of `choices`; ValueError naming them otherwise."""
     if precision not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {precision!r}")
+        raise SettingError(f"{name} must be one of {', '.join(choices)}, got {precision!r}")
     return precision
 
 
