@@ -18,5 +18,5 @@ class ColornetError(Exception):
 class SettingError(ColornetError, ValueError):
     """A setting, option or argument the caller chose that colornet cannot use (a number out of
     its range, a name not among the choices, an output path it cannot write, a settings file
-    it cannot read), named in one line with what it may be. Still a ValueError, as Python's own
-    argument checks are."""
+    it cannot read, a model path that holds no colornet colorizer), named in one line with what
+    it may be. Still a ValueError, as Python's own argument checks are."""

@@ -213,7 +213,9 @@ NAMED_ERRORS_ONLY = ("colornet.cli.support", "colornet.cli.training_commands",
                      "colornet.apps.web_work", "colornet.apps.web_hints",
                      "colornet.apps.hint_scores", "colornet.cli.hint_options",
                      "colornet.cli.data_commands", "colornet.nets.precision",
-                     "colornet.nets.backbones")
+                     "colornet.nets.backbones", "colornet.nets.models",
+                     "colornet.nets.lite_unet", "colornet.nets.contract",
+                     "colornet.nets.classify")
 
 
 def plain_builtin_raises(path):

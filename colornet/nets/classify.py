@@ -13,6 +13,7 @@ from keras import ops
 
 from colornet import _util, color
 from colornet.constants import DEFAULT_CLASSIFY_BACKBONE
+from colornet.errors import SettingError
 from colornet.io import decode
 from colornet.nets import backbones, keras_utils
 
@@ -51,13 +52,13 @@ def classify(photos, backbone=DEFAULT_CLASSIFY_BACKBONE, top=5, grey=False, weig
     if isinstance(photos, (str, os.PathLike, np.ndarray)):
         photos = [photos]
     if not _util.is_int(top) or not 1 <= top <= 1000:
-        raise ValueError(f"top must be an integer from 1 to 1000, got {top!r}")
+        raise SettingError(f"top must be an integer from 1 to 1000, got {top!r}")
     rgb_photos = [
         _classifier_rgb(decode.load_rgb(photo) if isinstance(photo, (str, os.PathLike)) else photo)
         for photo in photos
     ]
     if not rgb_photos:
-        raise ValueError("no photos to classify")
+        raise SettingError("no photos to classify")
     classifier = backbones.build_backbone(backbone, weights=weights)
     to_input = backbones.BackboneInput(backbone)
     grey_rgb = color.LightnessToGreyRGB()
@@ -113,12 +114,12 @@ def _classifier_rgb(photo):
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=-1)
     if array.ndim != 3 or array.shape[-1] != 3 or not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
+        raise SettingError(
             "photos to classify are image paths or float arrays in [0, 1], RGB (H, W, 3) or "
             f"grey (H, W) or (H, W, 1); got {array.dtype} of shape {array.shape}"
         )
     if array.size and (np.nanmin(array) < 0.0 or np.nanmax(array) > 1.0):
-        raise ValueError(
+        raise SettingError(
             f"photo values must be in [0, 1], got {np.nanmin(array):.3g} to {np.nanmax(array):.3g}"
         )
     return array.astype(np.float32)

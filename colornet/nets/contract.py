@@ -32,6 +32,7 @@ import keras
 
 from colornet import color
 from colornet.constants import SIZE_MULTIPLE
+from colornet.errors import SettingError
 from colornet.nets.layers import CropLike, PadToMultiple
 
 # "version_1": the write-up's 32,202-parameter net, trained on the photo it colorizes;
@@ -82,9 +83,9 @@ class ColourOutput(keras.layers.Layer):
         kwargs.setdefault("name", OUTPUT_NAME)
         super().__init__(**kwargs)
         if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+            raise SettingError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
         if working_size is not None and (int(working_size) < 1):
-            raise ValueError(f"working_size must be positive or None, got {working_size}")
+            raise SettingError(f"working_size must be positive or None, got {working_size}")
         self.description = Description(
             variant, None if working_size is None else int(working_size), bool(tiles),
             trained_on, bool(hints), bool(reference),
@@ -104,7 +105,7 @@ def describe(model):
     for layer in getattr(model, "layers", ()):
         if isinstance(layer, ColourOutput):
             return layer.description
-    raise ValueError(
+    raise SettingError(
         f"{getattr(model, 'name', model)} is not a colornet colorizer: it does not describe "
         "itself (no colornet ColourOutput layer)"
     )
@@ -155,7 +156,7 @@ def upgrade(model):
     if len(shape) == 4 and shape[-1] == 1 and name == INPUT_NAME:
         variant = "final" if shape[1] is not None else "lite_unet"
         return described(model, variant, name=model.name)
-    raise ValueError(
+    raise SettingError(
         f"{model.name} is not a colornet colorizer: it does not describe itself and its input "
         f"is {name!r} {shape}, where colornet models take 'lightness' (or, saved before "
         "colornet's model contract, Version 1's 'scaled_lightness')"

@@ -38,6 +38,7 @@ from keras import ops
 from colornet import _util, color
 from colornet.constants import HEADS
 from colornet.constants import LITE_UNET_SIZE_MULTIPLE as SIZE_MULTIPLE  # the encoder's stride
+from colornet.errors import SettingError
 from colornet.nets import contract, efficientnet_lite, zhang
 from colornet.nets import hints as hint_maps
 from colornet.nets.layers import CropLike, FuseEmbedding, PadToMultiple
@@ -75,9 +76,9 @@ def trunk(variant=DEFAULT_VARIANT, weights="imagenet", head="classification",
         logits or (None, S/4, S/4, 2) scaled ab. The backbone is frozen.
     """
     if head not in HEADS:
-        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+        raise SettingError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
     if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
-        raise ValueError(f"image_size must be a multiple of {SIZE_MULTIPLE}, got {image_size}")
+        raise SettingError(f"image_size must be a multiple of {SIZE_MULTIPLE}, got {image_size}")
     lightness = keras.Input(shape=(image_size, image_size, 1), name="lightness")
     inputs = [lightness]
     if hints:
@@ -203,15 +204,17 @@ def set_trainable_weights(trunk_model, arrays):
     variables = {variable.path: variable for variable in trunk_model.trainable_weights}
     if set(variables) != set(arrays):
         missing, extra = set(variables) - set(arrays), set(arrays) - set(variables)
-        raise ValueError(
+        raise SettingError(
             f"the weights do not fit this network: {len(missing)} missing"
             f"{' (' + sorted(missing)[0] + ', ...)' if missing else ''}, {len(extra)} unknown"
             f"{' (' + sorted(extra)[0] + ', ...)' if extra else ''}"
         )
     for path, variable in variables.items():  # all checked before any is assigned
         if tuple(arrays[path].shape) != tuple(variable.shape):
-            raise ValueError(f"the weights do not fit this network: {path} is "
-                             f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}")
+            raise SettingError(
+                f"the weights do not fit this network: {path} is "
+                f"{tuple(arrays[path].shape)}, the network's {tuple(variable.shape)}"
+            )
     for path, variable in variables.items():
         variable.assign(np.asarray(arrays[path], dtype=variable.dtype))  # numpy: no float16 op
 

@@ -24,6 +24,7 @@ import keras
 
 from colornet import _util
 from colornet.constants import DEFAULT_BACKBONE, DEFAULT_IMAGE_SIZE, HEADS, SIZE_MULTIPLE
+from colornet.errors import SettingError
 from colornet.nets import backbones, contract, keras_utils, lite_unet, zhang
 from colornet.nets import precision as _precision
 from colornet.nets.layers import FuseEmbedding
@@ -128,13 +129,13 @@ def fusion_colorizer(
         output scaled ab (None, S, S, 2).
     """
     if head not in HEADS:
-        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+        raise SettingError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
     if image_size is not None and (image_size < SIZE_MULTIPLE or image_size % SIZE_MULTIPLE):
-        raise ValueError(
+        raise SettingError(
             f"image_size must be a positive multiple of {SIZE_MULTIPLE}, got {image_size}"
         )
     if embedding_size < 1:
-        raise ValueError(f"embedding_size must be positive, got {embedding_size}")
+        raise SettingError(f"embedding_size must be positive, got {embedding_size}")
     _check_upsampling(upsampling)
     policy = _precision.policy(dtype)
 
@@ -283,26 +284,26 @@ def load(path, precision="auto"):
     """
     path = pathlib.Path(path)
     if not path.is_file():
-        raise ValueError(f"no model at {path}")
+        raise SettingError(f"no model at {path}")
     if path.suffix != ".keras":
-        raise ValueError(f"{path} is not a .keras model file")
+        raise SettingError(f"{path} is not a .keras model file")
     if not zipfile.is_zipfile(path):  # Keras would say "File not found" of a file that exists
-        raise ValueError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
+        raise SettingError(f"{path} is not a readable Keras model: not a .keras (zip) archive")
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file; all mean the same here
         foreign = contract.foreign_classes(path)
         if foreign:
-            raise ValueError(
+            raise SettingError(
                 f"{path} is not a colornet colorizer: it holds {', '.join(foreign)}, which "
                 f"neither Keras nor colornet defines; {contract.WHAT_A_COLORIZER_IS}"
             ) from error
         reason = _util.first_line(error)
-        raise ValueError(f"{path} is not a readable Keras model: {reason}") from error
+        raise SettingError(f"{path} is not a readable Keras model: {reason}") from error
     try:
         model = contract.upgrade(model)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}; {contract.WHAT_A_COLORIZER_IS}") from None
+        raise SettingError(f"{path}: {error}; {contract.WHAT_A_COLORIZER_IS}") from None
     chosen = _precision.for_model(describe(model), precision)
     if chosen is not None:
         set_precision(model, backbone=chosen, fusion=chosen)
@@ -315,7 +316,7 @@ def logits_network(fusion):
     try:
         logits = fusion.get_layer(LOGITS_NAME).output
     except ValueError:
-        raise ValueError(f"{fusion.name} has no classification head") from None
+        raise SettingError(f"{fusion.name} has no classification head") from None
     return keras.Model(fusion.inputs, logits, name=_LOGITS_NETWORK_NAME)
 
 
@@ -335,7 +336,7 @@ def fusion_network(model):
     for layer in keras_utils.nested_layers(model):
         if isinstance(layer, keras.Model) and layer.name in names:
             return layer
-    raise ValueError(f"{model.name} holds no fusion network")
+    raise SettingError(f"{model.name} holds no fusion network")
 
 
 def embedding_network(model):
@@ -346,7 +347,7 @@ def embedding_network(model):
             isinstance(inner, backbones.FrozenBackbone) for inner in layer.layers
         ):
             return layer
-    raise ValueError(f"{model.name} holds no embedding network")
+    raise SettingError(f"{model.name} holds no embedding network")
 
 
 def backbone_layer(model):
@@ -354,7 +355,7 @@ def backbone_layer(model):
     for layer in keras_utils.nested_layers(model):
         if isinstance(layer, backbones.FrozenBackbone):
             return layer
-    raise ValueError(f"{model.name} holds no backbone")
+    raise SettingError(f"{model.name} holds no backbone")
 
 
 def colour_network(model):
@@ -388,4 +389,4 @@ def _set_layer_precisions(network, precision_name):
 
 def _check_upsampling(upsampling):
     if upsampling not in ("nearest", "bilinear"):
-        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
+        raise SettingError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
