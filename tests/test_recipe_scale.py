@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -163,3 +164,33 @@ def test_pretrain_runs_as_one_job_of_two_processes_and_resumes_on_one_two_one(tm
         [recipe.CONFIG_NAME, recipe.CHECKPOINT_NAME, recipe.LOG_NAME,
          recipe.CLASS_WEIGHTS_NAME, "epochs", "photos.txt"])
     assert all(np.isfinite(row["loss"]) and np.isfinite(row["val_psnr"]) for row in rows)
+
+
+def test_training_hints_only_leaves_every_automatic_weight_as_it_was():
+    trunk = lite_unet.trunk(weights=None, head="regression", image_size=32, hints=True,
+                            reference=True)
+    before = lite_unet.trainable_weights_dict(trunk)
+    lite_unet.train_hints_only(trunk)
+    assert lite_unet.trainable_weights_dict(trunk).keys() == before.keys()  # still all saved
+    assert all(variable.path.startswith(lite_unet.HINT_LAYER_PREFIXES)
+               for variable in trunk.trainable_weights)
+    trunk.compile(keras.optimizers.Adam(1e-2), "mse")
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(0, 100, (4, 32, 32, 1)).astype(np.float32)
+    hint_maps = np.stack([hints.join(*hints.simulate_hints(rng.uniform(-60, 60, (32, 32, 2)),
+                                                           rng, points=5)) for _ in range(4)])
+    reference = np.stack([hints.reference_hint(rng.uniform(0, 1, (8, 8, 3)))] * 4)
+    target = rng.uniform(-1, 1, (4, 8, 8, 2)).astype(np.float32)
+    for _ in range(3):
+        trunk.train_on_batch([lightness, hint_maps, reference], target)
+    after = lite_unet.trainable_weights_dict(trunk)
+    changed = {path for path in before if not np.array_equal(before[path], after[path])}
+    assert changed and all(path.startswith(lite_unet.HINT_LAYER_PREFIXES) for path in changed)
+    lite_unet.set_trainable_weights(trunk, before)  # loads the whole decoder back
+    assert all(np.array_equal(before[path], value)
+               for path, value in lite_unet.trainable_weights_dict(trunk).items())
+
+
+def test_hints_only_needs_a_hint_network_that_starts_from_weights():
+    with pytest.raises(ValueError, match="hints_only trains the hint layers"):
+        dataclasses.replace(TINY, hints_only=True).check()

@@ -141,6 +141,9 @@ def _add_pretrain_network_options(command, defaults):
     command.add_argument("--hints", action="store_true",
                          help="train the hint-aware network: point hints and a reference "
                               "photo simulated from each crop's own colours")
+    command.add_argument("--hints-only", action="store_true",
+                         help="with --hints and --start-from: train the hint layers alone, so "
+                              "the colours without hints stay the starting model's")
     command.add_argument("--start-from", metavar="shipped|EPOCH.npz", default=None,
                          help="a new run's first decoder weights: the shipped model's, or an "
                               "epoch file of another run (default: random)")
@@ -172,6 +175,7 @@ def _run_pretrain(args):
         epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         crop_size=args.crop_size, head=args.head, learning_rate=args.learning_rate,
         precision=args.precision, hints=args.hints, start_from=args.start_from,
+        hints_only=args.hints_only,
     )
     rows = recipe.train(args.corpus_dir, args.out, config, progress=not args.quiet,
                         until=args.until, distribution=args.distribution)

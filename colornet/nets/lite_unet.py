@@ -31,6 +31,8 @@ it shares; zero-built, a new hint network given today's weights (`set_automatic_
 colorizes exactly as today's model does, whatever its hints, until it trains.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 from keras import ops
@@ -194,13 +196,44 @@ def head_of(trunk_model):
 
 
 def trainable_weights_dict(trunk_model):
-    """{variable path: numpy array} of the decoder, the weights a shipped model stores."""
-    return {variable.path: keras.ops.convert_to_numpy(variable)
-            for variable in trunk_model.trainable_weights}
+    """{variable path: numpy array} of the decoder, the weights a shipped model stores (all
+    of them, also while `train_hints_only` holds the automatic ones still)."""
+    with _whole_decoder(trunk_model):
+        return {variable.path: keras.ops.convert_to_numpy(variable)
+                for variable in trunk_model.trainable_weights}
+
+
+def train_hints_only(trunk_model):
+    """Hold a hint-aware trunk's automatic decoder still: only the hint and reference layers
+    train. With no hint and no reference they add exactly nothing, so the network then
+    colorizes without hints as it did when this was called, however long it trains."""
+    frozen = [layer for layer in trunk_model.layers if layer.trainable and layer.weights
+              and not layer.name.startswith(HINT_LAYER_PREFIXES)]
+    for layer in frozen:
+        layer.trainable = False
+    trunk_model._colornet_frozen = frozen
+
+
+@contextlib.contextmanager
+def _whole_decoder(trunk_model):
+    """The layers `train_hints_only` froze count as trainable inside (to save or load them)."""
+    frozen = getattr(trunk_model, "_colornet_frozen", ())
+    for layer in frozen:
+        layer.trainable = True
+    try:
+        yield
+    finally:
+        for layer in frozen:
+            layer.trainable = False
 
 
 def set_trainable_weights(trunk_model, arrays):
     """Load `trainable_weights_dict`'s arrays back, checking every name and shape."""
+    with _whole_decoder(trunk_model):
+        _set_trainable_weights(trunk_model, arrays)
+
+
+def _set_trainable_weights(trunk_model, arrays):
     variables = {variable.path: variable for variable in trunk_model.trainable_weights}
     if set(variables) != set(arrays):
         missing, extra = set(variables) - set(arrays), set(arrays) - set(variables)

@@ -98,14 +98,7 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None, distribut
         raise RecipeError(str(error)) from None
     class_weights = _chief_first("colornet-class-weights",
                                  lambda: _class_weights(run_dir, config, source, progress))
-    keras.utils.set_random_seed(config.seed)  # the decoder's first weights, too
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precisions.POLICIES[precisions.for_training(config.precision)])
-    try:
-        model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size,
-                                hints=config.hints, reference=config.hints)
-    finally:
-        keras.config.set_dtype_policy(policy)
+    model = _network(config)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, config.epochs * config.steps_per_epoch, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss(config, class_weights))
@@ -132,6 +125,22 @@ def train(corpus_dir, run_dir, config=None, progress=True, until=None, distribut
         ],
     )
     return read_log(run_dir)
+
+
+def _network(config):
+    """The trunk to train, in the config's precision; only its hint layers train with
+    hints_only."""
+    keras.utils.set_random_seed(config.seed)  # the decoder's first weights, too
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precisions.POLICIES[precisions.for_training(config.precision)])
+    try:
+        model = lite_unet.trunk(config.variant, "imagenet", config.head, config.crop_size,
+                                hints=config.hints, reference=config.hints)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    if config.hints_only:
+        lite_unet.train_hints_only(model)
+    return model
 
 
 def _check_batch_for_job(config, distribution):

@@ -27,6 +27,9 @@ class RecipeConfig:
     # The hint-aware network (point hints and a reference photo, simulated from each crop's
     # own colours: colornet.nets.hints), instead of the automatic one.
     hints: bool = False
+    # Train the hint and reference layers alone: the automatic colorizer it starts from
+    # (start_from) stays exactly as it is, and so do its colours without hints.
+    hints_only: bool = False
     # A new run's first decoder weights: None (random, from the seed), "shipped" (the shipped
     # model's; a hint-aware run starts as the automatic colorizer) or a run's epoch-NNN.npz.
     start_from: str | None = None
@@ -45,6 +48,9 @@ class RecipeConfig:
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise SettingError(f"learning_rate must be positive, got {self.learning_rate}")
         precision.validate(self.precision, precision.TRAINING_CHOICES)
+        if self.hints_only and not (self.hints and self.start_from):
+            raise SettingError("hints_only trains the hint layers of a network that colorizes "
+                               "already: give hints=True and start_from too")
         if self.start_from is not None and not isinstance(self.start_from, str):
             raise SettingError(f"start_from must be 'shipped' or a path, got {self.start_from!r}")
         return self
