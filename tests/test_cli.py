@@ -825,11 +825,12 @@ def test_serve_on_a_port_in_use_says_so_naming_port_before_any_work(capsys):
 
 def test_colornet_debug_shows_the_traceback_behind_a_one_line_error(tmp_path):
     missing = tmp_path / "missing.keras"
-    plain = run_cli("colorize", tmp_path, "-o", tmp_path / "out", "--model", missing)
+    photos = write_photos(tmp_path / "in", 1)  # a photo, so the missing model is the problem
+    plain = run_cli("colorize", photos, "-o", tmp_path / "out", "--model", missing)
     assert plain.returncode == 1
     assert "Traceback" not in plain.stderr and f"no model at {missing}" in plain.stderr
     debug = subprocess.run(
-        [sys.executable, "-m", "colornet.cli", "colorize", str(tmp_path), "-o",
+        [sys.executable, "-m", "colornet.cli", "colorize", str(photos), "-o",
          str(tmp_path / "out"), "--model", str(missing)],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "COLORNET_DEBUG": "1"},
