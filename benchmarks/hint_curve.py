@@ -152,6 +152,7 @@ def draw(curve, path):
     second.plot(where, [100 * row["colourfulness"] for row in curve], "^:", color="C2",
                 label="colourfulness (% of the originals')")
     second.set_ylabel("colourfulness (% of the originals')")
+    second.set_ylim(0, 110)  # from zero: a change of a tenth of a point looks like one
     lines = axis.get_legend_handles_labels()
     extra = second.get_legend_handles_labels()
     axis.legend(lines[0] + extra[0], lines[1] + extra[1], loc="lower right")
