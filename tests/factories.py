@@ -207,3 +207,17 @@ def constant_model(jitter=0.0, size=None, name="constant"):
         ConstantColour(jitter)(lightness)
     )
     return keras.Model(lightness, ab, name=name)
+
+
+def random_hint_colorizer(seed=0):
+    """A hint-aware lite U-Net colorizer with a random backbone and random hint layers (their
+    zero start replaced), so that a hint changes its colours: the stand-in for a trained one."""
+    from colornet.nets import lite_unet
+
+    keras.utils.set_random_seed(seed)
+    trunk = lite_unet.trunk(weights=None, hints=True, reference=True)
+    rng = np.random.default_rng(seed)
+    for variable in trunk.trainable_weights:
+        if variable.path.startswith(lite_unet.HINT_LAYER_PREFIXES):
+            variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))
+    return lite_unet.colorizer(trunk)

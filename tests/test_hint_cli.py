@@ -11,15 +11,13 @@ import json
 import pathlib
 import re
 
-import keras
 import numpy as np
 import pytest
 
 from colornet import cli
 from colornet.apps import colorize, jobs
 from colornet.io import decode, save
-from colornet.nets import lite_unet
-from tests.factories import blobs_photo
+from tests.factories import blobs_photo, random_hint_colorizer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OLD_MODEL = ROOT / "tests" / "data" / "old_models" / "old_final_32.keras"
@@ -27,14 +25,8 @@ OLD_MODEL = ROOT / "tests" / "data" / "old_models" / "old_final_32.keras"
 
 @pytest.fixture(scope="module")
 def hint_model_path(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    trunk = lite_unet.trunk(weights=None, hints=True, reference=True)
-    rng = np.random.default_rng(0)
-    for variable in trunk.trainable_weights:
-        if variable.path.startswith(lite_unet.HINT_LAYER_PREFIXES):
-            variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))
     path = tmp_path_factory.mktemp("hint_model") / "hinted.keras"
-    lite_unet.colorizer(trunk).save(path)
+    random_hint_colorizer().save(path)
     return path
 
 

@@ -8,13 +8,11 @@ import json
 import pathlib
 import sys
 
-import keras
 import numpy as np
 import pytest
 
 from colornet.apps import colorize, evaluation, hint_scores
 from colornet.io import decode
-from colornet.nets import lite_unet
 from tests import factories
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -24,13 +22,7 @@ import hint_curve  # noqa: E402  (benchmarks/ is not a package)
 
 @pytest.fixture(scope="module")
 def hint_model():
-    keras.utils.set_random_seed(0)
-    trunk = lite_unet.trunk(weights=None, hints=True, reference=True)
-    rng = np.random.default_rng(0)
-    for variable in trunk.trainable_weights:
-        if variable.path.startswith(lite_unet.HINT_LAYER_PREFIXES):
-            variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))
-    return lite_unet.colorizer(trunk)
+    return factories.random_hint_colorizer()
 
 
 @pytest.fixture(scope="module")

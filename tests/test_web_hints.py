@@ -14,7 +14,6 @@ import pathlib
 import shutil
 import urllib.request
 
-import keras
 import numpy as np
 import pytest
 
@@ -24,10 +23,10 @@ from colornet import color  # noqa: E402
 from colornet.apps import web_hints, web_work  # noqa: E402
 from colornet.io import decode, save  # noqa: E402
 from colornet.io import hints as hint_input  # noqa: E402
-from colornet.nets import lite_unet, models  # noqa: E402
+from colornet.nets import models  # noqa: E402
 
 from .browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, chromium  # noqa: E402
-from .factories import blobs_photo  # noqa: E402
+from .factories import blobs_photo, random_hint_colorizer  # noqa: E402
 from .test_web import free_port, launched  # noqa: E402, F401
 
 HEIGHT, WIDTH = 90, 120
@@ -35,13 +34,7 @@ HEIGHT, WIDTH = 90, 120
 
 @pytest.fixture(scope="module")
 def hint_model():
-    keras.utils.set_random_seed(0)
-    trunk = lite_unet.trunk(weights=None, hints=True, reference=True)
-    rng = np.random.default_rng(0)
-    for variable in trunk.trainable_weights:
-        if variable.path.startswith(lite_unet.HINT_LAYER_PREFIXES):
-            variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))
-    return web_work.served_model(lite_unet.colorizer(trunk), label="hinted")
+    return web_work.served_model(random_hint_colorizer(), label="hinted")
 
 
 @pytest.fixture
