@@ -147,10 +147,10 @@ def _check_batch_for_job(config, distribution):
     """Set the job's distribution; RecipeError unless the global batch splits evenly."""
     if distribution != "data_parallel":
         raise RecipeError(f"distribution must be data_parallel or None, got {distribution!r}")
-    if keras.backend.backend() != "jax":
-        raise RecipeError("distribution='data_parallel' uses Keras's distribution API on JAX: "
-                          f"set KERAS_BACKEND=jax (it is {keras.backend.backend()})")
-    distributed.data_parallel()
+    try:
+        distributed.data_parallel()
+    except ValueError as error:
+        raise RecipeError(str(error)) from None
     _, devices = distributed.device_counts()
     if config.batch_size % devices:
         raise RecipeError(f"batch_size ({config.batch_size}) must be a multiple of the job's "

@@ -224,20 +224,19 @@ def is_chief():
     return process_index() == 0
 
 
-def data_parallel():
+def data_parallel(instead=""):
     """Set and return Keras's DataParallel over every device of every process.
 
     Each process feeds its own share of every global batch (auto_shard_dataset=False): Keras's
     own sharding would split at the end of the pipeline, after every process had decoded
-    every photo.
+    every photo. `instead`: what the caller offers on other backends, ending the error.
     """
     import keras
 
     if keras.backend.backend() != "jax":
         raise ValueError(
             "distribution='data_parallel' uses Keras's distribution API on JAX: set "
-            f"KERAS_BACKEND=jax (it is {keras.backend.backend()}); 'mirrored' shares the "
-            "GPUs of one machine on TensorFlow"
+            f"KERAS_BACKEND=jax (it is {keras.backend.backend()}){instead}"
         )
     distribution = keras.distribution.DataParallel(
         devices=keras.distribution.list_devices(), auto_shard_dataset=False

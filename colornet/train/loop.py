@@ -334,7 +334,7 @@ def _distribution_strategy(distribution):
     if distribution == "none":
         return None
     if distribution == "data_parallel":
-        distributed.data_parallel()
+        distributed.data_parallel("; 'mirrored' shares the GPUs of one machine on TensorFlow")
         return None
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
